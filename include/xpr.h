@@ -1,0 +1,355 @@
+/*
+ * xpr — cross-platform reactor: one event-loop interface over libevent on POSIX
+ * and every classic Winsock I/O model on Windows.
+ *
+ * This is the whole public surface. Conventions:
+ *   - Handles are opaque. Every fallible call returns int: 0 on success or a
+ *     negative XPR_E* code; objects come back through out-parameters, which are
+ *     left untouched on failure.
+ *   - Thread rules: a loop and everything created on it (listeners,
+ *     connections, timers) belong to the thread that runs the loop. Only
+ *     xpr_loop_post() and xpr_loop_stop() may be called from any thread. Calls
+ *     from another thread while the loop runs return XPR_ETHREAD.
+ *   - Callbacks run on the loop's thread(s); for one connection they never
+ *     overlap and arrive in order.
+ *   - Memory: xpr copies what it is given (addresses, written bytes); data
+ *     handed to on_data is valid during that call only.
+ */
+#ifndef XPR_H
+#define XPR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XPR_VERSION_MAJOR 0
+#define XPR_VERSION_MINOR 1
+#define XPR_VERSION_PATCH 0
+#define XPR_VERSION_STRING "0.1.0"
+
+/* The version of the library linked in, as MAJOR*10000 + MINOR*100 + PATCH. */
+int xpr_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* X(name, value, message). Values are stable; new codes are appended. */
+#define XPR_ERROR_LIST(X)                                                     \
+    X(XPR_EINVAL, -1, "invalid argument")                                     \
+    X(XPR_ENOMEM, -2, "out of memory")                                        \
+    X(XPR_ENOTSUP, -3, "not supported by this back end or build")             \
+    X(XPR_ECLOSED, -4, "object is closing or closed")                         \
+    X(XPR_ESHUTDOWN, -5, "write side already shut down")                      \
+    X(XPR_ETHREAD, -6, "called from a thread that does not own the loop")     \
+    X(XPR_EBUSY, -7, "resource busy (loop already running)")                  \
+    X(XPR_EAGAIN, -8, "resource temporarily unavailable")                     \
+    X(XPR_EADDRINUSE, -9, "address already in use")                           \
+    X(XPR_EADDRNOTAVAIL, -10, "address not available")                        \
+    X(XPR_ECONNREFUSED, -11, "connection refused")                            \
+    X(XPR_ECONNRESET, -12, "connection reset by peer")                        \
+    X(XPR_ECONNABORTED, -13, "connection aborted")                            \
+    X(XPR_ETIMEDOUT, -14, "timed out")                                        \
+    X(XPR_ENETUNREACH, -15, "network unreachable")                            \
+    X(XPR_EHOSTUNREACH, -16, "host unreachable")                              \
+    X(XPR_EMFILE, -17, "too many open sockets")                               \
+    X(XPR_ENOBUFS, -18, "no buffer space (system resources exhausted)")       \
+    X(XPR_EPIPE, -19, "broken pipe")                                          \
+    X(XPR_EACCES, -20, "permission denied")                                   \
+    X(XPR_ECANCELED, -21, "operation canceled")                               \
+    X(XPR_EAFNOSUPPORT, -22, "address family not supported")                  \
+    X(XPR_EIO, -23, "input/output error (unmapped system error)")
+
+enum xpr_error {
+    XPR_OK = 0,
+#define XPR_ERROR_ENUM_(name, value, msg) name = value,
+    XPR_ERROR_LIST(XPR_ERROR_ENUM_)
+#undef XPR_ERROR_ENUM_
+};
+
+/* A static, human-readable message for an XPR_E* code (or "unknown error"). */
+const char *xpr_strerror(int code);
+/* The symbolic name of a code ("XPR_ECONNRESET"), or "XPR_E?" if unknown. */
+const char *xpr_err_name(int code);
+/*
+ * The raw operating-system code (errno, WSAGetLastError() or GetLastError())
+ * behind the most recent system error translated on the calling thread, or 0.
+ */
+int xpr_last_os_error(void);
+
+/* ------------------------------------------------------------------------ */
+/* Back ends                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Back ends are named: "libevent", "libevent-bev", "poll" (POSIX), and on
+ * Windows "libevent-iocp", "select", "eventselect", "asyncselect",
+ * "overlapped", "completion-routine", "iocp".
+ */
+#define XPR_BACKEND_DEFAULT NULL
+
+/* How many back ends this build offers, and their names by index. */
+size_t xpr_backend_count(void);
+const char *xpr_backend_name_at(size_t index); /* NULL past the end */
+/*
+ * 0 if this build offers the named back end; XPR_ENOTSUP if it is a known back
+ * end that this build or platform lacks; XPR_EINVAL for an unknown name.
+ */
+int xpr_backend_supported(const char *name);
+/* The back end a loop gets with XPR_BACKEND_DEFAULT and no XPR_BACKEND set. */
+const char *xpr_backend_default(void);
+
+/* ------------------------------------------------------------------------ */
+/* Loop                                                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct xpr_loop xpr_loop;
+typedef struct xpr_listener xpr_listener;
+typedef struct xpr_conn xpr_conn;
+typedef struct xpr_timer xpr_timer;
+
+enum xpr_read_mode {
+    XPR_READ_DEFAULT = 0,  /* the back end's choice (iocp: zero-byte) */
+    XPR_READ_ZERO_BYTE = 1, /* completion back ends: zero-byte recv, then drain */
+    XPR_READ_PREPOSTED = 2  /* completion back ends: N buffers posted per conn */
+};
+
+/*
+ * Loop configuration. A zeroed struct (or a NULL pointer) means defaults for
+ * every field. Fields a back end has no use for are ignored.
+ */
+struct xpr_loop_config {
+    /* Back-end name, or XPR_BACKEND_DEFAULT: then the environment variable
+     * XPR_BACKEND decides, else the platform default. A named back end this
+     * build lacks is XPR_ENOTSUP, never a silent fallback. */
+    const char *backend;
+    /* Threads running callbacks. 0 or 1 = the thread calling xpr_loop_run.
+     * Only iocp supports more; others return XPR_ENOTSUP for workers > 1. */
+    unsigned workers;
+    /* Completion back ends: how reads are posted, and how many buffers per
+     * connection in XPR_READ_PREPOSTED mode (0 = 2). */
+    enum xpr_read_mode read_mode;
+    unsigned preposted_reads;
+    /* Completion back ends: sends in flight per connection (0 = 4). */
+    unsigned max_sends_in_flight;
+    /* Bytes per read / pooled buffer (0 = 64 KiB). */
+    size_t read_buffer_size;
+    /* Free buffers and contexts kept in pools (0 = 256). */
+    unsigned pool_free_max;
+};
+
+/* Statistics of a loop, a snapshot taken by xpr_loop_stats. */
+struct xpr_loop_stats {
+    uint64_t live_connections;    /* connections whose on_close has not run */
+    uint64_t live_listeners;
+    uint64_t active_timers;       /* started public timers */
+    uint64_t accepted_connections;
+    uint64_t refused_connections; /* over max_connections */
+    uint64_t timed_out_connections;
+    uint64_t bytes_read;
+    uint64_t bytes_written;
+    uint64_t queued_write_bytes;  /* accepted by xpr_conn_write, not yet sent */
+    uint64_t pending_posts;
+    /* Completion back ends (0 elsewhere). */
+    uint64_t pending_operations;  /* all kinds below together */
+    uint64_t pending_accepts;
+    uint64_t pending_connects;
+    uint64_t pending_reads;
+    uint64_t pending_writes;
+    uint64_t inline_completions;  /* completed at once, skip-on-success */
+    uint64_t dequeue_calls;       /* batched dequeues ... */
+    uint64_t dequeued_completions; /* ... and the packets they returned */
+    uint64_t pooled_buffers;      /* free buffers kept in pools */
+    uint64_t pooled_buffer_bytes;
+    uint64_t pinned_buffer_bytes; /* buffers the kernel currently holds */
+};
+
+/*
+ * Creates a loop. cfg may be NULL. Errors: XPR_EINVAL (NULL loop_out or a bad
+ * field), XPR_ENOTSUP (back end not in this build, or workers > 1 where not
+ * supported), XPR_ENOMEM, or a system error from creating the back end.
+ */
+int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg);
+
+/*
+ * Runs callbacks until xpr_loop_stop() is called or nothing is left to do (no
+ * live connection or listener, no started timer, no pending post).
+ * Returns 0, XPR_EINVAL, XPR_EBUSY if the loop is already running, or
+ * XPR_ETHREAD. A stop requested before the call makes it return after one
+ * iteration.
+ */
+int xpr_loop_run(xpr_loop *loop);
+
+/* Any thread. Makes xpr_loop_run return soon. 0 or XPR_EINVAL. */
+int xpr_loop_stop(xpr_loop *loop);
+
+/*
+ * Any thread. Runs fn(arg) once on the loop's thread, in the order posted.
+ * Posts still queued when the loop is freed run inside xpr_loop_free, so arg
+ * is always handed back. Errors: XPR_EINVAL, XPR_ENOMEM.
+ */
+int xpr_loop_post(xpr_loop *loop, void (*fn)(void *arg), void *arg);
+
+/*
+ * Closes everything still open: each live connection gets on_close(conn,
+ * XPR_ECANCELED) exactly once, listeners and timers are freed (their pointers
+ * die), pending posts run. No callback runs after it returns. Must not be
+ * called from a callback of the same loop. NULL is ignored.
+ */
+void xpr_loop_free(xpr_loop *loop);
+
+/* Name of the back end in use ("iocp", "libevent", ...). */
+const char *xpr_loop_backend(const xpr_loop *loop);
+
+/* Fills *stats. Errors: XPR_EINVAL. Loop thread only, or when not running. */
+int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats);
+
+/* ------------------------------------------------------------------------ */
+/* Timers                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef void (*xpr_timer_cb)(xpr_timer *timer, void *arg);
+
+/* Creates a stopped timer. Errors: XPR_EINVAL, XPR_ENOMEM. */
+int xpr_timer_new(xpr_loop *loop, xpr_timer_cb cb, void *arg, xpr_timer **out);
+/*
+ * (Re)starts the timer: cb runs after timeout_ms, then every repeat_ms if
+ * repeat_ms > 0. Timers due at the same time run in the order started. A
+ * started timer keeps xpr_loop_run running. Errors: XPR_EINVAL, XPR_ETHREAD.
+ */
+int xpr_timer_start(xpr_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms);
+/* Stops the timer; safe inside its own callback. XPR_EINVAL on NULL. */
+int xpr_timer_stop(xpr_timer *timer);
+/* Stops and frees; safe inside its own callback. NULL is ignored. */
+void xpr_timer_free(xpr_timer *timer);
+
+/* ------------------------------------------------------------------------ */
+/* Connections                                                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Connection callbacks. The struct is copied. Every pointer may be NULL
+ * except where noted.
+ */
+struct xpr_conn_callbacks {
+    /* Accepted, or connect completed. Not called when a connect fails. */
+    void (*on_open)(xpr_conn *conn);
+    /* n > 0 bytes arrived; p is valid during the call only. */
+    void (*on_data)(xpr_conn *conn, const void *p, size_t n);
+    /* Queued writes fell to zero after having been non-zero. */
+    void (*on_drain)(xpr_conn *conn);
+    /* Peer half-closed. NULL means: flush what is queued, then close. */
+    void (*on_eof)(xpr_conn *conn);
+    /* Exactly once per connection, also after errors, aborts, timeouts, and
+     * xpr_loop_free. err is 0 when the application closed or aborted it,
+     * otherwise why it ended (XPR_ECONNRESET, XPR_ECONNREFUSED,
+     * XPR_ETIMEDOUT, XPR_ECANCELED for xpr_loop_free, ...). After it
+     * returns the conn pointer is dead. */
+    void (*on_close)(xpr_conn *conn, int err);
+};
+
+/* Options of a listener. Zeroed = defaults. */
+struct xpr_listen_config {
+    int backlog;                    /* 0 = SOMAXCONN */
+    unsigned max_connections;       /* 0 = unlimited; beyond it accept+close */
+    uint32_t first_data_timeout_ms; /* 0 = off; silent new conns closed */
+    uint32_t keepalive_idle_ms;     /* 0 = off; else TCP keepalive */
+    uint32_t keepalive_interval_ms; /* 0 = idle_ms */
+    int nodelay;                    /* non-zero: TCP_NODELAY on accepted conns */
+    unsigned accepts_initial;       /* iocp: AcceptEx posted at start (0 = 16) */
+    unsigned accepts_max;           /* iocp: most AcceptEx pending (0 = 256) */
+};
+
+/*
+ * Starts listening on address ("127.0.0.1:5150", "[::1]:0", "localhost:80";
+ * port 0 picks a free port). Accepted connections get a copy of *callbacks
+ * and arg as their initial userdata. cfg may be NULL.
+ * Errors: XPR_EINVAL (bad text or arguments), XPR_EADDRINUSE, XPR_EACCES,
+ * XPR_EADDRNOTAVAIL, XPR_ETHREAD, XPR_ENOMEM, other system errors.
+ */
+int xpr_listen(xpr_loop *loop, const char *address,
+               const struct xpr_listen_config *cfg,
+               const struct xpr_conn_callbacks *callbacks, void *arg,
+               xpr_listener **out);
+
+/*
+ * Writes the bound address as text ("127.0.0.1:40123", "[::1]:40123") into
+ * buf. Errors: XPR_EINVAL (NULL or buffer too small: nothing is truncated).
+ */
+int xpr_listener_address(const xpr_listener *listener, char *buf, size_t len);
+
+/*
+ * Stops accepting and frees the listener. Connections already accepted stay
+ * open. XPR_EINVAL on NULL, XPR_ETHREAD.
+ */
+int xpr_listener_close(xpr_listener *listener);
+
+/*
+ * Starts connecting. On success *out is valid at once (writes are queued
+ * until connected) and exactly one of on_open or on_close(conn, err) follows
+ * from the loop, never from inside this call. Errors returned here: XPR_EINVAL
+ * (bad text or arguments), XPR_ENOMEM, XPR_ETHREAD, XPR_EMFILE, ...
+ */
+int xpr_connect(xpr_loop *loop, const char *address,
+                const struct xpr_conn_callbacks *callbacks, void *arg,
+                xpr_conn **out);
+
+/*
+ * Copies n bytes and sends them, now if possible; what cannot go now is
+ * queued (never blocks). n == 0 is a no-op. Errors: XPR_EINVAL (NULL conn, or
+ * NULL p with n > 0), XPR_ECLOSED (closing or closed), XPR_ESHUTDOWN (after
+ * xpr_conn_shutdown), XPR_ENOMEM, XPR_ETHREAD.
+ */
+int xpr_conn_write(xpr_conn *conn, const void *p, size_t n);
+
+/* Bytes accepted by xpr_conn_write and not yet handed to the kernel. */
+size_t xpr_conn_queued(const xpr_conn *conn);
+
+/* Stop / restart delivering on_data (and on_eof). Idempotent. Errors:
+ * XPR_EINVAL, XPR_ECLOSED, XPR_ETHREAD. */
+int xpr_conn_pause_reading(xpr_conn *conn);
+int xpr_conn_resume_reading(xpr_conn *conn);
+
+/* Half-close: send FIN once the queue has drained. Reading goes on.
+ * Errors: XPR_EINVAL, XPR_ECLOSED, XPR_ETHREAD. Idempotent. */
+int xpr_conn_shutdown(xpr_conn *conn);
+
+/* Graceful close: stop reading, flush the queue, close, then on_close(conn,
+ * 0) from the loop. Idempotent while closing. Errors: XPR_EINVAL,
+ * XPR_ETHREAD. */
+int xpr_conn_close(xpr_conn *conn);
+
+/* Reset now (SO_LINGER 0); queued data are dropped; on_close(conn, 0) follows
+ * from the loop. Errors: XPR_EINVAL, XPR_ETHREAD. */
+int xpr_conn_abort(xpr_conn *conn);
+
+void xpr_conn_set_userdata(xpr_conn *conn, void *userdata);
+void *xpr_conn_userdata(const xpr_conn *conn);
+xpr_loop *xpr_conn_loop(const xpr_conn *conn);
+
+/* The peer's address as text. Errors: XPR_EINVAL (NULL, or too small),
+ * XPR_ECLOSED, XPR_EAGAIN while still connecting. */
+int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len);
+
+/* TCP_NODELAY on (non-zero) or off. Errors: XPR_EINVAL, XPR_ECLOSED. */
+int xpr_conn_set_nodelay(xpr_conn *conn, int enable);
+
+/* TCP keepalive: idle_ms == 0 turns it off; interval_ms == 0 = idle_ms.
+ * Errors: XPR_EINVAL, XPR_ECLOSED, XPR_ENOTSUP where the OS lacks it. */
+int xpr_conn_set_keepalive(xpr_conn *conn, uint32_t idle_ms,
+                           uint32_t interval_ms);
+
+/* on_close(conn, XPR_ETIMEDOUT) after ms without incoming data (0 = off).
+ * Errors: XPR_EINVAL, XPR_ECLOSED, XPR_ETHREAD. */
+int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms);
+
+/* Longest text xpr_listener_address / xpr_conn_peer_address write. */
+#define XPR_ADDRSTRLEN 64
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* XPR_H */

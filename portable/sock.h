@@ -1,0 +1,45 @@
+/*
+ * The socket layer: what the shared readiness engine and the core need from
+ * the OS, implemented once per platform (posix/sock.c, win32/sock.c).
+ * Every function returns 0 (or a byte count) on success and an XPR_E* code
+ * on failure; XPR_EAGAIN means "would block".
+ */
+#ifndef XPR_SOCK_H
+#define XPR_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "address.h"
+#include "xpr_sys.h"
+
+/* One-time process setup (WSAStartup, SIGPIPE). Idempotent, thread-safe. */
+int xpr__sock_global_init(void);
+
+/* Non-blocking listening socket bound to addr; fills *bound (real port). */
+int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
+                     xpr_socket_t *out, struct xpr__addr *bound);
+/* Non-blocking accept. XPR_EAGAIN when none is waiting. */
+int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out,
+                     struct xpr__addr *peer);
+/* Starts a non-blocking connect: 0 when connected at once, XPR_EAGAIN when
+ * in progress (wait for writability, then xpr__sock_connect_result). */
+int xpr__sock_connect(const struct xpr__addr *addr, xpr_socket_t *out);
+/* The outcome of a finished connect (SO_ERROR). */
+int xpr__sock_connect_result(xpr_socket_t s);
+
+/* Bytes read (> 0), 0 at end of stream, or an error (XPR_EAGAIN). */
+long xpr__sock_recv(xpr_socket_t s, void *buf, size_t len);
+/* Bytes sent from up to count runs, or an error (XPR_EAGAIN). */
+long xpr__sock_sendv(xpr_socket_t s, const void *const *bases,
+                     const size_t *lens, size_t count);
+int xpr__sock_shutdown_write(xpr_socket_t s);
+/* Close; with reset, SO_LINGER 0 first so the peer sees RST. */
+void xpr__sock_close(xpr_socket_t s, int reset);
+
+int xpr__sock_set_nodelay(xpr_socket_t s, int enable);
+int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,
+                            uint32_t interval_ms);
+int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer);
+
+#endif
