@@ -17,9 +17,12 @@
 #ifndef XPR_POLLER_H
 #define XPR_POLLER_H
 
+#include <stdint.h>
+
 #include "xpr_sys.h"
 
 struct xpr_loop;
+struct xpr_timer;
 
 enum {
     XPR__IO_READ = 1u << 0,
@@ -46,12 +49,16 @@ struct xpr_poller_ops {
     unsigned flags;
     int (*init)(struct xpr_loop *loop, void **state);
     void (*free)(void *state);
-    /* Called once per loop iteration before waiting: back ends with their
-     * own timers (libevent) report that here; may be NULL. */
     int (*update)(void *state, struct xpr__io *io, unsigned old_mask,
                   unsigned new_mask);
     int (*wait)(void *state, int timeout_ms);
     void (*wake)(void *state);
+    /* Optional (NULL = the core's timer heap): pollers with timers of their
+     * own (libevent) run xpr timers with them and call xpr__timer_expired(t)
+     * when due; state is t->loop->poller_state. */
+    int (*timer_arm)(struct xpr_timer *t, uint64_t timeout_ms);
+    void (*timer_disarm)(struct xpr_timer *t);
+    void (*timer_release)(struct xpr_timer *t); /* frees t->backend_timer */
 };
 
 /* flags */
