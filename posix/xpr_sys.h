@@ -19,6 +19,8 @@ void xpr__mutex_unlock(xpr__mutex *m);
 xpr__thread_id xpr__thread_self(void);
 int xpr__thread_equal(xpr__thread_id a, xpr__thread_id b);
 
+#define XPR__THREAD_LOCAL _Thread_local
+
 /* Monotonic milliseconds. */
 uint64_t xpr__now_ms(void);
 

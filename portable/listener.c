@@ -1,0 +1,98 @@
+/* Listeners: the public calls and the accept-side rules every back end
+ * shares (max_connections, per-connection options). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "loop_internal.h"
+#include "sock.h"
+
+int xpr_listen(xpr_loop *loop, const char *address,
+               const struct xpr_listen_config *cfg,
+               const struct xpr_conn_callbacks *callbacks, void *arg,
+               xpr_listener **out)
+{
+    struct xpr__addr addr;
+    xpr_listener *l;
+    int rc;
+    if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
+        loop->freeing)
+        return XPR_EINVAL;
+    if (cfg != NULL && cfg->backlog < 0)
+        return XPR_EINVAL;
+    rc = xpr__loop_check_thread(loop);
+    if (rc != 0)
+        return rc;
+    rc = xpr__addr_parse(address, &addr);
+    if (rc != 0)
+        return rc;
+    rc = loop->ops->listen(loop, &addr, cfg ? cfg->backlog : 0, &l);
+    if (rc != 0)
+        return rc;
+    l->loop = loop;
+    l->cb = *callbacks;
+    l->arg = arg;
+    if (cfg != NULL)
+        l->cfg = *cfg;
+    else
+        memset(&l->cfg, 0, sizeof(l->cfg));
+    l->live_conns = 0;
+    xpr__list_push_back(&loop->listeners, &l->link);
+    loop->stats.live_listeners++;
+    *out = l;
+    return 0;
+}
+
+int xpr_listener_address(const xpr_listener *listener, char *buf, size_t len)
+{
+    if (listener == NULL)
+        return XPR_EINVAL;
+    return xpr__addr_format(&listener->bound, buf, len);
+}
+
+int xpr_listener_close(xpr_listener *listener)
+{
+    xpr_loop *loop;
+    struct xpr__link *link;
+    int rc;
+    if (listener == NULL)
+        return XPR_EINVAL;
+    loop = listener->loop;
+    rc = xpr__loop_check_thread(loop);
+    if (rc != 0)
+        return rc;
+    for (link = loop->conns.head.next; link != &loop->conns.head;
+         link = link->next) {
+        xpr_conn *c = XPR__CONTAINER(link, xpr_conn, link);
+        if (c->listener == listener)
+            c->listener = NULL;
+    }
+    xpr__list_remove(&listener->link);
+    loop->stats.live_listeners--;
+    loop->ops->listener_close(listener);
+    return 0;
+}
+
+int xpr__listener_admit(xpr_listener *l)
+{
+    if (l->cfg.max_connections != 0 &&
+        l->live_conns >= l->cfg.max_connections) {
+        l->loop->stats.refused_connections++;
+        return XPR_EAGAIN;
+    }
+    return 0;
+}
+
+void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c)
+{
+    l->live_conns++;
+    c->listener = l;
+    l->loop->stats.accepted_connections++;
+    if (l->cfg.nodelay)
+        xpr__sock_set_nodelay(c->sock, 1);
+    if (l->cfg.keepalive_idle_ms)
+        xpr__sock_set_keepalive(c->sock, l->cfg.keepalive_idle_ms,
+                                l->cfg.keepalive_interval_ms);
+    c->first_data_timeout_ms = l->cfg.first_data_timeout_ms;
+    xpr__conn_opened(c);
+}

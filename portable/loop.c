@@ -1,0 +1,219 @@
+/* The loop: creation, the run cycle, stop, free, stats. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "loop_internal.h"
+#include "poller.h"
+#include "sock.h"
+
+#define DEFAULT_READ_BUFFER 65536
+
+static const char *chosen_backend_name(const struct xpr_loop_config *cfg)
+{
+    const char *env;
+    if (cfg->backend != NULL)
+        return cfg->backend;
+    env = getenv("XPR_BACKEND");
+    if (env != NULL && env[0] != '\0')
+        return env;
+    return xpr_backend_default();
+}
+
+int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
+{
+    struct xpr_loop_config config;
+    const struct xpr_backend_entry *entry;
+    xpr_loop *loop;
+    int rc;
+
+    if (loop_out == NULL)
+        return XPR_EINVAL;
+    if (cfg != NULL)
+        config = *cfg;
+    else
+        memset(&config, 0, sizeof(config));
+    if (config.read_mode > XPR_READ_PREPOSTED)
+        return XPR_EINVAL;
+    rc = xpr_backend_supported(chosen_backend_name(&config));
+    if (rc != 0)
+        return rc;
+    entry = xpr__backend_find(chosen_backend_name(&config));
+    if (config.workers > 1 && !entry->supports_workers)
+        return XPR_ENOTSUP;
+    rc = xpr__sock_global_init();
+    if (rc != 0)
+        return rc;
+
+    loop = calloc(1, sizeof(*loop));
+    if (loop == NULL)
+        return XPR_ENOMEM;
+    loop->entry = entry;
+    loop->ops = entry->ops;
+    loop->poller = entry->poller;
+    loop->cfg = config;
+    loop->cfg.backend = entry->name;
+    loop->read_buf_size =
+        config.read_buffer_size ? config.read_buffer_size : DEFAULT_READ_BUFFER;
+    loop->read_buf = malloc(loop->read_buf_size);
+    xpr__heap_init(&loop->timer_heap);
+    xpr__list_init(&loop->timers);
+    xpr__list_init(&loop->conns);
+    xpr__list_init(&loop->finished);
+    xpr__list_init(&loop->listeners);
+    loop->owner = xpr__thread_self();
+    if (loop->read_buf == NULL || xpr__mutex_init(&loop->post_lock) != 0) {
+        free(loop->read_buf);
+        free(loop);
+        return XPR_ENOMEM;
+    }
+    if (loop->poller != NULL) {
+        rc = loop->poller->init(loop, &loop->poller_state);
+        if (rc != 0)
+            goto fail;
+    }
+    rc = loop->ops->loop_init(loop);
+    if (rc != 0) {
+        if (loop->poller != NULL)
+            loop->poller->free(loop->poller_state);
+        goto fail;
+    }
+    *loop_out = loop;
+    return 0;
+fail:
+    xpr__mutex_destroy(&loop->post_lock);
+    free(loop->read_buf);
+    free(loop);
+    return rc;
+}
+
+int xpr__loop_check_thread(const xpr_loop *loop)
+{
+    if (loop->running && !xpr__thread_equal(loop->owner, xpr__thread_self()))
+        return XPR_ETHREAD;
+    return 0;
+}
+
+/* Runs on_close for every finished conn, then lets the back end free it. */
+void xpr__loop_deliver_closes(xpr_loop *loop)
+{
+    struct xpr__link *link;
+    while ((link = xpr__list_first(&loop->finished)) != NULL) {
+        xpr_conn *c = XPR__CONTAINER(link, xpr_conn, link);
+        xpr__list_remove(link);
+        if (c->cb.on_close != NULL)
+            c->cb.on_close(c, c->close_err);
+        loop->ops->conn_free(c);
+    }
+}
+
+static int loop_alive(const xpr_loop *loop)
+{
+    return !xpr__list_empty(&loop->conns) ||
+           !xpr__list_empty(&loop->listeners) ||
+           !xpr__list_empty(&loop->finished) ||
+           loop->active_public_timers > 0;
+}
+
+int xpr_loop_run(xpr_loop *loop)
+{
+    int rc = 0;
+    if (loop == NULL || loop->freeing)
+        return XPR_EINVAL;
+    if (loop->running)
+        return xpr__thread_equal(loop->owner, xpr__thread_self())
+                   ? XPR_EBUSY
+                   : XPR_ETHREAD;
+    loop->owner = xpr__thread_self();
+    loop->running = 1;
+    for (;;) {
+        int timeout, more_posts;
+        int stop = xpr__loop_run_posts(loop, &more_posts);
+        xpr__loop_deliver_closes(loop);
+        if (stop)
+            break;
+        if (!loop_alive(loop) && !more_posts)
+            break;
+        timeout = xpr__timers_timeout(loop);
+        if (more_posts)
+            timeout = 0;
+        rc = loop->ops->run_once(loop, timeout);
+        if (rc != 0)
+            break;
+        xpr__timers_run(loop);
+        xpr__loop_deliver_closes(loop);
+    }
+    loop->running = 0;
+    return rc;
+}
+
+int xpr_loop_stop(xpr_loop *loop)
+{
+    if (loop == NULL)
+        return XPR_EINVAL;
+    xpr__mutex_lock(&loop->post_lock);
+    loop->stop_requested = 1;
+    xpr__mutex_unlock(&loop->post_lock);
+    loop->ops->wake(loop);
+    return 0;
+}
+
+/* A back end that needs the loop to run after everything was closed (to
+ * reap completions) gets up to this many rounds of run_once. */
+#define FREE_REAP_ROUNDS 1000
+
+void xpr_loop_free(xpr_loop *loop)
+{
+    struct xpr__link *link;
+    int rounds;
+    if (loop == NULL || loop->running)
+        return;
+    loop->freeing = 1;
+    while ((link = xpr__list_first(&loop->listeners)) != NULL)
+        xpr_listener_close(XPR__CONTAINER(link, xpr_listener, link));
+    link = xpr__list_first(&loop->conns);
+    while (link != NULL && link != &loop->conns.head) {
+        struct xpr__link *next = link->next; /* close_now may unlink it */
+        loop->ops->close_now(XPR__CONTAINER(link, xpr_conn, link),
+                             XPR_ECANCELED, 0);
+        link = next;
+    }
+    /* completion back ends finish a conn only once its I/O is reaped */
+    for (rounds = 0; !xpr__list_empty(&loop->conns) && rounds < FREE_REAP_ROUNDS;
+         rounds++)
+        loop->ops->run_once(loop, 10);
+    xpr__loop_deliver_closes(loop);
+    {
+        int more;
+        do {
+            xpr__loop_run_posts(loop, &more);
+        } while (more);
+    }
+    while ((link = xpr__list_first(&loop->timers)) != NULL)
+        xpr_timer_free(XPR__CONTAINER(link, xpr_timer, link));
+    loop->ops->loop_free(loop);
+    if (loop->poller != NULL)
+        loop->poller->free(loop->poller_state);
+    xpr__heap_free(&loop->timer_heap);
+    xpr__mutex_destroy(&loop->post_lock);
+    free(loop->read_buf);
+    free(loop);
+}
+
+const char *xpr_loop_backend(const xpr_loop *loop)
+{
+    return loop ? loop->entry->name : NULL;
+}
+
+int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats)
+{
+    if (loop == NULL || stats == NULL)
+        return XPR_EINVAL;
+    *stats = loop->stats;
+    xpr__mutex_lock(&loop->post_lock);
+    stats->pending_posts = loop->posts_queued;
+    xpr__mutex_unlock(&loop->post_lock);
+    if (loop->ops->stats != NULL)
+        loop->ops->stats(loop, stats);
+    return 0;
+}

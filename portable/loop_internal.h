@@ -1,0 +1,14 @@
+/* Loop services used across portable/ files (not by back ends). */
+#ifndef XPR_LOOP_INTERNAL_H
+#define XPR_LOOP_INTERNAL_H
+
+#include "backend.h"
+
+/* XPR_ETHREAD when the loop runs on another thread, else 0. */
+int xpr__loop_check_thread(const xpr_loop *loop);
+/* Runs queued posts; returns whether a stop was requested (and clears it);
+ * *more says whether posts arrived meanwhile. */
+int xpr__loop_run_posts(xpr_loop *loop, int *more);
+void xpr__loop_deliver_closes(xpr_loop *loop);
+
+#endif

@@ -1,0 +1,185 @@
+/* Timers: the public API, and internal timers (connection timeouts) that do
+ * not keep the loop alive. Back ends with timers of their own (libevent) arm
+ * them through ops or poller hooks; the others use the core's heap, whose
+ * nearest deadline is the wait timeout. */
+#include <limits.h>
+#include <stdlib.h>
+
+#include "backend.h"
+#include "loop_internal.h"
+#include "poller.h"
+
+static int backend_arm(xpr_timer *t, uint64_t ms)
+{
+    xpr_loop *loop = t->loop;
+    if (loop->ops->timer_arm != NULL)
+        return loop->ops->timer_arm(t, ms);
+    if (loop->poller != NULL && loop->poller->timer_arm != NULL)
+        return loop->poller->timer_arm(t, ms);
+    return xpr__heap_push(&loop->timer_heap, &t->node, xpr__now_ms() + ms);
+}
+
+static void backend_disarm(xpr_timer *t)
+{
+    xpr_loop *loop = t->loop;
+    if (loop->ops->timer_disarm != NULL)
+        loop->ops->timer_disarm(t);
+    else if (loop->poller != NULL && loop->poller->timer_disarm != NULL)
+        loop->poller->timer_disarm(t);
+    else
+        xpr__heap_remove(&loop->timer_heap, &t->node);
+}
+
+static void set_active(xpr_timer *t, int active)
+{
+    if (t->active == active)
+        return;
+    t->active = (unsigned char)active;
+    if (t->is_public) {
+        if (active) {
+            t->loop->active_public_timers++;
+            t->loop->stats.active_timers++;
+        } else {
+            t->loop->active_public_timers--;
+            t->loop->stats.active_timers--;
+        }
+    }
+}
+
+void xpr__timer_init(xpr_timer *t, xpr_loop *loop, xpr_timer_cb cb, void *arg)
+{
+    t->loop = loop;
+    t->cb = cb;
+    t->arg = arg;
+    t->repeat_ms = 0;
+    t->node.index = XPR__HEAP_NONE;
+    t->backend_timer = NULL;
+    t->active = 0;
+    t->is_public = 0;
+    t->link.prev = t->link.next = &t->link;
+}
+
+int xpr__timer_arm(xpr_timer *t, uint64_t timeout_ms, uint64_t repeat_ms)
+{
+    int rc;
+    xpr__timer_disarm(t);
+    t->repeat_ms = repeat_ms;
+    rc = backend_arm(t, timeout_ms);
+    if (rc == 0)
+        set_active(t, 1);
+    return rc;
+}
+
+void xpr__timer_disarm(xpr_timer *t)
+{
+    if (!t->active)
+        return;
+    backend_disarm(t);
+    set_active(t, 0);
+}
+
+void xpr__timer_release(xpr_timer *t)
+{
+    xpr_loop *loop = t->loop;
+    xpr__timer_disarm(t);
+    if (loop->ops->timer_release != NULL)
+        loop->ops->timer_release(t);
+    else if (loop->poller != NULL && loop->poller->timer_release != NULL)
+        loop->poller->timer_release(t);
+}
+
+void xpr__timer_expired(xpr_timer *t)
+{
+    if (!t->active)
+        return;
+    if (t->repeat_ms > 0) {
+        if (backend_arm(t, t->repeat_ms) != 0)
+            set_active(t, 0);
+    } else {
+        set_active(t, 0);
+    }
+    /* t may be freed by its callback: nothing touches it afterwards */
+    t->cb(t, t->arg);
+}
+
+int xpr__timers_timeout(xpr_loop *loop)
+{
+    const struct xpr__heap_node *top = xpr__heap_top(&loop->timer_heap);
+    uint64_t now;
+    if (top == NULL)
+        return -1;
+    now = xpr__now_ms();
+    if (top->due_ms <= now)
+        return 0;
+    return top->due_ms - now > INT_MAX ? INT_MAX : (int)(top->due_ms - now);
+}
+
+void xpr__timers_run(xpr_loop *loop)
+{
+    uint64_t now = xpr__now_ms();
+    struct xpr__heap_node *top;
+    /* timers re-armed here are due at now + repeat >= now + 1: no spin */
+    while ((top = xpr__heap_top(&loop->timer_heap)) != NULL &&
+           top->due_ms <= now) {
+        xpr_timer *t = XPR__CONTAINER(top, xpr_timer, node);
+        xpr__heap_remove(&loop->timer_heap, top);
+        xpr__timer_expired(t);
+    }
+}
+
+/* ---- public API ---- */
+
+/* About 34 years: far enough, and no overflow of now + timeout. */
+#define MAX_TIMEOUT_MS ((uint64_t)1 << 40)
+
+int xpr_timer_new(xpr_loop *loop, xpr_timer_cb cb, void *arg, xpr_timer **out)
+{
+    xpr_timer *t;
+    int rc;
+    if (loop == NULL || cb == NULL || out == NULL || loop->freeing)
+        return XPR_EINVAL;
+    rc = xpr__loop_check_thread(loop);
+    if (rc != 0)
+        return rc;
+    t = malloc(sizeof(*t));
+    if (t == NULL)
+        return XPR_ENOMEM;
+    xpr__timer_init(t, loop, cb, arg);
+    t->is_public = 1;
+    xpr__list_push_back(&loop->timers, &t->link);
+    *out = t;
+    return 0;
+}
+
+int xpr_timer_start(xpr_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms)
+{
+    int rc;
+    if (timer == NULL || timeout_ms > MAX_TIMEOUT_MS ||
+        repeat_ms > MAX_TIMEOUT_MS)
+        return XPR_EINVAL;
+    rc = xpr__loop_check_thread(timer->loop);
+    if (rc != 0)
+        return rc;
+    return xpr__timer_arm(timer, timeout_ms, repeat_ms);
+}
+
+int xpr_timer_stop(xpr_timer *timer)
+{
+    int rc;
+    if (timer == NULL)
+        return XPR_EINVAL;
+    rc = xpr__loop_check_thread(timer->loop);
+    if (rc != 0)
+        return rc;
+    xpr__timer_disarm(timer);
+    return 0;
+}
+
+void xpr_timer_free(xpr_timer *timer)
+{
+    if (timer == NULL || xpr__loop_check_thread(timer->loop) != 0)
+        return;
+    xpr__timer_release(timer);
+    xpr__list_remove(&timer->link);
+    free(timer);
+}

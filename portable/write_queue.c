@@ -1,0 +1,112 @@
+/* FIFO of bytes to send; see write_queue.h. Chunks are at least
+ * CHUNK_MIN bytes so a stream of small writes costs one allocation per
+ * CHUNK_MIN bytes, not one per write. */
+#include "write_queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "xpr.h"
+
+#define CHUNK_MIN 16384
+
+struct xpr__wq_chunk {
+    struct xpr__wq_chunk *next;
+    size_t start; /* first unsent byte */
+    size_t end;   /* one past the last stored byte */
+    size_t capacity;
+    unsigned char data[];
+};
+
+void xpr__wq_init(struct xpr__write_queue *q)
+{
+    q->head = q->tail = NULL;
+    q->bytes = 0;
+}
+
+void xpr__wq_clear(struct xpr__write_queue *q)
+{
+    struct xpr__wq_chunk *c = q->head;
+    while (c != NULL) {
+        struct xpr__wq_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    xpr__wq_init(q);
+}
+
+int xpr__wq_push(struct xpr__write_queue *q, const void *p, size_t n)
+{
+    struct xpr__wq_chunk *tail = q->tail;
+    size_t room = tail ? tail->capacity - tail->end : 0;
+    size_t first = n < room ? n : room;
+    size_t rest = n - first;
+    if (rest > 0) {
+        size_t cap = rest > CHUNK_MIN ? rest : CHUNK_MIN;
+        struct xpr__wq_chunk *c;
+        if (cap > (size_t)-1 - sizeof(*c))
+            return XPR_ENOMEM;
+        c = malloc(sizeof(*c) + cap);
+        if (c == NULL)
+            return XPR_ENOMEM;
+        c->next = NULL;
+        c->start = 0;
+        c->end = rest;
+        c->capacity = cap;
+        memcpy(c->data, (const unsigned char *)p + first, rest);
+        if (tail)
+            tail->next = c;
+        else
+            q->head = c;
+        q->tail = c;
+    }
+    if (first > 0) {
+        memcpy(tail->data + tail->end, p, first);
+        tail->end += first;
+    }
+    q->bytes += n;
+    return 0;
+}
+
+const void *xpr__wq_peek(const struct xpr__write_queue *q, size_t *len)
+{
+    if (q->head == NULL) {
+        *len = 0;
+        return NULL;
+    }
+    *len = q->head->end - q->head->start;
+    return q->head->data + q->head->start;
+}
+
+size_t xpr__wq_peekv(const struct xpr__write_queue *q, const void **bases,
+                     size_t *lens, size_t max_runs)
+{
+    size_t n = 0;
+    const struct xpr__wq_chunk *c;
+    for (c = q->head; c != NULL && n < max_runs; c = c->next) {
+        bases[n] = c->data + c->start;
+        lens[n] = c->end - c->start;
+        n++;
+    }
+    return n;
+}
+
+void xpr__wq_consume(struct xpr__write_queue *q, size_t n)
+{
+    if (n > q->bytes)
+        n = q->bytes;
+    q->bytes -= n;
+    while (n > 0) {
+        struct xpr__wq_chunk *c = q->head;
+        size_t avail = c->end - c->start;
+        if (n < avail) {
+            c->start += n;
+            return;
+        }
+        n -= avail;
+        q->head = c->next;
+        free(c);
+    }
+    if (q->head == NULL)
+        q->tail = NULL;
+}
