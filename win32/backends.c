@@ -1,0 +1,25 @@
+/* The back ends of a Windows build. The first row is the default. */
+#include "backend.h"
+#include "platform_backends.h"
+
+#ifdef XPR_HAVE_LIBEVENT
+#include "libevent_backends.h"
+#endif
+
+extern const struct xpr_poller_ops xpr__select_poller;
+
+const struct xpr_backend_entry xpr__platform_backends[] = {
+    {"select", &xpr__stream_ops, &xpr__select_poller, 0},
+#ifdef XPR_HAVE_LIBEVENT
+    {"libevent", &xpr__stream_ops, &xpr__libevent_poller, 0},
+    {"libevent-bev", &xpr__bev_ops, NULL, 0},
+#endif
+};
+
+const size_t xpr__platform_backend_count =
+    sizeof(xpr__platform_backends) / sizeof(xpr__platform_backends[0]);
+
+const char *xpr__platform_default_backend(void)
+{
+    return xpr__platform_backends[0].name;
+}

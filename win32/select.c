@@ -1,0 +1,294 @@
+/*
+ * The select() poller (Winsock's I/O multiplexing model).
+ *
+ * 1. fd_set is a counted array whose size FD_SETSIZE (64) is fixed at compile
+ *    time; xpr allocates its sets at run time with room for every socket, so
+ *    there is no 64 cap (the cost stays linear in the number of sockets).
+ * 2. select() with three empty sets fails at once (WSAEINVAL) instead of
+ *    sleeping: the wake socket is always in the read set, so no set is
+ *    ever empty and an idle loop really sleeps.
+ * 3. A failed non-blocking connect is reported in the except set, not the
+ *    write set: every socket waiting to write is in both, and except maps to
+ *    XPR__IO_ERROR, on which the engine reads SO_ERROR.
+ * 4. The first argument (nfds) is ignored by Winsock.
+ * 5. Results come back as lists of SOCKET values: a table rebuilt with the
+ *    sets maps them to slots. A slot removed during dispatch is cleared, and
+ *    a socket added during dispatch has no entry, so a reused SOCKET value
+ *    never gets the readiness of the socket it replaced.
+ * 6. Wakeups: select waits only on sockets, so the wake is a UDP socket
+ *    connected to itself on 127.0.0.1 (one datagram per wake). It is no TCP
+ *    loopback pair: nothing listens, and a firewall has no connection to
+ *    block.
+ */
+#include "xpr_winsock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "poller.h"
+
+struct counted_set { /* the layout of fd_set, with a run-time capacity */
+    u_int fd_count;
+    SOCKET fd_array[1];
+};
+
+struct slot {
+    struct xpr__io *io; /* NULL once removed */
+    unsigned events;    /* gathered from the three result sets */
+};
+
+struct slot_ref {
+    size_t index;
+};
+
+struct select_state {
+    struct slot *slots;
+    size_t count, capacity, holes;
+    struct counted_set *sets[3]; /* read, write, except */
+    size_t set_capacity;
+    size_t *table; /* SOCKET -> slot index + 1, open addressing */
+    size_t table_size;
+    SOCKET wake;
+};
+
+static int open_wake_socket(SOCKET *out)
+{
+    struct sockaddr_in sin;
+    int len = (int)sizeof(sin);
+    u_long nonblocking = 1;
+    SOCKET s = WSASocketW(AF_INET, SOCK_DGRAM, IPPROTO_UDP, NULL, 0,
+                          WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET)
+        return xpr__wsa_error();
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&sin, len) != 0 ||
+        getsockname(s, (struct sockaddr *)&sin, &len) != 0 ||
+        connect(s, (struct sockaddr *)&sin, len) != 0 ||
+        ioctlsocket(s, FIONBIO, &nonblocking) != 0) {
+        int rc = xpr__wsa_error();
+        closesocket(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+static int select_init(xpr_loop *loop, void **state)
+{
+    struct select_state *st = calloc(1, sizeof(*st));
+    int rc;
+    (void)loop;
+    if (st == NULL)
+        return XPR_ENOMEM;
+    rc = open_wake_socket(&st->wake);
+    if (rc != 0) {
+        free(st);
+        return rc;
+    }
+    *state = st;
+    return 0;
+}
+
+static void select_free(void *state)
+{
+    struct select_state *st = state;
+    size_t i;
+    for (i = 0; i < st->count; i++)
+        if (st->slots[i].io != NULL)
+            free(st->slots[i].io->poller_data);
+    for (i = 0; i < 3; i++)
+        free(st->sets[i]);
+    closesocket(st->wake);
+    free(st->slots);
+    free(st->table);
+    free(st);
+}
+
+static int select_update(void *state, struct xpr__io *io, unsigned old_mask,
+                         unsigned new_mask)
+{
+    struct select_state *st = state;
+    struct slot_ref *ref = io->poller_data;
+    (void)old_mask;
+    if (ref != NULL) {
+        if (new_mask == 0) {
+            st->slots[ref->index].io = NULL;
+            st->holes++;
+            free(ref);
+            io->poller_data = NULL;
+        }
+        return 0; /* the mask is read from io when the sets are built */
+    }
+    if (new_mask == 0)
+        return 0;
+    if (st->count == st->capacity) {
+        size_t cap = st->capacity ? st->capacity * 2 : 64;
+        struct slot *slots = realloc(st->slots, cap * sizeof(*slots));
+        if (slots == NULL)
+            return XPR_ENOMEM;
+        st->slots = slots;
+        st->capacity = cap;
+    }
+    ref = malloc(sizeof(*ref));
+    if (ref == NULL)
+        return XPR_ENOMEM;
+    ref->index = st->count++;
+    st->slots[ref->index].io = io;
+    st->slots[ref->index].events = 0;
+    io->poller_data = ref;
+    return 0;
+}
+
+static void compact(struct select_state *st)
+{
+    size_t from, to = 0;
+    for (from = 0; from < st->count; from++) {
+        struct xpr__io *io = st->slots[from].io;
+        if (io == NULL)
+            continue;
+        st->slots[to].io = io;
+        ((struct slot_ref *)io->poller_data)->index = to;
+        to++;
+    }
+    st->count = to;
+    st->holes = 0;
+}
+
+static size_t hash_socket(SOCKET s, size_t size)
+{
+    /* SOCKET values are multiples of 4 */
+    return (size_t)((s >> 2) * 2654435761u) & (size - 1);
+}
+
+/* Sizes the sets and the table for st->count sockets (+1 wake). */
+static int reserve(struct select_state *st)
+{
+    size_t need = st->count + 1, i, size = 16;
+    if (need > st->set_capacity) {
+        size_t cap = need * 2;
+        for (i = 0; i < 3; i++) {
+            void *p = realloc(st->sets[i], sizeof(struct counted_set) +
+                                               cap * sizeof(SOCKET));
+            if (p == NULL)
+                return XPR_ENOMEM;
+            st->sets[i] = p;
+        }
+        st->set_capacity = cap;
+    }
+    while (size < need * 2)
+        size *= 2;
+    if (size != st->table_size) {
+        size_t *table = realloc(st->table, size * sizeof(*table));
+        if (table == NULL)
+            return XPR_ENOMEM;
+        st->table = table;
+        st->table_size = size;
+    }
+    memset(st->table, 0, st->table_size * sizeof(*st->table));
+    return 0;
+}
+
+static void table_put(struct select_state *st, SOCKET s, size_t index)
+{
+    size_t h = hash_socket(s, st->table_size);
+    while (st->table[h] != 0)
+        h = (h + 1) & (st->table_size - 1);
+    st->table[h] = index + 1;
+}
+
+static struct slot *table_get(struct select_state *st, SOCKET s)
+{
+    size_t h = hash_socket(s, st->table_size);
+    while (st->table[h] != 0) {
+        struct slot *sl = &st->slots[st->table[h] - 1];
+        if (sl->io != NULL && (SOCKET)sl->io->sock == s)
+            return sl;
+        h = (h + 1) & (st->table_size - 1);
+    }
+    return NULL;
+}
+
+static void gather(struct select_state *st, struct counted_set *set,
+                   unsigned event)
+{
+    u_int i;
+    for (i = 0; i < set->fd_count; i++) {
+        struct slot *sl = table_get(st, set->fd_array[i]);
+        if (sl != NULL)
+            sl->events |= event;
+    }
+}
+
+static int select_wait(void *state, int timeout_ms)
+{
+    struct select_state *st = state;
+    struct counted_set **sets = st->sets;
+    struct timeval tv, *tvp = NULL;
+    size_t i, n;
+    int rc;
+
+    if (st->holes > 0)
+        compact(st);
+    rc = reserve(st);
+    if (rc != 0)
+        return rc;
+    sets[0]->fd_count = sets[1]->fd_count = sets[2]->fd_count = 0;
+    sets[0]->fd_array[sets[0]->fd_count++] = st->wake;
+    for (i = 0; i < st->count; i++) {
+        struct xpr__io *io = st->slots[i].io;
+        SOCKET s = (SOCKET)io->sock;
+        st->slots[i].events = 0;
+        table_put(st, s, i);
+        if (io->mask & XPR__IO_READ)
+            sets[0]->fd_array[sets[0]->fd_count++] = s;
+        if (io->mask & XPR__IO_WRITE) {
+            sets[1]->fd_array[sets[1]->fd_count++] = s;
+            sets[2]->fd_array[sets[2]->fd_count++] = s;
+        }
+    }
+    if (timeout_ms >= 0) {
+        tv.tv_sec = timeout_ms / 1000;
+        tv.tv_usec = (timeout_ms % 1000) * 1000;
+        tvp = &tv;
+    }
+    rc = select(0, (fd_set *)sets[0], sets[1]->fd_count ? (fd_set *)sets[1] : NULL,
+                sets[2]->fd_count ? (fd_set *)sets[2] : NULL, tvp);
+    if (rc == SOCKET_ERROR)
+        return xpr__wsa_error();
+    if (rc == 0)
+        return 0;
+    for (i = 0; i < sets[0]->fd_count; i++) {
+        if (sets[0]->fd_array[i] == st->wake) {
+            char buf[64];
+            while (recv(st->wake, buf, sizeof(buf), 0) > 0) {
+            }
+        }
+    }
+    gather(st, sets[0], XPR__IO_READ);
+    gather(st, sets[1], XPR__IO_WRITE);
+    gather(st, sets[2], XPR__IO_ERROR);
+    n = st->count; /* sockets added during dispatch wait for the next round */
+    for (i = 0; i < n; i++) {
+        struct slot *sl = &st->slots[i];
+        unsigned events = sl->events;
+        sl->events = 0;
+        if (events != 0 && sl->io != NULL)
+            xpr__io_ready(sl->io, events);
+    }
+    return 0;
+}
+
+static void select_wake(void *state)
+{
+    struct select_state *st = state;
+    char one = 1;
+    send(st->wake, &one, 1, 0); /* a full buffer already means "awake" */
+}
+
+const struct xpr_poller_ops xpr__select_poller = {
+    0,           select_init, select_free, select_update, select_wait,
+    select_wake, NULL,        NULL,        NULL,
+};

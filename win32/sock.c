@@ -1,0 +1,253 @@
+/*
+ * The Winsock socket layer (portable/sock.h) for the readiness back ends,
+ * and helpers the completion engine shares.
+ *
+ * 1. WSAStartup runs once per process (InitOnceExecuteOnce); xpr never calls
+ *    WSACleanup, as other code in the process may still use Winsock.
+ * 2. Sockets are created with WSA_FLAG_OVERLAPPED (every back end can use
+ *    them) and WSA_FLAG_NO_HANDLE_INHERIT (no leak into child processes).
+ * 3. SO_EXCLUSIVEADDRUSE, not SO_REUSEADDR: on Windows the latter lets
+ *    another process bind the same port and steal connections.
+ * 4. An accepted socket inherits the listener's non-blocking mode and its
+ *    WSAEventSelect/WSAAsyncSelect registration; back ends re-register it.
+ * 5. Keepalive timings go through SIO_KEEPALIVE_VALS (milliseconds).
+ */
+#include "xpr_winsock.h"
+
+#include <mstcpip.h>
+#include <limits.h>
+#include <string.h>
+
+#include "backend.h"
+#include "sock.h"
+
+static INIT_ONCE wsa_once = INIT_ONCE_STATIC_INIT;
+static int wsa_startup_result;
+
+static BOOL CALLBACK wsa_startup(PINIT_ONCE once, PVOID param, PVOID *ctx)
+{
+    WSADATA data;
+    int rc = WSAStartup(MAKEWORD(2, 2), &data);
+    (void)once;
+    (void)param;
+    (void)ctx;
+    wsa_startup_result = rc == 0 ? 0 : xpr__error_from_os(rc);
+    return TRUE;
+}
+
+int xpr__sock_global_init(void)
+{
+    InitOnceExecuteOnce(&wsa_once, wsa_startup, NULL, NULL);
+    return wsa_startup_result;
+}
+
+int xpr__wsa_error(void)
+{
+    return xpr__error_from_os(WSAGetLastError());
+}
+
+int xpr__win_to_sockaddr(const struct xpr__addr *a, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (a->family == XPR__AF_INET) {
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(a->port);
+        memcpy(&sin->sin_addr, a->ip, 4);
+        return (int)sizeof(*sin);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons(a->port);
+        memcpy(&sin6->sin6_addr, a->ip, 16);
+        sin6->sin6_scope_id = a->scope_id;
+        return (int)sizeof(*sin6);
+    }
+}
+
+int xpr__win_from_sockaddr(const struct sockaddr *sa, struct xpr__addr *a)
+{
+    memset(a, 0, sizeof(*a));
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+        a->family = XPR__AF_INET;
+        a->port = ntohs(sin->sin_port);
+        memcpy(a->ip, &sin->sin_addr, 4);
+        return 0;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+        a->family = XPR__AF_INET6;
+        a->port = ntohs(sin6->sin6_port);
+        memcpy(a->ip, &sin6->sin6_addr, 16);
+        a->scope_id = sin6->sin6_scope_id;
+        return 0;
+    }
+    return XPR_EAFNOSUPPORT;
+}
+
+static int new_socket(int family, SOCKET *out)
+{
+    u_long nonblocking = 1;
+    SOCKET s = WSASocketW(family == XPR__AF_INET ? AF_INET : AF_INET6,
+                          SOCK_STREAM, IPPROTO_TCP, NULL, 0,
+                          WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET)
+        return xpr__wsa_error();
+    if (ioctlsocket(s, FIONBIO, &nonblocking) != 0) {
+        int rc = xpr__wsa_error();
+        closesocket(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
+                     xpr_socket_t *out, struct xpr__addr *bound)
+{
+    struct sockaddr_storage ss;
+    int len = xpr__win_to_sockaddr(addr, &ss);
+    BOOL one = TRUE;
+    SOCKET s;
+    int rc = new_socket(addr->family, &s);
+    if (rc != 0)
+        return rc;
+    setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&one,
+               sizeof(one));
+    if (bind(s, (struct sockaddr *)&ss, len) != 0 ||
+        listen(s, backlog > 0 ? backlog : SOMAXCONN) != 0) {
+        rc = xpr__wsa_error();
+        closesocket(s);
+        return rc;
+    }
+    len = (int)sizeof(ss);
+    if (getsockname(s, (struct sockaddr *)&ss, &len) != 0) {
+        rc = xpr__wsa_error();
+        closesocket(s);
+        return rc;
+    }
+    xpr__win_from_sockaddr((struct sockaddr *)&ss, bound);
+    *out = (xpr_socket_t)s;
+    return 0;
+}
+
+int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out,
+                     struct xpr__addr *peer)
+{
+    struct sockaddr_storage ss;
+    int len = (int)sizeof(ss);
+    u_long nonblocking = 1;
+    SOCKET s = accept((SOCKET)listener, (struct sockaddr *)&ss, &len);
+    if (s == INVALID_SOCKET)
+        return xpr__wsa_error();
+    SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
+    ioctlsocket(s, FIONBIO, &nonblocking);
+    if (xpr__win_from_sockaddr((struct sockaddr *)&ss, peer) != 0) {
+        closesocket(s);
+        return XPR_EAFNOSUPPORT;
+    }
+    *out = (xpr_socket_t)s;
+    return 0;
+}
+
+int xpr__sock_connect(const struct xpr__addr *addr, xpr_socket_t *out)
+{
+    struct sockaddr_storage ss;
+    int len = xpr__win_to_sockaddr(addr, &ss);
+    SOCKET s;
+    int rc = new_socket(addr->family, &s);
+    if (rc != 0)
+        return rc;
+    if (connect(s, (struct sockaddr *)&ss, len) == 0) {
+        *out = (xpr_socket_t)s;
+        return 0;
+    }
+    rc = xpr__wsa_error();
+    if (rc == XPR_EAGAIN) {
+        *out = (xpr_socket_t)s;
+        return XPR_EAGAIN;
+    }
+    closesocket(s);
+    return rc;
+}
+
+int xpr__sock_connect_result(xpr_socket_t s)
+{
+    int err = 0, len = (int)sizeof(err);
+    if (getsockopt((SOCKET)s, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0)
+        return xpr__wsa_error();
+    return err == 0 ? 0 : xpr__error_from_os(err);
+}
+
+long xpr__sock_recv(xpr_socket_t s, void *buf, size_t len)
+{
+    int n = recv((SOCKET)s, buf, len > INT_MAX ? INT_MAX : (int)len, 0);
+    return n >= 0 ? (long)n : (long)xpr__wsa_error();
+}
+
+long xpr__sock_sendv(xpr_socket_t s, const void *const *bases,
+                     const size_t *lens, size_t count)
+{
+    WSABUF bufs[16];
+    DWORD sent = 0;
+    size_t i;
+    if (count > 16)
+        count = 16;
+    for (i = 0; i < count; i++) {
+        bufs[i].buf = (char *)(uintptr_t)bases[i];
+        bufs[i].len = lens[i] > 0x7fffffff ? 0x7fffffff : (ULONG)lens[i];
+    }
+    if (WSASend((SOCKET)s, bufs, (DWORD)count, &sent, 0, NULL, NULL) != 0)
+        return xpr__wsa_error();
+    return (long)sent;
+}
+
+int xpr__sock_shutdown_write(xpr_socket_t s)
+{
+    return shutdown((SOCKET)s, SD_SEND) == 0 ? 0 : xpr__wsa_error();
+}
+
+void xpr__sock_close(xpr_socket_t s, int reset)
+{
+    if (reset) {
+        struct linger lg;
+        lg.l_onoff = 1;
+        lg.l_linger = 0;
+        setsockopt((SOCKET)s, SOL_SOCKET, SO_LINGER, (const char *)&lg,
+                   sizeof(lg));
+    }
+    closesocket((SOCKET)s);
+}
+
+int xpr__sock_set_nodelay(xpr_socket_t s, int enable)
+{
+    BOOL on = enable ? TRUE : FALSE;
+    return setsockopt((SOCKET)s, IPPROTO_TCP, TCP_NODELAY, (const char *)&on,
+                      sizeof(on)) == 0
+               ? 0
+               : xpr__wsa_error();
+}
+
+int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,
+                            uint32_t interval_ms)
+{
+    struct tcp_keepalive ka;
+    DWORD returned = 0;
+    ka.onoff = idle_ms ? 1 : 0;
+    ka.keepalivetime = idle_ms;
+    ka.keepaliveinterval = interval_ms ? interval_ms : idle_ms;
+    if (WSAIoctl((SOCKET)s, SIO_KEEPALIVE_VALS, &ka, sizeof(ka), NULL, 0,
+                 &returned, NULL, NULL) != 0)
+        return xpr__wsa_error();
+    return 0;
+}
+
+int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer)
+{
+    struct sockaddr_storage ss;
+    int len = (int)sizeof(ss);
+    if (getpeername((SOCKET)s, (struct sockaddr *)&ss, &len) != 0)
+        return xpr__wsa_error();
+    return xpr__win_from_sockaddr((struct sockaddr *)&ss, peer);
+}

@@ -1,0 +1,35 @@
+/* Windows platform layer: the types and primitives portable/ uses. It does
+ * not include <windows.h>, so the portable core compiles against plain C
+ * types; win32/xpr_winsock.h is the one place Winsock comes in. */
+#ifndef XPR_SYS_H
+#define XPR_SYS_H
+
+#include <stdint.h>
+
+typedef uintptr_t xpr_socket_t; /* SOCKET */
+#define XPR__INVALID_SOCKET (~(uintptr_t)0)
+
+/* An SRWLOCK, which is one pointer and needs no destruction. */
+typedef struct {
+    void *opaque;
+} xpr__mutex;
+typedef unsigned long xpr__thread_id; /* GetCurrentThreadId() */
+
+int xpr__mutex_init(xpr__mutex *m);
+void xpr__mutex_destroy(xpr__mutex *m);
+void xpr__mutex_lock(xpr__mutex *m);
+void xpr__mutex_unlock(xpr__mutex *m);
+
+xpr__thread_id xpr__thread_self(void);
+int xpr__thread_equal(xpr__thread_id a, xpr__thread_id b);
+
+#if defined(_MSC_VER)
+#define XPR__THREAD_LOCAL __declspec(thread)
+#else
+#define XPR__THREAD_LOCAL _Thread_local
+#endif
+
+/* Monotonic milliseconds. */
+uint64_t xpr__now_ms(void);
+
+#endif
