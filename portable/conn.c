@@ -41,6 +41,7 @@ static void arm_timeout(xpr_conn *c)
 void xpr__conn_opened(xpr_conn *c)
 {
     c->flags = (c->flags & ~(unsigned)XPR__CONN_CONNECTING) | XPR__CONN_OPEN;
+    c->has_peer = 1; /* accepted: set by the back end; connected: by us */
     c->last_read_ms = xpr__now_ms();
     arm_timeout(c);
     if (c->cb.on_open != NULL)
@@ -282,8 +283,7 @@ int xpr_connect(xpr_loop *loop, const char *address,
     rc = loop->ops->connect(loop, &addr, callbacks, arg, &c);
     if (rc != 0)
         return rc;
-    c->peer = addr;
-    c->has_peer = 1;
+    c->peer = addr; /* reported once open: XPR_EAGAIN until then */
     *out = c;
     return 0;
 }
