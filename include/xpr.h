@@ -38,29 +38,29 @@ int xpr_version(void);
 /* ------------------------------------------------------------------------ */
 
 /* X(name, value, message). Values are stable; new codes are appended. */
-#define XPR_ERROR_LIST(X)                                                     \
-    X(XPR_EINVAL, -1, "invalid argument")                                     \
-    X(XPR_ENOMEM, -2, "out of memory")                                        \
-    X(XPR_ENOTSUP, -3, "not supported by this back end or build")             \
-    X(XPR_ECLOSED, -4, "object is closing or closed")                         \
-    X(XPR_ESHUTDOWN, -5, "write side already shut down")                      \
-    X(XPR_ETHREAD, -6, "called from a thread that does not own the loop")     \
-    X(XPR_EBUSY, -7, "resource busy (loop already running)")                  \
-    X(XPR_EAGAIN, -8, "resource temporarily unavailable")                     \
-    X(XPR_EADDRINUSE, -9, "address already in use")                           \
-    X(XPR_EADDRNOTAVAIL, -10, "address not available")                        \
-    X(XPR_ECONNREFUSED, -11, "connection refused")                            \
-    X(XPR_ECONNRESET, -12, "connection reset by peer")                        \
-    X(XPR_ECONNABORTED, -13, "connection aborted")                            \
-    X(XPR_ETIMEDOUT, -14, "timed out")                                        \
-    X(XPR_ENETUNREACH, -15, "network unreachable")                            \
-    X(XPR_EHOSTUNREACH, -16, "host unreachable")                              \
-    X(XPR_EMFILE, -17, "too many open sockets")                               \
-    X(XPR_ENOBUFS, -18, "no buffer space (system resources exhausted)")       \
-    X(XPR_EPIPE, -19, "broken pipe")                                          \
-    X(XPR_EACCES, -20, "permission denied")                                   \
-    X(XPR_ECANCELED, -21, "operation canceled")                               \
-    X(XPR_EAFNOSUPPORT, -22, "address family not supported")                  \
+#define XPR_ERROR_LIST(X)                                                      \
+    X(XPR_EINVAL, -1, "invalid argument")                                      \
+    X(XPR_ENOMEM, -2, "out of memory")                                         \
+    X(XPR_ENOTSUP, -3, "not supported by this back end or build")              \
+    X(XPR_ECLOSED, -4, "object is closing or closed")                          \
+    X(XPR_ESHUTDOWN, -5, "write side already shut down")                       \
+    X(XPR_ETHREAD, -6, "called from a thread that does not own the loop")      \
+    X(XPR_EBUSY, -7, "resource busy (loop already running)")                   \
+    X(XPR_EAGAIN, -8, "resource temporarily unavailable")                      \
+    X(XPR_EADDRINUSE, -9, "address already in use")                            \
+    X(XPR_EADDRNOTAVAIL, -10, "address not available")                         \
+    X(XPR_ECONNREFUSED, -11, "connection refused")                             \
+    X(XPR_ECONNRESET, -12, "connection reset by peer")                         \
+    X(XPR_ECONNABORTED, -13, "connection aborted")                             \
+    X(XPR_ETIMEDOUT, -14, "timed out")                                         \
+    X(XPR_ENETUNREACH, -15, "network unreachable")                             \
+    X(XPR_EHOSTUNREACH, -16, "host unreachable")                               \
+    X(XPR_EMFILE, -17, "too many open sockets")                                \
+    X(XPR_ENOBUFS, -18, "no buffer space (system resources exhausted)")        \
+    X(XPR_EPIPE, -19, "broken pipe")                                           \
+    X(XPR_EACCES, -20, "permission denied")                                    \
+    X(XPR_ECANCELED, -21, "operation canceled")                                \
+    X(XPR_EAFNOSUPPORT, -22, "address family not supported")                   \
     X(XPR_EIO, -23, "input/output error (unmapped system error)")
 
 enum xpr_error {
@@ -112,9 +112,10 @@ typedef struct xpr_conn xpr_conn;
 typedef struct xpr_timer xpr_timer;
 
 enum xpr_read_mode {
-    XPR_READ_DEFAULT = 0,  /* the back end's choice (iocp: zero-byte) */
-    XPR_READ_ZERO_BYTE = 1, /* completion back ends: zero-byte recv, then drain */
-    XPR_READ_PREPOSTED = 2  /* completion back ends: N buffers posted per conn */
+    XPR_READ_DEFAULT = 0, /* the back end's choice (iocp: zero-byte) */
+    XPR_READ_ZERO_BYTE =
+        1, /* completion back ends: zero-byte recv, then drain */
+    XPR_READ_PREPOSTED = 2 /* completion back ends: N buffers posted per conn */
 };
 
 /*
@@ -143,26 +144,26 @@ struct xpr_loop_config {
 
 /* Statistics of a loop, a snapshot taken by xpr_loop_stats. */
 struct xpr_loop_stats {
-    uint64_t live_connections;    /* connections whose on_close has not run */
+    uint64_t live_connections; /* connections whose on_close has not run */
     uint64_t live_listeners;
-    uint64_t active_timers;       /* started public timers */
+    uint64_t active_timers; /* started public timers */
     uint64_t accepted_connections;
     uint64_t refused_connections; /* over max_connections */
     uint64_t timed_out_connections;
     uint64_t bytes_read;
     uint64_t bytes_written;
-    uint64_t queued_write_bytes;  /* accepted by xpr_conn_write, not yet sent */
+    uint64_t queued_write_bytes; /* accepted by xpr_conn_write, not yet sent */
     uint64_t pending_posts;
     /* Completion back ends (0 elsewhere). */
-    uint64_t pending_operations;  /* all kinds below together */
+    uint64_t pending_operations; /* all kinds below together */
     uint64_t pending_accepts;
     uint64_t pending_connects;
     uint64_t pending_reads;
     uint64_t pending_writes;
-    uint64_t inline_completions;  /* completed at once, skip-on-success */
-    uint64_t dequeue_calls;       /* batched dequeues ... */
+    uint64_t inline_completions;   /* completed at once, skip-on-success */
+    uint64_t dequeue_calls;        /* batched dequeues ... */
     uint64_t dequeued_completions; /* ... and the packets they returned */
-    uint64_t pooled_buffers;      /* free buffers kept in pools */
+    uint64_t pooled_buffers;       /* free buffers kept in pools */
     uint64_t pooled_buffer_bytes;
     uint64_t pinned_buffer_bytes; /* buffers the kernel currently holds */
 };
@@ -258,9 +259,9 @@ struct xpr_listen_config {
     uint32_t first_data_timeout_ms; /* 0 = off; silent new conns closed */
     uint32_t keepalive_idle_ms;     /* 0 = off; else TCP keepalive */
     uint32_t keepalive_interval_ms; /* 0 = idle_ms */
-    int nodelay;                    /* non-zero: TCP_NODELAY on accepted conns */
-    unsigned accepts_initial;       /* iocp: AcceptEx posted at start (0 = 16) */
-    unsigned accepts_max;           /* iocp: most AcceptEx pending (0 = 256) */
+    int nodelay;              /* non-zero: TCP_NODELAY on accepted conns */
+    unsigned accepts_initial; /* iocp: AcceptEx posted at start (0 = 16) */
+    unsigned accepts_max;     /* iocp: most AcceptEx pending (0 = 256) */
 };
 
 /*

@@ -44,17 +44,17 @@ struct xpr_timer {
     void *backend_timer;        /* back ends with their own timers */
     struct xpr__link link;      /* loop->timers (public timers only) */
     unsigned char active;
-    unsigned char is_public;    /* counts as work for xpr_loop_run */
+    unsigned char is_public; /* counts as work for xpr_loop_run */
 };
 
 enum xpr__conn_flags {
     XPR__CONN_CONNECTING = 1u << 0,
-    XPR__CONN_OPEN = 1u << 1,         /* on_open ran (or is running) */
-    XPR__CONN_PAUSED = 1u << 2,       /* the application paused reading */
-    XPR__CONN_SHUT_WANTED = 1u << 3,  /* xpr_conn_shutdown called */
-    XPR__CONN_EOF = 1u << 4,          /* peer half-closed */
-    XPR__CONN_CLOSING = 1u << 5,      /* xpr_conn_close: flushing */
-    XPR__CONN_FINISHED = 1u << 6      /* xpr__conn_finish called */
+    XPR__CONN_OPEN = 1u << 1,        /* on_open ran (or is running) */
+    XPR__CONN_PAUSED = 1u << 2,      /* the application paused reading */
+    XPR__CONN_SHUT_WANTED = 1u << 3, /* xpr_conn_shutdown called */
+    XPR__CONN_EOF = 1u << 4,         /* peer half-closed */
+    XPR__CONN_CLOSING = 1u << 5,     /* xpr_conn_close: flushing */
+    XPR__CONN_FINISHED = 1u << 6     /* xpr__conn_finish called */
 };
 
 struct xpr_conn {
@@ -67,11 +67,11 @@ struct xpr_conn {
     int close_err;
     struct xpr__addr peer;
     int has_peer;
-    struct xpr_timer timeout;  /* idle / first-data timer (internal) */
+    struct xpr_timer timeout; /* idle / first-data timer (internal) */
     uint32_t idle_timeout_ms;
     uint32_t first_data_timeout_ms; /* non-zero until the first data */
     uint64_t last_read_ms;
-    struct xpr__link link;     /* loop->conns, then loop->finished */
+    struct xpr__link link; /* loop->conns, then loop->finished */
 };
 
 struct xpr_listener {
@@ -162,9 +162,9 @@ struct xpr_loop {
     size_t read_buf_size;
 
     struct xpr__heap timer_heap;
-    struct xpr__list timers;    /* public timers, started or not */
-    struct xpr__list conns;     /* live conns */
-    struct xpr__list finished;  /* finished conns awaiting on_close */
+    struct xpr__list timers;   /* public timers, started or not */
+    struct xpr__list conns;    /* live conns */
+    struct xpr__list finished; /* finished conns awaiting on_close */
     struct xpr__list listeners;
 
     uint64_t active_public_timers;
@@ -213,8 +213,7 @@ void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c);
 /* Called by back ends with their own timers when t is due. */
 void xpr__timer_expired(xpr_timer *t);
 /* Internal timers (not public, no alive count). */
-void xpr__timer_init(xpr_timer *t, xpr_loop *loop, xpr_timer_cb cb,
-                     void *arg);
+void xpr__timer_init(xpr_timer *t, xpr_loop *loop, xpr_timer_cb cb, void *arg);
 int xpr__timer_arm(xpr_timer *t, uint64_t timeout_ms, uint64_t repeat_ms);
 void xpr__timer_disarm(xpr_timer *t);
 void xpr__timer_release(xpr_timer *t);

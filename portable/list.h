@@ -13,8 +13,8 @@ struct xpr__list {
     struct xpr__link head;
 };
 
-#define XPR__CONTAINER(ptr, type, member)                                    \
-    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define XPR__CONTAINER(ptr, type, member)                                      \
+    ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 static inline void xpr__list_init(struct xpr__list *l)
 {
@@ -26,8 +26,7 @@ static inline int xpr__list_empty(const struct xpr__list *l)
     return l->head.next == &l->head;
 }
 
-static inline void xpr__list_push_back(struct xpr__list *l,
-                                       struct xpr__link *n)
+static inline void xpr__list_push_back(struct xpr__list *l, struct xpr__link *n)
 {
     n->prev = l->head.prev;
     n->next = &l->head;

@@ -111,8 +111,7 @@ static int loop_alive(const xpr_loop *loop)
 {
     return !xpr__list_empty(&loop->conns) ||
            !xpr__list_empty(&loop->listeners) ||
-           !xpr__list_empty(&loop->finished) ||
-           loop->active_public_timers > 0;
+           !xpr__list_empty(&loop->finished) || loop->active_public_timers > 0;
 }
 
 int xpr_loop_run(xpr_loop *loop)
@@ -121,9 +120,8 @@ int xpr_loop_run(xpr_loop *loop)
     if (loop == NULL || loop->freeing)
         return XPR_EINVAL;
     if (loop->running)
-        return xpr__thread_equal(loop->owner, xpr__thread_self())
-                   ? XPR_EBUSY
-                   : XPR_ETHREAD;
+        return xpr__thread_equal(loop->owner, xpr__thread_self()) ? XPR_EBUSY
+                                                                  : XPR_ETHREAD;
     loop->owner = xpr__thread_self();
     loop->running = 1;
     for (;;) {
@@ -179,8 +177,8 @@ void xpr_loop_free(xpr_loop *loop)
         link = next;
     }
     /* completion back ends finish a conn only once its I/O is reaped */
-    for (rounds = 0; !xpr__list_empty(&loop->conns) && rounds < FREE_REAP_ROUNDS;
-         rounds++)
+    for (rounds = 0;
+         !xpr__list_empty(&loop->conns) && rounds < FREE_REAP_ROUNDS; rounds++)
         loop->ops->run_once(loop, 10);
     xpr__loop_deliver_closes(loop);
     {

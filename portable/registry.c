@@ -7,9 +7,10 @@
 #include "platform_backends.h"
 
 static const char *const known_backends[] = {
-    "libevent",    "libevent-bev", "libevent-iocp", "poll",
-    "select",      "eventselect",  "asyncselect",   "overlapped",
-    "completion-routine", "iocp",
+    "libevent",    "libevent-bev", "libevent-iocp",
+    "poll",        "select",       "eventselect",
+    "asyncselect", "overlapped",   "completion-routine",
+    "iocp",
 };
 
 const struct xpr_backend_entry *xpr__backend_find(const char *name)

@@ -157,8 +157,8 @@ static void conn_readable(struct stream_conn *sc)
                     : READS_PER_EVENT;
     while (reads-- > 0) {
         long n;
-        if (c->flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING |
-                        XPR__CONN_EOF | XPR__CONN_FINISHED))
+        if (c->flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING | XPR__CONN_EOF |
+                        XPR__CONN_FINISHED))
             break;
         n = xpr__sock_recv(c->sock, loop->read_buf, loop->read_buf_size);
         if (n > 0) {
@@ -198,8 +198,7 @@ static void conn_connected(struct stream_conn *sc)
 
 static void conn_ready(struct xpr__io *io, unsigned events)
 {
-    struct stream_conn *sc =
-        XPR__CONTAINER(io, struct stream_conn, io);
+    struct stream_conn *sc = XPR__CONTAINER(io, struct stream_conn, io);
     xpr_conn *c = &sc->base;
     if (c->flags & XPR__CONN_FINISHED)
         return;
@@ -236,8 +235,7 @@ static struct stream_conn *conn_new(xpr_loop *loop,
 
 static void listener_ready(struct xpr__io *io, unsigned events)
 {
-    struct stream_listener *sl =
-        XPR__CONTAINER(io, struct stream_listener, io);
+    struct stream_listener *sl = XPR__CONTAINER(io, struct stream_listener, io);
     xpr_listener *l = &sl->base;
     int i;
     (void)events;
@@ -444,10 +442,22 @@ static void stream_wake(xpr_loop *loop)
 }
 
 const struct xpr_backend_ops xpr__stream_ops = {
-    stream_loop_init,  stream_loop_free,      stream_run_once,
-    stream_wake,       NULL,                  NULL,
-    NULL,              stream_listen,         stream_listener_close,
-    stream_connect,    stream_write,          stream_queued,
-    stream_set_reading, stream_shutdown,      stream_close,
-    stream_close_now,  stream_conn_free,      NULL,
+    stream_loop_init,
+    stream_loop_free,
+    stream_run_once,
+    stream_wake,
+    NULL,
+    NULL,
+    NULL,
+    stream_listen,
+    stream_listener_close,
+    stream_connect,
+    stream_write,
+    stream_queued,
+    stream_set_reading,
+    stream_shutdown,
+    stream_close,
+    stream_close_now,
+    stream_conn_free,
+    NULL,
 };

@@ -53,8 +53,7 @@ static socklen_t to_sockaddr(const struct xpr__addr *a,
     }
 }
 
-static int from_sockaddr(const struct sockaddr_storage *ss,
-                         struct xpr__addr *a)
+static int from_sockaddr(const struct sockaddr_storage *ss, struct xpr__addr *a)
 {
     memset(a, 0, sizeof(*a));
     if (ss->ss_family == AF_INET) {
@@ -88,8 +87,8 @@ static int set_nonblocking_cloexec(int fd)
 
 static int new_socket(int family, int *out)
 {
-    int fd = socket(family == XPR__AF_INET ? AF_INET : AF_INET6, SOCK_STREAM,
-                    0);
+    int fd =
+        socket(family == XPR__AF_INET ? AF_INET : AF_INET6, SOCK_STREAM, 0);
     int rc;
     if (fd < 0)
         return last_error();
@@ -248,9 +247,10 @@ int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,
     {
         int idle = (int)((idle_ms + 999) / 1000);
         int intvl = (int)(((interval_ms ? interval_ms : idle_ms) + 999) / 1000);
-        if (setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) != 0 ||
-            setsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, &intvl,
-                       sizeof(intvl)) != 0)
+        if (setsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)) !=
+                0 ||
+            setsockopt(s, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl)) !=
+                0)
             return last_error();
     }
 #endif

@@ -10,6 +10,8 @@ int xpr__os_error_map(int os_code);
 #define ERROR_HANDLES_CLOSED 676L
 #endif
 
+/* ERROR_NO_SYSTEM_RESOURCES is what STATUS_INSUFFICIENT_RESOURCES (too much
+ * locked memory for pending overlapped I/O) becomes in Win32 terms. */
 #define XPR_WIN_ERROR_MAP(X)                                                   \
     X(WSAEINVAL, XPR_EINVAL)                                                   \
     X(WSAEFAULT, XPR_EINVAL)                                                   \
@@ -35,7 +37,7 @@ int xpr__os_error_map(int os_code);
     X(ERROR_HOST_UNREACHABLE, XPR_EHOSTUNREACH)                                \
     X(WSAEMFILE, XPR_EMFILE)                                                   \
     X(WSAENOBUFS, XPR_ENOBUFS)                                                 \
-    X(ERROR_NO_SYSTEM_RESOURCES, XPR_ENOBUFS) /* STATUS_INSUFFICIENT_RES.. */                               \
+    X(ERROR_NO_SYSTEM_RESOURCES, XPR_ENOBUFS)                                  \
     X(WSA_NOT_ENOUGH_MEMORY, XPR_ENOMEM)                                       \
     X(WSAESHUTDOWN, XPR_EPIPE)                                                 \
     X(WSAEACCES, XPR_EACCES)                                                   \

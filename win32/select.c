@@ -254,7 +254,8 @@ static int select_wait(void *state, int timeout_ms)
         tv.tv_usec = (timeout_ms % 1000) * 1000;
         tvp = &tv;
     }
-    rc = select(0, (fd_set *)sets[0], sets[1]->fd_count ? (fd_set *)sets[1] : NULL,
+    rc = select(0, (fd_set *)sets[0],
+                sets[1]->fd_count ? (fd_set *)sets[1] : NULL,
                 sets[2]->fd_count ? (fd_set *)sets[2] : NULL, tvp);
     if (rc == SOCKET_ERROR)
         return xpr__wsa_error();

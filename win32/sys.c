@@ -4,9 +4,8 @@
 #include "xpr_sys.h"
 
 /* xpr__mutex must be able to hold an SRWLOCK. */
-typedef char xpr__mutex_holds_srwlock[sizeof(xpr__mutex) >= sizeof(SRWLOCK)
-                                          ? 1
-                                          : -1];
+typedef char
+    xpr__mutex_holds_srwlock[sizeof(xpr__mutex) >= sizeof(SRWLOCK) ? 1 : -1];
 
 int xpr__mutex_init(xpr__mutex *m)
 {
