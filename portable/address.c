@@ -173,6 +173,12 @@ static void format_ipv6(const uint8_t ip[16], char *out)
     unsigned g[8];
     int best = -1, best_len = 0, i;
     char *p = out;
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0,    0,
+                                          0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(ip, v4_mapped, 12) == 0) { /* RFC 5952 5: dotted quad */
+        sprintf(out, "::ffff:%u.%u.%u.%u", ip[12], ip[13], ip[14], ip[15]);
+        return;
+    }
     for (i = 0; i < 8; i++)
         g[i] = (unsigned)ip[2 * i] << 8 | ip[2 * i + 1];
     for (i = 0; i < 8;) {
