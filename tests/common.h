@@ -1,0 +1,79 @@
+/*
+ * The harness every public-API test uses: a loop on the back end named by
+ * XPR_BACKEND, run under a deadline, and checks that work inside callbacks.
+ *
+ * Why CHECK and not assert_*() inside callbacks: a CMocka assertion
+ * longjmps out of the test, which from a callback would leave xpr_loop_run
+ * in the middle of a dispatch. CHECK records the first failure and stops the
+ * loop; tloop_run then fails the test once the loop has returned.
+ */
+#ifndef XPR_TESTS_COMMON_H
+#define XPR_TESTS_COMMON_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "xpr.h"
+
+#define CHECK(cond) check_true_((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
+#define CHECK_EQ(a, b)                                                         \
+    check_eq_((long long)(a), (long long)(b), #a, #b, __FILE__, __LINE__)
+
+int check_true_(int ok, const char *expr, const char *file, int line);
+int check_eq_(long long a, long long b, const char *expr_a, const char *expr_b,
+              const char *file, int line);
+/* Fails the test now if a CHECK failed (outside callbacks only). */
+void check_no_failure(void);
+
+/* Callbacks never overlap: no callback runs inside another one (say
+ * on_drain from inside the xpr_conn_write of an on_data). Test callbacks
+ * call these at entry and exit; a nested entry fails the test. */
+void callback_enter(void);
+void callback_leave(void);
+
+/* The XPR_BACKEND the suite runs against, or NULL when unset. */
+const char *test_backend_env(void);
+
+/*
+ * A new loop with cfg.backend = XPR_BACKEND_DEFAULT; asserts that
+ * xpr_loop_backend() is the one XPR_BACKEND names. Resets the CHECK state.
+ * One harness loop at a time.
+ */
+xpr_loop *tloop_new(void);
+/*
+ * Runs the loop with a deadline timer: when deadline_ms pass, the test
+ * fails. Asserts xpr_loop_run returned 0 and no CHECK failed. On failure
+ * the loop is left unfreed.
+ */
+void tloop_run(xpr_loop *loop, uint64_t deadline_ms);
+/* Stops the deadline timer: the loop must now return by itself once nothing
+ * is alive. Call from a callback. */
+void tloop_let_idle(xpr_loop *loop);
+/* Stops the loop once no connection is left (checked every few
+ * milliseconds by a timer of the harness). Listeners may stay open. */
+void tloop_stop_when_empty(xpr_loop *loop);
+/* Frees the loop after asserting that nothing is left: no live connection,
+ * listener, started timer, queued write byte or pending post. */
+void tloop_free(xpr_loop *loop);
+
+/* Frees the harness's own timers and forgets the loop, for tests that
+ * free it themselves with xpr_loop_free. */
+void tloop_forget(xpr_loop *loop);
+
+/* Listens on 127.0.0.1:0 and writes the real address to address; asserts a
+ * port was picked. */
+xpr_listener *tloop_listen(xpr_loop *loop, const struct xpr_listen_config *cfg,
+                           const struct xpr_conn_callbacks *callbacks,
+                           void *arg, char address[XPR_ADDRSTRLEN]);
+/* xpr_connect that asserts success (not for use inside callbacks). */
+xpr_conn *tloop_connect(xpr_loop *loop, const char *address,
+                        const struct xpr_conn_callbacks *callbacks, void *arg);
+
+/* The port of "host:port" text, or -1. */
+long address_port(const char *address);
+
+#endif

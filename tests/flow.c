@@ -1,0 +1,306 @@
+/* Backpressure: pausing reading stops on_data and on_eof, lets the peer's
+ * queue grow only as far as the peer writes, and loses nothing. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "pattern.h"
+
+#define PUMP_SEED 21u
+#define QUEUE_BOUND (1024u * 1024) /* the server writes while at or below */
+#define CHUNK (64u * 1024)
+/* Far beyond what loopback socket buffers hold: reaching it means the
+ * paused client kept reading. */
+#define WRITE_CAP (64ull * 1024 * 1024)
+#define STUCK_TICKS 3
+
+struct pump {
+    xpr_loop *loop;
+    xpr_listener *listener;
+    char address[XPR_ADDRSTRLEN];
+    xpr_conn *server;
+    xpr_conn *client;
+    xpr_timer *tick;
+    unsigned char chunk[CHUNK];
+    uint64_t written;  /* by the server */
+    uint64_t received; /* by the client */
+    size_t max_queued;
+    size_t last_queued;
+    size_t queued_at_resume;
+    unsigned stuck_ticks;
+    int client_paused;
+    int writing_done;
+    unsigned closes;
+    int client_close_err;
+    int server_close_err;
+};
+
+/* What the server has queued is what it wrote minus what the client got,
+ * or less (the rest sits in kernel buffers). */
+static size_t checked_queue(struct pump *p)
+{
+    size_t queued = xpr_conn_queued(p->server);
+    CHECK(queued <= p->written - p->received);
+    if (queued > p->max_queued) {
+        p->max_queued = queued;
+    }
+    return queued;
+}
+
+static void write_until_bound(struct pump *p)
+{
+    size_t queued = checked_queue(p);
+
+    while (queued <= QUEUE_BOUND) {
+        if (!CHECK(p->written < WRITE_CAP)) {
+            return; /* the paused client's side never pushed back */
+        }
+        pattern_fill(PUMP_SEED, p->written, p->chunk, CHUNK);
+        if (!CHECK_EQ(xpr_conn_write(p->server, p->chunk, CHUNK), 0)) {
+            return;
+        }
+        p->written += CHUNK;
+        queued = checked_queue(p);
+    }
+}
+
+static void resume_client(struct pump *p)
+{
+    struct xpr_loop_stats stats;
+
+    p->writing_done = 1;
+    p->queued_at_resume = checked_queue(p);
+    /* The client queues nothing: the loop's queue is the server's. */
+    CHECK_EQ(xpr_loop_stats(p->loop, &stats), 0);
+    CHECK_EQ(stats.queued_write_bytes, p->queued_at_resume);
+    CHECK_EQ(xpr_conn_queued(p->client), 0);
+    p->client_paused = 0;
+    CHECK_EQ(xpr_conn_resume_reading(p->client), 0);
+    CHECK_EQ(xpr_conn_resume_reading(p->client), 0); /* idempotent */
+}
+
+/* Every millisecond: top the server's queue up to the bound. Once the
+ * queue has stayed above the bound without shrinking for a few ticks, the
+ * kernel buffers are full: backpressure reached the writer. */
+static void on_tick(xpr_timer *timer, void *arg)
+{
+    struct pump *p = arg;
+    size_t queued;
+    (void)timer;
+
+    if (p->server == NULL || p->writing_done) {
+        return;
+    }
+    queued = checked_queue(p);
+    if (queued > QUEUE_BOUND) {
+        p->stuck_ticks = queued >= p->last_queued ? p->stuck_ticks + 1 : 0;
+        p->last_queued = queued;
+        if (p->stuck_ticks >= STUCK_TICKS) {
+            resume_client(p);
+        }
+        return;
+    }
+    p->stuck_ticks = 0;
+    write_until_bound(p);
+    p->last_queued = checked_queue(p);
+}
+
+static void pump_server_on_open(xpr_conn *conn)
+{
+    struct pump *p = xpr_conn_userdata(conn);
+    CHECK(p->server == NULL);
+    p->server = conn;
+    CHECK_EQ(xpr_timer_start(p->tick, 0, 1), 0);
+}
+
+static void pump_server_on_drain(xpr_conn *conn)
+{
+    struct pump *p = xpr_conn_userdata(conn);
+    if (!p->writing_done) {
+        write_until_bound(p);
+    }
+}
+
+static void pump_client_on_open(xpr_conn *conn)
+{
+    struct pump *p = xpr_conn_userdata(conn);
+    CHECK(conn == p->client);
+    CHECK_EQ(xpr_conn_pause_reading(conn), 0);
+    CHECK_EQ(xpr_conn_pause_reading(conn), 0); /* idempotent */
+    p->client_paused = 1;
+}
+
+static void pump_client_on_data(xpr_conn *conn, const void *data, size_t n)
+{
+    struct pump *p = xpr_conn_userdata(conn);
+
+    CHECK(!p->client_paused);
+    CHECK(p->writing_done);
+    CHECK_EQ(pattern_mismatch(PUMP_SEED, p->received, data, n), n);
+    p->received += n;
+    checked_queue(p);
+    if (p->received == p->written) {
+        CHECK_EQ(xpr_conn_close(conn), 0);
+    }
+}
+
+static void pump_on_close(xpr_conn *conn, int err)
+{
+    struct pump *p = xpr_conn_userdata(conn);
+
+    if (conn == p->client) {
+        p->client_close_err = err;
+    } else {
+        CHECK(conn == p->server);
+        p->server_close_err = err;
+        p->server = NULL;
+    }
+    if (++p->closes == 2) {
+        xpr_timer_stop(p->tick);
+        CHECK_EQ(xpr_listener_close(p->listener), 0);
+        tloop_stop_when_empty(p->loop);
+    }
+}
+
+static void test_paused_reader_bounds_writer_queue(void **state)
+{
+    static const struct xpr_conn_callbacks server_callbacks = {
+        .on_open = pump_server_on_open,
+        .on_drain = pump_server_on_drain,
+        .on_close = pump_on_close,
+    };
+    static const struct xpr_conn_callbacks client_callbacks = {
+        .on_open = pump_client_on_open,
+        .on_data = pump_client_on_data,
+        .on_close = pump_on_close,
+    };
+    struct pump *p = calloc(1, sizeof(*p));
+    (void)state;
+
+    assert_non_null(p);
+    p->loop = tloop_new();
+    assert_int_equal(xpr_timer_new(p->loop, on_tick, p, &p->tick), 0);
+    p->listener = tloop_listen(p->loop, NULL, &server_callbacks, p, p->address);
+    p->client = tloop_connect(p->loop, p->address, &client_callbacks, p);
+    tloop_run(p->loop, 60000);
+    assert_true(p->writing_done);
+    assert_int_equal(p->closes, 2);
+    assert_int_equal(p->received, p->written);
+    assert_true(p->queued_at_resume > QUEUE_BOUND);
+    assert_true(p->max_queued <= QUEUE_BOUND + CHUNK);
+    assert_int_equal(p->client_close_err, 0);
+    assert_int_equal(p->server_close_err, 0);
+    xpr_timer_free(p->tick);
+    tloop_free(p->loop);
+    free(p);
+}
+
+/* ---- while paused, neither data nor EOF is delivered ---- */
+
+#define HELD_LEN 1000u
+
+struct held {
+    xpr_loop *loop;
+    xpr_listener *listener;
+    xpr_conn *client;
+    xpr_timer *resume;
+    int paused;
+    uint64_t received;
+    unsigned eofs;
+    unsigned closes;
+    int client_close_err;
+};
+
+static void held_server_on_open(xpr_conn *conn)
+{
+    unsigned char data[HELD_LEN];
+    pattern_fill(PUMP_SEED, 0, data, HELD_LEN);
+    CHECK_EQ(xpr_conn_write(conn, data, HELD_LEN), 0);
+    CHECK_EQ(xpr_conn_close(conn), 0);
+}
+
+static void held_client_on_open(xpr_conn *conn)
+{
+    struct held *h = xpr_conn_userdata(conn);
+    CHECK_EQ(xpr_conn_pause_reading(conn), 0);
+    h->paused = 1;
+    CHECK_EQ(xpr_timer_start(h->resume, 100, 0), 0);
+}
+
+static void on_held_resume(xpr_timer *timer, void *arg)
+{
+    struct held *h = arg;
+    (void)timer;
+    CHECK_EQ(h->received, 0);
+    CHECK_EQ(h->eofs, 0);
+    h->paused = 0;
+    CHECK_EQ(xpr_conn_resume_reading(h->client), 0);
+}
+
+static void held_client_on_data(xpr_conn *conn, const void *data, size_t n)
+{
+    struct held *h = xpr_conn_userdata(conn);
+    CHECK(!h->paused);
+    CHECK_EQ(pattern_mismatch(PUMP_SEED, h->received, data, n), n);
+    h->received += n;
+}
+
+static void held_client_on_eof(xpr_conn *conn)
+{
+    struct held *h = xpr_conn_userdata(conn);
+    CHECK(!h->paused);
+    CHECK_EQ(h->received, HELD_LEN);
+    h->eofs++;
+    CHECK_EQ(xpr_conn_close(conn), 0);
+}
+
+static void held_on_close(xpr_conn *conn, int err)
+{
+    struct held *h = xpr_conn_userdata(conn);
+    if (conn == h->client) {
+        h->client_close_err = err;
+    }
+    if (++h->closes == 2) {
+        CHECK_EQ(xpr_listener_close(h->listener), 0);
+        tloop_stop_when_empty(h->loop);
+    }
+}
+
+static void test_pause_holds_data_and_eof(void **state)
+{
+    static const struct xpr_conn_callbacks server_callbacks = {
+        .on_open = held_server_on_open,
+        .on_close = held_on_close,
+    };
+    static const struct xpr_conn_callbacks client_callbacks = {
+        .on_open = held_client_on_open,
+        .on_data = held_client_on_data,
+        .on_eof = held_client_on_eof,
+        .on_close = held_on_close,
+    };
+    struct held h;
+    char address[XPR_ADDRSTRLEN];
+    (void)state;
+
+    memset(&h, 0, sizeof(h));
+    h.loop = tloop_new();
+    assert_int_equal(xpr_timer_new(h.loop, on_held_resume, &h, &h.resume), 0);
+    h.listener = tloop_listen(h.loop, NULL, &server_callbacks, &h, address);
+    h.client = tloop_connect(h.loop, address, &client_callbacks, &h);
+    tloop_run(h.loop, 20000);
+    assert_int_equal(h.received, HELD_LEN);
+    assert_int_equal(h.eofs, 1);
+    assert_int_equal(h.closes, 2);
+    assert_int_equal(h.client_close_err, 0);
+    xpr_timer_free(h.resume);
+    tloop_free(h.loop);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_paused_reader_bounds_writer_queue),
+        cmocka_unit_test(test_pause_holds_data_and_eof),
+    };
+    return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
+}

@@ -1,0 +1,30 @@
+/*
+ * The little the tests need from the operating system: threads (for posts
+ * and stops from other threads), a monotonic clock (to check that timers do
+ * not fire early), process CPU time (to check that an idle loop sleeps) and
+ * the open-file limit (for the many-connections tests).
+ * platform.c is the only file in tests/ that tests _WIN32.
+ */
+#ifndef XPR_TESTS_PLATFORM_H
+#define XPR_TESTS_PLATFORM_H
+
+#include <stdint.h>
+
+struct test_thread;
+
+/* Starts fn(arg) on a new thread. 0 or -1. */
+int test_thread_start(struct test_thread **out, void (*fn)(void *arg),
+                      void *arg);
+/* Waits for the thread to end and frees it. */
+void test_thread_join(struct test_thread *thread);
+
+/* Monotonic milliseconds. */
+uint64_t test_now_ms(void);
+/* CPU time this process has used (all threads), in milliseconds. */
+uint64_t test_cpu_ms(void);
+
+/* Raises the soft limit on open sockets to at least want if the hard limit
+ * allows (no-op where there is no such limit). */
+void test_raise_socket_limit(unsigned long want);
+
+#endif
