@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Compares the back ends with xpr-echo: for each back end, start
+# `xpr-echo server --backend NAME` on loopback and run three workloads
+# against it with `xpr-echo bench`:
+#   1x64      1 connection, 64-byte messages, pipeline 1 (latency)
+#   100x4K    100 connections, 4 KiB messages, pipeline 4 (throughput)
+#   10+1000i  10 active connections (64-byte messages, pipeline 1) plus
+#             1,000 idle connections (cost of idle descriptors per wakeup)
+# then print a Markdown table and the libevent / libevent-bev ratio on 100x4K.
+#
+# Usage: ci/bench.sh [BACKEND...]      (default: libevent libevent-bev poll)
+# Environment: BACKENDS (same as the arguments), DURATION seconds per
+# workload (default 5), BUILD_DIR (default build), CLIENT_BACKEND (back end of
+# the load generator: a name, or "same" for the server's; default libevent,
+# so only the server changes between rows), PIN=0 to not pin the server and
+# the client to separate CPUs, REPEAT=N to run each cell N times and keep the
+# run with the most msgs/s (evens out other load on a shared machine).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+BUILD_DIR=${BUILD_DIR:-build}
+DURATION=${DURATION:-5}
+CLIENT_BACKEND=${CLIENT_BACKEND:-libevent}
+PIN=${PIN:-1}
+REPEAT=${REPEAT:-1}
+if [ $# -gt 0 ]; then
+    backends=("$@")
+else
+    read -r -a backends <<<"${BACKENDS:-libevent libevent-bev poll}"
+fi
+
+workloads=(
+    "1x64|--connections 1 --size 64 --pipeline 1"
+    "100x4K|--connections 100 --size 4096 --pipeline 4"
+    "10+1000i|--connections 10 --idle 1000 --size 64 --pipeline 1"
+)
+
+log() { printf '== %s\n' "$*" >&2; }
+
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+    log "meson setup $BUILD_DIR"
+    meson setup "$BUILD_DIR"
+fi
+ninja -C "$BUILD_DIR" examples/echo/xpr-echo >&2
+echo_bin=$BUILD_DIR/examples/echo/xpr-echo
+
+# The load generator's back end: fixed unless "same"; fall back to the
+# build's default when this build lacks it.
+available=$("$echo_bin" --help | sed -n 's/^back ends in this build: \(.*\) (default .*/\1/p')
+if [ "$CLIENT_BACKEND" != same ] && [[ " $available " != *" $CLIENT_BACKEND "* ]]; then
+    log "client back end $CLIENT_BACKEND not in this build ($available); using the default"
+    CLIENT_BACKEND=$("$echo_bin" --help | sed -n 's/.*(default \([^;]*\);.*/\1/p')
+fi
+
+# Server and client each hold 1,010+ sockets in the idle workload.
+want_fds=4096
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want_fds" ]; then
+    hard=$(ulimit -Hn)
+    if [ "$hard" = unlimited ] || [ "$hard" -ge "$want_fds" ]; then
+        ulimit -n "$want_fds"
+    else
+        ulimit -n "$hard"
+    fi
+fi
+
+# Two CPUs or more: the server on CPU 0, the load generator on CPU 1.
+server_cpu=()
+client_cpu=()
+if [ "$PIN" = 1 ] && command -v taskset >/dev/null 2>&1 &&
+    [ "$(nproc)" -ge 2 ]; then
+    server_cpu=(taskset -c 0)
+    client_cpu=(taskset -c 1)
+fi
+
+work=$(mktemp -d)
+server_pid=
+cleanup() {
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+start_server() { # backend -> sets server_pid and address, or returns 1
+    local backend=$1 log_file=$work/server-$1.log
+    address=
+    "${server_cpu[@]}" "$echo_bin" server --listen 127.0.0.1:0 \
+        --backend "$backend" >"$log_file" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 100); do
+        address=$(sed -n 's/^listening on \([^ ]*\) (backend .*)$/\1/p' \
+            "$log_file")
+        [ -n "$address" ] && return 0
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+    log "$backend: server did not start: $(cat "$log_file")"
+    return 1
+}
+
+stop_server() { # -> 0 if the server exited 0 on SIGINT
+    local status=0
+    kill -INT "$server_pid"
+    for _ in $(seq 100); do
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if kill -0 "$server_pid" 2>/dev/null; then
+        kill -KILL "$server_pid"
+        status=124
+    fi
+    wait "$server_pid" || status=$?
+    server_pid=
+    return "$status"
+}
+
+# Server CPU time (user + system) in clock ticks, from /proc; empty elsewhere.
+clk_tck=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_ticks() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+    read -r -a stat <<<"${stat##*) }" # fields from 3 (state) on
+    echo $((stat[11] + stat[12]))     # utime (14) + stime (15)
+}
+
+# field NAME LINE: the value of NAME=value in a bench summary line
+field() {
+    local word
+    for word in $2; do
+        case $word in "$1="*) printf '%s' "${word#*=}"; return ;; esac
+    done
+    printf '?'
+}
+
+# run_once BACKEND WORKLOAD CLIENT_BACKEND ARGS...: one bench run against the
+# running server; sets line (the summary) and cpu ("µs/msg | share").
+run_once() {
+    local backend=$1 name=$2 client=$3 status=0 ticks_before ticks_after
+    local out=$work/bench-$1-$2.txt
+    shift 3
+    ticks_before=$(cpu_ticks "$server_pid")
+    timeout $((${DURATION%.*} + 90)) "${client_cpu[@]}" "$echo_bin" bench \
+        --connect "$address" --backend "$client" --duration "$DURATION" \
+        "$@" >"$out" || status=$?
+    ticks_after=$(cpu_ticks "$server_pid")
+    line=$(grep '^bench: backend=' "$out" || true)
+    printf '%s %s: %s\n' "$backend" "$name" "${line:-no summary}" >&2
+    # Server CPU per echoed message: independent of how fast the client is,
+    # which matters when the client is the bottleneck.
+    cpu='? | ?'
+    if [ -n "$ticks_before" ] && [ -n "$ticks_after" ]; then
+        cpu=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$clk_tck" \
+            -v m="$(field msgs "$line")" -v d="$(field duration "$line")" \
+            'BEGIN { if (m + 0 > 0 && d + 0 > 0)
+                printf "%.1f | %.0f%%", t / hz * 1e6 / m, t / hz / d * 100
+            else printf "? | ?" }')
+    fi
+    if [ "$status" -ne 0 ] || [ -z "$line" ]; then
+        log "$backend $name: bench exited $status"
+        return 1
+    fi
+}
+
+failures=0
+rows=()
+declare -A msgs_per_s=() cpu_per_msg=()
+for backend in "${backends[@]}"; do
+    if ! start_server "$backend"; then
+        rows+=("| $backend | (all) | server failed to start | | | | | | |")
+        failures=$((failures + 1))
+        continue
+    fi
+    client=$CLIENT_BACKEND
+    [ "$client" = same ] && client=$backend
+    log "$backend: server on $address; client back end $client"
+    for w in "${workloads[@]}"; do
+        name=${w%%|*}
+        read -r -a args <<<"${w#*|}"
+        best_line= best_cpu='? | ?' best_rate=-1
+        for ((r = 1; r <= REPEAT; r++)); do
+            run_once "$backend" "$name" "$client" "${args[@]}" ||
+                failures=$((failures + 1))
+            rate=$(field msgs/s "$line")
+            if [[ $rate =~ ^[0-9]+$ ]] && [ "$rate" -gt "$best_rate" ]; then
+                best_rate=$rate best_line=$line best_cpu=$cpu
+            fi
+        done
+        line=$best_line
+        msgs_per_s[$backend/$name]=$(field msgs/s "$line")
+        cpu_per_msg[$backend/$name]=${best_cpu%% *}
+        rows+=("| $backend | $name | $(field msgs/s "$line") |\
+ $(field MB/s "$line") | $(field p50_us "$line") | $(field p99_us "$line") |\
+ $best_cpu | $(field errors "$line")/$(field mismatches "$line") |")
+    done
+    if ! stop_server; then
+        log "$backend: server did not exit 0 on SIGINT"
+        failures=$((failures + 1))
+    fi
+done
+
+echo
+echo "xpr-echo server back ends under xpr-echo bench (client back end:" \
+    "$CLIENT_BACKEND; ${DURATION}s per workload, best of $REPEAT; loopback;" \
+    "$(nproc) CPUs${server_cpu:+, server and client pinned to separate CPUs})"
+echo "Workloads: 1x64 = 1 conn x 64 B; 100x4K = 100 conns x 4 KiB pipeline 4;"
+echo "10+1000i = 10 active conns x 64 B pipeline 1 + 1,000 idle conns."
+echo
+echo "Server CPU: user+system time of the server process per echoed message,"
+echo "and as a share of one CPU over the run (connect and drain included)."
+echo
+echo "| backend | workload | msgs/s | MB/s | p50 µs | p99 µs | server CPU µs/msg | server CPU | errors/mismatches |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
+printf '%s\n' "${rows[@]}"
+le=${msgs_per_s[libevent/100x4K]:-}
+bev=${msgs_per_s[libevent-bev/100x4K]:-}
+if [[ $le =~ ^[0-9]+$ && $bev =~ ^[0-9]+$ && $bev -gt 0 ]]; then
+    echo
+    awk -v a="$le" -v b="$bev" 'BEGIN {
+        printf "libevent / libevent-bev on 100x4K: %.2fx msgs/s (%d vs %d)\n",
+            a / b, a, b }'
+fi
+le=${cpu_per_msg[libevent/100x4K]:-}
+bev=${cpu_per_msg[libevent-bev/100x4K]:-}
+if [[ $le =~ ^[0-9.]+$ && $bev =~ ^[0-9.]+$ ]]; then
+    awk -v a="$le" -v b="$bev" 'BEGIN { if (a > 0)
+        printf "libevent-bev / libevent server CPU per message on 100x4K:" \
+            " %.2fx (%.1f vs %.1f µs)\n", b / a, b, a }'
+fi
+[ "$failures" -eq 0 ]

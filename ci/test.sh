@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The test command: builds with warnings as errors, runs the CMocka suite for
+# every back end of this platform, again under ASan/UBSan, then the poll and
+# libevent suites under valgrind. Installs what is missing (apt).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. ci/deps-linux.sh
+xpr_install_missing "${xpr_linux_packages[@]}"
+
+# Socket-heavy tests open a thousand descriptors and more.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+
+step() { printf '\n=== %s\n' "$*"; }
+
+configure() { # dir, options...
+    local dir=$1; shift
+    if [ -f "$dir/build.ninja" ]; then
+        meson configure "$dir" "$@" >/dev/null
+    else
+        meson setup "$dir" "$@" >/dev/null
+    fi
+}
+
+step "format"
+ci/format.sh
+
+step "build (gcc, -Werror)"
+configure build --werror
+ninja -C build
+
+step "test suite, every back end"
+meson test -C build --print-errorlogs --num-processes 2
+
+step "test suite under ASan/UBSan"
+configure build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbuildtype=debug
+ninja -C build-asan
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    meson test -C build-asan --print-errorlogs --num-processes 2
+
+step "test suite under valgrind (poll, libevent)"
+valgrind_suites=(--suite unit --suite backend-poll)
+if meson introspect build --tests | grep -q 'libevent-epoll'; then
+    valgrind_suites+=(--suite backend-libevent-epoll)
+fi
+meson test -C build --print-errorlogs --num-processes 2 \
+    --timeout-multiplier 4 "${valgrind_suites[@]}" \
+    --wrap 'valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no'
+
+echo
+echo "ci/test.sh: all green"

@@ -1,0 +1,532 @@
+/*
+ * xpr-echo bench: a load generator on xpr itself. N active connections each
+ * keep K messages of BYTES in flight (a new message goes out when the oldest
+ * one's echo is complete); M idle connections connect and stay silent. Every
+ * echoed byte is checked against the connection's pattern stream, and each
+ * message's latency runs from its send to its last echoed byte.
+ *
+ * Phases: connecting (all connections, active and idle, must open), running
+ * (for the duration; only this window is counted), draining (no new
+ * messages; each connection half-closes once its echoes are back and waits
+ * for the server to close), done.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "clock.h"
+#include "echo.h"
+#include "histogram.h"
+#include "pattern.h"
+#include "signals.h"
+
+#define CONNECT_TIMEOUT_MS 15000
+#define DRAIN_TIMEOUT_MS 5000
+#define SIGNAL_POLL_MS 100
+#define MAX_REPORTED_ERRORS 10
+#define MAX_BYTES_IN_FLIGHT (1024.0 * 1024.0 * 1024.0)
+
+enum phase { PHASE_CONNECTING, PHASE_RUNNING, PHASE_DRAINING, PHASE_DONE };
+
+enum conn_state {
+    CONN_CONNECTING,
+    CONN_OPEN,
+    CONN_SHUT,    /* we half-closed; waiting for the server to close */
+    CONN_CLOSING, /* we closed or aborted; waiting for on_close */
+    CONN_CLOSED
+};
+
+struct bench_options {
+    const char *address, *backend;
+    uint64_t connections, idle, size, pipeline;
+    double duration;
+};
+
+struct bench_conn {
+    struct bench *bench;
+    xpr_conn *conn;
+    uint32_t index;
+    unsigned char state;
+    unsigned char idle;
+    unsigned char was_open;   /* on_open ran */
+    unsigned head, in_flight; /* ring of send times, oldest at head */
+    uint64_t *send_us;
+    uint64_t base;      /* pattern offset where this stream starts */
+    uint64_t sent;      /* stream bytes written */
+    uint64_t received;  /* stream bytes echoed and verified */
+    uint64_t completed; /* messages fully echoed */
+};
+
+struct bench {
+    struct bench_options opt;
+    xpr_loop *loop;
+    struct pattern pattern;
+    struct histogram latency;
+    struct bench_conn *conns;
+    uint64_t *send_times;
+    size_t created, opened, closed;
+    enum phase phase;
+    uint64_t start_us, end_us;
+    uint64_t msgs, bytes; /* completed within the measured window */
+    uint64_t errors, mismatches;
+    uint64_t progress_us, progress_msgs, progress_bytes;
+    xpr_timer *deadline, *progress, *signal_poll;
+};
+
+static void report(struct bench *b, const char *fmt, ...) ECHO_PRINTF(2, 3);
+
+static void report(struct bench *b, const char *fmt, ...)
+{
+    va_list ap;
+    uint64_t reported = b->errors + b->mismatches;
+
+    if (reported > MAX_REPORTED_ERRORS + 1)
+        return;
+    if (reported == MAX_REPORTED_ERRORS + 1) {
+        fprintf(stderr, "bench: further errors not shown\n");
+        return;
+    }
+    fprintf(stderr, "bench: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static const char *hint(int err)
+{
+    return err == XPR_EMFILE ? " (raise ulimit -n)" : "";
+}
+
+static void finish(struct bench *b)
+{
+    if (b->end_us == 0)
+        b->end_us = clock_now_us();
+    b->phase = PHASE_DONE;
+    xpr_timer_free(b->deadline);
+    xpr_timer_free(b->progress);
+    xpr_timer_free(b->signal_poll);
+    b->deadline = b->progress = b->signal_poll = NULL;
+    xpr_loop_stop(b->loop);
+}
+
+static void abort_conn(struct bench_conn *bc)
+{
+    if (bc->state == CONN_CLOSING || bc->state == CONN_CLOSED)
+        return;
+    bc->state = CONN_CLOSING;
+    xpr_conn_abort(bc->conn);
+}
+
+/* Gives up on the whole run: every connection is reset. */
+static void abort_all(struct bench *b)
+{
+    size_t i;
+
+    if (b->end_us == 0)
+        b->end_us = clock_now_us();
+    b->phase = PHASE_DRAINING;
+    for (i = 0; i < b->created; i++)
+        abort_conn(&b->conns[i]);
+    if (b->closed == b->created)
+        finish(b);
+}
+
+static void send_message(struct bench_conn *bc)
+{
+    struct bench *b = bc->bench;
+    size_t size = (size_t)b->opt.size;
+    unsigned slot = (bc->head + bc->in_flight) % (unsigned)b->opt.pipeline;
+    int rc;
+
+    bc->send_us[slot] = clock_now_us();
+    rc = xpr_conn_write(bc->conn, pattern_at(&b->pattern, bc->base + bc->sent),
+                        size);
+    if (rc != 0) {
+        b->errors++;
+        report(b, "conn %" PRIu32 ": write: %s", bc->index, xpr_strerror(rc));
+        abort_conn(bc);
+        return;
+    }
+    bc->sent += size;
+    bc->in_flight++;
+}
+
+static void shut(struct bench_conn *bc)
+{
+    bc->state = CONN_SHUT;
+    xpr_conn_shutdown(bc->conn);
+}
+
+static void arm_deadline(struct bench *b, double ms)
+{
+    if (b->deadline != NULL)
+        xpr_timer_start(b->deadline, (uint64_t)ms, 0);
+}
+
+static void begin_run(struct bench *b)
+{
+    size_t i;
+    unsigned k;
+
+    b->phase = PHASE_RUNNING;
+    b->start_us = b->progress_us = clock_now_us();
+    arm_deadline(b, b->opt.duration * 1000.0);
+    if (b->opt.duration > 3.0 && b->progress != NULL)
+        xpr_timer_start(b->progress, 1000, 1000);
+    for (i = 0; i < b->created; i++) {
+        struct bench_conn *bc = &b->conns[i];
+
+        for (k = 0; k < b->opt.pipeline && !bc->idle; k++)
+            if (bc->state == CONN_OPEN)
+                send_message(bc);
+    }
+}
+
+static void begin_drain(struct bench *b)
+{
+    size_t i;
+
+    b->phase = PHASE_DRAINING;
+    b->end_us = clock_now_us();
+    if (b->progress != NULL)
+        xpr_timer_stop(b->progress);
+    arm_deadline(b, DRAIN_TIMEOUT_MS);
+    for (i = 0; i < b->created; i++) {
+        struct bench_conn *bc = &b->conns[i];
+
+        if (bc->state == CONN_OPEN && bc->in_flight == 0)
+            shut(bc);
+    }
+}
+
+static void on_open(xpr_conn *conn)
+{
+    struct bench_conn *bc = xpr_conn_userdata(conn);
+    struct bench *b = bc->bench;
+
+    if (bc->state != CONN_CONNECTING)
+        return;
+    bc->state = CONN_OPEN;
+    bc->was_open = 1;
+    xpr_conn_set_nodelay(conn, 1);
+    b->opened++;
+    if (b->phase == PHASE_CONNECTING && b->opened == b->created)
+        begin_run(b);
+    else if (b->phase == PHASE_DRAINING)
+        shut(bc);
+}
+
+static int verify(struct bench_conn *bc, const unsigned char *p, size_t n)
+{
+    struct bench *b = bc->bench;
+    size_t good;
+
+    if (bc->received + n > bc->sent) {
+        b->mismatches++;
+        report(b,
+               "conn %" PRIu32 ": %zu bytes echoed beyond the %" PRIu64 " sent",
+               bc->index, (size_t)(bc->received + n - bc->sent), bc->sent);
+        return -1;
+    }
+    good = pattern_verify(&b->pattern, bc->base + bc->received, p, n);
+    if (good < n) {
+        b->mismatches++;
+        report(b,
+               "conn %" PRIu32 ": echoed byte %" PRIu64
+               " is 0x%02x, sent 0x%02x",
+               bc->index, bc->received + good, p[good],
+               *pattern_at(&b->pattern, bc->base + bc->received + good));
+        return -1;
+    }
+    return 0;
+}
+
+static void on_data(xpr_conn *conn, const void *p, size_t n)
+{
+    struct bench_conn *bc = xpr_conn_userdata(conn);
+    struct bench *b = bc->bench;
+    uint64_t now, size = b->opt.size;
+
+    if (bc->state == CONN_CLOSING || bc->state == CONN_CLOSED)
+        return;
+    if (verify(bc, p, n) != 0) {
+        abort_conn(bc);
+        return;
+    }
+    bc->received += n;
+    if (b->phase == PHASE_RUNNING)
+        b->bytes += n;
+    if (bc->received < (bc->completed + 1) * size)
+        return;
+    now = clock_now_us();
+    while (bc->in_flight > 0 && bc->received >= (bc->completed + 1) * size) {
+        uint64_t sent_at = bc->send_us[bc->head];
+
+        bc->head = (bc->head + 1) % (unsigned)b->opt.pipeline;
+        bc->in_flight--;
+        bc->completed++;
+        if (b->phase != PHASE_RUNNING)
+            continue;
+        histogram_add(&b->latency, now - sent_at);
+        b->msgs++;
+        send_message(bc);
+        if (bc->state != CONN_OPEN)
+            return;
+    }
+    if (b->phase == PHASE_DRAINING && bc->in_flight == 0 &&
+        bc->state == CONN_OPEN)
+        shut(bc);
+}
+
+static void on_eof(xpr_conn *conn)
+{
+    struct bench_conn *bc = xpr_conn_userdata(conn);
+    struct bench *b = bc->bench;
+
+    if (bc->state == CONN_CLOSING || bc->state == CONN_CLOSED)
+        return;
+    if (bc->state != CONN_SHUT) {
+        b->errors++;
+        report(b,
+               "conn %" PRIu32 ": server closed the connection (%" PRIu64
+               " of %" PRIu64 " bytes echoed)",
+               bc->index, bc->received, bc->sent);
+    }
+    bc->state = CONN_CLOSING;
+    xpr_conn_close(conn);
+}
+
+static void on_close(xpr_conn *conn, int err)
+{
+    struct bench_conn *bc = xpr_conn_userdata(conn);
+    struct bench *b = bc->bench;
+
+    bc->state = CONN_CLOSED;
+    b->closed++;
+    if (err != 0) {
+        b->errors++;
+        report(b, "conn %" PRIu32 ": %s%s%s", bc->index,
+               bc->was_open ? "" : "connect: ", xpr_strerror(err), hint(err));
+    }
+    if (b->phase == PHASE_DONE)
+        return; /* inside xpr_loop_free, or after finish() */
+    if (b->phase == PHASE_CONNECTING)
+        abort_all(b); /* the run needs every connection */
+    else if (b->closed == b->created && b->phase != PHASE_DONE)
+        finish(b);
+}
+
+static void on_deadline(xpr_timer *timer, void *arg)
+{
+    struct bench *b = arg;
+
+    (void)timer;
+    switch (b->phase) {
+    case PHASE_CONNECTING:
+        b->errors++;
+        report(b, "only %zu of %zu connections opened within %d ms", b->opened,
+               b->created, CONNECT_TIMEOUT_MS);
+        abort_all(b);
+        break;
+    case PHASE_RUNNING:
+        begin_drain(b);
+        break;
+    case PHASE_DRAINING:
+        b->errors++;
+        report(b, "%zu connections still open %d ms after the run; reset",
+               b->created - b->closed, DRAIN_TIMEOUT_MS);
+        abort_all(b);
+        break;
+    case PHASE_DONE:
+        break;
+    }
+}
+
+static void on_progress(xpr_timer *timer, void *arg)
+{
+    struct bench *b = arg;
+    uint64_t now = clock_now_us();
+    double dt = (double)(now - b->progress_us) / 1e6;
+
+    (void)timer;
+    if (dt <= 0)
+        return;
+    fprintf(stderr,
+            "bench: %3.0fs msgs/s=%.0f MB/s=%.1f open=%zu errors=%" PRIu64 "\n",
+            (double)(now - b->start_us) / 1e6,
+            (double)(b->msgs - b->progress_msgs) / dt,
+            (double)(b->bytes - b->progress_bytes) / 1e6 / dt,
+            b->created - b->closed, b->errors + b->mismatches);
+    b->progress_us = now;
+    b->progress_msgs = b->msgs;
+    b->progress_bytes = b->bytes;
+}
+
+static void on_signal_poll(xpr_timer *timer, void *arg)
+{
+    struct bench *b = arg;
+
+    if (!signals_caught())
+        return;
+    xpr_timer_stop(timer);
+    fprintf(stderr, "bench: interrupted\n");
+    if (b->phase == PHASE_RUNNING)
+        begin_drain(b);
+    else
+        abort_all(b);
+}
+
+static void print_summary(const struct bench *b)
+{
+    double secs = b->start_us ? (double)(b->end_us - b->start_us) / 1e6 : 0;
+    double rate = secs > 0 ? (double)b->msgs / secs : 0;
+    double bytes_per_s = secs > 0 ? (double)b->bytes / secs : 0;
+
+    printf("bench: backend=%s conns=%" PRIu64 " idle=%" PRIu64 " size=%" PRIu64
+           " pipeline=%" PRIu64 " duration=%.1fs msgs=%" PRIu64
+           " msgs/s=%.0f MB/s=%.1f p50_us=%" PRIu64 " p99_us=%" PRIu64
+           " errors=%" PRIu64 " mismatches=%" PRIu64 "\n",
+           xpr_loop_backend(b->loop), b->opt.connections, b->opt.idle,
+           b->opt.size, b->opt.pipeline, secs, b->msgs, rate, bytes_per_s / 1e6,
+           histogram_quantile(&b->latency, 0.50),
+           histogram_quantile(&b->latency, 0.99), b->errors, b->mismatches);
+    printf("ping_pongs: %.0f roundtrips/s\n", rate);
+    printf("tcp_pump: %.3f gbit/s\n", bytes_per_s * 8 / 1e9);
+    fflush(stdout);
+}
+
+static int start_connections(struct bench *b)
+{
+    struct xpr_conn_callbacks callbacks = {on_open, on_data, NULL, on_eof,
+                                           on_close};
+    size_t total = (size_t)(b->opt.connections + b->opt.idle), i;
+
+    for (i = 0; i < total; i++) {
+        struct bench_conn *bc = &b->conns[i];
+        int rc;
+
+        bc->bench = b;
+        bc->index = (uint32_t)i;
+        bc->idle = i >= b->opt.connections;
+        bc->base = pattern_stream_base(bc->index);
+        bc->send_us = b->send_times + i * b->opt.pipeline;
+        bc->state = CONN_CONNECTING;
+        rc = xpr_connect(b->loop, b->opt.address, &callbacks, bc, &bc->conn);
+        if (rc != 0) {
+            b->errors++;
+            report(b, "connect %s (connection %zu): %s%s", b->opt.address, i,
+                   xpr_strerror(rc), hint(rc));
+            return rc;
+        }
+        b->created++;
+    }
+    return 0;
+}
+
+static int setup_timers(struct bench *b)
+{
+    if (xpr_timer_new(b->loop, on_deadline, b, &b->deadline) != 0 ||
+        xpr_timer_new(b->loop, on_progress, b, &b->progress) != 0 ||
+        xpr_timer_start(b->deadline, CONNECT_TIMEOUT_MS, 0) != 0)
+        return -1;
+    if (signals_install() == 0 &&
+        xpr_timer_new(b->loop, on_signal_poll, b, &b->signal_poll) == 0)
+        xpr_timer_start(b->signal_poll, SIGNAL_POLL_MS, SIGNAL_POLL_MS);
+    return 0;
+}
+
+static int run(struct bench *b)
+{
+    size_t total = (size_t)(b->opt.connections + b->opt.idle);
+    size_t span = b->opt.size > 65536 ? (size_t)b->opt.size : 65536;
+    int rc;
+
+    b->conns = calloc(total, sizeof *b->conns);
+    b->send_times = calloc(total * b->opt.pipeline, sizeof *b->send_times);
+    if (b->conns == NULL || b->send_times == NULL ||
+        pattern_init(&b->pattern, span) != 0) {
+        args_complain("bench", "out of memory");
+        return 1;
+    }
+    histogram_init(&b->latency);
+    if (setup_timers(b) != 0) {
+        args_complain("bench", "cannot create timers");
+        return 1;
+    }
+    if (start_connections(b) != 0) {
+        if (b->created == 0) {
+            finish(b);
+            return 1;
+        }
+        abort_all(b);
+    }
+    while (b->phase != PHASE_DONE) {
+        rc = xpr_loop_run(b->loop);
+        if (rc != 0) {
+            args_complain("bench", "loop: %s", xpr_strerror(rc));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int bench_main(int argc, char **argv)
+{
+    struct bench b;
+    const struct arg_option options[] = {
+        {"--connect", NULL, ARG_STRING, &b.opt.address, 0, 0, 1, "ADDR",
+         "echo server to load: 127.0.0.1:5150, [::1]:5150"},
+        {"--connections", NULL, ARG_UINT, &b.opt.connections, 1, 100000, 1, "N",
+         "active connections"},
+        {"--size", NULL, ARG_UINT, &b.opt.size, 1, 16777216, 1, "BYTES",
+         "bytes per message"},
+        {"--pipeline", NULL, ARG_UINT, &b.opt.pipeline, 1, 1024, 1, "K",
+         "messages in flight per active connection"},
+        {"--duration", NULL, ARG_REAL, &b.opt.duration, 0.1, 86400, 1, "S",
+         "seconds to measure (progress each second when over 3)"},
+        {"--idle", NULL, ARG_UINT, &b.opt.idle, 0, 100000, 0, "M",
+         "extra connections that connect and stay silent (default 0)"},
+        {"--backend", NULL, ARG_STRING, &b.opt.backend, 0, 0, 0, "NAME",
+         "xpr back end (default: XPR_BACKEND or the platform's)"},
+    };
+    const struct arg_command cmd = {
+        "bench",
+        "Load generator: N connections each keep K messages in flight for S\n"
+        "seconds; every echoed byte is verified. Prints one summary line and\n"
+        "libuv-style ping_pongs / tcp_pump lines; exits 1 on any error.",
+        options, sizeof options / sizeof options[0]};
+    int rc;
+
+    memset(&b, 0, sizeof b);
+    rc = args_parse(&cmd, argc, argv);
+    if (rc != ARGS_OK)
+        return rc;
+    if ((double)b.opt.connections * (double)b.opt.pipeline *
+            (double)b.opt.size >
+        MAX_BYTES_IN_FLIGHT) {
+        args_complain(cmd.name, "connections x pipeline x size is over 1 GiB");
+        return 2;
+    }
+    rc = echo_loop_new(cmd.name, b.opt.backend, &b.loop);
+    if (rc != 0)
+        return rc;
+
+    rc = run(&b);
+    if (b.phase == PHASE_DONE)
+        print_summary(&b);
+    /* Whatever is still open is closed by xpr_loop_free, timers included:
+     * from here on on_close only counts. */
+    b.phase = PHASE_DONE;
+    b.deadline = b.progress = b.signal_poll = NULL;
+    xpr_loop_free(b.loop);
+    pattern_free(&b.pattern);
+    free(b.send_times);
+    free(b.conns);
+    if (rc == 0 && (b.errors != 0 || b.mismatches != 0 || b.msgs == 0))
+        rc = 1;
+    return rc;
+}

@@ -1,0 +1,21 @@
+/* The sub-commands of xpr-echo and what they share. */
+#ifndef ECHO_ECHO_H
+#define ECHO_ECHO_H
+
+#include <xpr.h>
+
+/* Each takes argv[0] = sub-command name and returns the exit status:
+ * 0 success, 1 runtime failure, 2 bad arguments. */
+int server_main(int argc, char **argv);
+int client_main(int argc, char **argv);
+int bench_main(int argc, char **argv);
+
+/*
+ * Creates a loop on the named back end (NULL: XPR_BACKEND or the platform
+ * default). On failure prints a one-line reason and returns the exit status
+ * to leave with: 2 for a back end this build lacks or an unknown name, 1 for
+ * other failures. Returns 0 on success.
+ */
+int echo_loop_new(const char *cmd, const char *backend, xpr_loop **loop_out);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * xpr-echo: the echo server, the classic interactive echo client and a load
+ * generator, all on xpr. This file only dispatches to the sub-commands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "echo.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"server", server_main, "echo every byte back to every client"},
+    {"client", client_main, "interactive echo client, line by line"},
+    {"bench", bench_main, "load generator that verifies every echoed byte"},
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static void print_backends(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "back ends in this build:");
+    for (i = 0; i < xpr_backend_count(); i++)
+        fprintf(out, " %s", xpr_backend_name_at(i));
+    fprintf(out, " (default %s; XPR_BACKEND overrides it)\n",
+            xpr_backend_default());
+}
+
+static void print_help(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "usage: xpr-echo <command> [options]\n\ncommands:\n");
+    for (i = 0; i < COMMAND_COUNT; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nrun 'xpr-echo <command> --help' for its options.\n");
+    print_backends(out);
+    fprintf(out, "xpr %s\n", XPR_VERSION_STRING);
+}
+
+int echo_loop_new(const char *cmd, const char *backend, xpr_loop **loop_out)
+{
+    struct xpr_loop_config cfg;
+    int rc;
+
+    if (backend != NULL) {
+        rc = xpr_backend_supported(backend);
+        if (rc != 0) {
+            fprintf(stderr, "xpr-echo %s: --backend %s: %s\n", cmd, backend,
+                    rc == XPR_EINVAL ? "unknown back end" : xpr_strerror(rc));
+            return 2;
+        }
+    }
+    memset(&cfg, 0, sizeof cfg);
+    cfg.backend = backend;
+    rc = xpr_loop_new(loop_out, &cfg);
+    if (rc != 0) {
+        fprintf(stderr, "xpr-echo %s: cannot create loop on back end %s: %s\n",
+                cmd, backend ? backend : xpr_backend_default(),
+                xpr_strerror(rc));
+        return rc == XPR_ENOTSUP || rc == XPR_EINVAL ? 2 : 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2) {
+        fprintf(stderr, "xpr-echo: missing command (server, client, bench; "
+                        "see --help)\n");
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_help(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("xpr-echo %s\n", XPR_VERSION_STRING);
+        return 0;
+    }
+    for (i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "xpr-echo: unknown command '%s' (see --help)\n", argv[1]);
+    return 2;
+}

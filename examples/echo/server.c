@@ -1,0 +1,209 @@
+/*
+ * xpr-echo server: writes back every byte it reads. A client that sends but
+ * does not read would make the write queue grow without bound, so reading
+ * that connection pauses while more than QUEUE_HIGH_WATER bytes wait and
+ * resumes when on_drain says the queue is empty again.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "echo.h"
+#include "signals.h"
+
+#define QUEUE_HIGH_WATER (1024u * 1024u)
+#define SIGNAL_POLL_MS 100
+
+/* Both structs start with the server pointer (the server's points to itself),
+ * so on_close can tell whether on_open has replaced the listener's arg. */
+struct server {
+    struct server *server;
+    xpr_loop *loop;
+    int verbose;
+    uint32_t idle_timeout_ms;
+    uint64_t live_connections;
+};
+
+struct server_conn {
+    struct server *server;
+    uint64_t echoed_bytes;
+    int paused;
+    char peer[XPR_ADDRSTRLEN];
+};
+
+static void on_open(xpr_conn *conn)
+{
+    struct server *server = xpr_conn_userdata(conn);
+    struct server_conn *sc = calloc(1, sizeof *sc);
+    int rc;
+
+    if (sc == NULL) {
+        xpr_conn_abort(conn);
+        return;
+    }
+    sc->server = server;
+    if (xpr_conn_peer_address(conn, sc->peer, sizeof sc->peer) != 0)
+        strcpy(sc->peer, "?");
+    xpr_conn_set_userdata(conn, sc);
+    server->live_connections++;
+    if (server->idle_timeout_ms > 0) {
+        rc = xpr_conn_set_idle_timeout(conn, server->idle_timeout_ms);
+        if (rc != 0)
+            fprintf(stderr, "xpr-echo server: %s: idle timeout: %s\n", sc->peer,
+                    xpr_strerror(rc));
+    }
+    if (server->verbose)
+        fprintf(stderr, "connect %s (%" PRIu64 " open)\n", sc->peer,
+                server->live_connections);
+}
+
+static void on_data(xpr_conn *conn, const void *p, size_t n)
+{
+    struct server_conn *sc = xpr_conn_userdata(conn);
+    int rc = xpr_conn_write(conn, p, n);
+
+    if (rc != 0) {
+        if (sc->server->verbose)
+            fprintf(stderr, "write %s: %s\n", sc->peer, xpr_strerror(rc));
+        xpr_conn_abort(conn);
+        return;
+    }
+    sc->echoed_bytes += n;
+    if (!sc->paused && xpr_conn_queued(conn) > QUEUE_HIGH_WATER) {
+        if (xpr_conn_pause_reading(conn) == 0)
+            sc->paused = 1;
+    }
+}
+
+static void on_drain(xpr_conn *conn)
+{
+    struct server_conn *sc = xpr_conn_userdata(conn);
+
+    if (sc->paused && xpr_conn_resume_reading(conn) == 0)
+        sc->paused = 0;
+}
+
+static void on_close(xpr_conn *conn, int err)
+{
+    void *userdata = xpr_conn_userdata(conn);
+    struct server *const *first = userdata;
+    struct server_conn *sc = userdata;
+
+    /* No on_open (or it failed): the userdata is still the listener's arg. */
+    if (userdata == NULL || (void *)*first == userdata)
+        return;
+    sc->server->live_connections--;
+    if (sc->server->verbose)
+        fprintf(stderr,
+                "close %s: %s (%" PRIu64 " bytes echoed, %" PRIu64 " open)\n",
+                sc->peer, err == 0 ? "clean" : xpr_strerror(err),
+                sc->echoed_bytes, sc->server->live_connections);
+    free(sc);
+}
+
+static void log_stats(struct server *server)
+{
+    struct xpr_loop_stats st;
+
+    if (xpr_loop_stats(server->loop, &st) != 0)
+        return;
+    fprintf(stderr,
+            "stopping: %" PRIu64 " open, %" PRIu64 " accepted, %" PRIu64
+            " refused, %" PRIu64 " timed out, %" PRIu64 " bytes read, %" PRIu64
+            " written, %" PRIu64 " queued\n",
+            server->live_connections, st.accepted_connections,
+            st.refused_connections, st.timed_out_connections, st.bytes_read,
+            st.bytes_written, st.queued_write_bytes);
+}
+
+static void on_signal_poll(xpr_timer *timer, void *arg)
+{
+    struct server *server = arg;
+
+    if (signals_caught()) {
+        xpr_timer_stop(timer);
+        xpr_loop_stop(server->loop);
+    }
+}
+
+int server_main(int argc, char **argv)
+{
+    const char *listen_address = NULL, *backend = NULL;
+    uint64_t max_conn = 0, idle_timeout = 0, first_data_timeout = 0;
+    int verbose = 0;
+    const struct arg_option options[] = {
+        {"--listen", NULL, ARG_STRING, &listen_address, 0, 0, 1, "ADDR",
+         "address to listen on: 127.0.0.1:5150, [::1]:0, localhost:5150"},
+        {"--backend", NULL, ARG_STRING, &backend, 0, 0, 0, "NAME",
+         "xpr back end (default: XPR_BACKEND or the platform's)"},
+        {"--max-conn", NULL, ARG_UINT, &max_conn, 0, 4294967295.0, 0, "N",
+         "refuse connections beyond N open (0 = unlimited)"},
+        {"--idle-timeout", NULL, ARG_UINT, &idle_timeout, 0, 4294967295.0, 0,
+         "MS", "close connections silent for MS milliseconds (0 = off)"},
+        {"--first-data-timeout", NULL, ARG_UINT, &first_data_timeout, 0,
+         4294967295.0, 0, "MS",
+         "close new connections that send nothing within MS (0 = off)"},
+        {"--verbose", "-v", ARG_FLAG, &verbose, 0, 0, 0, NULL,
+         "log connects and closes to stderr"},
+    };
+    const struct arg_command cmd = {
+        "server", "Echoes every byte back; stops cleanly on SIGINT/SIGTERM.",
+        options, sizeof options / sizeof options[0]};
+    struct xpr_conn_callbacks callbacks = {on_open, on_data, on_drain, NULL,
+                                           on_close};
+    struct xpr_listen_config listen_cfg;
+    struct server server;
+    xpr_listener *listener;
+    xpr_timer *signal_timer;
+    char bound[XPR_ADDRSTRLEN];
+    int rc;
+
+    rc = args_parse(&cmd, argc, argv);
+    if (rc != ARGS_OK)
+        return rc;
+    memset(&server, 0, sizeof server);
+    server.server = &server;
+    server.verbose = verbose;
+    server.idle_timeout_ms = (uint32_t)idle_timeout;
+    rc = echo_loop_new(cmd.name, backend, &server.loop);
+    if (rc != 0)
+        return rc;
+
+    memset(&listen_cfg, 0, sizeof listen_cfg);
+    listen_cfg.max_connections = (unsigned)max_conn;
+    listen_cfg.first_data_timeout_ms = (uint32_t)first_data_timeout;
+    listen_cfg.nodelay = 1;
+    rc = xpr_listen(server.loop, listen_address, &listen_cfg, &callbacks,
+                    &server, &listener);
+    if (rc != 0) {
+        args_complain(cmd.name, "listen on %s: %s", listen_address,
+                      xpr_strerror(rc));
+        xpr_loop_free(server.loop);
+        return rc == XPR_EINVAL ? 2 : 1;
+    }
+    if (xpr_listener_address(listener, bound, sizeof bound) != 0)
+        snprintf(bound, sizeof bound, "%s", listen_address);
+
+    if (signals_install() != 0 ||
+        xpr_timer_new(server.loop, on_signal_poll, &server, &signal_timer) !=
+            0 ||
+        xpr_timer_start(signal_timer, SIGNAL_POLL_MS, SIGNAL_POLL_MS) != 0) {
+        args_complain(cmd.name, "cannot set up signal handling");
+        xpr_loop_free(server.loop);
+        return 1;
+    }
+
+    printf("listening on %s (backend %s)\n", bound,
+           xpr_loop_backend(server.loop));
+    fflush(stdout);
+
+    rc = xpr_loop_run(server.loop);
+    if (rc != 0)
+        args_complain(cmd.name, "loop: %s", xpr_strerror(rc));
+    if (verbose)
+        log_stats(&server);
+    xpr_loop_free(server.loop);
+    return rc == 0 ? 0 : 1;
+}
