@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The test command: builds with warnings as errors, runs the CMocka suite for
-# every back end of this platform, again under ASan/UBSan, then the poll and
-# libevent suites under valgrind. Installs what is missing (apt).
+# The test command. Linux leg: format and workflow checks, a -Werror build,
+# the CMocka suite for every back end, again under ASan/UBSan, then the poll
+# and libevent suites under valgrind. Windows leg (ci/test-windows.sh): the
+# mingw-w64 cross build and the same suite under Wine. Installs what is
+# missing (apt). --linux-only skips the Windows leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+windows_leg=1
+[ "${1:-}" = "--linux-only" ] && windows_leg=0
 . ci/deps-linux.sh
 xpr_install_missing "${xpr_linux_packages[@]}"
 
@@ -23,6 +27,9 @@ configure() { # dir, options...
 
 step "format"
 ci/format.sh
+
+step "workflow lint"
+ci/lint-workflow.sh
 
 step "build (gcc, -Werror)"
 configure build --werror
@@ -47,6 +54,10 @@ fi
 meson test -C build --print-errorlogs --num-processes 2 \
     --timeout-multiplier 4 "${valgrind_suites[@]}" \
     --wrap 'valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no'
+
+if [ "$windows_leg" = 1 ]; then
+    ci/test-windows.sh
+fi
 
 echo
 echo "ci/test.sh: all green"

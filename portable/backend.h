@@ -144,6 +144,7 @@ struct xpr_backend_entry {
     const struct xpr_backend_ops *ops;
     const struct xpr_poller_ops *poller; /* readiness engine only */
     int supports_workers;                /* cfg.workers > 1 allowed */
+    unsigned variant; /* the back end's own flags for this row */
 };
 
 /* ---- the loop ---- */

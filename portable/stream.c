@@ -55,19 +55,24 @@ static struct stream_conn *to_stream(xpr_conn *c)
     return (struct stream_conn *)c;
 }
 
-static void set_interest(xpr_loop *loop, struct xpr__io *io, unsigned want)
+static int set_interest(xpr_loop *loop, struct xpr__io *io, unsigned want)
 {
+    int rc;
     if (io->mask == want)
-        return;
-    /* A failed update leaves the old interest; the next change retries. */
-    if (loop->poller->update(loop->poller_state, io, io->mask, want) == 0)
+        return 0;
+    rc = loop->poller->update(loop->poller_state, io, io->mask, want);
+    if (rc == 0)
         io->mask = want;
+    return rc;
 }
+
+static void stream_close_now(xpr_conn *c, int err, int reset);
 
 static void update_interest(struct stream_conn *sc)
 {
     unsigned flags = sc->base.flags;
     unsigned want = 0;
+    int rc;
     if (flags & XPR__CONN_FINISHED)
         return;
     if (flags & XPR__CONN_CONNECTING) {
@@ -78,7 +83,11 @@ static void update_interest(struct stream_conn *sc)
         if (sc->write_blocked && xpr__wq_bytes(&sc->queue) > 0)
             want |= XPR__IO_WRITE;
     }
-    set_interest(sc->base.loop, &sc->io, want);
+    /* A socket the poller cannot take (out of memory, or past what its
+     * method can watch) would hang silent: end it with the reason. */
+    rc = set_interest(sc->base.loop, &sc->io, want);
+    if (rc != 0)
+        stream_close_now(&sc->base, rc, 0);
 }
 
 static void drop_queue(struct stream_conn *sc)
@@ -261,6 +270,8 @@ static void listener_ready(struct xpr__io *io, unsigned events)
         sc->base.has_peer = 1;
         sc->base.flags &= ~(unsigned)XPR__CONN_CONNECTING;
         update_interest(sc);
+        if (xpr__conn_done(&sc->base))
+            continue; /* the poller refused it: on_close tells why */
         xpr__listener_conn_opened(l, &sc->base);
         update_interest(sc);
     }
@@ -442,22 +453,18 @@ static void stream_wake(xpr_loop *loop)
 }
 
 const struct xpr_backend_ops xpr__stream_ops = {
-    stream_loop_init,
-    stream_loop_free,
-    stream_run_once,
-    stream_wake,
-    NULL,
-    NULL,
-    NULL,
-    stream_listen,
-    stream_listener_close,
-    stream_connect,
-    stream_write,
-    stream_queued,
-    stream_set_reading,
-    stream_shutdown,
-    stream_close,
-    stream_close_now,
-    stream_conn_free,
-    NULL,
+    .loop_init = stream_loop_init,
+    .loop_free = stream_loop_free,
+    .run_once = stream_run_once,
+    .wake = stream_wake,
+    .listen = stream_listen,
+    .listener_close = stream_listener_close,
+    .connect = stream_connect,
+    .write = stream_write,
+    .queued = stream_queued,
+    .set_reading = stream_set_reading,
+    .shutdown = stream_shutdown,
+    .close = stream_close,
+    .close_now = stream_close_now,
+    .conn_free = stream_conn_free,
 };

@@ -3,16 +3,18 @@
 #include "platform_backends.h"
 
 #ifdef XPR_HAVE_LIBEVENT
+#include "base.h" /* XPR__LEVENT_IOCP */
 #include "libevent_backends.h"
 #endif
 
 extern const struct xpr_poller_ops xpr__select_poller;
 
 const struct xpr_backend_entry xpr__platform_backends[] = {
-    {"select", &xpr__stream_ops, &xpr__select_poller, 0},
+    {"select", &xpr__stream_ops, &xpr__select_poller, 0, 0},
 #ifdef XPR_HAVE_LIBEVENT
-    {"libevent", &xpr__stream_ops, &xpr__libevent_poller, 0},
-    {"libevent-bev", &xpr__bev_ops, NULL, 0},
+    {"libevent", &xpr__stream_ops, &xpr__libevent_poller, 0, 0},
+    {"libevent-bev", &xpr__bev_ops, NULL, 0, 0},
+    {"libevent-iocp", &xpr__bev_ops, NULL, 0, XPR__LEVENT_IOCP},
 #endif
 };
 

@@ -1,0 +1,77 @@
+/*
+ * What the libevent back ends share (libevent/base.c): one event_base per
+ * loop, made after libevent's threading is switched on, with the event that
+ * wakes it from any thread, the one-shot event that bounds a wait, and the
+ * evtimers that run xpr timers. The poller (poller.c) keeps one in
+ * loop->poller_state, the bufferevent back end (bev.c) in loop->backend.
+ */
+#ifndef XPR_LIBEVENT_BASE_H
+#define XPR_LIBEVENT_BASE_H
+
+#include <stdint.h>
+
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "backend.h"
+
+/* xpr__levent_new flags */
+enum {
+    /* EVENT_BASE_FLAG_STARTUP_IOCP: bufferevents and listeners use
+     * overlapped I/O (Windows, libevent-iocp). */
+    XPR__LEVENT_IOCP = 1u << 0
+};
+
+struct xpr__levent {
+    struct event_base *base;
+    unsigned flags;
+    struct event *wake_ev;    /* made active by wake(); never added */
+    struct event *timeout_ev; /* ends a wait with a positive timeout */
+    struct evutil_monotonic_timer *clock;
+    struct timeval last_arm; /* clock read just after the last timer arm */
+    long fd_limit;           /* descriptors must stay below it; 0 = none */
+};
+
+int xpr__levent_new(unsigned flags, struct xpr__levent **out);
+/* Frees the base; runs libevent's pending finalizers. Every event of the
+ * caller must be gone. */
+void xpr__levent_free(struct xpr__levent *lv);
+/* One pass of the base: -1 blocks until something ran, 0 only polls. */
+int xpr__levent_run(struct xpr__levent *lv, int timeout_ms);
+/* Any thread. */
+void xpr__levent_wake(struct xpr__levent *lv);
+
+/* Timer hooks (poller.h / backend.h), given the loop's struct. */
+int xpr__levent_timer_arm(struct xpr__levent *lv, xpr_timer *t,
+                          uint64_t timeout_ms);
+void xpr__levent_timer_disarm(xpr_timer *t);
+void xpr__levent_timer_release(xpr_timer *t);
+
+/* Whether the base's method can watch fd (base.c, quirk 8). */
+static inline int xpr__levent_fd_fits(const struct xpr__levent *lv,
+                                      evutil_socket_t fd)
+{
+    return lv->fd_limit == 0 || (long)fd < lv->fd_limit;
+}
+
+/* A non-blocking, close-on-exec TCP socket of the address's family. */
+int xpr__levent_socket(const struct xpr__addr *a, evutil_socket_t *out);
+
+/* The last socket error of this thread (EVUTIL_SOCKET_ERROR) as XPR_E*. */
+int xpr__levent_socket_error(void);
+
+/* POSIX: ignore SIGPIPE unless the application installed a handler.
+ * libevent writes with writev(), which cannot pass MSG_NOSIGNAL. */
+void xpr__levent_ignore_sigpipe(void);
+
+/* SO_LINGER {1, 0}: the close that follows sends RST. 0 or XPR_E*. */
+int xpr__levent_set_linger0(evutil_socket_t fd);
+
+/* struct xpr__addr <-> struct sockaddr. to returns the length, from returns
+ * 0 or XPR_EAFNOSUPPORT. */
+int xpr__levent_to_sockaddr(const struct xpr__addr *a,
+                            struct sockaddr_storage *ss);
+int xpr__levent_from_sockaddr(const struct sockaddr *sa, int len,
+                              struct xpr__addr *a);
+
+#endif

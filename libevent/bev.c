@@ -1,0 +1,516 @@
+/*
+ * libevent-bev: the stream contract (backend.h) implemented with libevent's
+ * own buffering, evconnlistener + bufferevent, the way the libevent book
+ * writes an echo server. It is kept for comparison: `libevent` (poller.c
+ * under the shared engine) is the fast way to use libevent. Timers are
+ * evtimers and posts wake the base with event_active() (base.c).
+ *
+ * libevent quirks handled here:
+ *   1. A bufferevent queues every write and sends it on the next writable
+ *      event, one more trip through the loop per write (DESIGN.md measures
+ *      the cost). So on_drain follows every burst, not only backpressure:
+ *      the queued bytes did fall to zero after being non-zero.
+ *   2. bufferevent_free() only drops a reference; the teardown, and with
+ *      BEV_OPT_CLOSE_ON_FREE the close of a socket bufferevent's descriptor,
+ *      runs in a finalizer on a later pass, or never if the loop is not run
+ *      again. The core finishes a conn after its socket is closed, so on
+ *      plain sockets xpr owns the descriptor: disable the bufferevent (that
+ *      takes it out of the kernel's poll set at once), free it, close.
+ *      IOCP bufferevents (libevent-iocp) keep BEV_OPT_CLOSE_ON_FREE: their
+ *      free closes the socket at once, and libevent holds the bufferevent
+ *      until its pending overlapped operations are reaped.
+ *   3. The same reference count keeps a bufferevent alive while its own
+ *      callback runs, so the application may close a conn from on_open,
+ *      on_data or on_drain. bufferevent_free() clears the callbacks; this
+ *      file drops its pointer and never touches the bufferevent again.
+ *   4. BEV_EVENT_CONNECTED is delivered from inside the bufferevent's write
+ *      callback, which then goes on writing the output buffer if EV_WRITE
+ *      is still enabled: every release disables EV_READ|EV_WRITE first.
+ *   5. On EOF the bufferevent disables EV_READ by itself; enabling it again
+ *      would read the EOF once more. A conn that saw EOF is not re-enabled.
+ *   6. Bytes already in the input buffer raise no new read event. Resuming
+ *      a paused conn that still holds some triggers the read callback,
+ *      deferred so it never runs inside the API call. While paused EV_READ
+ *      is off, so the input holds at most what one read brought (16 KiB by
+ *      default): memory stays bounded.
+ *   7. on_data gets the first chain of the input buffer in place (no copy)
+ *      and the chain is drained after the call.
+ *   8. bufferevent_socket_connect() turns an immediate refusal (BSD
+ *      loopback) into a deferred BEV_EVENT_ERROR and saves errno for it;
+ *      other immediate failures return -1 with the socket error set. The
+ *      event callback reads EVUTIL_SOCKET_ERROR() before anything else.
+ *      Left to make the socket itself, libevent would skip close-on-exec
+ *      and could hand the select method a descriptor it aborts on (base.c
+ *      quirk 8), so xpr makes it and lets libevent connect it.
+ *   9. writev() cannot take MSG_NOSIGNAL: SIGPIPE is ignored on POSIX
+ *      unless the application set a handler (base.c).
+ *  10. evconnlistener accepts until EAGAIN in one callback and may be freed
+ *      from inside it (reference counted). Accept errors go to an error
+ *      callback; without one libevent prints a warning for each.
+ */
+#include <stdlib.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+
+#include "base.h"
+#include "libevent_backends.h"
+#include "sock.h"
+
+struct bev_conn {
+    struct xpr_conn base;    /* first: the core sees an xpr_conn */
+    struct bufferevent *bev; /* NULL once released */
+    struct evbuffer_cb_entry *out_cb;
+    unsigned char eof_seen;   /* the bufferevent read EOF */
+    unsigned char write_shut; /* FIN sent */
+};
+
+struct bev_listener {
+    struct xpr_listener base;
+    struct evconnlistener *evl;
+};
+
+static struct bev_conn *to_bev(xpr_conn *c)
+{
+    return (struct bev_conn *)c;
+}
+
+static struct xpr__levent *levent_of(const xpr_loop *loop)
+{
+    return loop->backend;
+}
+
+/* Quirk 2: who closes a conn's socket. */
+static int libevent_closes_sockets(const xpr_loop *loop)
+{
+    return (levent_of(loop)->flags & XPR__LEVENT_IOCP) != 0;
+}
+
+static struct evbuffer *output_of(const struct bev_conn *bc)
+{
+    return bufferevent_get_output(bc->bev);
+}
+
+/* ---- teardown ---- */
+
+static void release_bev(struct bev_conn *bc, int reset)
+{
+    struct bufferevent *bev = bc->bev;
+    xpr_conn *c = &bc->base;
+    struct evbuffer *out;
+    if (bev == NULL)
+        return;
+    bc->bev = NULL;
+    out = bufferevent_get_output(bev);
+    if (bc->out_cb != NULL)
+        evbuffer_remove_cb_entry(out, bc->out_cb);
+    c->loop->stats.queued_write_bytes -= evbuffer_get_length(out);
+    bufferevent_disable(bev, EV_READ | EV_WRITE);
+    if (libevent_closes_sockets(c->loop)) {
+        if (reset && c->sock != XPR__INVALID_SOCKET)
+            xpr__levent_set_linger0(bufferevent_getfd(bev));
+        bufferevent_free(bev);
+    } else {
+        bufferevent_free(bev);
+        if (c->sock != XPR__INVALID_SOCKET)
+            xpr__sock_close(c->sock, reset);
+    }
+    c->sock = XPR__INVALID_SOCKET;
+}
+
+static void finish(struct bev_conn *bc, int err, int reset)
+{
+    if (xpr__conn_done(&bc->base))
+        return;
+    release_bev(bc, reset);
+    xpr__conn_finish(&bc->base, err);
+}
+
+/* The output buffer is empty: a wanted close or FIN can happen now. */
+static void output_empty(struct bev_conn *bc)
+{
+    xpr_conn *c = &bc->base;
+    if (c->flags & XPR__CONN_CLOSING) {
+        finish(bc, 0, 0);
+        return;
+    }
+    if ((c->flags & XPR__CONN_SHUT_WANTED) && !bc->write_shut) {
+        int rc = xpr__sock_shutdown_write(c->sock);
+        bc->write_shut = 1;
+        if (rc != 0 && rc != XPR_ENOTSUP)
+            finish(bc, rc, 0);
+    }
+}
+
+/* ---- bufferevent callbacks ---- */
+
+/* Hands buffered input to on_data, then a pending EOF to the core. */
+static void deliver_input(struct bev_conn *bc)
+{
+    const unsigned stop =
+        XPR__CONN_PAUSED | XPR__CONN_CLOSING | XPR__CONN_FINISHED;
+    xpr_conn *c = &bc->base;
+    struct evbuffer *in;
+    while (bc->bev != NULL && !(c->flags & stop)) {
+        struct evbuffer_iovec chunk;
+        in = bufferevent_get_input(bc->bev);
+        if (evbuffer_get_length(in) == 0 ||
+            evbuffer_peek(in, -1, NULL, &chunk, 1) < 1)
+            break;
+        if (chunk.iov_len == 0) { /* an empty leading chain: join up */
+            chunk.iov_len = evbuffer_get_length(in);
+            chunk.iov_base = evbuffer_pullup(in, -1);
+        }
+        xpr__conn_note_read(c, chunk.iov_len);
+        if (c->cb.on_data != NULL)
+            c->cb.on_data(c, chunk.iov_base, chunk.iov_len);
+        if (bc->bev == NULL)
+            return; /* released by the callback; the buffer went with it */
+        evbuffer_drain(in, chunk.iov_len);
+    }
+    if (bc->eof_seen && bc->bev != NULL &&
+        !(c->flags & (stop | XPR__CONN_EOF)) &&
+        evbuffer_get_length(bufferevent_get_input(bc->bev)) == 0) {
+        c->flags |= XPR__CONN_EOF;
+        xpr__conn_deliver_eof(c);
+    }
+}
+
+static void bev_readable(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    deliver_input(arg);
+}
+
+static void bev_written(struct bufferevent *bev, void *arg)
+{
+    struct bev_conn *bc = arg;
+    xpr_conn *c = &bc->base;
+    (void)bev;
+    if (xpr__conn_done(c))
+        return;
+    if (!(c->flags & XPR__CONN_CLOSING))
+        xpr__conn_deliver_drain(c);
+    /* on_drain may have written again, or closed the conn */
+    if (bc->bev != NULL && !xpr__conn_done(c) &&
+        evbuffer_get_length(output_of(bc)) == 0)
+        output_empty(bc);
+}
+
+static void bev_connected(struct bev_conn *bc)
+{
+    xpr_conn *c = &bc->base;
+    xpr__conn_opened(c);
+    if (bc->bev == NULL || xpr__conn_done(c))
+        return;
+    if (!(c->flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING)))
+        bufferevent_enable(bc->bev, EV_READ);
+    /* written meanwhile: the write callback that runs this goes on sending */
+    if (evbuffer_get_length(output_of(bc)) == 0)
+        output_empty(bc);
+}
+
+static void bev_event(struct bufferevent *bev, short what, void *arg)
+{
+    int os_error = EVUTIL_SOCKET_ERROR(); /* quirk 8: before anything */
+    struct bev_conn *bc = arg;
+    (void)bev;
+    if (xpr__conn_done(&bc->base))
+        return;
+    if (what & BEV_EVENT_CONNECTED) {
+        bev_connected(bc);
+    } else if (what & BEV_EVENT_ERROR) {
+        finish(bc, xpr__error_from_os(os_error), 0);
+    } else if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
+        bc->eof_seen = 1;
+        deliver_input(bc); /* what a resume left, then the EOF */
+    } else if (what & BEV_EVENT_EOF) {
+        finish(bc, XPR_EIO, 0); /* a send that wrote nothing */
+    }
+}
+
+static void output_changed(struct evbuffer *buf,
+                           const struct evbuffer_cb_info *info, void *arg)
+{
+    struct xpr_loop_stats *stats = &((struct bev_conn *)arg)->base.loop->stats;
+    (void)buf;
+    stats->queued_write_bytes += info->n_added;
+    stats->queued_write_bytes -= info->n_deleted;
+    stats->bytes_written += info->n_deleted; /* drained = sent */
+}
+
+/* A conn around a new bufferevent on fd, which it owns from here: on
+ * failure fd is closed. */
+static struct bev_conn *conn_new(xpr_loop *loop, evutil_socket_t fd)
+{
+    struct bev_conn *bc = calloc(1, sizeof(*bc));
+    int options = libevent_closes_sockets(loop) ? BEV_OPT_CLOSE_ON_FREE : 0;
+    if (bc == NULL) {
+        xpr__sock_close((xpr_socket_t)fd, 0);
+        return NULL;
+    }
+    bc->base.loop = loop;
+    bc->base.sock = (xpr_socket_t)fd;
+    bc->bev = bufferevent_socket_new(levent_of(loop)->base, fd, options);
+    if (bc->bev == NULL) {
+        xpr__sock_close((xpr_socket_t)fd, 0);
+        free(bc);
+        return NULL;
+    }
+    bc->out_cb = evbuffer_add_cb(output_of(bc), output_changed, bc);
+    if (bc->out_cb == NULL) {
+        release_bev(bc, 0);
+        free(bc);
+        return NULL;
+    }
+    bufferevent_setcb(bc->bev, bev_readable, bev_written, bev_event, bc);
+    return bc;
+}
+
+/* ---- listener ---- */
+
+static void bev_accepted(struct evconnlistener *evl, evutil_socket_t fd,
+                         struct sockaddr *sa, int salen, void *arg)
+{
+    struct bev_listener *bl = arg;
+    xpr_listener *l = &bl->base;
+    struct bev_conn *bc;
+    (void)evl;
+    if (!xpr__levent_fd_fits(levent_of(l->loop), fd) ||
+        xpr__listener_admit(l) != 0) {
+        xpr__sock_close((xpr_socket_t)fd, 0);
+        return;
+    }
+    bc = conn_new(l->loop, fd);
+    if (bc == NULL)
+        return;
+    xpr__conn_init(&bc->base, l->loop, &l->cb, l->arg, (xpr_socket_t)fd);
+    bc->base.has_peer =
+        xpr__levent_from_sockaddr(sa, salen, &bc->base.peer) == 0;
+    bc->base.flags &= ~(unsigned)XPR__CONN_CONNECTING;
+    bufferevent_enable(bc->bev, EV_READ | EV_WRITE);
+    /* on_open may close the listener: bl is not touched after this */
+    xpr__listener_conn_opened(l, &bc->base);
+}
+
+static void bev_accept_failed(struct evconnlistener *evl, void *arg)
+{
+    /* Out of descriptors or buffers: the socket stays readable and the
+     * next pass tries again, as in the stream engine. */
+    (void)evl;
+    (void)arg;
+}
+
+static int bev_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
+                      xpr_listener **out)
+{
+    /* REUSEABLE matters only to evconnlistener_new_bind; the socket layer
+     * already bound with the platform's reuse rule. The socket listens, so
+     * backlog 0 tells libevent not to call listen() again. */
+    const unsigned options =
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
+    struct bev_listener *bl = calloc(1, sizeof(*bl));
+    int rc;
+    if (bl == NULL)
+        return XPR_ENOMEM;
+    rc = xpr__sock_listen(addr, backlog, &bl->base.sock, &bl->base.bound);
+    if (rc != 0) {
+        free(bl);
+        return rc;
+    }
+    if (!xpr__levent_fd_fits(levent_of(loop), (evutil_socket_t)bl->base.sock)) {
+        xpr__sock_close(bl->base.sock, 0);
+        free(bl);
+        return XPR_EMFILE;
+    }
+    bl->evl = evconnlistener_new(levent_of(loop)->base, bev_accepted, bl,
+                                 options, 0, (evutil_socket_t)bl->base.sock);
+    if (bl->evl == NULL) {
+        xpr__sock_close(bl->base.sock, 0);
+        free(bl);
+        return XPR_ENOMEM;
+    }
+    evconnlistener_set_error_cb(bl->evl, bev_accept_failed);
+    *out = &bl->base;
+    return 0;
+}
+
+static void bev_listener_close(xpr_listener *l)
+{
+    struct bev_listener *bl = (struct bev_listener *)l;
+    /* Closes the socket now, or when a running accept callback returns. */
+    evconnlistener_free(bl->evl);
+    free(bl);
+}
+
+/* ---- connect ---- */
+
+/* Outcomes of a connect attempt, reported through on_close (as the stream
+ * engine does), not as a failure of xpr_connect itself. */
+static int is_connect_outcome(int rc)
+{
+    return rc == XPR_ECONNREFUSED || rc == XPR_ENETUNREACH ||
+           rc == XPR_EHOSTUNREACH || rc == XPR_ETIMEDOUT ||
+           rc == XPR_ECONNRESET || rc == XPR_EADDRNOTAVAIL;
+}
+
+static int bev_connect(xpr_loop *loop, const struct xpr__addr *addr,
+                       const struct xpr_conn_callbacks *cb, void *arg,
+                       xpr_conn **out)
+{
+    struct sockaddr_storage ss;
+    int sslen = xpr__levent_to_sockaddr(addr, &ss);
+    struct bev_conn *bc;
+    evutil_socket_t fd;
+    int rc = xpr__levent_socket(addr, &fd);
+    if (rc != 0)
+        return rc;
+    if (!xpr__levent_fd_fits(levent_of(loop), fd)) {
+        evutil_closesocket(fd);
+        return XPR_EMFILE;
+    }
+    bc = conn_new(loop, fd);
+    if (bc == NULL)
+        return XPR_ENOMEM;
+    /* libevent calls connect() on our socket (ConnectEx with IOCP) */
+    if (bufferevent_socket_connect(bc->bev, (struct sockaddr *)&ss, sslen) !=
+        0) {
+        rc = xpr__levent_socket_error();
+        release_bev(bc, 0);
+        if (!is_connect_outcome(rc)) {
+            free(bc);
+            return rc;
+        }
+        xpr__conn_init(&bc->base, loop, cb, arg, XPR__INVALID_SOCKET);
+        xpr__conn_finish(&bc->base, rc); /* on_close comes from the loop */
+        *out = &bc->base;
+        return 0;
+    }
+    xpr__conn_init(&bc->base, loop, cb, arg, (xpr_socket_t)fd);
+    /* reading is enabled once connected (bev_connected) */
+    *out = &bc->base;
+    return 0;
+}
+
+/* ---- stream operations ---- */
+
+static int bev_write(xpr_conn *c, const void *p, size_t n)
+{
+    struct bev_conn *bc = to_bev(c);
+    if (bc->bev == NULL)
+        return XPR_ECLOSED;
+    return bufferevent_write(bc->bev, p, n) == 0 ? 0 : XPR_ENOMEM;
+}
+
+static size_t bev_queued(const xpr_conn *c)
+{
+    const struct bev_conn *bc = (const struct bev_conn *)c;
+    return bc->bev != NULL ? evbuffer_get_length(output_of(bc)) : 0;
+}
+
+static int bev_set_reading(xpr_conn *c, int on)
+{
+    struct bev_conn *bc = to_bev(c);
+    if (bc->bev == NULL || (c->flags & XPR__CONN_CONNECTING))
+        return 0; /* bev_connected enables reading unless paused */
+    if (!on)
+        return bufferevent_disable(bc->bev, EV_READ) == 0 ? 0 : XPR_EIO;
+    if (!bc->eof_seen && bufferevent_enable(bc->bev, EV_READ) != 0)
+        return XPR_ENOMEM;
+    if (evbuffer_get_length(bufferevent_get_input(bc->bev)) > 0 ||
+        (bc->eof_seen && !(c->flags & XPR__CONN_EOF)))
+        bufferevent_trigger(bc->bev, EV_READ,
+                            BEV_TRIG_IGNORE_WATERMARKS |
+                                BEV_TRIG_DEFER_CALLBACKS);
+    return 0;
+}
+
+static int bev_shutdown(xpr_conn *c)
+{
+    struct bev_conn *bc = to_bev(c);
+    if (bc->bev != NULL && !(c->flags & XPR__CONN_CONNECTING) &&
+        evbuffer_get_length(output_of(bc)) == 0)
+        output_empty(bc);
+    return 0;
+}
+
+static int bev_close(xpr_conn *c)
+{
+    struct bev_conn *bc = to_bev(c);
+    if (bc->bev == NULL)
+        return 0;
+    bufferevent_disable(bc->bev, EV_READ);
+    if (!(c->flags & XPR__CONN_CONNECTING) &&
+        evbuffer_get_length(output_of(bc)) == 0)
+        output_empty(bc);
+    return 0;
+}
+
+static void bev_close_now(xpr_conn *c, int err, int reset)
+{
+    finish(to_bev(c), err, reset);
+}
+
+static void bev_conn_free(xpr_conn *c)
+{
+    release_bev(to_bev(c), 0);
+    free(c);
+}
+
+/* ---- loop ---- */
+
+/* libevent-iocp is this back end with XPR__LEVENT_IOCP (Windows): its
+ * registry row carries the flag as its variant. */
+static int bev_loop_init(xpr_loop *loop)
+{
+    struct xpr__levent *lv;
+    int rc = xpr__levent_new(loop->entry->variant, &lv);
+    if (rc != 0)
+        return rc;
+    xpr__levent_ignore_sigpipe();
+    loop->backend = lv;
+    return 0;
+}
+
+static void bev_loop_free(xpr_loop *loop)
+{
+    xpr__levent_free(loop->backend);
+    loop->backend = NULL;
+}
+
+static int bev_run_once(xpr_loop *loop, int timeout_ms)
+{
+    return xpr__levent_run(loop->backend, timeout_ms);
+}
+
+static void bev_wake(xpr_loop *loop)
+{
+    xpr__levent_wake(loop->backend);
+}
+
+static int bev_timer_arm(xpr_timer *t, uint64_t timeout_ms)
+{
+    return xpr__levent_timer_arm(t->loop->backend, t, timeout_ms);
+}
+
+const struct xpr_backend_ops xpr__bev_ops = {
+    .loop_init = bev_loop_init,
+    .loop_free = bev_loop_free,
+    .run_once = bev_run_once,
+    .wake = bev_wake,
+    .timer_arm = bev_timer_arm,
+    .timer_disarm = xpr__levent_timer_disarm,
+    .timer_release = xpr__levent_timer_release,
+    .listen = bev_listen,
+    .listener_close = bev_listener_close,
+    .connect = bev_connect,
+    .write = bev_write,
+    .queued = bev_queued,
+    .set_reading = bev_set_reading,
+    .shutdown = bev_shutdown,
+    .close = bev_close,
+    .close_now = bev_close_now,
+    .conn_free = bev_conn_free,
+    .stats = NULL,
+};
