@@ -38,7 +38,6 @@
  */
 #include "base.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,24 +53,23 @@
 /* Far enough (34 years) and no time_t overflow where tv_sec is 32 bits. */
 #define MAX_TIMEOUT_SEC ((long)1 << 30)
 
-/* 0 not yet, 1 being done by some thread, 2 done */
-static atomic_int threads_state;
+static xpr__once_flag threads_once = XPR__ONCE_INIT;
+static int threads_result;
+
+static void use_threads(void)
+{
+#ifdef _WIN32
+    int rc = evthread_use_windows_threads();
+#else
+    int rc = evthread_use_pthreads();
+#endif
+    threads_result = rc == 0 ? 0 : XPR_ENOMEM;
+}
 
 static int use_threads_once(void)
 {
-    int state = 0;
-    if (atomic_compare_exchange_strong(&threads_state, &state, 1)) {
-#ifdef _WIN32
-        int rc = evthread_use_windows_threads();
-#else
-        int rc = evthread_use_pthreads();
-#endif
-        atomic_store(&threads_state, rc == 0 ? 2 : 0);
-        return rc == 0 ? 0 : XPR_ENOMEM;
-    }
-    while ((state = atomic_load(&threads_state)) == 1)
-        ; /* another thread is inside a call that takes microseconds */
-    return state == 2 ? 0 : use_threads_once();
+    xpr__call_once(&threads_once, use_threads);
+    return threads_result;
 }
 
 static void wake_fired(evutil_socket_t fd, short what, void *arg)
@@ -247,73 +245,4 @@ void xpr__levent_ignore_sigpipe(void)
         sigaction(SIGPIPE, &sa, NULL);
     }
 #endif
-}
-
-int xpr__levent_socket(const struct xpr__addr *a, evutil_socket_t *out)
-{
-    int family = a->family == XPR__AF_INET ? AF_INET : AF_INET6;
-    evutil_socket_t fd = socket(family, SOCK_STREAM, 0);
-    if (fd == EVUTIL_INVALID_SOCKET)
-        return xpr__levent_socket_error();
-    if (evutil_make_socket_nonblocking(fd) != 0 ||
-        evutil_make_socket_closeonexec(fd) != 0) {
-        int rc = xpr__levent_socket_error();
-        evutil_closesocket(fd);
-        return rc;
-    }
-    *out = fd;
-    return 0;
-}
-
-int xpr__levent_set_linger0(evutil_socket_t fd)
-{
-    struct linger lg;
-    lg.l_onoff = 1;
-    lg.l_linger = 0;
-    if (setsockopt(fd, SOL_SOCKET, SO_LINGER, (const void *)&lg, sizeof(lg)) !=
-        0)
-        return xpr__levent_socket_error();
-    return 0;
-}
-
-int xpr__levent_to_sockaddr(const struct xpr__addr *a,
-                            struct sockaddr_storage *ss)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (a->family == XPR__AF_INET) {
-        struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(a->port);
-        memcpy(&sin->sin_addr, a->ip, 4);
-        return (int)sizeof(*sin);
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
-        sin6->sin6_family = AF_INET6;
-        sin6->sin6_port = htons(a->port);
-        memcpy(&sin6->sin6_addr, a->ip, 16);
-        sin6->sin6_scope_id = a->scope_id;
-        return (int)sizeof(*sin6);
-    }
-}
-
-int xpr__levent_from_sockaddr(const struct sockaddr *sa, int len,
-                              struct xpr__addr *a)
-{
-    memset(a, 0, sizeof(*a));
-    if (sa->sa_family == AF_INET && len >= (int)sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *sin = (const void *)sa;
-        a->family = XPR__AF_INET;
-        a->port = ntohs(sin->sin_port);
-        memcpy(a->ip, &sin->sin_addr, 4);
-        return 0;
-    }
-    if (sa->sa_family == AF_INET6 && len >= (int)sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *sin6 = (const void *)sa;
-        a->family = XPR__AF_INET6;
-        a->port = ntohs(sin6->sin6_port);
-        memcpy(a->ip, &sin6->sin6_addr, 16);
-        a->scope_id = sin6->sin6_scope_id;
-        return 0;
-    }
-    return XPR_EAFNOSUPPORT;
 }

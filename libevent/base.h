@@ -54,24 +54,11 @@ static inline int xpr__levent_fd_fits(const struct xpr__levent *lv,
     return lv->fd_limit == 0 || (long)fd < lv->fd_limit;
 }
 
-/* A non-blocking, close-on-exec TCP socket of the address's family. */
-int xpr__levent_socket(const struct xpr__addr *a, evutil_socket_t *out);
-
 /* The last socket error of this thread (EVUTIL_SOCKET_ERROR) as XPR_E*. */
 int xpr__levent_socket_error(void);
 
 /* POSIX: ignore SIGPIPE unless the application installed a handler.
  * libevent writes with writev(), which cannot pass MSG_NOSIGNAL. */
 void xpr__levent_ignore_sigpipe(void);
-
-/* SO_LINGER {1, 0}: the close that follows sends RST. 0 or XPR_E*. */
-int xpr__levent_set_linger0(evutil_socket_t fd);
-
-/* struct xpr__addr <-> struct sockaddr. to returns the length, from returns
- * 0 or XPR_EAFNOSUPPORT. */
-int xpr__levent_to_sockaddr(const struct xpr__addr *a,
-                            struct sockaddr_storage *ss);
-int xpr__levent_from_sockaddr(const struct sockaddr *sa, int len,
-                              struct xpr__addr *a);
 
 #endif

@@ -109,7 +109,7 @@ static void release_bev(struct bev_conn *bc, int reset)
     bufferevent_disable(bev, EV_READ | EV_WRITE);
     if (libevent_closes_sockets(c->loop)) {
         if (reset && c->sock != XPR__INVALID_SOCKET)
-            xpr__levent_set_linger0(bufferevent_getfd(bev));
+            xpr__sock_set_linger0((xpr_socket_t)bufferevent_getfd(bev));
         bufferevent_free(bev);
     } else {
         bufferevent_free(bev);
@@ -287,7 +287,7 @@ static void bev_accepted(struct evconnlistener *evl, evutil_socket_t fd,
         return;
     xpr__conn_init(&bc->base, l->loop, &l->cb, l->arg, (xpr_socket_t)fd);
     bc->base.has_peer =
-        xpr__levent_from_sockaddr(sa, salen, &bc->base.peer) == 0;
+        xpr__sock_addr_from_os(sa, (size_t)salen, &bc->base.peer) == 0;
     bc->base.flags &= ~(unsigned)XPR__CONN_CONNECTING;
     bufferevent_enable(bc->bev, EV_READ | EV_WRITE);
     /* on_open may close the listener: bl is not touched after this */
@@ -346,28 +346,21 @@ static void bev_listener_close(xpr_listener *l)
 
 /* ---- connect ---- */
 
-/* Outcomes of a connect attempt, reported through on_close (as the stream
- * engine does), not as a failure of xpr_connect itself. */
-static int is_connect_outcome(int rc)
-{
-    return rc == XPR_ECONNREFUSED || rc == XPR_ENETUNREACH ||
-           rc == XPR_EHOSTUNREACH || rc == XPR_ETIMEDOUT ||
-           rc == XPR_ECONNRESET || rc == XPR_EADDRNOTAVAIL;
-}
-
 static int bev_connect(xpr_loop *loop, const struct xpr__addr *addr,
                        const struct xpr_conn_callbacks *cb, void *arg,
                        xpr_conn **out)
 {
     struct sockaddr_storage ss;
-    int sslen = xpr__levent_to_sockaddr(addr, &ss);
+    int sslen = xpr__sock_addr_to_os(addr, &ss);
     struct bev_conn *bc;
+    xpr_socket_t sock;
     evutil_socket_t fd;
-    int rc = xpr__levent_socket(addr, &fd);
+    int rc = xpr__sock_open(addr->family, &sock);
     if (rc != 0)
         return rc;
+    fd = (evutil_socket_t)sock;
     if (!xpr__levent_fd_fits(levent_of(loop), fd)) {
-        evutil_closesocket(fd);
+        xpr__sock_close(sock, 0);
         return XPR_EMFILE;
     }
     bc = conn_new(loop, fd);
@@ -378,7 +371,7 @@ static int bev_connect(xpr_loop *loop, const struct xpr__addr *addr,
         0) {
         rc = xpr__levent_socket_error();
         release_bev(bc, 0);
-        if (!is_connect_outcome(rc)) {
+        if (!xpr__is_connect_outcome(rc)) {
             free(bc);
             return rc;
         }

@@ -222,6 +222,10 @@ void xpr__timer_release(xpr_timer *t);
 int xpr__timers_timeout(xpr_loop *loop);
 void xpr__timers_run(xpr_loop *loop);
 
+/* Whether a failed connect's error is its outcome (on_close reports it)
+ * rather than a failure of xpr_connect itself (returned). */
+int xpr__is_connect_outcome(int err);
+
 /* Registry. */
 const struct xpr_backend_entry *xpr__backend_find(const char *name);
 

@@ -264,6 +264,13 @@ int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms)
     return 0;
 }
 
+int xpr__is_connect_outcome(int err)
+{
+    return err == XPR_ECONNREFUSED || err == XPR_ENETUNREACH ||
+           err == XPR_EHOSTUNREACH || err == XPR_ETIMEDOUT ||
+           err == XPR_ECONNRESET || err == XPR_EADDRNOTAVAIL;
+}
+
 int xpr_connect(xpr_loop *loop, const char *address,
                 const struct xpr_conn_callbacks *callbacks, void *arg,
                 xpr_conn **out)

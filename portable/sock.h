@@ -13,8 +13,23 @@
 #include "address.h"
 #include "xpr_sys.h"
 
+struct sockaddr;
+struct sockaddr_storage;
+
 /* One-time process setup (WSAStartup, SIGPIPE). Idempotent, thread-safe. */
 int xpr__sock_global_init(void);
+
+/* A new non-blocking TCP socket of addr's family, not inherited by child
+ * processes. */
+int xpr__sock_open(int family, xpr_socket_t *out);
+/* struct xpr__addr -> the OS's form; returns the length to pass. */
+int xpr__sock_addr_to_os(const struct xpr__addr *a,
+                         struct sockaddr_storage *ss);
+/* The OS's form (len bytes) -> struct xpr__addr; XPR_EAFNOSUPPORT. */
+int xpr__sock_addr_from_os(const struct sockaddr *sa, size_t len,
+                           struct xpr__addr *a);
+/* SO_LINGER 0: the next close resets the connection. */
+int xpr__sock_set_linger0(xpr_socket_t s);
 
 /* Non-blocking listening socket bound to addr; fills *bound (real port). */
 int xpr__sock_listen(const struct xpr__addr *addr, int backlog,

@@ -324,15 +324,6 @@ static void free_closed_listeners(struct stream_state *st)
 
 /* ---- connect ---- */
 
-/* Outcomes of a connect attempt, reported through on_close, not as a
- * failure of xpr_connect itself. */
-static int is_connect_outcome(int rc)
-{
-    return rc == XPR_ECONNREFUSED || rc == XPR_ENETUNREACH ||
-           rc == XPR_EHOSTUNREACH || rc == XPR_ETIMEDOUT ||
-           rc == XPR_ECONNRESET || rc == XPR_EADDRNOTAVAIL;
-}
-
 static int stream_connect(xpr_loop *loop, const struct xpr__addr *addr,
                           const struct xpr_conn_callbacks *cb, void *arg,
                           xpr_conn **out)
@@ -340,7 +331,7 @@ static int stream_connect(xpr_loop *loop, const struct xpr__addr *addr,
     xpr_socket_t s = XPR__INVALID_SOCKET;
     struct stream_conn *sc;
     int rc = xpr__sock_connect(addr, &s);
-    if (rc != 0 && rc != XPR_EAGAIN && !is_connect_outcome(rc))
+    if (rc != 0 && rc != XPR_EAGAIN && !xpr__is_connect_outcome(rc))
         return rc;
     sc = conn_new(loop, cb, arg, s);
     if (sc == NULL) {

@@ -33,8 +33,7 @@ int xpr__sock_global_init(void)
     return 0;
 }
 
-static socklen_t to_sockaddr(const struct xpr__addr *a,
-                             struct sockaddr_storage *ss)
+int xpr__sock_addr_to_os(const struct xpr__addr *a, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof(*ss));
     if (a->family == XPR__AF_INET) {
@@ -42,29 +41,30 @@ static socklen_t to_sockaddr(const struct xpr__addr *a,
         sin->sin_family = AF_INET;
         sin->sin_port = htons(a->port);
         memcpy(&sin->sin_addr, a->ip, 4);
-        return sizeof(*sin);
+        return (int)sizeof(*sin);
     } else {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons(a->port);
         memcpy(&sin6->sin6_addr, a->ip, 16);
         sin6->sin6_scope_id = a->scope_id;
-        return sizeof(*sin6);
+        return (int)sizeof(*sin6);
     }
 }
 
-static int from_sockaddr(const struct sockaddr_storage *ss, struct xpr__addr *a)
+int xpr__sock_addr_from_os(const struct sockaddr *sa, size_t len,
+                           struct xpr__addr *a)
 {
     memset(a, 0, sizeof(*a));
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+    if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
         a->family = XPR__AF_INET;
         a->port = ntohs(sin->sin_port);
         memcpy(a->ip, &sin->sin_addr, 4);
         return 0;
     }
-    if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+    if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
         a->family = XPR__AF_INET6;
         a->port = ntohs(sin6->sin6_port);
         memcpy(a->ip, &sin6->sin6_addr, 16);
@@ -85,7 +85,7 @@ static int set_nonblocking_cloexec(int fd)
     return 0;
 }
 
-static int new_socket(int family, int *out)
+int xpr__sock_open(int family, xpr_socket_t *out)
 {
     int fd =
         socket(family == XPR__AF_INET ? AF_INET : AF_INET6, SOCK_STREAM, 0);
@@ -105,9 +105,9 @@ int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
                      xpr_socket_t *out, struct xpr__addr *bound)
 {
     struct sockaddr_storage ss;
-    socklen_t len = to_sockaddr(addr, &ss);
+    socklen_t len = (socklen_t)xpr__sock_addr_to_os(addr, &ss);
     int fd, one = 1, rc;
-    rc = new_socket(addr->family, &fd);
+    rc = xpr__sock_open(addr->family, &fd);
     if (rc != 0)
         return rc;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -119,7 +119,7 @@ int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
     }
     len = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
-        from_sockaddr(&ss, bound) != 0) {
+        xpr__sock_addr_from_os((struct sockaddr *)&ss, len, bound) != 0) {
         rc = last_error();
         close(fd);
         return rc;
@@ -141,7 +141,7 @@ int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out,
         return last_error();
     rc = set_nonblocking_cloexec(fd);
     if (rc == 0)
-        rc = from_sockaddr(&ss, peer);
+        rc = xpr__sock_addr_from_os((struct sockaddr *)&ss, len, peer);
     if (rc != 0) {
         close(fd);
         return rc;
@@ -153,9 +153,9 @@ int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out,
 int xpr__sock_connect(const struct xpr__addr *addr, xpr_socket_t *out)
 {
     struct sockaddr_storage ss;
-    socklen_t len = to_sockaddr(addr, &ss);
+    socklen_t len = (socklen_t)xpr__sock_addr_to_os(addr, &ss);
     int fd, rc;
-    rc = new_socket(addr->family, &fd);
+    rc = xpr__sock_open(addr->family, &fd);
     if (rc != 0)
         return rc;
     if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
@@ -216,14 +216,20 @@ int xpr__sock_shutdown_write(xpr_socket_t s)
     return shutdown(s, SHUT_WR) == 0 ? 0 : last_error();
 }
 
+int xpr__sock_set_linger0(xpr_socket_t s)
+{
+    struct linger lg;
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    return setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0
+               ? 0
+               : last_error();
+}
+
 void xpr__sock_close(xpr_socket_t s, int reset)
 {
-    if (reset) {
-        struct linger lg;
-        lg.l_onoff = 1;
-        lg.l_linger = 0;
-        setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-    }
+    if (reset)
+        xpr__sock_set_linger0(s);
     close(s);
 }
 
@@ -263,5 +269,5 @@ int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer)
     socklen_t len = sizeof(ss);
     if (getpeername(s, (struct sockaddr *)&ss, &len) != 0)
         return last_error();
-    return from_sockaddr(&ss, peer);
+    return xpr__sock_addr_from_os((struct sockaddr *)&ss, len, peer);
 }

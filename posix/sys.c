@@ -23,6 +23,11 @@ void xpr__mutex_unlock(xpr__mutex *m)
     pthread_mutex_unlock(m);
 }
 
+void xpr__call_once(xpr__once_flag *flag, void (*fn)(void))
+{
+    pthread_once(flag, fn);
+}
+
 xpr__thread_id xpr__thread_self(void)
 {
     return pthread_self();

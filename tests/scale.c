@@ -86,6 +86,7 @@ struct scale_run {
     unsigned quiet_peers;
     void (*on_peer_open)(struct scale_run *run);
 
+    struct peer unaccounted; /* the listener's arg */
     struct peer *peers;
     unsigned peer_capacity;
     unsigned peers_opened;
@@ -109,12 +110,16 @@ struct scale_run {
 
 /* ---- the server: echoes, tracks each accepted connection ---- */
 
+/* Accepted conns start with &run->unaccounted as userdata; on_open gives
+ * each its own struct peer. */
 static void peer_on_open(xpr_conn *conn)
 {
-    struct scale_run *run = xpr_conn_userdata(conn);
+    struct peer *initial = xpr_conn_userdata(conn);
+    struct scale_run *run = initial->run;
     struct peer *p;
 
     callback_enter();
+    CHECK(initial == &run->unaccounted);
     if (CHECK(run->peers_opened < run->peer_capacity)) {
         p = &run->peers[run->peers_opened];
         p->run = run;
@@ -125,7 +130,6 @@ static void peer_on_open(xpr_conn *conn)
             run->on_peer_open(run);
         }
     } else {
-        xpr_conn_set_userdata(conn, NULL);
         CHECK_EQ(xpr_conn_abort(conn), 0);
     }
     callback_leave();
@@ -136,13 +140,11 @@ static void peer_on_data(xpr_conn *conn, const void *data, size_t n)
     struct peer *p = xpr_conn_userdata(conn);
 
     callback_enter();
-    if (!CHECK(p != NULL)) {
-        callback_leave();
-        return;
+    if (CHECK(p != &p->run->unaccounted)) {
+        CHECK(p->index >= p->run->quiet_peers);
+        CHECK_EQ(xpr_conn_write(conn, data, n), 0);
+        p->echoed += n;
     }
-    CHECK(p->index >= p->run->quiet_peers);
-    CHECK_EQ(xpr_conn_write(conn, data, n), 0);
-    p->echoed += n;
     callback_leave();
 }
 
@@ -151,11 +153,13 @@ static void peer_on_close(xpr_conn *conn, int err)
     struct peer *p = xpr_conn_userdata(conn);
 
     callback_enter();
-    if (p != NULL) { /* NULL: a surplus conn, already a failure */
+    CHECK_EQ(err, 0);
+    /* an accepted conn closed before on_open (say the back end could not
+     * watch its socket: err says why), or one beyond the expected count */
+    if (CHECK(p != &p->run->unaccounted)) {
         CHECK_EQ(p->closes, 0);
         p->closes++;
         p->close_err = err;
-        CHECK_EQ(err, 0);
         p->run->peers_closed++;
     }
     callback_leave();
@@ -180,10 +184,12 @@ static void run_start(struct scale_run *run, unsigned peers, unsigned clients)
     run->peer_capacity = peers;
     run->client_count = clients;
     run->quiet_peers = UINT_MAX;
+    run->unaccounted.run = run;
+    run->unaccounted.index = UINT_MAX;
     memset(&cfg, 0, sizeof(cfg));
     cfg.backlog = peers < INT_MAX ? (int)peers : INT_MAX;
-    run->listener =
-        tloop_listen(run->loop, &cfg, &peer_callbacks, run, run->address);
+    run->listener = tloop_listen(run->loop, &cfg, &peer_callbacks,
+                                 &run->unaccounted, run->address);
 }
 
 static void run_finish_listening(struct scale_run *run)
@@ -316,6 +322,8 @@ static void echo_client_on_close(xpr_conn *conn, int err)
 
     callback_enter();
     CHECK(conn == c->conn);
+    CHECK_EQ(err, 0);
+    CHECK_EQ(c->opens, 1); /* a connect that failed says why in err */
     CHECK_EQ(c->closes, 0);
     c->closes++;
     c->close_err = err;
@@ -454,6 +462,8 @@ static void active_on_close(xpr_conn *conn, int err)
 
     callback_enter();
     CHECK(conn == c->conn);
+    CHECK_EQ(err, 0);
+    CHECK_EQ(c->opens, 1); /* a connect that failed says why in err */
     CHECK_EQ(c->closes, 0);
     CHECK(run->phase == PHASE_ACTIVE);
     c->closes++;
@@ -539,6 +549,8 @@ static void idle_on_close(xpr_conn *conn, int err)
 
     callback_enter();
     CHECK(conn == c->conn);
+    CHECK_EQ(err, 0);
+    CHECK_EQ(c->opens, 1); /* a connect that failed says why in err */
     CHECK_EQ(c->closes, 0);
     /* an idle connection ends only after its ping */
     CHECK(run->phase == PHASE_SENDING);

@@ -21,23 +21,19 @@
 #include "backend.h"
 #include "sock.h"
 
-static INIT_ONCE wsa_once = INIT_ONCE_STATIC_INIT;
+static xpr__once_flag wsa_once = XPR__ONCE_INIT;
 static int wsa_startup_result;
 
-static BOOL CALLBACK wsa_startup(PINIT_ONCE once, PVOID param, PVOID *ctx)
+static void wsa_startup(void)
 {
     WSADATA data;
     int rc = WSAStartup(MAKEWORD(2, 2), &data);
-    (void)once;
-    (void)param;
-    (void)ctx;
     wsa_startup_result = rc == 0 ? 0 : xpr__error_from_os(rc);
-    return TRUE;
 }
 
 int xpr__sock_global_init(void)
 {
-    InitOnceExecuteOnce(&wsa_once, wsa_startup, NULL, NULL);
+    xpr__call_once(&wsa_once, wsa_startup);
     return wsa_startup_result;
 }
 
@@ -46,7 +42,7 @@ int xpr__wsa_error(void)
     return xpr__error_from_os(WSAGetLastError());
 }
 
-int xpr__win_to_sockaddr(const struct xpr__addr *a, struct sockaddr_storage *ss)
+int xpr__sock_addr_to_os(const struct xpr__addr *a, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof(*ss));
     if (a->family == XPR__AF_INET) {
@@ -65,17 +61,18 @@ int xpr__win_to_sockaddr(const struct xpr__addr *a, struct sockaddr_storage *ss)
     }
 }
 
-int xpr__win_from_sockaddr(const struct sockaddr *sa, struct xpr__addr *a)
+int xpr__sock_addr_from_os(const struct sockaddr *sa, size_t len,
+                           struct xpr__addr *a)
 {
     memset(a, 0, sizeof(*a));
-    if (sa->sa_family == AF_INET) {
+    if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
         a->family = XPR__AF_INET;
         a->port = ntohs(sin->sin_port);
         memcpy(a->ip, &sin->sin_addr, 4);
         return 0;
     }
-    if (sa->sa_family == AF_INET6) {
+    if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
         a->family = XPR__AF_INET6;
         a->port = ntohs(sin6->sin6_port);
@@ -86,7 +83,7 @@ int xpr__win_from_sockaddr(const struct sockaddr *sa, struct xpr__addr *a)
     return XPR_EAFNOSUPPORT;
 }
 
-static int new_socket(int family, SOCKET *out)
+int xpr__sock_open(int family, xpr_socket_t *out)
 {
     u_long nonblocking = 1;
     SOCKET s = WSASocketW(family == XPR__AF_INET ? AF_INET : AF_INET6,
@@ -99,7 +96,7 @@ static int new_socket(int family, SOCKET *out)
         closesocket(s);
         return rc;
     }
-    *out = s;
+    *out = (xpr_socket_t)s;
     return 0;
 }
 
@@ -107,12 +104,14 @@ int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
                      xpr_socket_t *out, struct xpr__addr *bound)
 {
     struct sockaddr_storage ss;
-    int len = xpr__win_to_sockaddr(addr, &ss);
+    int len = xpr__sock_addr_to_os(addr, &ss);
     BOOL one = TRUE;
+    xpr_socket_t opened;
     SOCKET s;
-    int rc = new_socket(addr->family, &s);
+    int rc = xpr__sock_open(addr->family, &opened);
     if (rc != 0)
         return rc;
+    s = (SOCKET)opened;
     setsockopt(s, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (const char *)&one,
                sizeof(one));
     if (bind(s, (struct sockaddr *)&ss, len) != 0 ||
@@ -127,7 +126,7 @@ int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
         closesocket(s);
         return rc;
     }
-    xpr__win_from_sockaddr((struct sockaddr *)&ss, bound);
+    xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len, bound);
     *out = (xpr_socket_t)s;
     return 0;
 }
@@ -143,7 +142,8 @@ int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out,
         return xpr__wsa_error();
     SetHandleInformation((HANDLE)s, HANDLE_FLAG_INHERIT, 0);
     ioctlsocket(s, FIONBIO, &nonblocking);
-    if (xpr__win_from_sockaddr((struct sockaddr *)&ss, peer) != 0) {
+    if (xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len, peer) !=
+        0) {
         closesocket(s);
         return XPR_EAFNOSUPPORT;
     }
@@ -154,11 +154,13 @@ int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out,
 int xpr__sock_connect(const struct xpr__addr *addr, xpr_socket_t *out)
 {
     struct sockaddr_storage ss;
-    int len = xpr__win_to_sockaddr(addr, &ss);
+    int len = xpr__sock_addr_to_os(addr, &ss);
+    xpr_socket_t opened;
     SOCKET s;
-    int rc = new_socket(addr->family, &s);
+    int rc = xpr__sock_open(addr->family, &opened);
     if (rc != 0)
         return rc;
+    s = (SOCKET)opened;
     if (connect(s, (struct sockaddr *)&ss, len) == 0) {
         *out = (xpr_socket_t)s;
         return 0;
@@ -208,15 +210,21 @@ int xpr__sock_shutdown_write(xpr_socket_t s)
     return shutdown((SOCKET)s, SD_SEND) == 0 ? 0 : xpr__wsa_error();
 }
 
+int xpr__sock_set_linger0(xpr_socket_t s)
+{
+    struct linger lg;
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    return setsockopt((SOCKET)s, SOL_SOCKET, SO_LINGER, (const char *)&lg,
+                      sizeof(lg)) == 0
+               ? 0
+               : xpr__wsa_error();
+}
+
 void xpr__sock_close(xpr_socket_t s, int reset)
 {
-    if (reset) {
-        struct linger lg;
-        lg.l_onoff = 1;
-        lg.l_linger = 0;
-        setsockopt((SOCKET)s, SOL_SOCKET, SO_LINGER, (const char *)&lg,
-                   sizeof(lg));
-    }
+    if (reset)
+        xpr__sock_set_linger0(s);
     closesocket((SOCKET)s);
 }
 
@@ -249,5 +257,5 @@ int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer)
     int len = (int)sizeof(ss);
     if (getpeername((SOCKET)s, (struct sockaddr *)&ss, &len) != 0)
         return xpr__wsa_error();
-    return xpr__win_from_sockaddr((struct sockaddr *)&ss, peer);
+    return xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len, peer);
 }

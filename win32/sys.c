@@ -28,6 +28,19 @@ void xpr__mutex_unlock(xpr__mutex *m)
     ReleaseSRWLockExclusive((PSRWLOCK)m);
 }
 
+static BOOL CALLBACK run_once(PINIT_ONCE once, PVOID fn, PVOID *ctx)
+{
+    (void)once;
+    (void)ctx;
+    ((void (*)(void))(uintptr_t)fn)();
+    return TRUE;
+}
+
+void xpr__call_once(xpr__once_flag *flag, void (*fn)(void))
+{
+    InitOnceExecuteOnce((PINIT_ONCE)flag, run_once, (PVOID)(uintptr_t)fn, NULL);
+}
+
 xpr__thread_id xpr__thread_self(void)
 {
     return GetCurrentThreadId();

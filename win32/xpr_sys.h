@@ -20,6 +20,17 @@ void xpr__mutex_destroy(xpr__mutex *m);
 void xpr__mutex_lock(xpr__mutex *m);
 void xpr__mutex_unlock(xpr__mutex *m);
 
+/* Runs fn exactly once per flag (an INIT_ONCE), whichever thread comes
+ * first; the others wait until it has returned. */
+typedef struct {
+    void *opaque;
+} xpr__once_flag;
+#define XPR__ONCE_INIT                                                         \
+    {                                                                          \
+        0                                                                      \
+    }
+void xpr__call_once(xpr__once_flag *flag, void (*fn)(void));
+
 xpr__thread_id xpr__thread_self(void);
 int xpr__thread_equal(xpr__thread_id a, xpr__thread_id b);
 

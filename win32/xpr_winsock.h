@@ -16,10 +16,6 @@
 
 #include "address.h"
 
-/* struct xpr__addr <-> SOCKADDR (win32/sock.c). */
-int xpr__win_to_sockaddr(const struct xpr__addr *a,
-                         struct sockaddr_storage *ss);
-int xpr__win_from_sockaddr(const struct sockaddr *sa, struct xpr__addr *a);
 /* The last Winsock error, translated (and remembered for
  * xpr_last_os_error). */
 int xpr__wsa_error(void);
