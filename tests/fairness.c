@@ -156,6 +156,8 @@ static void small_on_close(xpr_conn *conn, int err)
 
     callback_enter();
     CHECK(conn == s->conn);
+    CHECK_EQ(err, 0); /* a connect that failed says why */
+    CHECK_EQ(s->opens, 1);
     CHECK_EQ(s->closes, 0);
     s->closes++;
     s->close_err = err;
@@ -194,8 +196,23 @@ static void start_smalls(struct fair_run *run)
 static void on_small_deadline(xpr_timer *timer, void *arg)
 {
     struct fair_run *run = arg;
+    unsigned fewest = SMALL_ROUNDS;
+    unsigned i;
     (void)timer;
-    /* fails: the deadline fires only while some are not done */
+
+    for (i = 0; i < SMALL_CONNS; i++) {
+        if (run->smalls[i].rounds < fewest) {
+            fewest = run->smalls[i].rounds;
+        }
+    }
+    print_error("after %u ms: %u of %u small connections done, the slowest "
+                "at %u of %u round trips; the busy one echoed %llu MiB\n",
+                SMALL_DEADLINE_MS, run->smalls_done, SMALL_CONNS, fewest,
+                SMALL_ROUNDS,
+                (unsigned long long)((run->busy_received -
+                                      run->busy_received_at_start) >>
+                                     20));
+    /* fails: the timer is stopped once all are done */
     CHECK_EQ(run->smalls_done, SMALL_CONNS);
 }
 
@@ -249,6 +266,8 @@ static void busy_on_close(xpr_conn *conn, int err)
 
     callback_enter();
     CHECK(conn == run->busy);
+    CHECK_EQ(err, 0);
+    CHECK(run->busy_stopping); /* not before the small ones are done */
     CHECK_EQ(run->busy_closes, 0);
     run->busy_closes++;
     run->busy_close_err = err;
@@ -337,6 +356,8 @@ static void test_busy_connection_does_not_starve_others(void **state)
  * means the paused client kept reading. */
 #define CYCLE_WRITE_CAP (64ull * 1024 * 1024)
 #define STUCK_TICKS 3
+/* After the reader resumes, the cycle must end within this. */
+#define CYCLE_DEADLINE_MS 30000u
 
 struct trap {
     xpr_loop *loop;
@@ -349,6 +370,7 @@ struct trap {
 
     unsigned cycle; /* the cycle running, TRAP_CYCLES when all done */
     int filling;    /* the server writes into the paused client */
+    int draining;   /* the client resumed; the cycle has not ended */
     int client_paused;
     uint64_t written;     /* by the server */
     uint64_t received;    /* by the client */
@@ -358,6 +380,7 @@ struct trap {
     unsigned stuck_ticks;
     unsigned drains;           /* on_drain of the server */
     unsigned drains_at_resume; /* drains when the client resumed */
+    uint64_t resumed_ms;
 
     size_t queued_at_block[TRAP_CYCLES];
     unsigned drains_after_resume[TRAP_CYCLES];
@@ -411,7 +434,9 @@ static void trap_resume_client(struct trap *t)
     CHECK(queued > QUEUE_BOUND);
     t->queued_at_block[t->cycle] = queued;
     t->filling = 0;
+    t->draining = 1;
     t->drains_at_resume = t->drains;
+    t->resumed_ms = test_now_ms();
     t->client_paused = 0;
     CHECK_EQ(xpr_conn_resume_reading(t->client), 0);
 }
@@ -422,10 +447,11 @@ static void trap_maybe_end_cycle(struct trap *t)
 {
     struct xpr_loop_stats stats;
 
-    if (t->filling || t->cycle >= TRAP_CYCLES || t->received != t->written ||
+    if (!t->draining || t->received != t->written ||
         t->drains == t->drains_at_resume) {
         return;
     }
+    t->draining = 0;
     CHECK_EQ(xpr_conn_queued(t->server), 0);
     CHECK_EQ(xpr_conn_queued(t->client), 0);
     if (CHECK_EQ(xpr_loop_stats(t->loop, &stats), 0)) {
@@ -441,15 +467,41 @@ static void trap_maybe_end_cycle(struct trap *t)
     }
 }
 
-/* Every millisecond while filling: top the server's queue up to the bound.
- * Once the queue has stayed above the bound without shrinking for a few
- * ticks, the kernel buffers are full: the writer is blocked. */
+/* The reader resumed long ago and the cycle has not ended: say where it
+ * hangs, then fail. */
+static void trap_check_cycle_deadline(struct trap *t)
+{
+    if (test_now_ms() - t->resumed_ms <= CYCLE_DEADLINE_MS) {
+        return;
+    }
+    print_error("cycle %u of %u: %llu of %llu bytes received, %llu still "
+                "queued at the writer, %u on_drain since the reader "
+                "resumed\n",
+                t->cycle + 1, TRAP_CYCLES,
+                (unsigned long long)(t->received - t->cycle_start),
+                (unsigned long long)(t->written - t->cycle_start),
+                (unsigned long long)(t->server != NULL
+                                         ? xpr_conn_queued(t->server)
+                                         : 0),
+                t->drains - t->drains_at_resume);
+    CHECK(!"the blocked writer resumed once the reader drained");
+    CHECK_EQ(xpr_timer_stop(t->tick), 0);
+}
+
+/* Every millisecond: while filling, top the server's queue up to the
+ * bound; once the queue has stayed above the bound without shrinking for
+ * a few ticks, the kernel buffers are full: the writer is blocked. After
+ * the reader resumed, watch the cycle's deadline. */
 static void trap_on_tick(xpr_timer *timer, void *arg)
 {
     struct trap *t = arg;
     size_t queued;
     (void)timer;
 
+    if (t->draining) {
+        trap_check_cycle_deadline(t);
+        return;
+    }
     if (t->server == NULL || !t->filling || !t->client_paused) {
         return;
     }
@@ -492,9 +544,8 @@ static void trap_server_on_drain(xpr_conn *conn)
     if (t->filling) {
         /* the kernel took the whole queue: keep filling */
         trap_fill(t);
-    } else {
-        trap_maybe_end_cycle(t);
     }
+    trap_maybe_end_cycle(t);
     callback_leave();
 }
 
@@ -544,6 +595,8 @@ static void trap_on_close(xpr_conn *conn, int err)
     struct trap *t = xpr_conn_userdata(conn);
 
     callback_enter();
+    CHECK_EQ(err, 0);
+    CHECK_EQ(t->cycle, TRAP_CYCLES); /* no end before the last cycle */
     if (conn == t->client) {
         t->client_close_err = err;
     } else {
