@@ -224,14 +224,12 @@ static void conn_ready(struct xpr__io *io, unsigned events)
         conn_readable(sc);
 }
 
-static struct stream_conn *conn_new(xpr_loop *loop,
-                                    const struct xpr_conn_callbacks *cb,
-                                    void *arg, xpr_socket_t sock)
+/* A conn not yet known to the core (no callbacks can reach it). */
+static struct stream_conn *conn_alloc(xpr_socket_t sock)
 {
     struct stream_conn *sc = calloc(1, sizeof(*sc));
     if (sc == NULL)
         return NULL;
-    xpr__conn_init(&sc->base, loop, cb, arg, sock);
     sc->io.sock = sock;
     sc->io.mask = 0;
     sc->io.ready = conn_ready;
@@ -261,17 +259,18 @@ static void listener_ready(struct xpr__io *io, unsigned events)
             xpr__sock_close(s, 0);
             continue;
         }
-        sc = conn_new(l->loop, &l->cb, l->arg, s);
-        if (sc == NULL) {
+        /* Watched before the application hears of it: a socket the poller
+         * cannot take (past what its method can watch) is dropped unseen,
+         * like a failed accept. */
+        sc = conn_alloc(s);
+        if (sc == NULL || set_interest(l->loop, &sc->io, XPR__IO_READ) != 0) {
             xpr__sock_close(s, 0);
+            free(sc);
             continue;
         }
+        xpr__conn_init(&sc->base, l->loop, &l->cb, l->arg, s);
         sc->base.peer = peer;
-        sc->base.has_peer = 1;
         sc->base.flags &= ~(unsigned)XPR__CONN_CONNECTING;
-        update_interest(sc);
-        if (xpr__conn_done(&sc->base))
-            continue; /* the poller refused it: on_close tells why */
         xpr__listener_conn_opened(l, &sc->base);
         update_interest(sc);
     }
@@ -333,12 +332,13 @@ static int stream_connect(xpr_loop *loop, const struct xpr__addr *addr,
     int rc = xpr__sock_connect(addr, &s);
     if (rc != 0 && rc != XPR_EAGAIN && !xpr__is_connect_outcome(rc))
         return rc;
-    sc = conn_new(loop, cb, arg, s);
+    sc = conn_alloc(s);
     if (sc == NULL) {
         if (s != XPR__INVALID_SOCKET)
             xpr__sock_close(s, 0);
         return XPR_ENOMEM;
     }
+    xpr__conn_init(&sc->base, loop, cb, arg, s);
     if (rc != 0 && rc != XPR_EAGAIN) {
         xpr__conn_finish(&sc->base, rc); /* on_close comes from the loop */
     } else {
