@@ -36,9 +36,17 @@
  *   7. on_data gets the first chain of the input buffer in place (no copy)
  *      and the chain is drained after the call.
  *   8. bufferevent_socket_connect() turns an immediate refusal (BSD
- *      loopback) into a deferred BEV_EVENT_ERROR and saves errno for it;
- *      other immediate failures return -1 with the socket error set. The
- *      event callback reads EVUTIL_SOCKET_ERROR() before anything else.
+ *      loopback; Wine's loopback too) into a deferred BEV_EVENT_ERROR and
+ *      saves the socket error for it; other immediate failures return -1
+ *      with the socket error set. The event callback reads
+ *      EVUTIL_SOCKET_ERROR() before anything else, but that saved value is
+ *      not always the refusal: on Windows libevent learns it from
+ *      getsockopt(SO_ERROR) after connect() failed with WSAEWOULDBLOCK, and
+ *      what it then saves is the thread's last error, which that
+ *      successful getsockopt() may have reset (Wine: 0) or left at
+ *      WSAEWOULDBLOCK. So a connect that fails reads SO_ERROR first
+ *      (error_of): Winsock keeps it, while Linux clears it on the read
+ *      libevent already made, and there errno is the answer.
  *      Left to make the socket itself, libevent would skip close-on-exec
  *      and could hand the select method a descriptor it aborts on (base.c
  *      quirk 8), so xpr makes it and lets libevent connect it.
@@ -47,6 +55,42 @@
  *  10. evconnlistener accepts until EAGAIN in one callback and may be freed
  *      from inside it (reference counted). Accept errors go to an error
  *      callback; without one libevent prints a warning for each.
+ *
+ * IOCP bufferevents (libevent-iocp, "socket_async" in libevent's terms):
+ *  11. Overlapped completions run on libevent's own IOCP threads, not on
+ *      the loop's. The bufferevent's read, write and event callbacks are
+ *      deferred to the loop thread, but evbuffer callbacks are not: the
+ *      output buffer's callback (output_changed) runs on an IOCP thread
+ *      when a WSASend completes, holding the bufferevent's lock. It only
+ *      adds to bc->drained; the loop thread takes that under the same lock
+ *      and moves it into loop->stats (fold_drained: xpr_loop_stats, and a
+ *      last time on release). Nothing else of xpr runs on those threads.
+ *  12. libevent drains output only when the overlapped WSASend completes:
+ *      until then its bytes (one send in flight per bufferevent, at most
+ *      bufferevent_get_max_single_write(), 16 KiB by default) stay in the
+ *      output buffer, and libevent has no call that tells how many are in
+ *      flight. So for this back end a byte counts as handed to the kernel
+ *      (in bytes_written, out of xpr_conn_queued and queued_write_bytes)
+ *      when its overlapped send completes, not when the send is posted.
+ *  13. ConnectEx completes on an IOCP thread, which also starts sending
+ *      whatever the output buffer holds: bytes written before on_open
+ *      would leave while the loop is not even running, unlike on every
+ *      other back end ("writes are queued until connected", and counted as
+ *      queued until then). A connecting IOCP bufferevent has EV_WRITE off;
+ *      bev_connected turns it on, on the loop thread.
+ *  14. A read that completes with 0 bytes (EOF) clears the IOCP
+ *      bufferevent's internal "ok" flag, after which it never starts
+ *      another WSASend (bufferevent_enable() fails) and queued bytes stay
+ *      queued: no half-close, and not even the flush of the default
+ *      on_eof. libevent sets the flag again only in bufferevent_setfd()
+ *      with a different descriptor, so rearm_after_eof() turns reading off
+ *      and sets EVUTIL_INVALID_SOCKET, then the socket again. Both setfd
+ *      calls ask CreateIoCompletionPort to associate the descriptor with
+ *      the port, and both get ERROR_INVALID_PARAMETER (INVALID_HANDLE_VALUE
+ *      with a port; a socket already associated; checked under Wine), the
+ *      one error setfd tolerates, as libevent itself relies on for the
+ *      second case. Should libevent refuse anyway, a conn still open after
+ *      its EOF was delivered ends with XPR_EIO instead of waiting forever.
  */
 #include <stdlib.h>
 
@@ -62,6 +106,10 @@ struct bev_conn {
     struct xpr_conn base;    /* first: the core sees an xpr_conn */
     struct bufferevent *bev; /* NULL once released */
     struct evbuffer_cb_entry *out_cb;
+    /* Bytes libevent drained from the output. Quirk 11: written under the
+     * output buffer's lock, possibly on an IOCP thread. */
+    uint64_t drained;
+    uint64_t drained_counted; /* loop thread: the part in loop->stats */
     unsigned char eof_seen;   /* the bufferevent read EOF */
     unsigned char write_shut; /* FIN sent */
 };
@@ -92,6 +140,27 @@ static struct evbuffer *output_of(const struct bev_conn *bc)
     return bufferevent_get_output(bc->bev);
 }
 
+/* ---- statistics (quirks 11, 12) ---- */
+
+/* Loop thread: moves what libevent drained since the last call from
+ * queued_write_bytes to bytes_written. The caller holds the output lock. */
+static void count_drained(struct bev_conn *bc)
+{
+    struct xpr_loop_stats *stats = &bc->base.loop->stats;
+    uint64_t n = bc->drained - bc->drained_counted;
+    bc->drained_counted = bc->drained;
+    stats->queued_write_bytes -= n;
+    stats->bytes_written += n;
+}
+
+static void fold_drained(struct bev_conn *bc)
+{
+    struct evbuffer *out = output_of(bc);
+    evbuffer_lock(out);
+    count_drained(bc);
+    evbuffer_unlock(out);
+}
+
 /* ---- teardown ---- */
 
 static void release_bev(struct bev_conn *bc, int reset)
@@ -103,9 +172,14 @@ static void release_bev(struct bev_conn *bc, int reset)
         return;
     bc->bev = NULL;
     out = bufferevent_get_output(bev);
+    /* One look under the lock: drained and the rest, which is dropped
+     * (an IOCP send still in flight may complete later, uncounted). */
+    evbuffer_lock(out);
     if (bc->out_cb != NULL)
         evbuffer_remove_cb_entry(out, bc->out_cb);
+    count_drained(bc);
     c->loop->stats.queued_write_bytes -= evbuffer_get_length(out);
+    evbuffer_unlock(out);
     bufferevent_disable(bev, EV_READ | EV_WRITE);
     if (libevent_closes_sockets(c->loop)) {
         if (reset && c->sock != XPR__INVALID_SOCKET)
@@ -201,6 +275,8 @@ static void bev_written(struct bufferevent *bev, void *arg)
 static void bev_connected(struct bev_conn *bc)
 {
     xpr_conn *c = &bc->base;
+    if (libevent_closes_sockets(c->loop))
+        bufferevent_enable(bc->bev, EV_WRITE); /* quirk 13 */
     xpr__conn_opened(c);
     if (bc->bev == NULL || xpr__conn_done(c))
         return;
@@ -209,6 +285,38 @@ static void bev_connected(struct bev_conn *bc)
     /* written meanwhile: the write callback that runs this goes on sending */
     if (evbuffer_get_length(output_of(bc)) == 0)
         output_empty(bc);
+}
+
+/* Why a bufferevent failed, given the socket error saved for its event. */
+static int error_of(struct bev_conn *bc, int os_error)
+{
+    xpr_conn *c = &bc->base;
+    int rc;
+    if ((c->flags & XPR__CONN_CONNECTING) && c->sock != XPR__INVALID_SOCKET) {
+        rc = xpr__sock_connect_result(c->sock); /* quirk 8 */
+        if (rc != 0 && rc != XPR_EAGAIN)
+            return rc;
+    }
+    rc = os_error != 0 ? xpr__error_from_os(os_error) : XPR_EIO;
+    return rc == XPR_EAGAIN ? XPR_EIO : rc; /* no error is no reason */
+}
+
+/* Quirk 14: lets an IOCP bufferevent write again after it read EOF.
+ * Returns 0, or -1 when libevent would not. */
+static int rearm_after_eof(struct bev_conn *bc)
+{
+    struct bufferevent *bev = bc->bev;
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    int rc;
+    bufferevent_disable(bev, EV_READ); /* another read would see EOF again */
+    bufferevent_lock(bev);
+    rc = bufferevent_setfd(bev, EVUTIL_INVALID_SOCKET);
+    if (rc == 0)
+        rc = bufferevent_setfd(bev, fd);
+    bufferevent_unlock(bev);
+    if (rc != 0 || bufferevent_enable(bev, EV_WRITE) != 0)
+        return -1;
+    return 0;
 }
 
 static void bev_event(struct bufferevent *bev, short what, void *arg)
@@ -221,23 +329,26 @@ static void bev_event(struct bufferevent *bev, short what, void *arg)
     if (what & BEV_EVENT_CONNECTED) {
         bev_connected(bc);
     } else if (what & BEV_EVENT_ERROR) {
-        finish(bc, xpr__error_from_os(os_error), 0);
+        finish(bc, error_of(bc, os_error), 0);
     } else if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
+        int stuck =
+            libevent_closes_sockets(bc->base.loop) && rearm_after_eof(bc) != 0;
         bc->eof_seen = 1;
         deliver_input(bc); /* what a resume left, then the EOF */
+        if (stuck && bc->bev != NULL)
+            finish(bc, XPR_EIO, 0); /* nothing could be written any more */
     } else if (what & BEV_EVENT_EOF) {
         finish(bc, XPR_EIO, 0); /* a send that wrote nothing */
     }
 }
 
+/* Quirk 11: may run on an IOCP thread, with the output buffer locked.
+ * Additions are counted by bev_write. */
 static void output_changed(struct evbuffer *buf,
                            const struct evbuffer_cb_info *info, void *arg)
 {
-    struct xpr_loop_stats *stats = &((struct bev_conn *)arg)->base.loop->stats;
     (void)buf;
-    stats->queued_write_bytes += info->n_added;
-    stats->queued_write_bytes -= info->n_deleted;
-    stats->bytes_written += info->n_deleted; /* drained = sent */
+    ((struct bev_conn *)arg)->drained += info->n_deleted; /* drained = sent */
 }
 
 /* A conn around a new bufferevent on fd, which it owns from here: on
@@ -366,6 +477,8 @@ static int bev_connect(xpr_loop *loop, const struct xpr__addr *addr,
     bc = conn_new(loop, fd);
     if (bc == NULL)
         return XPR_ENOMEM;
+    if (libevent_closes_sockets(loop))
+        bufferevent_disable(bc->bev, EV_WRITE); /* quirk 13 */
     /* libevent calls connect() on our socket (ConnectEx with IOCP) */
     if (bufferevent_socket_connect(bc->bev, (struct sockaddr *)&ss, sslen) !=
         0) {
@@ -393,7 +506,10 @@ static int bev_write(xpr_conn *c, const void *p, size_t n)
     struct bev_conn *bc = to_bev(c);
     if (bc->bev == NULL)
         return XPR_ECLOSED;
-    return bufferevent_write(bc->bev, p, n) == 0 ? 0 : XPR_ENOMEM;
+    if (bufferevent_write(bc->bev, p, n) != 0)
+        return XPR_ENOMEM;
+    c->loop->stats.queued_write_bytes += n;
+    return 0;
 }
 
 static size_t bev_queued(const xpr_conn *c)
@@ -487,6 +603,20 @@ static int bev_timer_arm(xpr_timer *t, uint64_t timeout_ms)
     return xpr__levent_timer_arm(t->loop->backend, t, timeout_ms);
 }
 
+/* Quirk 11: brings the byte counters up to date before a snapshot. */
+static void bev_stats(xpr_loop *loop, struct xpr_loop_stats *stats)
+{
+    struct xpr__link *it;
+    for (it = loop->conns.head.next; it != &loop->conns.head; it = it->next) {
+        struct bev_conn *bc =
+            (struct bev_conn *)XPR__CONTAINER(it, struct xpr_conn, link);
+        if (bc->bev != NULL)
+            fold_drained(bc);
+    }
+    stats->queued_write_bytes = loop->stats.queued_write_bytes;
+    stats->bytes_written = loop->stats.bytes_written;
+}
+
 const struct xpr_backend_ops xpr__bev_ops = {
     .loop_init = bev_loop_init,
     .loop_free = bev_loop_free,
@@ -505,5 +635,5 @@ const struct xpr_backend_ops xpr__bev_ops = {
     .close = bev_close,
     .close_now = bev_close_now,
     .conn_free = bev_conn_free,
-    .stats = NULL,
+    .stats = bev_stats,
 };
