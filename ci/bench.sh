@@ -14,7 +14,9 @@
 # the load generator: a name, or "same" for the server's; default libevent,
 # so only the server changes between rows), PIN=0 to not pin the server and
 # the client to separate CPUs, REPEAT=N to run each cell N times and keep the
-# run with the most msgs/s (evens out other load on a shared machine).
+# run with the most msgs/s (evens out other load on a shared machine),
+# WORKLOADS="1x64 100x4K" to run only those. SERVER_BIN and SERVER_WRAPPER run
+# another server build, e.g. the Windows one under Wine (ci/bench-wine.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -29,11 +31,17 @@ else
     read -r -a backends <<<"${BACKENDS:-libevent libevent-bev poll}"
 fi
 
-workloads=(
+all_workloads=(
     "1x64|--connections 1 --size 64 --pipeline 1"
     "100x4K|--connections 100 --size 4096 --pipeline 4"
     "10+1000i|--connections 10 --idle 1000 --size 64 --pipeline 1"
+    "10+2000i|--connections 10 --idle 2000 --size 64 --pipeline 1"
 )
+read -r -a wanted <<<"${WORKLOADS:-1x64 100x4K 10+1000i}"
+workloads=()
+for w in "${all_workloads[@]}"; do
+    [[ " ${wanted[*]} " == *" ${w%%|*} "* ]] && workloads+=("$w")
+done
 
 log() { printf '== %s\n' "$*" >&2; }
 
@@ -43,6 +51,8 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
 fi
 ninja -C "$BUILD_DIR" examples/echo/xpr-echo >&2
 echo_bin=$BUILD_DIR/examples/echo/xpr-echo
+server_bin=${SERVER_BIN:-$echo_bin}
+read -r -a server_wrapper <<<"${SERVER_WRAPPER:-}"
 
 # The load generator's back end: fixed unless "same"; fall back to the
 # build's default when this build lacks it.
@@ -86,10 +96,10 @@ trap cleanup EXIT
 start_server() { # backend -> sets server_pid and address, or returns 1
     local backend=$1 log_file=$work/server-$1.log
     address=
-    "${server_cpu[@]}" "$echo_bin" server --listen 127.0.0.1:0 \
-        --backend "$backend" >"$log_file" 2>&1 &
+    "${server_cpu[@]}" "${server_wrapper[@]}" "$server_bin" server \
+        --listen 127.0.0.1:0 --backend "$backend" >"$log_file" 2>&1 &
     server_pid=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         address=$(sed -n 's/^listening on \([^ ]*\) (backend .*)$/\1/p' \
             "$log_file")
         [ -n "$address" ] && return 0
@@ -104,6 +114,13 @@ start_server() { # backend -> sets server_pid and address, or returns 1
 
 stop_server() { # -> 0 if the server exited 0 on SIGINT
     local status=0
+    if [ ${#server_wrapper[@]} -gt 0 ]; then
+        # Under Wine there is no console to turn SIGINT into Ctrl-C.
+        kill -KILL "$server_pid"
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=
+        return 0
+    fi
     kill -INT "$server_pid"
     for _ in $(seq 100); do
         kill -0 "$server_pid" 2>/dev/null || break
