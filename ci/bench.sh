@@ -100,12 +100,14 @@ start_server() { # backend -> sets server_pid and address, or returns 1
         --listen 127.0.0.1:0 --backend "$backend" >"$log_file" 2>&1 &
     server_pid=$!
     for _ in $(seq 300); do
-        address=$(sed -n 's/^listening on \([^ ]*\) (backend .*)$/\1/p' \
-            "$log_file")
+        # tr: a Windows server under Wine ends its lines with CRLF
+        address=$(tr -d '\r' <"$log_file" |
+            sed -n 's/^listening on \([^ ]*\) (backend .*)$/\1/p')
         [ -n "$address" ] && return 0
         kill -0 "$server_pid" 2>/dev/null || break
         sleep 0.05
     done
+    kill -KILL "$server_pid" 2>/dev/null || true
     wait "$server_pid" 2>/dev/null || true
     server_pid=
     log "$backend: server did not start: $(cat "$log_file")"
