@@ -328,10 +328,12 @@ static void assert_peer_saw_abort(const struct close_run *run)
     assert_int_equal(run->server.close_err, 0);
 }
 
-static void test_abort_peer_sees_reset(void **state)
+/* A client that reads the reply, against a server whose on_open is given
+ * and aborts; then checks what both ends saw. */
+static void run_abort_case(void (*server_on_open)(xpr_conn *conn))
 {
-    static const struct xpr_conn_callbacks server_callbacks = {
-        .on_open = abort_server_on_open,
+    struct xpr_conn_callbacks server_callbacks = {
+        .on_open = server_on_open,
         .on_close = peer_on_close,
     };
     static const struct xpr_conn_callbacks client_callbacks = {
@@ -340,13 +342,18 @@ static void test_abort_peer_sees_reset(void **state)
         .on_close = peer_on_close,
     };
     struct close_run run;
-    (void)state;
 
     close_run_init(&run);
     run.client.incoming_seed = REPLY_SEED;
     close_run_start(&run, &server_callbacks, &client_callbacks);
     close_run_finish(&run);
     assert_peer_saw_abort(&run);
+}
+
+static void test_abort_peer_sees_reset(void **state)
+{
+    (void)state;
+    run_abort_case(abort_server_on_open);
 }
 
 static void close_then_abort_server_on_open(xpr_conn *conn)
@@ -362,23 +369,8 @@ static void close_then_abort_server_on_open(xpr_conn *conn)
 /* Close, then abort: still exactly one on_close, with err 0. */
 static void test_close_then_abort(void **state)
 {
-    static const struct xpr_conn_callbacks server_callbacks = {
-        .on_open = close_then_abort_server_on_open,
-        .on_close = peer_on_close,
-    };
-    static const struct xpr_conn_callbacks client_callbacks = {
-        .on_open = peer_on_open,
-        .on_data = peer_on_data,
-        .on_close = peer_on_close,
-    };
-    struct close_run run;
     (void)state;
-
-    close_run_init(&run);
-    run.client.incoming_seed = REPLY_SEED;
-    close_run_start(&run, &server_callbacks, &client_callbacks);
-    close_run_finish(&run);
-    assert_peer_saw_abort(&run);
+    run_abort_case(close_then_abort_server_on_open);
 }
 
 /* ---- abort while still connecting ---- */
