@@ -1,0 +1,411 @@
+/*
+ * The completion engine's loop: configuration, pools of per-I/O contexts,
+ * the accounting of posted operations, routing of completions, the run
+ * cycle, stats and the struct xpr_backend_ops table shared by the
+ * completion back ends (completion.h says which file does what).
+ *
+ * 1. WSARecv / WSASend / AcceptEx / ConnectEx may complete at once (return
+ *    0 / TRUE). A notification is still queued for it unless the socket has
+ *    FILE_SKIP_COMPLETION_PORT_ON_SUCCESS; only then is the result handled
+ *    here, from an inline list the run cycle drains after the harvester,
+ *    with a per-round cap (fairness) and never from inside the call that
+ *    posted it (no re-entrant callbacks).
+ * 2. Skip-on-success is only asked for when the socket's protocol chain is
+ *    a base provider (ChainLen == BASE_PROTOCOL): a layered service
+ *    provider may complete "at once" and still queue a packet, which would
+ *    then be handled twice (KB 2568167).
+ * 3. A failed operation comes back with an NTSTATUS in OVERLAPPED.Internal;
+ *    WSAGetOverlappedResult turns it into the WSA code the error table
+ *    knows. It is only asked while the socket is open: a closed SOCKET value
+ *    may already name another socket.
+ * 4. An operation that fails at once (not WSA_IO_PENDING) queues nothing:
+ *    its context is released on the spot and the error reported.
+ * 5. Completions are routed through the context's owner pointer, never by
+ *    SOCKET value (values are reused as soon as a socket is closed).
+ * 6. Contexts the kernel may still write are never freed: each holds a
+ *    count on its owner until reaped; xpr_loop_free keeps reaping until
+ *    nothing is pending.
+ * 7. Test and tuning knobs, applied when the config leaves the field 0:
+ *    XPR_READ_MODE=preposted|zero-byte and XPR_PREPOSTED_READS=N.
+ */
+#include "completion.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_PREPOSTED 2
+#define DEFAULT_SENDS 4
+#define DEFAULT_POOL_FREE 256
+#define INLINE_PER_ROUND 1024 /* inline completions handled per round */
+#define SMALL_CAP (2 * (sizeof(SOCKADDR_STORAGE) + 16)) /* AcceptEx addrs */
+#define FREE_REAP_ROUNDS 500
+
+static const struct xpr__harvester_ops *const harvesters[] = {
+    &xpr__iocp_harvester, /* XPR__HARVEST_IOCP */
+};
+
+/* ---- pools ---- */
+
+struct xpr__io_ctx *xpr__cx_io_get(struct xpr__cx_loop *cx, int large)
+{
+    struct xpr__io_ctx **pool = large ? &cx->pool_large : &cx->pool_small;
+    unsigned *count = large ? &cx->pool_large_count : &cx->pool_small_count;
+    size_t cap = large ? cx->buf_size : SMALL_CAP;
+    struct xpr__io_ctx *io = *pool;
+    if (io != NULL) {
+        *pool = io->next;
+        (*count)--;
+    } else {
+        io = malloc(sizeof(*io) + cap);
+        if (io == NULL)
+            return NULL;
+    }
+    memset(io, 0, sizeof(*io));
+    io->large = (unsigned char)large;
+    io->cap = cap;
+    io->accept_sock = INVALID_SOCKET;
+    return io;
+}
+
+void xpr__cx_io_put(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    struct xpr__io_ctx **pool = io->large ? &cx->pool_large : &cx->pool_small;
+    unsigned *count = io->large ? &cx->pool_large_count : &cx->pool_small_count;
+    if (*count >= cx->pool_free_max) {
+        free(io);
+        return;
+    }
+    io->next = *pool;
+    *pool = io;
+    (*count)++;
+}
+
+static void pool_drain(struct xpr__io_ctx *io)
+{
+    while (io != NULL) {
+        struct xpr__io_ctx *next = io->next;
+        free(io);
+        io = next;
+    }
+}
+
+/* ---- posting and association ---- */
+
+int xpr__cx_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
+                   unsigned *owner_pending, int skip, int ok)
+{
+    if (!ok) {
+        int err = WSAGetLastError();
+        if (err != WSA_IO_PENDING) {
+            xpr__cx_io_put(cx, io);
+            return xpr__error_from_os(err);
+        }
+    }
+    (*owner_pending)++;
+    cx->pending[io->kind]++;
+    if (io->large)
+        cx->pinned_bytes += io->cap;
+    if (ok && skip) {
+        /* trap 1: no packet will come; the bytes are in the OVERLAPPED */
+        io->bytes = (DWORD)io->ov.InternalHigh;
+        io->next = NULL;
+        if (cx->inline_tail != NULL)
+            cx->inline_tail->next = io;
+        else
+            cx->inline_head = io;
+        cx->inline_tail = io;
+        cx->inline_completions++;
+    }
+    return 0;
+}
+
+static int base_provider(SOCKET s)
+{
+    WSAPROTOCOL_INFOW info;
+    int len = (int)sizeof(info);
+    if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) != 0)
+        return 0;
+    return info.ProtocolChain.ChainLen == BASE_PROTOCOL;
+}
+
+int xpr__cx_associate(struct xpr__cx_loop *cx, SOCKET s, unsigned char *skip)
+{
+    int rc = cx->harvester->associate(cx, s);
+    *skip = 0;
+    if (rc != 0)
+        return rc;
+    if (cx->harvester->skip_on_success && base_provider(s) &&
+        SetFileCompletionNotificationModes(
+            (HANDLE)s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
+                           FILE_SKIP_SET_EVENT_ON_HANDLE))
+        *skip = 1;
+    return 0;
+}
+
+static int lookup(SOCKET s, GUID guid, void *fn, size_t fn_size)
+{
+    DWORD bytes = 0;
+    if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof(guid), fn,
+                 (DWORD)fn_size, &bytes, NULL, NULL) != 0)
+        return xpr__wsa_error();
+    return 0;
+}
+
+int xpr__cx_lookup_extensions(struct xpr__cx_loop *cx, SOCKET s)
+{
+    GUID accept_guid = WSAID_ACCEPTEX;
+    GUID connect_guid = WSAID_CONNECTEX;
+    GUID addrs_guid = WSAID_GETACCEPTEXSOCKADDRS;
+    int rc;
+    if (cx->accept_ex != NULL)
+        return 0;
+    rc = lookup(s, connect_guid, &cx->connect_ex, sizeof(cx->connect_ex));
+    if (rc == 0)
+        rc = lookup(s, addrs_guid, &cx->get_sockaddrs,
+                    sizeof(cx->get_sockaddrs));
+    if (rc == 0)
+        rc = lookup(s, accept_guid, &cx->accept_ex, sizeof(cx->accept_ex));
+    return rc;
+}
+
+void xpr__cx_kick(struct xpr__cx_loop *cx, struct xpr__cx_conn *cc)
+{
+    if (cc->kicked)
+        return;
+    cc->kicked = 1;
+    cc->pending++; /* the kick list holds the conn like an operation */
+    cc->next_kick = NULL;
+    if (cx->kick_tail != NULL)
+        cx->kick_tail->next_kick = cc;
+    else
+        cx->kick_head = cc;
+    cx->kick_tail = cc;
+}
+
+/* ---- routing ---- */
+
+static SOCKET owner_socket(struct xpr__io_ctx *io)
+{
+    if (io->kind == XPR__OP_ACCEPT) {
+        struct xpr__cx_listener *cl = io->owner;
+        return cl->closed ? INVALID_SOCKET : (SOCKET)cl->base.sock;
+    }
+    return (SOCKET)((struct xpr__cx_conn *)io->owner)->base.sock;
+}
+
+/* trap 3 */
+static int failure_code(struct xpr__io_ctx *io)
+{
+    SOCKET s = owner_socket(io);
+    DWORD bytes = 0, flags = 0;
+    if (s == INVALID_SOCKET)
+        return WSA_OPERATION_ABORTED;
+    if (!WSAGetOverlappedResult(s, &io->ov, &bytes, FALSE, &flags)) {
+        int err = WSAGetLastError();
+        return err != 0 ? err : WSAECONNRESET;
+    }
+    return WSAECONNRESET; /* reported failed, yet no code: say reset */
+}
+
+static void dispatch(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    if (io->kind == XPR__OP_ACCEPT) {
+        struct xpr__cx_listener *cl = io->owner;
+        if (cl->closed) {
+            /* counted out of the stats when it closed: only memory left */
+            if (io->accept_sock != INVALID_SOCKET)
+                closesocket(io->accept_sock);
+            cl->held--;
+            xpr__cx_io_put(cx, io);
+            return;
+        }
+    }
+    cx->pending[io->kind]--;
+    if (io->large)
+        cx->pinned_bytes -= io->cap;
+    if (io->kind == XPR__OP_ACCEPT)
+        xpr__cx_accept_completed(cx, io);
+    else
+        xpr__cx_conn_completed(cx, io);
+}
+
+void xpr__completion_done(struct xpr__cx_loop *cx, OVERLAPPED *ov, DWORD bytes,
+                          int failed)
+{
+    struct xpr__io_ctx *io = CONTAINING_RECORD(ov, struct xpr__io_ctx, ov);
+    io->bytes = bytes;
+    io->os_error = failed ? failure_code(io) : 0;
+    dispatch(cx, io);
+}
+
+static void run_inline(struct xpr__cx_loop *cx)
+{
+    struct xpr__io_ctx *io = cx->inline_head;
+    int n = 0;
+    cx->inline_head = cx->inline_tail = NULL;
+    while (io != NULL && n++ < INLINE_PER_ROUND) {
+        struct xpr__io_ctx *next = io->next;
+        io->os_error = 0;
+        dispatch(cx, io);
+        io = next;
+    }
+    if (io != NULL) { /* over the cap: put the rest back in front */
+        struct xpr__io_ctx *last = io;
+        while (last->next != NULL)
+            last = last->next;
+        last->next = cx->inline_head;
+        if (cx->inline_head == NULL)
+            cx->inline_tail = last;
+        cx->inline_head = io;
+    }
+}
+
+static void run_kicks(struct xpr__cx_loop *cx)
+{
+    struct xpr__cx_conn *cc = cx->kick_head;
+    cx->kick_head = cx->kick_tail = NULL;
+    while (cc != NULL) {
+        struct xpr__cx_conn *next = cc->next_kick;
+        cc->kicked = 0;
+        xpr__cx_conn_kicked(cc);
+        cc = next;
+    }
+}
+
+/* ---- the loop ---- */
+
+static unsigned env_unsigned(const char *name, unsigned fallback)
+{
+    const char *v = getenv(name);
+    long n;
+    if (v == NULL || v[0] == '\0')
+        return fallback;
+    n = strtol(v, NULL, 10);
+    return n > 0 && n < 1024 ? (unsigned)n : fallback;
+}
+
+static enum xpr_read_mode env_read_mode(void)
+{
+    const char *v = getenv("XPR_READ_MODE");
+    if (v != NULL && strcmp(v, "preposted") == 0)
+        return XPR_READ_PREPOSTED;
+    return XPR_READ_ZERO_BYTE;
+}
+
+static int cx_loop_init(xpr_loop *loop)
+{
+    struct xpr__cx_loop *cx = calloc(1, sizeof(*cx));
+    unsigned variant = loop->entry->variant;
+    int rc;
+    if (cx == NULL)
+        return XPR_ENOMEM;
+    if (variant >= sizeof(harvesters) / sizeof(harvesters[0])) {
+        free(cx);
+        return XPR_ENOTSUP;
+    }
+    cx->loop = loop;
+    cx->harvester = harvesters[variant];
+    cx->read_mode = loop->cfg.read_mode ? loop->cfg.read_mode : env_read_mode();
+    cx->preposted_reads =
+        loop->cfg.preposted_reads
+            ? loop->cfg.preposted_reads
+            : env_unsigned("XPR_PREPOSTED_READS", DEFAULT_PREPOSTED);
+    cx->max_sends = loop->cfg.max_sends_in_flight
+                        ? loop->cfg.max_sends_in_flight
+                        : DEFAULT_SENDS;
+    cx->pool_free_max =
+        loop->cfg.pool_free_max ? loop->cfg.pool_free_max : DEFAULT_POOL_FREE;
+    cx->buf_size = loop->read_buf_size;
+    xpr__list_init(&cx->listeners);
+    xpr__list_init(&cx->closed_listeners);
+    rc = cx->harvester->init(cx);
+    if (rc != 0) {
+        free(cx);
+        return rc;
+    }
+    loop->backend = cx;
+    return 0;
+}
+
+static uint64_t pending_total(const struct xpr__cx_loop *cx)
+{
+    uint64_t n = 0;
+    int k;
+    for (k = 0; k < XPR__OP_KINDS; k++)
+        n += cx->pending[k];
+    return n;
+}
+
+static int cx_run_once(xpr_loop *loop, int timeout_ms)
+{
+    struct xpr__cx_loop *cx = xpr__cx_of(loop);
+    int rc;
+    xpr__cx_listeners_top_up(cx);
+    if (cx->inline_head != NULL || cx->kick_head != NULL)
+        timeout_ms = 0;
+    rc = cx->harvester->wait_and_reap(cx, timeout_ms);
+    run_inline(cx);
+    run_kicks(cx);
+    xpr__cx_listeners_reap(cx);
+    return rc;
+}
+
+static void cx_loop_free(xpr_loop *loop)
+{
+    struct xpr__cx_loop *cx = xpr__cx_of(loop);
+    int rounds;
+    /* contract 3: sockets are closed; reap what the kernel still owns */
+    for (rounds = 0; rounds < FREE_REAP_ROUNDS; rounds++) {
+        run_inline(cx);
+        run_kicks(cx);
+        xpr__cx_listeners_reap(cx);
+        if (pending_total(cx) == 0 && cx->inline_head == NULL &&
+            xpr__list_empty(&cx->closed_listeners))
+            break;
+        cx->harvester->wait_and_reap(cx, 10);
+    }
+    cx->harvester->free(cx);
+    pool_drain(cx->pool_small);
+    pool_drain(cx->pool_large);
+    free(cx);
+}
+
+static void cx_wake(xpr_loop *loop)
+{
+    struct xpr__cx_loop *cx = xpr__cx_of(loop);
+    cx->harvester->wake(cx);
+}
+
+static void cx_stats(xpr_loop *loop, struct xpr_loop_stats *st)
+{
+    struct xpr__cx_loop *cx = xpr__cx_of(loop);
+    st->pending_accepts = cx->pending[XPR__OP_ACCEPT];
+    st->pending_connects = cx->pending[XPR__OP_CONNECT];
+    st->pending_reads = cx->pending[XPR__OP_READ];
+    st->pending_writes = cx->pending[XPR__OP_WRITE];
+    st->pending_operations = pending_total(cx);
+    st->inline_completions = cx->inline_completions;
+    st->dequeue_calls = cx->dequeue_calls;
+    st->dequeued_completions = cx->dequeued_completions;
+    st->pooled_buffers = cx->pool_large_count;
+    st->pooled_buffer_bytes = (uint64_t)cx->pool_large_count * cx->buf_size;
+    st->pinned_buffer_bytes = cx->pinned_bytes;
+}
+
+const struct xpr_backend_ops xpr__completion_ops = {
+    .loop_init = cx_loop_init,
+    .loop_free = cx_loop_free,
+    .run_once = cx_run_once,
+    .wake = cx_wake,
+    .listen = xpr__cx_listen,
+    .listener_close = xpr__cx_listener_close,
+    .connect = xpr__cx_connect,
+    .write = xpr__cx_write,
+    .queued = xpr__cx_queued,
+    .set_reading = xpr__cx_set_reading,
+    .shutdown = xpr__cx_shutdown,
+    .close = xpr__cx_close,
+    .close_now = xpr__cx_close_now,
+    .conn_free = xpr__cx_conn_free,
+    .stats = cx_stats,
+};

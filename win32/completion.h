@@ -1,0 +1,183 @@
+/*
+ * The Windows completion engine, shared by the completion back ends
+ * (iocp now; overlapped events and completion routines next). It posts
+ * WSARecv / WSASend / AcceptEx / ConnectEx, owns the per-handle and per-I/O
+ * contexts, and implements struct xpr_backend_ops once. What differs
+ * between the three back ends is only how finished operations are reaped:
+ * that is struct xpr__harvester_ops below.
+ *
+ * Files: completion.c (loop, pools, dispatch, stats, the ops table),
+ * completion_accept.c (listeners, AcceptEx), completion_io.c (connect,
+ * reads, writes, close), iocp.c (the completion-port harvester).
+ *
+ * Ownership rule (DESIGN.md contract 3): every posted operation holds one
+ * count in its owner's `pending`; an owner is freed only at pending == 0,
+ * and a per-I/O context is released only after its completion was reaped
+ * (from the harvester or from the inline list).
+ */
+#ifndef XPR_COMPLETION_H
+#define XPR_COMPLETION_H
+
+#include "xpr_winsock.h"
+
+#include "backend.h"
+
+enum xpr__op_kind {
+    XPR__OP_ACCEPT,
+    XPR__OP_CONNECT,
+    XPR__OP_READ,
+    XPR__OP_WRITE,
+    XPR__OP_KINDS
+};
+
+/* Per-I/O context. The OVERLAPPED comes first: the harvester hands back the
+ * OVERLAPPED pointer and CONTAINING_RECORD recovers the context. */
+struct xpr__io_ctx {
+    OVERLAPPED ov;
+    struct xpr__io_ctx *next; /* pool, send queue, parked or inline list */
+    void *owner;              /* struct xpr__cx_conn or xpr__cx_listener */
+    unsigned char kind;       /* enum xpr__op_kind */
+    unsigned char large;      /* buf holds read_buffer_size bytes */
+    uint64_t seq;             /* reads: the order they were posted in */
+    DWORD bytes;              /* result, once complete */
+    int os_error;             /* 0, or the WSA / Win32 code of a failure */
+    SOCKET accept_sock;       /* AcceptEx: the socket being accepted */
+    WSABUF wsabuf;
+    size_t cap; /* bytes in buf */
+    size_t len; /* writes: bytes filled */
+    unsigned char buf[];
+};
+
+/* Per-handle context of a connection. */
+struct xpr__cx_conn {
+    struct xpr_conn base; /* first: the core sees an xpr_conn */
+    unsigned pending;     /* operations the kernel (or inline list) owns */
+    unsigned sends_in_flight;
+    unsigned reads_posted;
+    struct xpr__io_ctx *send_head, *send_tail; /* waiting, not posted */
+    size_t queued_bytes;                       /* waiting + in flight */
+    uint64_t read_seq_next;                    /* next read posted */
+    uint64_t read_seq_deliver;                 /* next read delivered */
+    struct xpr__io_ctx *parked; /* completed reads, sorted by seq */
+    int dying_err;
+    unsigned char skip_on_success; /* no packet for inline completions */
+    unsigned char connected;
+    unsigned char dying; /* socket closed: waiting for pending == 0 */
+    unsigned char write_shut;
+    unsigned char kicked; /* on the engine's kick list */
+    struct xpr__cx_conn *next_kick;
+};
+
+struct xpr__cx_listener {
+    struct xpr_listener base;
+    struct xpr__cx_loop *cx;
+    unsigned pending;    /* AcceptEx posted and counted in stats */
+    unsigned held;       /* contexts whose packet is still to come */
+    unsigned target;     /* AcceptEx kept posted */
+    HANDLE accept_event; /* FD_ACCEPT: the posted accepts ran out */
+    HANDLE accept_wait;  /* RegisterWaitForSingleObject on it */
+    int family;
+    unsigned char skip_on_success;
+    unsigned char closed;
+    struct xpr__link link; /* cx->listeners, then cx->closed_listeners */
+};
+
+/*
+ * How completions are reaped: one table per back end.
+ *   init / free       the harvester's state in cx->harvester_state;
+ *   associate         a new socket joins (iocp: CreateIoCompletionPort);
+ *   skip_on_success   non-zero when an operation that completes at once
+ *                     queues no notification once the engine asked for
+ *                     FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (iocp);
+ *   wait_and_reap     waits up to timeout_ms (-1 = no limit) and calls
+ *                     xpr__completion_done once per finished operation;
+ *   wake              any thread: makes a blocked wait_and_reap return.
+ */
+struct xpr__harvester_ops {
+    const char *name;
+    int (*init)(struct xpr__cx_loop *cx);
+    void (*free)(struct xpr__cx_loop *cx);
+    int (*associate)(struct xpr__cx_loop *cx, SOCKET s);
+    int (*wait_and_reap)(struct xpr__cx_loop *cx, int timeout_ms);
+    void (*wake)(struct xpr__cx_loop *cx);
+    int skip_on_success;
+};
+
+/* Which harvester a registry row uses (its variant). */
+enum xpr__harvester_kind { XPR__HARVEST_IOCP = 0 };
+
+extern const struct xpr__harvester_ops xpr__iocp_harvester;
+extern const struct xpr_backend_ops xpr__completion_ops;
+
+struct xpr__cx_loop {
+    xpr_loop *loop;
+    const struct xpr__harvester_ops *harvester;
+    void *harvester_state;
+    enum xpr_read_mode read_mode;
+    unsigned preposted_reads;
+    unsigned max_sends;
+    unsigned pool_free_max;
+    size_t buf_size;
+    struct xpr__io_ctx *pool_small, *pool_large;
+    unsigned pool_small_count, pool_large_count;
+    struct xpr__io_ctx *inline_head, *inline_tail;
+    struct xpr__cx_conn *kick_head, *kick_tail;
+    struct xpr__list listeners, closed_listeners;
+    LPFN_ACCEPTEX accept_ex;
+    LPFN_CONNECTEX connect_ex;
+    LPFN_GETACCEPTEXSOCKADDRS get_sockaddrs;
+    /* stats */
+    uint64_t pending[XPR__OP_KINDS];
+    uint64_t inline_completions, dequeue_calls, dequeued_completions;
+    uint64_t pinned_bytes;
+    volatile LONG accept_signalled; /* FD_ACCEPT since the last look */
+};
+
+/* Called by harvesters: one operation finished; failed non-zero when it
+ * failed (the engine then asks WSAGetOverlappedResult for the WSA code). */
+void xpr__completion_done(struct xpr__cx_loop *cx, OVERLAPPED *ov, DWORD bytes,
+                          int failed);
+
+/* ---- engine internals shared by the completion_*.c files ---- */
+
+struct xpr__io_ctx *xpr__cx_io_get(struct xpr__cx_loop *cx, int large);
+void xpr__cx_io_put(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
+/* Accounts a posted operation; its outcome from WSARecv & co: 0 = queued or
+ * done, else the error to report (the context is released). */
+int xpr__cx_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
+                   unsigned *owner_pending, int skip, int ok);
+/* Joins a socket to the harvester; sets skip-on-success when it is safe. */
+int xpr__cx_associate(struct xpr__cx_loop *cx, SOCKET s, unsigned char *skip);
+int xpr__cx_lookup_extensions(struct xpr__cx_loop *cx, SOCKET s);
+void xpr__cx_kick(struct xpr__cx_loop *cx, struct xpr__cx_conn *cc);
+
+/* completion_io.c */
+void xpr__cx_conn_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
+void xpr__cx_conn_kicked(struct xpr__cx_conn *cc);
+struct xpr__cx_conn *xpr__cx_conn_new(void);
+void xpr__cx_conn_start(struct xpr__cx_conn *cc);
+int xpr__cx_connect(xpr_loop *loop, const struct xpr__addr *addr,
+                    const struct xpr_conn_callbacks *cb, void *arg,
+                    xpr_conn **out);
+int xpr__cx_write(xpr_conn *c, const void *p, size_t n);
+size_t xpr__cx_queued(const xpr_conn *c);
+int xpr__cx_set_reading(xpr_conn *c, int on);
+int xpr__cx_shutdown(xpr_conn *c);
+int xpr__cx_close(xpr_conn *c);
+void xpr__cx_close_now(xpr_conn *c, int err, int reset);
+void xpr__cx_conn_free(xpr_conn *c);
+
+/* completion_accept.c */
+int xpr__cx_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
+                   xpr_listener **out);
+void xpr__cx_listener_close(xpr_listener *l);
+void xpr__cx_accept_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
+void xpr__cx_listeners_top_up(struct xpr__cx_loop *cx);
+void xpr__cx_listeners_reap(struct xpr__cx_loop *cx);
+
+static inline struct xpr__cx_loop *xpr__cx_of(xpr_loop *loop)
+{
+    return (struct xpr__cx_loop *)loop->backend;
+}
+
+#endif

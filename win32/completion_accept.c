@@ -1,0 +1,258 @@
+/*
+ * Listeners of the completion engine: pre-posted AcceptEx.
+ *
+ * 1. AcceptEx needs a socket made in advance, of the listener's family,
+ *    and completes on that socket, which knows nothing of the listener
+ *    until SO_UPDATE_ACCEPT_CONTEXT (without it getpeername, shutdown and
+ *    SO_* queries fail with WSAENOTCONN).
+ * 2. The addresses come packed in the AcceptEx buffer (each slot needs
+ *    sizeof(address) + 16 bytes); GetAcceptExSockaddrs unpacks them.
+ * 3. AcceptEx is posted WITHOUT a receive buffer (dwReceiveDataLength 0).
+ *    With one, AcceptEx completes only when the client's first bytes
+ *    arrive, so a silent client holds a posted accept (and its buffer)
+ *    until a periodic SO_CONNECT_TIME sweep drops it. Without one the
+ *    accept completes on connect, the conn is an ordinary conn at once,
+ *    and the core's first-data timer (first_data_timeout_ms, shared by
+ *    every back end) closes silent clients; nothing pins a buffer either.
+ * 4. A client that resets before its AcceptEx completes makes AcceptEx
+ *    fail (WSAECONNRESET / ERROR_NETNAME_DELETED): that is no listener
+ *    error; the accept is simply posted again.
+ * 5. Running out of posted accepts is noticed two ways: the last one
+ *    completing, and FD_ACCEPT through WSAEventSelect (a connection waits in
+ *    the backlog with no AcceptEx to take it). A wait registered on the
+ *    event (RegisterWaitForSingleObject) wakes the loop; the next round
+ *    posts a batch more, up to accepts_max.
+ * 6. Closing the listener's socket cancels its pending AcceptEx; their
+ *    packets still come (ERROR_OPERATION_ABORTED, or ERROR_HANDLES_CLOSED
+ *    under Wine). They are counted out of the stats at once, but the
+ *    listener's memory lives until the last of them is reaped.
+ * 7. UnregisterWaitEx(INVALID_HANDLE_VALUE) waits for a running callback
+ *    of the wait, so none can touch the loop after the listener closed.
+ */
+#include "completion.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sock.h"
+
+#define DEFAULT_ACCEPTS 16
+#define DEFAULT_ACCEPTS_MAX 256
+#define ADDR_SLOT ((DWORD)(sizeof(SOCKADDR_STORAGE) + 16))
+
+static void CALLBACK accept_signalled(PVOID arg, BOOLEAN timed_out)
+{
+    struct xpr__cx_loop *cx = arg;
+    (void)timed_out;
+    InterlockedExchange(&cx->accept_signalled, 1);
+    cx->harvester->wake(cx);
+}
+
+static void free_listener(struct xpr__cx_listener *cl)
+{
+    if (cl->accept_wait != NULL)
+        UnregisterWaitEx(cl->accept_wait, INVALID_HANDLE_VALUE);
+    if (cl->accept_event != NULL)
+        CloseHandle(cl->accept_event);
+    cl->accept_wait = cl->accept_event = NULL;
+}
+
+int xpr__cx_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
+                   xpr_listener **out)
+{
+    struct xpr__cx_loop *cx = xpr__cx_of(loop);
+    struct xpr__cx_listener *cl = calloc(1, sizeof(*cl));
+    SOCKET s;
+    int rc;
+    if (cl == NULL)
+        return XPR_ENOMEM;
+    rc = xpr__sock_listen(addr, backlog, &cl->base.sock, &cl->base.bound);
+    if (rc != 0) {
+        free(cl);
+        return rc;
+    }
+    s = (SOCKET)cl->base.sock;
+    cl->cx = cx;
+    cl->family = addr->family;
+    rc = xpr__cx_lookup_extensions(cx, s);
+    if (rc == 0)
+        rc = xpr__cx_associate(cx, s, &cl->skip_on_success);
+    if (rc == 0) {
+        cl->accept_event = CreateEventW(NULL, FALSE, FALSE, NULL);
+        if (cl->accept_event == NULL ||
+            WSAEventSelect(s, cl->accept_event, FD_ACCEPT) != 0 ||
+            !RegisterWaitForSingleObject(&cl->accept_wait, cl->accept_event,
+                                         accept_signalled, cx, INFINITE,
+                                         WT_EXECUTEDEFAULT))
+            rc = xpr__error_from_os((int)GetLastError());
+    }
+    if (rc != 0) {
+        free_listener(cl);
+        closesocket(s);
+        free(cl);
+        return rc;
+    }
+    xpr__list_push_back(&cx->listeners, &cl->link);
+    *out = &cl->base;
+    return 0;
+}
+
+void xpr__cx_listener_close(xpr_listener *l)
+{
+    struct xpr__cx_listener *cl = (struct xpr__cx_listener *)l;
+    struct xpr__cx_loop *cx = cl->cx;
+    /* trap 6: cancel first, so Wine lets go of the listening socket before
+     * closesocket returns (a connect right after must be refused) */
+    CancelIoEx((HANDLE)l->sock, NULL);
+    closesocket((SOCKET)l->sock);
+    l->sock = XPR__INVALID_SOCKET;
+    free_listener(cl);
+    cl->closed = 1;
+    cx->pending[XPR__OP_ACCEPT] -= cl->pending;
+    cl->held += cl->pending;
+    cl->pending = 0;
+    xpr__list_remove(&cl->link);
+    xpr__list_push_back(&cx->closed_listeners, &cl->link);
+}
+
+void xpr__cx_listeners_reap(struct xpr__cx_loop *cx)
+{
+    struct xpr__link *link = cx->closed_listeners.head.next;
+    while (link != &cx->closed_listeners.head) {
+        struct xpr__link *next = link->next;
+        struct xpr__cx_listener *cl =
+            XPR__CONTAINER(link, struct xpr__cx_listener, link);
+        if (cl->held == 0) {
+            xpr__list_remove(link);
+            free(cl);
+        }
+        link = next;
+    }
+}
+
+static int post_accept(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
+{
+    struct xpr__io_ctx *io = xpr__cx_io_get(cx, 0);
+    xpr_socket_t as;
+    DWORD bytes = 0;
+    BOOL ok;
+    int rc;
+    if (io == NULL)
+        return XPR_ENOMEM;
+    rc = xpr__sock_open(cl->family, &as);
+    if (rc != 0) {
+        xpr__cx_io_put(cx, io);
+        return rc;
+    }
+    io->kind = XPR__OP_ACCEPT;
+    io->owner = cl;
+    io->accept_sock = (SOCKET)as;
+    ok = cx->accept_ex((SOCKET)cl->base.sock, (SOCKET)as, io->buf, 0, ADDR_SLOT,
+                       ADDR_SLOT, &bytes, &io->ov);
+    rc = xpr__cx_posted(cx, io, &cl->pending, cl->skip_on_success, ok);
+    if (rc != 0)
+        closesocket((SOCKET)as);
+    return rc;
+}
+
+static unsigned accepts_max(const struct xpr__cx_listener *cl)
+{
+    return cl->base.cfg.accepts_max ? cl->base.cfg.accepts_max
+                                    : DEFAULT_ACCEPTS_MAX;
+}
+
+/* The posted accepts ran out: aim a batch higher next time. */
+static void grow_target(struct xpr__cx_listener *cl)
+{
+    unsigned batch = cl->base.cfg.accepts_initial ? cl->base.cfg.accepts_initial
+                                                  : DEFAULT_ACCEPTS;
+    cl->target += batch;
+    if (cl->target > accepts_max(cl))
+        cl->target = accepts_max(cl);
+}
+
+static void top_up(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
+{
+    if (cl->target == 0) { /* first round: the core has set cfg by now */
+        cl->target = cl->base.cfg.accepts_initial ? cl->base.cfg.accepts_initial
+                                                  : DEFAULT_ACCEPTS;
+        if (cl->target > accepts_max(cl))
+            cl->target = accepts_max(cl);
+    }
+    while (!cl->closed && cl->pending < cl->target) {
+        if (post_accept(cx, cl) != 0)
+            break; /* out of sockets or memory: the next round retries */
+    }
+}
+
+void xpr__cx_listeners_top_up(struct xpr__cx_loop *cx)
+{
+    struct xpr__link *link;
+    int signalled = InterlockedExchange(&cx->accept_signalled, 0) != 0;
+    for (link = cx->listeners.head.next; link != &cx->listeners.head;
+         link = link->next) {
+        struct xpr__cx_listener *cl =
+            XPR__CONTAINER(link, struct xpr__cx_listener, link);
+        if (signalled) {
+            WSANETWORKEVENTS ne;
+            if (WSAEnumNetworkEvents((SOCKET)cl->base.sock, NULL, &ne) == 0 &&
+                (ne.lNetworkEvents & FD_ACCEPT))
+                grow_target(cl);
+        }
+        if (cl->pending < cl->target || cl->target == 0)
+            top_up(cx, cl);
+    }
+}
+
+static void take_conn(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl,
+                      SOCKET s, const struct xpr__addr *peer)
+{
+    struct xpr__cx_conn *cc;
+    if (xpr__listener_admit(&cl->base) != 0) {
+        closesocket(s);
+        return;
+    }
+    cc = xpr__cx_conn_new();
+    if (cc == NULL || xpr__cx_associate(cx, s, &cc->skip_on_success) != 0) {
+        closesocket(s); /* dropped unseen, like a failed accept */
+        free(cc);
+        return;
+    }
+    xpr__conn_init(&cc->base, cx->loop, &cl->base.cb, cl->base.arg,
+                   (xpr_socket_t)s);
+    cc->base.peer = *peer;
+    cc->base.flags &= ~(unsigned)XPR__CONN_CONNECTING;
+    cc->connected = 1;
+    xpr__listener_conn_opened(&cl->base, &cc->base);
+    xpr__cx_conn_start(cc);
+}
+
+void xpr__cx_accept_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    struct xpr__cx_listener *cl = io->owner;
+    SOCKET s = io->accept_sock, ls = (SOCKET)cl->base.sock;
+    struct sockaddr *local = NULL, *remote = NULL;
+    int local_len = 0, remote_len = 0;
+    struct xpr__addr peer;
+    int rc = io->os_error;
+    cl->pending--;
+    if (rc == 0 && setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
+                              (char *)&ls, sizeof(ls)) != 0)
+        rc = WSAGetLastError();
+    if (rc == 0) {
+        cx->get_sockaddrs(io->buf, 0, ADDR_SLOT, ADDR_SLOT, &local, &local_len,
+                          &remote, &remote_len);
+        if (remote == NULL ||
+            xpr__sock_addr_from_os(remote, (size_t)remote_len, &peer) != 0)
+            rc = WSAEAFNOSUPPORT;
+    }
+    xpr__cx_io_put(cx, io);
+    if (cl->pending == 0)
+        grow_target(cl); /* trap 5: every posted accept was used */
+    if (rc != 0)
+        closesocket(s); /* trap 4; reposted below */
+    else
+        take_conn(cx, cl, s, &peer);
+    if (!cl->closed) /* on_open may have closed the listener */
+        top_up(cx, cl);
+}

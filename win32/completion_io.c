@@ -1,0 +1,526 @@
+/*
+ * Connections of the completion engine: ConnectEx, the two read modes,
+ * the write queue and closing. Observable behaviour matches the readiness
+ * engine (portable/stream.c): on_drain, EOF, shutdown-after-drain,
+ * flush-then-close, connect failures through on_close.
+ *
+ * 1. ConnectEx wants a bound socket (WSAEINVAL otherwise): bind to the
+ *    wildcard address of the family first. After it completes,
+ *    SO_UPDATE_CONNECT_CONTEXT, or getpeername/shutdown fail.
+ * 2. A refused loopback connect takes ~2 s on Windows (SYN retries):
+ *    SIO_TCP_INITIAL_RTO with no SYN retransmissions makes it fail at once
+ *    (Windows 8+; older systems and Wine refuse the ioctl: ignored).
+ * 3. A zero-byte WSARecv completes with 0 bytes both when data arrived and
+ *    at end of stream; only the non-blocking recv that follows tells them
+ *    apart (> 0 data, 0 EOF, WSAEWOULDBLOCK spurious). An idle conn then
+ *    pins no buffer: the kernel holds only the context.
+ * 4. With several WSARecv posted, completions may be handled out of order
+ *    (several workers, or inline completions next to queued packets): each
+ *    read has a sequence number and early ones wait, parked in order. A
+ *    0-byte completion of a buffered read is the end of stream; reads
+ *    after it are dropped.
+ * 5. An overlapped WSASend completes in full or fails; at most
+ *    max_sends_in_flight per conn are posted, the rest waits (FIFO), so a
+ *    peer that never reads cannot pin unbounded memory in the kernel.
+ * 6. closesocket cancels every pending operation, but their packets still
+ *    come (ERROR_OPERATION_ABORTED; Wine: ERROR_HANDLES_CLOSED). The conn
+ *    is finished (on_close) only once all of them are reaped.
+ * 7. Under Wine an abortive close (SO_LINGER 0) is seen as a reset by the
+ *    peer only if a receive was pending there, else as EOF; both happen on
+ *    Windows too, so either is accepted.
+ * 8. WSAENOBUFS / ERROR_NO_SYSTEM_RESOURCES from a post (too much locked
+ *    memory) ends that conn with XPR_ENOBUFS; the loop goes on.
+ * 9. ConnectEx needs the bind of trap 1, so the local port comes from the
+ *    same allocator as a listener's port 0. Connecting to a port whose
+ *    listener just closed can get that very port as the local one: a TCP
+ *    simultaneous open connects the socket to itself (seen under Wine on
+ *    Linux, about 1 run in 15 of tcp/test_connect_to_closed_port; possible
+ *    on any TCP stack). Nothing listened there, or the bind would have
+ *    failed, so it is reported as what it is: XPR_ECONNREFUSED.
+ */
+#include "completion.h"
+
+#include <mstcpip.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sock.h"
+
+#define READS_PER_COMPLETION 16
+
+static struct xpr__cx_loop *cx_of(struct xpr__cx_conn *cc)
+{
+    return xpr__cx_of(cc->base.loop);
+}
+
+struct xpr__cx_conn *xpr__cx_conn_new(void)
+{
+    return calloc(1, sizeof(struct xpr__cx_conn));
+}
+
+static void maybe_finish(struct xpr__cx_conn *cc)
+{
+    if (cc->dying && cc->pending == 0)
+        xpr__conn_finish(&cc->base, cc->dying_err);
+}
+
+static void drop_list(struct xpr__cx_loop *cx, struct xpr__io_ctx **head)
+{
+    while (*head != NULL) {
+        struct xpr__io_ctx *io = *head;
+        *head = io->next;
+        xpr__cx_io_put(cx, io);
+    }
+}
+
+/* Closes the socket (cancelling its I/O); the conn finishes once every
+ * operation is reaped (trap 6). */
+static void close_socket(struct xpr__cx_conn *cc, int err, int reset)
+{
+    struct xpr__cx_loop *cx = cx_of(cc);
+    xpr_conn *c = &cc->base;
+    if (cc->dying || (c->flags & XPR__CONN_FINISHED))
+        return;
+    cc->dying = 1;
+    cc->dying_err = err;
+    c->flags |= XPR__CONN_CLOSING; /* the API now answers XPR_ECLOSED */
+    c->loop->stats.queued_write_bytes -= cc->queued_bytes;
+    cc->queued_bytes = 0;
+    drop_list(cx, &cc->send_head);
+    cc->send_tail = NULL;
+    drop_list(cx, &cc->parked);
+    if (c->sock != XPR__INVALID_SOCKET) {
+        if (reset)
+            xpr__sock_set_linger0(c->sock);
+        else if (cc->connected && !cc->write_shut)
+            shutdown((SOCKET)c->sock, SD_SEND); /* FIN before the close */
+        closesocket((SOCKET)c->sock);
+        c->sock = XPR__INVALID_SOCKET;
+    }
+    maybe_finish(cc);
+}
+
+static int reading_wanted(const struct xpr__cx_conn *cc)
+{
+    return cc->connected && !cc->dying &&
+           !(cc->base.flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING |
+                               XPR__CONN_EOF | XPR__CONN_FINISHED));
+}
+
+static int post_one_read(struct xpr__cx_conn *cc, int large)
+{
+    struct xpr__cx_loop *cx = cx_of(cc);
+    struct xpr__io_ctx *io = xpr__cx_io_get(cx, large);
+    DWORD flags = 0;
+    int ok;
+    if (io == NULL)
+        return XPR_ENOMEM;
+    io->kind = XPR__OP_READ;
+    io->owner = cc;
+    io->seq = cc->read_seq_next++;
+    io->wsabuf.buf = (char *)io->buf;
+    io->wsabuf.len = large ? (ULONG)io->cap : 0; /* trap 3 */
+    ok = WSARecv((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, &flags, &io->ov,
+                 NULL) == 0;
+    return xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
+}
+
+static void post_reads(struct xpr__cx_conn *cc)
+{
+    struct xpr__cx_loop *cx = cx_of(cc);
+    int preposted = cx->read_mode == XPR_READ_PREPOSTED;
+    unsigned want = preposted ? cx->preposted_reads : 1;
+    while (reading_wanted(cc) && cc->reads_posted < want) {
+        int rc = post_one_read(cc, preposted);
+        if (rc != 0) {
+            close_socket(cc, rc, 0); /* trap 8 */
+            return;
+        }
+        cc->reads_posted++;
+    }
+}
+
+/* Zero-byte mode: the socket is readable; read it dry (bounded). */
+static void drain(struct xpr__cx_conn *cc)
+{
+    xpr_conn *c = &cc->base;
+    xpr_loop *loop = c->loop;
+    int i;
+    for (i = 0; i < READS_PER_COMPLETION && reading_wanted(cc); i++) {
+        long n = xpr__sock_recv(c->sock, loop->read_buf, loop->read_buf_size);
+        if (n > 0) {
+            xpr__conn_note_read(c, (size_t)n);
+            if (c->cb.on_data != NULL)
+                c->cb.on_data(c, loop->read_buf, (size_t)n);
+            if ((size_t)n < loop->read_buf_size)
+                break; /* most likely dry: the next zero-byte read tells */
+        } else if (n == 0) {
+            c->flags |= XPR__CONN_EOF;
+            xpr__conn_deliver_eof(c);
+            return;
+        } else if (n == XPR_EAGAIN) {
+            break;
+        } else {
+            close_socket(cc, (int)n, 0);
+            return;
+        }
+    }
+    post_reads(cc);
+}
+
+/* Preposted mode: delivers parked reads in sequence (trap 4). */
+static void deliver_parked(struct xpr__cx_conn *cc)
+{
+    struct xpr__cx_loop *cx = cx_of(cc);
+    xpr_conn *c = &cc->base;
+    while (cc->parked != NULL && cc->parked->seq == cc->read_seq_deliver) {
+        struct xpr__io_ctx *io = cc->parked;
+        if (cc->dying || (c->flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING |
+                                      XPR__CONN_FINISHED)))
+            return;
+        cc->parked = io->next;
+        cc->read_seq_deliver++;
+        if (io->os_error != 0) {
+            int err = xpr__error_from_os(io->os_error);
+            xpr__cx_io_put(cx, io);
+            close_socket(cc, err, 0);
+            return;
+        }
+        if (io->bytes == 0) {
+            xpr__cx_io_put(cx, io);
+            drop_list(cx, &cc->parked);
+            c->flags |= XPR__CONN_EOF;
+            xpr__conn_deliver_eof(c);
+            return;
+        }
+        xpr__conn_note_read(c, io->bytes);
+        if (c->cb.on_data != NULL)
+            c->cb.on_data(c, io->buf, io->bytes);
+        xpr__cx_io_put(cx, io);
+    }
+}
+
+static void park(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
+{
+    struct xpr__io_ctx **at = &cc->parked;
+    while (*at != NULL && (*at)->seq < io->seq)
+        at = &(*at)->next;
+    io->next = *at;
+    *at = io;
+}
+
+static void read_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
+{
+    struct xpr__cx_loop *cx = cx_of(cc);
+    cc->reads_posted--;
+    if (cc->dying || (cc->base.flags & XPR__CONN_EOF)) {
+        xpr__cx_io_put(cx, io);
+        return;
+    }
+    if (io->large) {
+        park(cc, io);
+        deliver_parked(cc);
+        post_reads(cc);
+        return;
+    }
+    if (io->os_error != 0) {
+        int err = xpr__error_from_os(io->os_error);
+        xpr__cx_io_put(cx, io);
+        close_socket(cc, err, 0);
+        return;
+    }
+    xpr__cx_io_put(cx, io);
+    drain(cc);
+}
+
+/* ---- writes ---- */
+
+/* The queue is empty (nothing waiting, nothing in flight). */
+static void queue_empty(struct xpr__cx_conn *cc, int had_bytes)
+{
+    xpr_conn *c = &cc->base;
+    if (had_bytes && !(c->flags & XPR__CONN_CLOSING))
+        xpr__conn_deliver_drain(c);
+    if (cc->dying || (c->flags & XPR__CONN_FINISHED))
+        return;
+    if (c->flags & XPR__CONN_CLOSING) {
+        close_socket(cc, 0, 0);
+        return;
+    }
+    if ((c->flags & XPR__CONN_SHUT_WANTED) && !cc->write_shut) {
+        int rc = xpr__sock_shutdown_write(c->sock);
+        cc->write_shut = 1;
+        if (rc != 0 && rc != XPR_ENOTSUP)
+            close_socket(cc, rc, 0);
+    }
+}
+
+static int pump_sends(struct xpr__cx_conn *cc)
+{
+    struct xpr__cx_loop *cx = cx_of(cc);
+    while (cc->connected && !cc->dying && cc->send_head != NULL &&
+           cc->sends_in_flight < cx->max_sends) {
+        struct xpr__io_ctx *io = cc->send_head;
+        size_t len = io->len;
+        int ok, rc;
+        cc->send_head = io->next;
+        if (cc->send_head == NULL)
+            cc->send_tail = NULL;
+        io->wsabuf.buf = (char *)io->buf;
+        io->wsabuf.len = (ULONG)len;
+        ok = WSASend((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, 0, &io->ov,
+                     NULL) == 0;
+        rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
+        if (rc != 0) {
+            close_socket(cc, rc, 0);
+            return rc;
+        }
+        cc->sends_in_flight++;
+    }
+    return 0;
+}
+
+static void write_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
+{
+    struct xpr__cx_loop *cx = cx_of(cc);
+    xpr_loop *loop = cc->base.loop;
+    size_t len = io->len;
+    DWORD sent = io->bytes;
+    int err = io->os_error;
+    cc->sends_in_flight--;
+    xpr__cx_io_put(cx, io);
+    if (cc->dying)
+        return;
+    cc->queued_bytes -= len;
+    loop->stats.queued_write_bytes -= len;
+    if (err != 0 || sent != len) {
+        close_socket(cc, err ? xpr__error_from_os(err) : XPR_ECONNRESET, 0);
+        return;
+    }
+    loop->stats.bytes_written += sent;
+    if (pump_sends(cc) == 0 && cc->queued_bytes == 0)
+        queue_empty(cc, 1);
+}
+
+int xpr__cx_write(xpr_conn *c, const void *p, size_t n)
+{
+    struct xpr__cx_conn *cc = (struct xpr__cx_conn *)c;
+    struct xpr__cx_loop *cx = cx_of(cc);
+    const unsigned char *from = p;
+    if (cc->dying)
+        return XPR_ECLOSED;
+    while (n > 0) {
+        struct xpr__io_ctx *io = cc->send_tail;
+        size_t k;
+        if (io == NULL || io->len == io->cap) {
+            io = xpr__cx_io_get(cx, 1);
+            if (io == NULL)
+                return XPR_ENOMEM;
+            io->kind = XPR__OP_WRITE;
+            io->owner = cc;
+            io->next = NULL;
+            if (cc->send_tail != NULL)
+                cc->send_tail->next = io;
+            else
+                cc->send_head = io;
+            cc->send_tail = io;
+        }
+        k = io->cap - io->len;
+        if (k > n)
+            k = n;
+        memcpy(io->buf + io->len, from, k);
+        io->len += k;
+        from += k;
+        n -= k;
+        cc->queued_bytes += k;
+        c->loop->stats.queued_write_bytes += k;
+    }
+    return pump_sends(cc);
+}
+
+size_t xpr__cx_queued(const xpr_conn *c)
+{
+    return ((const struct xpr__cx_conn *)c)->queued_bytes;
+}
+
+/* ---- connect ---- */
+
+static void initial_rto(SOCKET s, const struct xpr__addr *addr)
+{
+    static const uint8_t v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                            0, 0, 0, 0, 0, 0, 0, 1};
+    TCP_INITIAL_RTO_PARAMETERS rto;
+    DWORD bytes = 0;
+    int loopback = addr->family == XPR__AF_INET
+                       ? addr->ip[0] == 127
+                       : memcmp(addr->ip, v6_loopback, 16) == 0;
+    if (!loopback)
+        return;
+    rto.Rtt = TCP_INITIAL_RTO_UNSPECIFIED_RTT;
+    rto.MaxSynRetransmissions = TCP_INITIAL_RTO_NO_SYN_RETRANSMISSIONS;
+    /* trap 2: absent before Windows 8 and under Wine; harmless then */
+    WSAIoctl(s, SIO_TCP_INITIAL_RTO, &rto, sizeof(rto), NULL, 0, &bytes, NULL,
+             NULL);
+}
+
+static int bind_any(SOCKET s, int family)
+{
+    struct sockaddr_storage ss;
+    int len = family == XPR__AF_INET ? (int)sizeof(struct sockaddr_in)
+                                     : (int)sizeof(struct sockaddr_in6);
+    memset(&ss, 0, sizeof(ss));
+    ss.ss_family = family == XPR__AF_INET ? AF_INET : AF_INET6;
+    return bind(s, (struct sockaddr *)&ss, len) == 0 ? 0 : xpr__wsa_error();
+}
+
+int xpr__cx_connect(xpr_loop *loop, const struct xpr__addr *addr,
+                    const struct xpr_conn_callbacks *cb, void *arg,
+                    xpr_conn **out)
+{
+    struct xpr__cx_loop *cx = xpr__cx_of(loop);
+    struct sockaddr_storage ss;
+    int len = xpr__sock_addr_to_os(addr, &ss);
+    struct xpr__cx_conn *cc;
+    struct xpr__io_ctx *io;
+    xpr_socket_t opened;
+    SOCKET s;
+    int rc = xpr__sock_open(addr->family, &opened), ok;
+    if (rc != 0)
+        return rc;
+    s = (SOCKET)opened;
+    cc = xpr__cx_conn_new();
+    io = xpr__cx_io_get(cx, 0);
+    rc = cc == NULL || io == NULL ? XPR_ENOMEM : bind_any(s, addr->family);
+    if (rc == 0)
+        rc = xpr__cx_lookup_extensions(cx, s);
+    if (rc == 0)
+        rc = xpr__cx_associate(cx, s, &cc->skip_on_success);
+    if (rc != 0) {
+        closesocket(s);
+        free(cc);
+        if (io != NULL)
+            xpr__cx_io_put(cx, io);
+        return rc;
+    }
+    initial_rto(s, addr);
+    xpr__conn_init(&cc->base, loop, cb, arg, opened);
+    io->kind = XPR__OP_CONNECT;
+    io->owner = cc;
+    ok = cx->connect_ex(s, (struct sockaddr *)&ss, len, NULL, 0, NULL, &io->ov);
+    rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
+    if (rc != 0) /* known to the core already: on_close reports it */
+        close_socket(cc, rc, 0);
+    *out = &cc->base;
+    return 0;
+}
+
+/* Accepted, or connected: reads start, waiting writes go. */
+void xpr__cx_conn_start(struct xpr__cx_conn *cc)
+{
+    if (cc->dying || xpr__conn_done(&cc->base))
+        return;
+    post_reads(cc);
+    if (pump_sends(cc) == 0 && cc->queued_bytes == 0)
+        queue_empty(cc, 0);
+}
+
+/* trap 9: a TCP simultaneous open of a socket with itself. */
+static int connected_to_itself(SOCKET s)
+{
+    struct sockaddr_storage local, peer;
+    int local_len = (int)sizeof(local), peer_len = (int)sizeof(peer);
+    memset(&local, 0, sizeof(local));
+    memset(&peer, 0, sizeof(peer));
+    if (getsockname(s, (struct sockaddr *)&local, &local_len) != 0 ||
+        getpeername(s, (struct sockaddr *)&peer, &peer_len) != 0)
+        return 0;
+    return local_len == peer_len && memcmp(&local, &peer, local_len) == 0;
+}
+
+static void connect_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
+{
+    int err = io->os_error;
+    xpr__cx_io_put(cx_of(cc), io);
+    if (cc->dying)
+        return;
+    if (err == 0 && setsockopt((SOCKET)cc->base.sock, SOL_SOCKET,
+                               SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
+        err = WSAGetLastError();
+    if (err == 0 && connected_to_itself((SOCKET)cc->base.sock))
+        err = WSAECONNREFUSED; /* trap 9 */
+    if (err != 0) {
+        close_socket(cc, xpr__error_from_os(err), 0);
+        return;
+    }
+    cc->connected = 1;
+    xpr__conn_opened(&cc->base);
+    xpr__cx_conn_start(cc);
+}
+
+/* ---- routing and the ops ---- */
+
+void xpr__cx_conn_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    struct xpr__cx_conn *cc = io->owner;
+    (void)cx;
+    cc->pending--;
+    switch (io->kind) {
+    case XPR__OP_CONNECT:
+        connect_completed(cc, io);
+        break;
+    case XPR__OP_READ:
+        read_completed(cc, io);
+        break;
+    default:
+        write_completed(cc, io);
+        break;
+    }
+    maybe_finish(cc);
+}
+
+void xpr__cx_conn_kicked(struct xpr__cx_conn *cc)
+{
+    cc->pending--;
+    if (!cc->dying) {
+        deliver_parked(cc);
+        post_reads(cc);
+    }
+    maybe_finish(cc);
+}
+
+int xpr__cx_set_reading(xpr_conn *c, int on)
+{
+    struct xpr__cx_conn *cc = (struct xpr__cx_conn *)c;
+    if (!on || cc->dying)
+        return 0;           /* paused: simply no more reads are posted */
+    if (cc->parked != NULL) /* delivered from the loop, not from here */
+        xpr__cx_kick(cx_of(cc), cc);
+    post_reads(cc);
+    return 0;
+}
+
+int xpr__cx_shutdown(xpr_conn *c)
+{
+    struct xpr__cx_conn *cc = (struct xpr__cx_conn *)c;
+    if (cc->connected && cc->queued_bytes == 0)
+        queue_empty(cc, 0);
+    return 0;
+}
+
+int xpr__cx_close(xpr_conn *c)
+{
+    struct xpr__cx_conn *cc = (struct xpr__cx_conn *)c;
+    if (cc->connected && cc->queued_bytes == 0)
+        queue_empty(cc, 0);
+    return 0;
+}
+
+void xpr__cx_close_now(xpr_conn *c, int err, int reset)
+{
+    close_socket((struct xpr__cx_conn *)c, err, reset);
+}
+
+void xpr__cx_conn_free(xpr_conn *c)
+{
+    free(c);
+}

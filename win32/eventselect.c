@@ -1,0 +1,425 @@
+/*
+ * The WSAEventSelect poller (Winsock's event-object model).
+ *
+ * 1. WSAWaitForMultipleEvents waits on at most WSA_MAXIMUM_WAIT_EVENTS (64)
+ *    handles. Sockets live in groups of 63 slots plus one reserved event:
+ *    the loop thread itself waits on group 0 (the reserved event is the
+ *    loop event: wakes and group reports); every further group has a
+ *    thread that waits on its 63 slots plus a control event. A group
+ *    thread only waits and reports: it flags its group, sets the loop event
+ *    and parks on its control event. The loop thread harvests the group
+ *    (WSAEnumNetworkEvents), releases the thread, and runs every callback
+ *    itself, so callbacks stay on the loop thread, in order, never
+ *    overlapping.
+ * 2. Closing a handle another thread waits on is undefined: each slot owns
+ *    its event for the life of the group, and a socket borrows the event of
+ *    the slot it occupies. A group thread's handle array never changes;
+ *    the slot of a removed socket is unregistered (lEvents 0) and reset,
+ *    and a stray signal on an empty slot is only reset.
+ * 3. The wait reports the lowest signalled index only: after every wake all
+ *    signalled events of the group are collected (zero-timeout waits on the
+ *    rest of the array, from the index past the last hit), so a busy low
+ *    slot cannot starve the high ones.
+ * 4. FD_READ, FD_WRITE and FD_ACCEPT are edges, re-enabled by the next
+ *    recv/send/accept; FD_CONNECT and FD_CLOSE come once. A socket is
+ *    registered for all five once, and a bit seen while the engine has no
+ *    interest in it is kept (pending) until interest comes back, so pause
+ *    and resume do not need a second WSAEventSelect (which would replace the
+ *    first and clear the recorded events).
+ * 5. FD_CLOSE may come with data still unread and is not repeated, while
+ *    the engine stops reading after a short read: a closed socket stays
+ *    readable (level) until the engine drops read interest at EOF.
+ * 6. Per-event errors are in iErrorCode[FD_*_BIT]: a refused connect is
+ *    FD_CONNECT with an error, reported as WRITE|ERROR (the engine reads
+ *    SO_ERROR); a reset is FD_CLOSE with an error.
+ * 7. An accepted socket inherits the listener's registration (and event):
+ *    it is re-registered with its own slot event when the engine adds it.
+ *    A registration records the events that already happened (data waiting,
+ *    a connect completed or refused, a close), so nothing is probed; and
+ *    harvests run in slot order, so a listener (added first) accepts before
+ *    a client of the same loop runs its on_open.
+ */
+#include "xpr_winsock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "poller.h"
+
+#define GROUP_SLOTS (WSA_MAXIMUM_WAIT_EVENTS - 1)
+#define ALL_EVENTS (FD_READ | FD_WRITE | FD_ACCEPT | FD_CONNECT | FD_CLOSE)
+
+struct group;
+
+struct slot {
+    struct xpr__io *io; /* NULL while the slot is free */
+    struct group *group;
+    unsigned index;       /* events[index + 1] of the group */
+    unsigned mask;        /* the engine's interest */
+    unsigned pending;     /* XPR__IO_* seen and not yet delivered */
+    unsigned char closed; /* FD_CLOSE seen (quirk 5) */
+    unsigned char queued; /* in the ready list, or being dispatched */
+};
+
+struct eventselect_state;
+
+struct group {
+    struct eventselect_state *st;
+    /* [0]: the loop event (group 0) or the control event (others) */
+    WSAEVENT events[WSA_MAXIMUM_WAIT_EVENTS];
+    struct slot slots[GROUP_SLOTS];
+    unsigned used;
+    unsigned high; /* slots ever used: group 0 waits on 1 + high handles */
+    HANDLE thread; /* NULL for group 0 */
+    volatile LONG signalled;
+};
+
+struct eventselect_state {
+    struct group **groups;
+    size_t group_count, group_capacity;
+    struct slot **ready, **dispatching;
+    size_t ready_count, ready_capacity;
+    HANDLE loop_event; /* auto-reset: wake, or a group thread reports */
+    volatile LONG quit;
+};
+
+static DWORD WINAPI group_thread(LPVOID arg)
+{
+    struct group *g = arg;
+    struct eventselect_state *st = g->st;
+    while (InterlockedCompareExchange(&st->quit, 0, 0) == 0) {
+        DWORD r = WSAWaitForMultipleEvents(WSA_MAXIMUM_WAIT_EVENTS, g->events,
+                                           FALSE, WSA_INFINITE, FALSE);
+        if (r == WSA_WAIT_EVENT_0)
+            continue; /* a release without a report, or quit */
+        InterlockedExchange(&g->signalled, 1);
+        SetEvent(st->loop_event);
+        /* Parked: signalled events stay set until the loop harvests them. */
+        WaitForSingleObject(g->events[0], INFINITE);
+    }
+    return 0;
+}
+
+static void group_free(struct group *g)
+{
+    unsigned i;
+    if (g->thread != NULL) {
+        SetEvent(g->events[0]);
+        WaitForSingleObject(g->thread, INFINITE);
+        CloseHandle(g->thread);
+        CloseHandle(g->events[0]);
+    }
+    for (i = 1; i < WSA_MAXIMUM_WAIT_EVENTS; i++)
+        if (g->events[i] != NULL)
+            WSACloseEvent(g->events[i]);
+    free(g);
+}
+
+static int group_add(struct eventselect_state *st)
+{
+    struct group *g;
+    unsigned i;
+    if (st->group_count == st->group_capacity) {
+        size_t cap = st->group_capacity ? st->group_capacity * 2 : 4;
+        struct group **groups = realloc(st->groups, cap * sizeof(*groups));
+        if (groups == NULL)
+            return XPR_ENOMEM;
+        st->groups = groups;
+        st->group_capacity = cap;
+    }
+    g = calloc(1, sizeof(*g));
+    if (g == NULL)
+        return XPR_ENOMEM;
+    g->st = st;
+    for (i = 0; i < GROUP_SLOTS; i++) {
+        g->slots[i].group = g;
+        g->slots[i].index = i;
+        g->events[i + 1] = WSACreateEvent();
+        if (g->events[i + 1] == WSA_INVALID_EVENT) {
+            int rc = xpr__wsa_error();
+            g->events[i + 1] = NULL;
+            group_free(g);
+            return rc;
+        }
+    }
+    if (st->group_count == 0) {
+        g->events[0] = st->loop_event;
+    } else {
+        g->events[0] = CreateEventW(NULL, FALSE, FALSE, NULL);
+        if (g->events[0] != NULL)
+            g->thread = CreateThread(NULL, 64 * 1024, group_thread, g,
+                                     STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+        if (g->thread == NULL) {
+            int rc = xpr__error_from_os((int)GetLastError());
+            if (g->events[0] != NULL)
+                CloseHandle(g->events[0]);
+            g->events[0] = NULL;
+            group_free(g);
+            return rc;
+        }
+    }
+    st->groups[st->group_count++] = g;
+    return 0;
+}
+
+static int eventselect_init(xpr_loop *loop, void **state)
+{
+    struct eventselect_state *st = calloc(1, sizeof(*st));
+    int rc;
+    (void)loop;
+    if (st == NULL)
+        return XPR_ENOMEM;
+    st->loop_event = CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (st->loop_event == NULL) {
+        free(st);
+        return xpr__error_from_os((int)GetLastError());
+    }
+    rc = group_add(st);
+    if (rc != 0) {
+        CloseHandle(st->loop_event);
+        free(st);
+        return rc;
+    }
+    *state = st;
+    return 0;
+}
+
+static void eventselect_free(void *state)
+{
+    struct eventselect_state *st = state;
+    size_t i;
+    InterlockedExchange(&st->quit, 1);
+    for (i = 0; i < st->group_count; i++)
+        group_free(st->groups[i]);
+    CloseHandle(st->loop_event);
+    free(st->groups);
+    free(st->ready);
+    free(st->dispatching);
+    free(st);
+}
+
+/* What the engine wants to hear of now. */
+static unsigned deliverable(const struct slot *sl)
+{
+    unsigned events = 0;
+    if (sl->mask & XPR__IO_READ) {
+        events |= sl->pending & (XPR__IO_READ | XPR__IO_ERROR);
+        if (sl->closed)
+            events |= XPR__IO_READ | XPR__IO_ERROR;
+    }
+    if (sl->mask & XPR__IO_WRITE)
+        events |= sl->pending & (XPR__IO_WRITE | XPR__IO_ERROR);
+    return events;
+}
+
+static int ensure_ready_capacity(struct eventselect_state *st)
+{
+    if (st->ready_count == st->ready_capacity) {
+        size_t cap = st->ready_capacity ? st->ready_capacity * 2 : 64;
+        struct slot **ready = realloc(st->ready, cap * sizeof(*ready));
+        struct slot **other;
+        if (ready == NULL)
+            return XPR_ENOMEM;
+        st->ready = ready;
+        other = realloc(st->dispatching, cap * sizeof(*other));
+        if (other == NULL)
+            return XPR_ENOMEM;
+        st->dispatching = other;
+        st->ready_capacity = cap;
+    }
+    return 0;
+}
+
+static int queue_if_ready(struct eventselect_state *st, struct slot *sl)
+{
+    int rc;
+    if (sl->queued || sl->io == NULL || deliverable(sl) == 0)
+        return 0;
+    rc = ensure_ready_capacity(st);
+    if (rc != 0)
+        return rc;
+    sl->queued = 1;
+    st->ready[st->ready_count++] = sl;
+    return 0;
+}
+
+static struct slot *take_slot(struct eventselect_state *st, int *rc)
+{
+    size_t i;
+    unsigned k;
+    for (i = 0;; i++) {
+        struct group *g;
+        if (i == st->group_count) {
+            *rc = group_add(st);
+            if (*rc != 0)
+                return NULL;
+        }
+        g = st->groups[i];
+        if (g->used == GROUP_SLOTS)
+            continue;
+        for (k = 0; k < GROUP_SLOTS; k++) {
+            if (g->slots[k].io == NULL) {
+                g->used++;
+                if (k + 1 > g->high)
+                    g->high = k + 1;
+                return &g->slots[k];
+            }
+        }
+    }
+}
+
+static int eventselect_update(void *state, struct xpr__io *io,
+                              unsigned old_mask, unsigned new_mask)
+{
+    struct eventselect_state *st = state;
+    struct slot *sl = io->poller_data;
+    WSAEVENT ev;
+    int rc = 0;
+    (void)old_mask;
+    if (sl != NULL && new_mask != 0) {
+        sl->mask = new_mask; /* the registration covers every event */
+        return queue_if_ready(st, sl);
+    }
+    if (sl != NULL) {
+        ev = sl->group->events[sl->index + 1];
+        WSAEventSelect((SOCKET)io->sock, ev, 0);
+        WSAResetEvent(ev);
+        sl->io = NULL;
+        sl->mask = sl->pending = 0;
+        sl->closed = 0;
+        sl->group->used--;
+        io->poller_data = NULL;
+        return 0;
+    }
+    if (new_mask == 0)
+        return 0;
+    sl = take_slot(st, &rc);
+    if (sl == NULL)
+        return rc;
+    ev = sl->group->events[sl->index + 1];
+    if (WSAEventSelect((SOCKET)io->sock, ev, ALL_EVENTS) != 0) {
+        rc = xpr__wsa_error();
+        sl->group->used--;
+        return rc;
+    }
+    sl->io = io;
+    sl->mask = new_mask;
+    sl->pending = 0;
+    sl->closed = 0;
+    io->poller_data = sl;
+    return queue_if_ready(st, sl);
+}
+
+static void harvest_slot(struct eventselect_state *st, struct slot *sl)
+{
+    WSAEVENT ev = sl->group->events[sl->index + 1];
+    WSANETWORKEVENTS ne;
+    unsigned events = 0;
+    int i;
+    if (sl->io == NULL) {
+        WSAResetEvent(ev); /* quirk 2: a signal left from a removed socket */
+        return;
+    }
+    if (WSAEnumNetworkEvents((SOCKET)sl->io->sock, ev, &ne) != 0) {
+        WSAResetEvent(ev);
+        sl->pending |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
+        queue_if_ready(st, sl);
+        return;
+    }
+    if (ne.lNetworkEvents & (FD_READ | FD_ACCEPT))
+        events |= XPR__IO_READ;
+    if (ne.lNetworkEvents & (FD_WRITE | FD_CONNECT))
+        events |= XPR__IO_WRITE;
+    if (ne.lNetworkEvents & FD_CLOSE) {
+        sl->closed = 1;
+        events |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
+    }
+    for (i = 0; i < FD_MAX_EVENTS; i++)
+        if ((ne.lNetworkEvents & (1L << i)) && ne.iErrorCode[i] != 0)
+            events |= XPR__IO_ERROR;
+    sl->pending |= events;
+    queue_if_ready(st, sl);
+}
+
+/* Quirk 3: every signalled slot event of g from events[first] on. */
+static void harvest_group(struct eventselect_state *st, struct group *g,
+                          unsigned first)
+{
+    while (first <= g->high) {
+        DWORD r = WSAWaitForMultipleEvents(g->high + 1 - first,
+                                           &g->events[first], FALSE, 0, FALSE);
+        if (r >= WSA_WAIT_EVENT_0 + (g->high + 1 - first))
+            break; /* timeout or failure: nothing more is signalled */
+        first += r - WSA_WAIT_EVENT_0;
+        harvest_slot(st, &g->slots[first - 1]);
+        first++;
+    }
+}
+
+static void dispatch(struct eventselect_state *st)
+{
+    struct slot **list = st->ready;
+    size_t i, n = st->ready_count;
+    st->ready = st->dispatching;
+    st->dispatching = list;
+    st->ready_count = 0;
+    for (i = 0; i < n; i++) {
+        struct slot *sl = list[i];
+        struct xpr__io *io = sl->io;
+        unsigned events = io != NULL ? deliverable(sl) : 0;
+        sl->pending &= ~events;
+        if (events != 0)
+            xpr__io_ready(io, events);
+        /* A removed slot has io NULL and nothing pending; a slot reused by
+         * a socket added meanwhile keeps only what that socket had. */
+        sl->queued = 0;
+        queue_if_ready(st, sl);
+    }
+}
+
+static int eventselect_wait(void *state, int timeout_ms)
+{
+    struct eventselect_state *st = state;
+    struct group *g0 = st->groups[0];
+    DWORD timeout = timeout_ms < 0 ? WSA_INFINITE : (DWORD)timeout_ms;
+    DWORD r;
+    size_t i;
+    if (st->ready_count > 0)
+        timeout = 0; /* quirk 5: closed sockets still to be read */
+    r = WSAWaitForMultipleEvents(g0->high + 1, g0->events, FALSE, timeout,
+                                 FALSE);
+    if (r == WSA_WAIT_FAILED)
+        return xpr__wsa_error();
+    if (r != WSA_WAIT_TIMEOUT && r <= WSA_WAIT_EVENT_0 + g0->high) {
+        unsigned first = (unsigned)(r - WSA_WAIT_EVENT_0);
+        harvest_group(st, g0, first == 0 ? 1 : first);
+    }
+    for (i = 1; i < st->group_count; i++) {
+        struct group *g = st->groups[i];
+        if (InterlockedExchange(&g->signalled, 0) != 0) {
+            harvest_group(st, g, 1);
+            SetEvent(g->events[0]); /* release the parked thread */
+        }
+    }
+    dispatch(st);
+    return 0;
+}
+
+static void eventselect_wake(void *state)
+{
+    struct eventselect_state *st = state;
+    SetEvent(st->loop_event);
+}
+
+const struct xpr_poller_ops xpr__eventselect_poller = {
+    XPR__POLLER_WRITE_EDGE,
+    eventselect_init,
+    eventselect_free,
+    eventselect_update,
+    eventselect_wait,
+    eventselect_wake,
+    NULL,
+    NULL,
+    NULL,
+};

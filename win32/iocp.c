@@ -1,0 +1,100 @@
+/*
+ * The iocp harvester: completions are reaped from one I/O completion port
+ * (MODELS.md section 7). Everything else is the shared engine
+ * (completion.c).
+ *
+ * 1. GetQueuedCompletionStatusEx returns a batch; every entry with an
+ *    OVERLAPPED is one finished operation, success or not. The "FALSE with
+ *    a non-NULL OVERLAPPED means a failed I/O" trap of the single-packet
+ *    call becomes: OVERLAPPED.Internal holds a failure NTSTATUS (the engine
+ *    resolves it to a WSA code while the socket is open).
+ * 2. A FALSE return with WAIT_TIMEOUT is an empty wait, not an error; the
+ *    wait may also end early (a ~15.6 ms tick): the core simply comes back.
+ * 3. Wakes are packets with a NULL OVERLAPPED and WAKE_KEY, posted with
+ *    PostQueuedCompletionStatus: no loopback socket pair (antivirus).
+ *    Several wakes may be pending at once; each costs one empty entry.
+ * 4. Sockets are associated with the completion key 0: the context comes
+ *    from the OVERLAPPED (CONTAINING_RECORD), never from the key or the
+ *    SOCKET value, so a reused socket number cannot misroute a packet.
+ * 5. A socket cannot leave a port; it leaves when it is closed. Packets of
+ *    operations cancelled by closesocket still arrive (Wine:
+ *    ERROR_HANDLES_CLOSED, Windows: ERROR_OPERATION_ABORTED) and are reaped
+ *    like any other before their context is released.
+ */
+#include "completion.h"
+
+#include <stdlib.h>
+
+#define BATCH 128
+#define WAKE_KEY ((ULONG_PTR)1)
+
+struct iocp_state {
+    HANDLE port;
+    OVERLAPPED_ENTRY entries[BATCH];
+};
+
+static int iocp_init(struct xpr__cx_loop *cx)
+{
+    struct iocp_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return XPR_ENOMEM;
+    st->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    if (st->port == NULL) {
+        int rc = xpr__error_from_os((int)GetLastError());
+        free(st);
+        return rc;
+    }
+    cx->harvester_state = st;
+    return 0;
+}
+
+static void iocp_free(struct xpr__cx_loop *cx)
+{
+    struct iocp_state *st = cx->harvester_state;
+    CloseHandle(st->port);
+    free(st);
+}
+
+static int iocp_associate(struct xpr__cx_loop *cx, SOCKET s)
+{
+    struct iocp_state *st = cx->harvester_state;
+    if (CreateIoCompletionPort((HANDLE)s, st->port, 0, 0) == NULL)
+        return xpr__error_from_os((int)GetLastError());
+    return 0;
+}
+
+static int iocp_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
+{
+    struct iocp_state *st = cx->harvester_state;
+    ULONG count = 0, i;
+    DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
+    cx->dequeue_calls++;
+    if (!GetQueuedCompletionStatusEx(st->port, st->entries, BATCH, &count, wait,
+                                     FALSE)) {
+        DWORD err = GetLastError();
+        if (err == WAIT_TIMEOUT)
+            return 0;
+        return xpr__error_from_os((int)err);
+    }
+    cx->dequeued_completions += count;
+    for (i = 0; i < count; i++) {
+        OVERLAPPED_ENTRY *e = &st->entries[i];
+        OVERLAPPED *ov = e->lpOverlapped;
+        if (ov == NULL)
+            continue; /* a wake */
+        xpr__completion_done(cx, ov, e->dwNumberOfBytesTransferred,
+                             ov->Internal != 0);
+    }
+    return 0;
+}
+
+static void iocp_wake(struct xpr__cx_loop *cx)
+{
+    struct iocp_state *st = cx->harvester_state;
+    PostQueuedCompletionStatus(st->port, 0, WAKE_KEY, NULL);
+}
+
+const struct xpr__harvester_ops xpr__iocp_harvester = {
+    "iocp",    iocp_init, iocp_free, iocp_associate, iocp_wait_and_reap,
+    iocp_wake, 1, /* skip_on_success */
+};
