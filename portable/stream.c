@@ -357,17 +357,24 @@ static int stream_write(xpr_conn *c, const void *p, size_t n)
     size_t sent = 0;
     int rc;
     if (!(c->flags & XPR__CONN_CONNECTING) && xpr__wq_bytes(&sc->queue) == 0) {
-        const void *base = p;
-        long r = xpr__sock_sendv(c->sock, &base, &n, 1);
-        if (r >= 0) {
-            sent = (size_t)r;
+        /* Send until done or the socket would block: WSAAsyncSelect and
+         * WSAEventSelect post FD_WRITE only after a send failed with
+         * WSAEWOULDBLOCK, so a short send alone must not start a wait. */
+        while (sent < n) {
+            const void *base = (const unsigned char *)p + sent;
+            size_t left = n - sent;
+            long r = xpr__sock_sendv(c->sock, &base, &left, 1);
+            if (r == XPR_EAGAIN)
+                break;
+            if (r < 0) {
+                stream_close_now(c, (int)r, 0);
+                return (int)r;
+            }
+            sent += (size_t)r;
             c->loop->stats.bytes_written += (uint64_t)r;
-            if (sent == n)
-                return 0;
-        } else if (r != XPR_EAGAIN) {
-            stream_close_now(c, (int)r, 0);
-            return (int)r;
         }
+        if (sent == n)
+            return 0;
         sc->write_blocked = 1;
     }
     rc = xpr__wq_push(&sc->queue, (const unsigned char *)p + sent, n - sent);

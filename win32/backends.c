@@ -9,6 +9,7 @@
 
 extern const struct xpr_poller_ops xpr__select_poller;
 extern const struct xpr_poller_ops xpr__eventselect_poller;
+extern const struct xpr_poller_ops xpr__asyncselect_poller;
 extern const struct xpr_backend_ops xpr__completion_ops;
 
 const struct xpr_backend_entry xpr__platform_backends[] = {
@@ -16,6 +17,7 @@ const struct xpr_backend_entry xpr__platform_backends[] = {
     {"iocp", &xpr__completion_ops, NULL, 0, 0},
     {"select", &xpr__stream_ops, &xpr__select_poller, 0, 0},
     {"eventselect", &xpr__stream_ops, &xpr__eventselect_poller, 0, 0},
+    {"asyncselect", &xpr__stream_ops, &xpr__asyncselect_poller, 0, 0},
 #ifdef XPR_HAVE_LIBEVENT
     {"libevent", &xpr__stream_ops, &xpr__libevent_poller, 0, 0},
     {"libevent-bev", &xpr__bev_ops, NULL, 0, 0},

@@ -37,7 +37,20 @@
  *    A registration records the events that already happened (data waiting,
  *    a connect completed or refused, a close), so nothing is probed; and
  *    harvests run in slot order, so a listener (added first) accepts before
- *    a client of the same loop runs its on_open.
+ *    a client of the same loop runs its on_open. Still, data may have come
+ *    while a paused socket was unregistered: a socket added with read
+ *    interest is reported readable once (a spurious read is only EAGAIN).
+ * 8. FD_WRITE is re-enabled only by a send that FAILED with WSAEWOULDBLOCK;
+ *    a partial send re-enables nothing. The engine starts waiting for
+ *    writability after a short send too, so when write interest is added
+ *    to a registered socket it is reported writable once: the engine sends
+ *    again until the send fails, which arms FD_WRITE. (Not on a first
+ *    registration: there write interest means "connecting", and the
+ *    registration itself records FD_WRITE/FD_CONNECT.)
+ * 9. A registration made after a connect already failed may record no
+ *    FD_CONNECT (the WSAAsyncSelect twin loses it under Wine): a socket
+ *    added only to learn the outcome of its connect is probed once with a
+ *    zero-timeout select() on its except set.
  */
 #include "xpr_winsock.h"
 
@@ -244,6 +257,18 @@ static int queue_if_ready(struct eventselect_state *st, struct slot *sl)
     return 0;
 }
 
+/* Quirk 9: a connect that failed before the socket was registered. */
+static unsigned connect_failed(SOCKET s)
+{
+    fd_set eset;
+    struct timeval zero = {0, 0};
+    FD_ZERO(&eset);
+    FD_SET(s, &eset);
+    if (select(0, NULL, NULL, &eset, &zero) == 1)
+        return XPR__IO_WRITE | XPR__IO_ERROR;
+    return 0;
+}
+
 static struct slot *take_slot(struct eventselect_state *st, int *rc)
 {
     size_t i;
@@ -278,6 +303,9 @@ static int eventselect_update(void *state, struct xpr__io *io,
     int rc = 0;
     (void)old_mask;
     if (sl != NULL && new_mask != 0) {
+        /* Quirk 8: a writer that starts waiting tries once more first. */
+        if ((new_mask & XPR__IO_WRITE) && !(sl->mask & XPR__IO_WRITE))
+            sl->pending |= XPR__IO_WRITE;
         sl->mask = new_mask; /* the registration covers every event */
         return queue_if_ready(st, sl);
     }
@@ -305,7 +333,9 @@ static int eventselect_update(void *state, struct xpr__io *io,
     }
     sl->io = io;
     sl->mask = new_mask;
-    sl->pending = 0;
+    sl->pending = new_mask & XPR__IO_READ;
+    if (new_mask == XPR__IO_WRITE)
+        sl->pending = connect_failed((SOCKET)io->sock);
     sl->closed = 0;
     io->poller_data = sl;
     return queue_if_ready(st, sl);

@@ -1,0 +1,416 @@
+/*
+ * The WSAAsyncSelect poller (Winsock's window-message model).
+ *
+ * 1. Notifications are window messages (wParam = SOCKET, lParam = event
+ *    and error, WSAGETSELECTEVENT/WSAGETSELECTERROR) for a message-only
+ *    window (HWND_MESSAGE) created by xpr_loop_new: a window belongs to the
+ *    thread that creates it, so the loop must run on that thread. The class
+ *    is registered once per process.
+ * 2. The wait pumps every message of the thread (PeekMessage, then
+ *    MsgWaitForMultipleObjectsEx for the timeout), so xpr can run on a GUI
+ *    thread: the application's windows get their messages meanwhile. The
+ *    window procedure only records events; callbacks run after the pump,
+ *    so a callback never runs inside DispatchMessage of a modal loop.
+ *    WM_QUIT is put back (PostQuitMessage) and stops the loop, so the
+ *    application's own message loop still sees it.
+ * 3. A second WSAAsyncSelect replaces the first, and a socket is registered
+ *    once for every event; a bit seen while the engine has no interest is
+ *    kept until interest comes back (pause/resume need no new call).
+ * 4. Messages stay queued after a socket is removed, and its SOCKET value
+ *    may be reused by a new socket at once: every registration gets its own
+ *    message number (WM_APP + 1 .. 0xBFFF, rotating), and a message whose
+ *    SOCKET has no registration, or a different number, is dropped. A
+ *    spurious FD_READ/FD_WRITE costs one recv/send that fails with EAGAIN.
+ * 5. One recv per FD_READ (XPR__POLLER_ONE_READ_PER_EVENT): a recv that
+ *    leaves data re-posts FD_READ; more would only add spurious messages.
+ * 6. FD_WRITE comes after connect/accept and after a send FAILED with
+ *    WSAEWOULDBLOCK, not after a partial send: when write interest is
+ *    added to a registered socket it is reported writable once, and the
+ *    engine sends until the send fails (XPR__POLLER_WRITE_EDGE).
+ * 7. FD_CLOSE comes once, after the data were read: a closed socket stays
+ *    readable (level) while the engine wants to read. Should a stale
+ *    FD_CLOSE ever pass check 4 (after 16,000 registrations), a
+ *    MSG_PEEK finds the socket open and the flag is dropped.
+ * 8. Accepted sockets inherit the listener's registration (its message
+ *    number): they are re-registered when added and reported readable once.
+ * 9. The queue holds at most 10,000 posted messages: wakes are coalesced
+ *    (one WM_APP in flight), and each wait pumps the queue dry.
+ * 10. A registration made after a connect already failed posts no
+ *     FD_CONNECT (seen under Wine): a socket added only to learn the outcome
+ *     of its connect is probed once with a zero-timeout select().
+ */
+#include "xpr_winsock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "poller.h"
+
+#define WAKE_MSG WM_APP
+#define FIRST_SOCKET_MSG (WM_APP + 1)
+#define LAST_SOCKET_MSG 0xBFFF
+#define ALL_EVENTS (FD_READ | FD_WRITE | FD_ACCEPT | FD_CONNECT | FD_CLOSE)
+#define PUMP_MAX 20000 /* messages per pump: other windows cannot hog it */
+
+static const wchar_t class_name[] = L"xpr-asyncselect";
+
+struct slot {
+    struct xpr__io *io; /* NULL once removed (freed when not queued) */
+    SOCKET sock;
+    UINT msg;
+    unsigned mask, pending;
+    unsigned char closed, queued;
+    struct slot *next; /* hash chain */
+};
+
+struct asyncselect_state {
+    xpr_loop *loop;
+    HWND hwnd;
+    struct slot **buckets;
+    size_t bucket_count, slot_count;
+    struct slot **ready, **dispatching;
+    size_t ready_count, ready_capacity;
+    UINT next_msg;
+    volatile LONG wake_posted;
+    int woken;
+};
+
+static LRESULT CALLBACK window_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp);
+
+static xpr__once_flag class_once = XPR__ONCE_INIT;
+static HINSTANCE class_module;
+static ATOM class_atom;
+
+static void register_class(void)
+{
+    WNDCLASSEXW wc;
+    GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS |
+                           GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                       (LPCWSTR)(void *)&class_once, &class_module);
+    memset(&wc, 0, sizeof(wc));
+    wc.cbSize = sizeof(wc);
+    wc.lpfnWndProc = window_proc;
+    wc.hInstance = class_module;
+    wc.lpszClassName = class_name;
+    class_atom = RegisterClassExW(&wc);
+    if (class_atom == 0 && GetLastError() == ERROR_CLASS_ALREADY_EXISTS)
+        class_atom = 1;
+}
+
+static size_t bucket_of(const struct asyncselect_state *st, SOCKET s)
+{
+    return (size_t)((s >> 2) * 2654435761u) & (st->bucket_count - 1);
+}
+
+static struct slot *lookup(const struct asyncselect_state *st, SOCKET s)
+{
+    struct slot *sl = st->buckets[bucket_of(st, s)];
+    while (sl != NULL && sl->sock != s)
+        sl = sl->next;
+    return sl;
+}
+
+static int grow_buckets(struct asyncselect_state *st)
+{
+    size_t count = st->bucket_count * 2, i;
+    struct slot **old = st->buckets, **buckets;
+    buckets = calloc(count, sizeof(*buckets));
+    if (buckets == NULL)
+        return XPR_ENOMEM;
+    st->buckets = buckets;
+    st->bucket_count = count;
+    for (i = 0; i < count / 2; i++) {
+        while (old[i] != NULL) {
+            struct slot *sl = old[i];
+            size_t b = bucket_of(st, sl->sock);
+            old[i] = sl->next;
+            sl->next = buckets[b];
+            buckets[b] = sl;
+        }
+    }
+    free(old);
+    return 0;
+}
+
+static void unlink_slot(struct asyncselect_state *st, struct slot *sl)
+{
+    struct slot **p = &st->buckets[bucket_of(st, sl->sock)];
+    while (*p != sl)
+        p = &(*p)->next;
+    *p = sl->next;
+    st->slot_count--;
+}
+
+static unsigned deliverable(const struct slot *sl)
+{
+    unsigned events = 0;
+    if (sl->mask & XPR__IO_READ) {
+        events |= sl->pending & (XPR__IO_READ | XPR__IO_ERROR);
+        if (sl->closed)
+            events |= XPR__IO_READ | XPR__IO_ERROR;
+    }
+    if (sl->mask & XPR__IO_WRITE)
+        events |= sl->pending & (XPR__IO_WRITE | XPR__IO_ERROR);
+    return events;
+}
+
+static int queue_if_ready(struct asyncselect_state *st, struct slot *sl)
+{
+    if (sl->queued || sl->io == NULL || deliverable(sl) == 0)
+        return 0;
+    if (st->ready_count == st->ready_capacity) {
+        size_t cap = st->ready_capacity ? st->ready_capacity * 2 : 64;
+        struct slot **ready = realloc(st->ready, cap * sizeof(*ready));
+        struct slot **other;
+        if (ready == NULL)
+            return XPR_ENOMEM;
+        st->ready = ready;
+        other = realloc(st->dispatching, cap * sizeof(*other));
+        if (other == NULL)
+            return XPR_ENOMEM;
+        st->dispatching = other;
+        st->ready_capacity = cap;
+    }
+    sl->queued = 1;
+    st->ready[st->ready_count++] = sl;
+    return 0;
+}
+
+static void record(struct asyncselect_state *st, struct slot *sl, long event,
+                   int error)
+{
+    unsigned events = 0;
+    if (event & (FD_READ | FD_ACCEPT))
+        events |= XPR__IO_READ;
+    if (event & (FD_WRITE | FD_CONNECT))
+        events |= XPR__IO_WRITE;
+    if (event & FD_CLOSE) {
+        sl->closed = 1;
+        events |= XPR__IO_READ | XPR__IO_WRITE;
+        error = 1; /* hang-up: the engine reads to learn which */
+    }
+    if (error != 0)
+        events |= XPR__IO_ERROR;
+    sl->pending |= events;
+    queue_if_ready(st, sl);
+}
+
+static LRESULT CALLBACK window_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp)
+{
+    struct asyncselect_state *st =
+        (struct asyncselect_state *)GetWindowLongPtrW(hwnd, GWLP_USERDATA);
+    if (st == NULL)
+        return DefWindowProcW(hwnd, msg, wp, lp);
+    if (msg == WAKE_MSG) {
+        InterlockedExchange(&st->wake_posted, 0);
+        st->woken = 1;
+        return 0;
+    }
+    if (msg >= FIRST_SOCKET_MSG && msg <= LAST_SOCKET_MSG) {
+        struct slot *sl = lookup(st, (SOCKET)wp);
+        if (sl != NULL && sl->msg == msg) /* quirk 4 */
+            record(st, sl, WSAGETSELECTEVENT(lp), WSAGETSELECTERROR(lp));
+        return 0;
+    }
+    return DefWindowProcW(hwnd, msg, wp, lp);
+}
+
+static int asyncselect_init(xpr_loop *loop, void **state)
+{
+    struct asyncselect_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return XPR_ENOMEM;
+    st->loop = loop;
+    st->next_msg = FIRST_SOCKET_MSG;
+    st->bucket_count = 64;
+    st->buckets = calloc(st->bucket_count, sizeof(*st->buckets));
+    xpr__call_once(&class_once, register_class);
+    if (st->buckets != NULL && class_atom != 0)
+        st->hwnd = CreateWindowExW(0, class_name, L"", 0, 0, 0, 0, 0,
+                                   HWND_MESSAGE, NULL, class_module, NULL);
+    if (st->hwnd == NULL) {
+        int rc = st->buckets == NULL ? XPR_ENOMEM
+                                     : xpr__error_from_os((int)GetLastError());
+        free(st->buckets);
+        free(st);
+        return rc;
+    }
+    SetWindowLongPtrW(st->hwnd, GWLP_USERDATA, (LONG_PTR)st);
+    *state = st;
+    return 0;
+}
+
+static void asyncselect_free(void *state)
+{
+    struct asyncselect_state *st = state;
+    size_t i;
+    SetWindowLongPtrW(st->hwnd, GWLP_USERDATA, 0);
+    DestroyWindow(st->hwnd);
+    for (i = 0; i < st->ready_count; i++)
+        if (st->ready[i]->io == NULL)
+            free(st->ready[i]); /* removed, waiting for the dispatch */
+    for (i = 0; i < st->bucket_count; i++) {
+        while (st->buckets[i] != NULL) {
+            struct slot *sl = st->buckets[i];
+            st->buckets[i] = sl->next;
+            free(sl);
+        }
+    }
+    free(st->buckets);
+    free(st->ready);
+    free(st->dispatching);
+    free(st);
+}
+
+/* Quirk 10: a connect that failed before the socket was registered. */
+static unsigned connect_failed(SOCKET s)
+{
+    fd_set eset;
+    struct timeval zero = {0, 0};
+    FD_ZERO(&eset);
+    FD_SET(s, &eset);
+    if (select(0, NULL, NULL, &eset, &zero) == 1)
+        return XPR__IO_WRITE | XPR__IO_ERROR;
+    return 0;
+}
+
+/* Quirk 7: a closed flag that survived a read is checked once more. */
+static int still_closed(struct slot *sl)
+{
+    char c;
+    return recv(sl->sock, &c, 1, MSG_PEEK) != SOCKET_ERROR ||
+           WSAGetLastError() != WSAEWOULDBLOCK;
+}
+
+static int asyncselect_update(void *state, struct xpr__io *io,
+                              unsigned old_mask, unsigned new_mask)
+{
+    struct asyncselect_state *st = state;
+    struct slot *sl = io->poller_data;
+    (void)old_mask;
+    if (sl != NULL && new_mask != 0) {
+        if ((new_mask & XPR__IO_WRITE) && !(sl->mask & XPR__IO_WRITE))
+            sl->pending |= XPR__IO_WRITE; /* quirk 6 */
+        sl->mask = new_mask;
+        return queue_if_ready(st, sl);
+    }
+    if (sl != NULL) {
+        WSAAsyncSelect(sl->sock, st->hwnd, 0, 0); /* no more messages */
+        unlink_slot(st, sl);
+        io->poller_data = NULL;
+        sl->io = NULL;
+        if (!sl->queued)
+            free(sl);
+        return 0;
+    }
+    if (new_mask == 0)
+        return 0;
+    if (st->slot_count >= st->bucket_count && grow_buckets(st) != 0)
+        return XPR_ENOMEM;
+    sl = calloc(1, sizeof(*sl));
+    if (sl == NULL)
+        return XPR_ENOMEM;
+    sl->io = io;
+    sl->sock = (SOCKET)io->sock;
+    sl->msg = st->next_msg;
+    st->next_msg =
+        st->next_msg == LAST_SOCKET_MSG ? FIRST_SOCKET_MSG : st->next_msg + 1;
+    if (WSAAsyncSelect(sl->sock, st->hwnd, sl->msg, ALL_EVENTS) != 0) {
+        int rc = xpr__wsa_error();
+        free(sl);
+        return rc;
+    }
+    sl->mask = new_mask;
+    sl->pending = new_mask & XPR__IO_READ; /* quirk 8 */
+    if (new_mask == XPR__IO_WRITE)
+        sl->pending = connect_failed(sl->sock);
+    sl->next = st->buckets[bucket_of(st, sl->sock)];
+    st->buckets[bucket_of(st, sl->sock)] = sl;
+    st->slot_count++;
+    io->poller_data = sl;
+    return queue_if_ready(st, sl);
+}
+
+static void dispatch(struct asyncselect_state *st)
+{
+    struct slot **list = st->ready;
+    size_t i, n = st->ready_count;
+    st->ready = st->dispatching;
+    st->dispatching = list;
+    st->ready_count = 0;
+    for (i = 0; i < n; i++) {
+        struct slot *sl = list[i];
+        unsigned events = 0;
+        if (sl->io != NULL) {
+            if (sl->closed == 2 && (sl->mask & XPR__IO_READ) &&
+                !still_closed(sl))
+                sl->closed = 0;
+            events = deliverable(sl);
+            if (sl->closed && (events & XPR__IO_READ))
+                sl->closed = 2;
+            sl->pending &= ~events;
+            if (events != 0)
+                xpr__io_ready(sl->io, events);
+        }
+        sl->queued = 0;
+        if (sl->io == NULL)
+            free(sl); /* removed by a callback, or before this dispatch */
+        else
+            queue_if_ready(st, sl);
+    }
+}
+
+/* Dispatches every message of the thread (quirk 2). */
+static void pump(struct asyncselect_state *st)
+{
+    MSG m;
+    int n = 0;
+    while (n++ < PUMP_MAX && PeekMessageW(&m, NULL, 0, 0, PM_REMOVE)) {
+        if (m.message == WM_QUIT) {
+            PostQuitMessage((int)m.wParam);
+            xpr_loop_stop(st->loop);
+            st->woken = 1;
+            return;
+        }
+        TranslateMessage(&m);
+        DispatchMessageW(&m);
+    }
+}
+
+static int asyncselect_wait(void *state, int timeout_ms)
+{
+    struct asyncselect_state *st = state;
+    /* A wake message removed by someone else's PeekMessage would leave the
+     * flag set forever: at worst this lets one more wake message in. */
+    InterlockedExchange(&st->wake_posted, 0);
+    st->woken = 0;
+    pump(st);
+    if (st->ready_count == 0 && !st->woken && timeout_ms != 0) {
+        DWORD timeout = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
+        MsgWaitForMultipleObjectsEx(0, NULL, timeout, QS_ALLINPUT,
+                                    MWMO_INPUTAVAILABLE);
+        pump(st);
+    }
+    dispatch(st);
+    return 0;
+}
+
+static void asyncselect_wake(void *state)
+{
+    struct asyncselect_state *st = state;
+    if (InterlockedExchange(&st->wake_posted, 1) == 0)
+        PostMessageW(st->hwnd, WAKE_MSG, 0, 0);
+}
+
+const struct xpr_poller_ops xpr__asyncselect_poller = {
+    XPR__POLLER_ONE_READ_PER_EVENT | XPR__POLLER_WRITE_EDGE,
+    asyncselect_init,
+    asyncselect_free,
+    asyncselect_update,
+    asyncselect_wait,
+    asyncselect_wake,
+    NULL,
+    NULL,
+    NULL,
+};
