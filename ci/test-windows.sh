@@ -16,6 +16,21 @@ cross_file=${XPR_DEPS_DIR:-build-deps}/mingw-w64-x86_64.txt
 xpr_wine_start
 trap xpr_wine_stop EXIT
 
+# Wine's sockets are host sockets: the 4,000-connection rows leave some
+# 8,000 loopback connections each in TIME_WAIT for a minute, and sockets
+# bound to port 0 before ConnectEx cannot reuse those ports. Widen the
+# ephemeral range where this machine lets us (root, or passwordless sudo).
+widen_ephemeral_ports() {
+    local range="10000 65000" f=/proc/sys/net/ipv4/ip_local_port_range
+    if [ -w "$f" ]; then
+        echo "$range" >"$f" 2>/dev/null || true
+    elif command -v sudo >/dev/null; then
+        sudo -n sysctl -q -w net.ipv4.ip_local_port_range="$range" || true
+    fi
+    echo "ephemeral ports: $(cat "$f" 2>/dev/null || echo unknown)"
+}
+widen_ephemeral_ports
+
 step "cross build (mingw-w64 gcc, -Werror)"
 if [ -f build-win/build.ninja ]; then
     meson configure build-win --werror >/dev/null

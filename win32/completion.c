@@ -41,7 +41,9 @@
 #define FREE_REAP_ROUNDS 500
 
 static const struct xpr__harvester_ops *const harvesters[] = {
-    &xpr__iocp_harvester, /* XPR__HARVEST_IOCP */
+    &xpr__iocp_harvester,       /* XPR__HARVEST_IOCP */
+    &xpr__overlapped_harvester, /* XPR__HARVEST_OVERLAPPED */
+    &xpr__routine_harvester,    /* XPR__HARVEST_ROUTINE */
 };
 
 /* ---- pools ---- */
@@ -67,10 +69,19 @@ struct xpr__io_ctx *xpr__cx_io_get(struct xpr__cx_loop *cx, int large)
     return io;
 }
 
+int xpr__cx_io_arm(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    if (cx->harvester->arm == NULL)
+        return 0;
+    return cx->harvester->arm(cx, io);
+}
+
 void xpr__cx_io_put(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
 {
     struct xpr__io_ctx **pool = io->large ? &cx->pool_large : &cx->pool_small;
     unsigned *count = io->large ? &cx->pool_large_count : &cx->pool_small_count;
+    if (cx->harvester->io_fini != NULL)
+        cx->harvester->io_fini(cx, io);
     if (*count >= cx->pool_free_max) {
         free(io);
         return;
@@ -105,6 +116,8 @@ int xpr__cx_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
     cx->pending[io->kind]++;
     if (io->large)
         cx->pinned_bytes += io->cap;
+    if (cx->harvester->posted != NULL)
+        skip = cx->harvester->posted(cx, io, ok); /* its own rule */
     if (ok && skip) {
         /* trap 1: no packet will come; the bytes are in the OVERLAPPED */
         io->bytes = (DWORD)io->ov.InternalHigh;

@@ -8,7 +8,8 @@
  *
  * Files: completion.c (loop, pools, dispatch, stats, the ops table),
  * completion_accept.c (listeners, AcceptEx), completion_io.c (connect,
- * reads, writes, close), iocp.c (the completion-port harvester).
+ * reads, writes, close), iocp.c (the completion-port harvester),
+ * overlapped.c (event objects), completion_routine.c (APCs).
  *
  * Ownership rule (DESIGN.md contract 3): every posted operation holds one
  * count in its owner's `pending`; an owner is freed only at pending == 0,
@@ -42,6 +43,7 @@ struct xpr__io_ctx {
     DWORD bytes;              /* result, once complete */
     int os_error;             /* 0, or the WSA / Win32 code of a failure */
     SOCKET accept_sock;       /* AcceptEx: the socket being accepted */
+    HANDLE wait; /* completion-routine: registered wait of accept / connect */
     WSABUF wsabuf;
     size_t cap; /* bytes in buf */
     size_t len; /* writes: bytes filled */
@@ -92,6 +94,16 @@ struct xpr__cx_listener {
  *   wait_and_reap     waits up to timeout_ms (-1 = no limit) and calls
  *                     xpr__completion_done once per finished operation;
  *   wake              any thread: makes a blocked wait_and_reap return.
+ * Optional hooks (NULL in iocp), for harvesters without a port:
+ *   arm / io_fini     a context is about to be posted (kind and owner set)
+ *                     / is given back to the pool (overlapped: lends it an
+ *                     event for OVERLAPPED.hEvent, and takes it back);
+ *   posted            an operation was accepted by the system (done_now: it
+ *                     completed at once); returns non-zero when no
+ *                     notification will be reaped for it, so the engine
+ *                     handles it from its inline list (replaces the
+ *                     skip-on-success test for this harvester);
+ *   routine           passed to WSARecv / WSASend as the completion routine.
  */
 struct xpr__harvester_ops {
     const char *name;
@@ -101,12 +113,23 @@ struct xpr__harvester_ops {
     int (*wait_and_reap)(struct xpr__cx_loop *cx, int timeout_ms);
     void (*wake)(struct xpr__cx_loop *cx);
     int skip_on_success;
+    int (*arm)(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
+    void (*io_fini)(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
+    int (*posted)(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
+                  int done_now);
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine;
 };
 
 /* Which harvester a registry row uses (its variant). */
-enum xpr__harvester_kind { XPR__HARVEST_IOCP = 0 };
+enum xpr__harvester_kind {
+    XPR__HARVEST_IOCP = 0,
+    XPR__HARVEST_OVERLAPPED = 1,
+    XPR__HARVEST_ROUTINE = 2
+};
 
 extern const struct xpr__harvester_ops xpr__iocp_harvester;
+extern const struct xpr__harvester_ops xpr__overlapped_harvester;
+extern const struct xpr__harvester_ops xpr__routine_harvester;
 extern const struct xpr_backend_ops xpr__completion_ops;
 
 struct xpr__cx_loop {
@@ -141,6 +164,9 @@ void xpr__completion_done(struct xpr__cx_loop *cx, OVERLAPPED *ov, DWORD bytes,
 /* ---- engine internals shared by the completion_*.c files ---- */
 
 struct xpr__io_ctx *xpr__cx_io_get(struct xpr__cx_loop *cx, int large);
+/* Right before a context is posted: the harvester's arm hook; 0 or an
+ * error (the context is then not posted; the caller releases it). */
+int xpr__cx_io_arm(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
 void xpr__cx_io_put(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
 /* Accounts a posted operation; its outcome from WSARecv & co: 0 = queued or
  * done, else the error to report (the context is released). */

@@ -147,6 +147,12 @@ static int post_accept(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
     io->kind = XPR__OP_ACCEPT;
     io->owner = cl;
     io->accept_sock = (SOCKET)as;
+    rc = xpr__cx_io_arm(cx, io);
+    if (rc != 0) {
+        xpr__cx_io_put(cx, io);
+        closesocket((SOCKET)as);
+        return rc;
+    }
     ok = cx->accept_ex((SOCKET)cl->base.sock, (SOCKET)as, io->buf, 0, ADDR_SLOT,
                        ADDR_SLOT, &bytes, &io->ov);
     rc = xpr__cx_posted(cx, io, &cl->pending, cl->skip_on_success, ok);

@@ -112,7 +112,7 @@ static int post_one_read(struct xpr__cx_conn *cc, int large)
     struct xpr__cx_loop *cx = cx_of(cc);
     struct xpr__io_ctx *io = xpr__cx_io_get(cx, large);
     DWORD flags = 0;
-    int ok;
+    int ok, rc;
     if (io == NULL)
         return XPR_ENOMEM;
     io->kind = XPR__OP_READ;
@@ -120,8 +120,13 @@ static int post_one_read(struct xpr__cx_conn *cc, int large)
     io->seq = cc->read_seq_next++;
     io->wsabuf.buf = (char *)io->buf;
     io->wsabuf.len = large ? (ULONG)io->cap : 0; /* trap 3 */
+    rc = xpr__cx_io_arm(cx, io);
+    if (rc != 0) {
+        xpr__cx_io_put(cx, io);
+        return rc;
+    }
     ok = WSARecv((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, &flags, &io->ov,
-                 NULL) == 0;
+                 cx->harvester->routine) == 0;
     return xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
 }
 
@@ -268,8 +273,14 @@ static int pump_sends(struct xpr__cx_conn *cc)
             cc->send_tail = NULL;
         io->wsabuf.buf = (char *)io->buf;
         io->wsabuf.len = (ULONG)len;
+        rc = xpr__cx_io_arm(cx, io);
+        if (rc != 0) { /* its bytes leave the count with the rest */
+            xpr__cx_io_put(cx, io);
+            close_socket(cc, rc, 0);
+            return rc;
+        }
         ok = WSASend((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, 0, &io->ov,
-                     NULL) == 0;
+                     cx->harvester->routine) == 0;
         rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
         if (rc != 0) {
             close_socket(cc, rc, 0);
@@ -406,8 +417,14 @@ int xpr__cx_connect(xpr_loop *loop, const struct xpr__addr *addr,
     xpr__conn_init(&cc->base, loop, cb, arg, opened);
     io->kind = XPR__OP_CONNECT;
     io->owner = cc;
-    ok = cx->connect_ex(s, (struct sockaddr *)&ss, len, NULL, 0, NULL, &io->ov);
-    rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
+    rc = xpr__cx_io_arm(cx, io);
+    if (rc == 0) {
+        ok = cx->connect_ex(s, (struct sockaddr *)&ss, len, NULL, 0, NULL,
+                            &io->ov);
+        rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
+    } else {
+        xpr__cx_io_put(cx, io);
+    }
     if (rc != 0) /* known to the core already: on_close reports it */
         close_socket(cc, rc, 0);
     *out = &cc->base;

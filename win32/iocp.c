@@ -96,5 +96,6 @@ static void iocp_wake(struct xpr__cx_loop *cx)
 
 const struct xpr__harvester_ops xpr__iocp_harvester = {
     "iocp",    iocp_init, iocp_free, iocp_associate, iocp_wait_and_reap,
-    iocp_wake, 1, /* skip_on_success */
+    iocp_wake, 1,                          /* skip_on_success */
+    NULL,      NULL,      NULL,      NULL, /* no per-I/O hooks, no routine */
 };

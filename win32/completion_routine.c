@@ -1,0 +1,328 @@
+/*
+ * The completion-routine harvester: WSARecv / WSASend name a completion
+ * routine, which the system runs as an APC on the issuing thread while it
+ * sits in an alertable wait (MODELS.md section 6). Everything else is the
+ * shared engine (completion.c).
+ *
+ * 1. A routine runs only on the thread that issued the I/O, and only in an
+ *    alertable wait. The core lets only the loop's thread call the API, and
+ *    the engine posts reads and writes from there (callbacks, the run
+ *    cycle): the loop thread waits with WaitForSingleObjectEx(bAlertable
+ *    TRUE), which returns WAIT_IO_COMPLETION once routines ran.
+ * 2. Routines only queue work: they append the context to a list the
+ *    loop drains after the wait, in the order they ran. No callback runs
+ *    inside an APC, so a callback that waits alertably itself cannot
+ *    re-enter the engine.
+ * 3. An operation that completes at once (WSARecv returns 0) still queues
+ *    its routine: it is not handled inline (posted() returns 0), or it
+ *    would be delivered twice.
+ * 4. AcceptEx and ConnectEx take no completion routine. Their OVERLAPPED
+ *    carries an event (lent from a pool right before the post, trap 9);
+ *    a thread-pool wait on it (RegisterWaitForSingleObject,
+ *    WT_EXECUTEONLYONCE) puts the context on a locked list and sets the
+ *    loop's event. Pool waits scale past the 64
+ *    handles of one wait (thousands of ConnectEx may be pending). If they
+ *    complete at once, the engine handles them inline: the event was set
+ *    synchronously and no wait is registered for it.
+ * 5. The registered wait is unregistered on the loop thread with
+ *    UnregisterWaitEx(INVALID_HANDLE_VALUE) when the context is reaped: it
+ *    returns once the callback finished, so no callback outlives the loop.
+ * 6. Wakes are APCs (QueueUserAPC) of a routine that does nothing: any APC
+ *    ends the alertable wait. The loop may first run on another thread than
+ *    the one that made it: the target thread is refreshed at each wait, and
+ *    a wake also sets the loop's event, so a wake aimed at the old thread
+ *    is not lost.
+ * 7. The routine's error code is not kept: a failed operation is resolved
+ *    by the engine through WSAGetOverlappedResult while its socket is open
+ *    (completion.c trap 3); closesocket completes pending operations with
+ *    an error (Wine: ERROR_HANDLES_CLOSED), reaped like any other.
+ * 8. A send's routine may run after the routine of the peer's receive that
+ *    got its bytes (same thread, both in one wait). Within one batch,
+ *    writes are handed over first, so xpr_conn_queued never still counts
+ *    bytes the peer has already seen.
+ * 9. Only accepts and connects are lent an event, right before they are
+ *    posted: under Wine every event is one more handle in the one
+ *    wineserver all processes share (~19,000), and thousands of idle
+ *    reads would double the count for nothing.
+ * 10. If a pool wait cannot be registered, the operation is under way
+ *    all the same: the loop polls it (HasOverlappedIoCompleted) each
+ *    round, with its wait capped at POLL_MS.
+ */
+#include "completion.h"
+
+#include <stdlib.h>
+
+#define POLL_MS 10
+
+struct cr_state {
+    struct xpr__cx_loop *cx;
+    HANDLE signal; /* auto-reset: accept / connect done, or a wake */
+    CRITICAL_SECTION lock;
+    HANDLE thread; /* the loop thread, for QueueUserAPC (under lock) */
+    DWORD thread_id;
+    struct xpr__io_ctx *apc_head, *apc_tail;       /* loop thread only */
+    struct xpr__io_ctx *ev_head, *ev_tail;         /* under lock */
+    struct xpr__io_ctx *polled_head, *polled_tail; /* trap 10 */
+    HANDLE *spare;                                 /* pooled events */
+    unsigned nspare, cap_spare;
+};
+
+static void push(struct xpr__io_ctx **head, struct xpr__io_ctx **tail,
+                 struct xpr__io_ctx *io)
+{
+    io->next = NULL;
+    if (*tail != NULL)
+        (*tail)->next = io;
+    else
+        *head = io;
+    *tail = io;
+}
+
+/* trap 2: runs on the loop thread, inside its alertable wait */
+static void CALLBACK cr_routine(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov,
+                                DWORD flags)
+{
+    struct xpr__io_ctx *io = CONTAINING_RECORD(ov, struct xpr__io_ctx, ov);
+    struct xpr__cx_conn *cc = io->owner;
+    struct cr_state *st = xpr__cx_of(cc->base.loop)->harvester_state;
+    (void)flags;
+    io->bytes = bytes;
+    io->os_error = (int)err;
+    push(&st->apc_head, &st->apc_tail, io);
+}
+
+/* trap 4: a pool thread */
+static void CALLBACK cr_event_done(PVOID arg, BOOLEAN timed_out)
+{
+    struct xpr__io_ctx *io = arg;
+    struct xpr__cx_loop *cx =
+        io->kind == XPR__OP_ACCEPT
+            ? ((struct xpr__cx_listener *)io->owner)->cx
+            : xpr__cx_of(((struct xpr__cx_conn *)io->owner)->base.loop);
+    struct cr_state *st = cx->harvester_state;
+    (void)timed_out;
+    EnterCriticalSection(&st->lock);
+    push(&st->ev_head, &st->ev_tail, io);
+    LeaveCriticalSection(&st->lock);
+    SetEvent(st->signal);
+}
+
+static void CALLBACK cr_wake_apc(ULONG_PTR arg)
+{
+    (void)arg; /* trap 6: ending the wait is all */
+}
+
+static int cr_init(struct xpr__cx_loop *cx)
+{
+    struct cr_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return XPR_ENOMEM;
+    st->cx = cx;
+    st->signal = CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (st->signal == NULL) {
+        int rc = xpr__error_from_os((int)GetLastError());
+        free(st);
+        return rc;
+    }
+    InitializeCriticalSection(&st->lock);
+    cx->harvester_state = st;
+    return 0;
+}
+
+static void cr_free(struct xpr__cx_loop *cx)
+{
+    struct cr_state *st = cx->harvester_state;
+    unsigned i;
+    for (i = 0; i < st->nspare; i++)
+        CloseHandle(st->spare[i]);
+    if (st->thread != NULL)
+        CloseHandle(st->thread);
+    CloseHandle(st->signal);
+    DeleteCriticalSection(&st->lock);
+    free(st->spare);
+    free(st);
+}
+
+static int cr_associate(struct xpr__cx_loop *cx, SOCKET s)
+{
+    (void)cx;
+    (void)s;
+    return 0; /* routines are per operation, not per socket */
+}
+
+static int cr_arm(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    struct cr_state *st = cx->harvester_state;
+    HANDLE ev;
+    if (io->kind == XPR__OP_READ || io->kind == XPR__OP_WRITE ||
+        io->ov.hEvent != NULL)
+        return 0; /* trap 9: routines need no event */
+    if (st->nspare > 0) {
+        ev = st->spare[--st->nspare];
+    } else {
+        ev = CreateEventW(NULL, TRUE, FALSE, NULL);
+        if (ev == NULL)
+            return xpr__error_from_os((int)GetLastError());
+    }
+    io->ov.hEvent = ev; /* trap 4 */
+    return 0;
+}
+
+static void cr_io_fini(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    struct cr_state *st = cx->harvester_state;
+    HANDLE ev = io->ov.hEvent;
+    io->ov.hEvent = NULL;
+    if (ev == NULL)
+        return;
+    ResetEvent(ev);
+    if (st->nspare == st->cap_spare) {
+        unsigned cap = st->cap_spare ? 2 * st->cap_spare : 64;
+        HANDLE *p = realloc(st->spare, cap * sizeof(*p));
+        if (p == NULL) {
+            CloseHandle(ev);
+            return;
+        }
+        st->spare = p;
+        st->cap_spare = cap;
+    }
+    st->spare[st->nspare++] = ev;
+}
+
+static int cr_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
+                     int done_now)
+{
+    struct cr_state *st = cx->harvester_state;
+    if (io->kind == XPR__OP_READ || io->kind == XPR__OP_WRITE)
+        return 0; /* trap 3: the routine comes in any case */
+    if (done_now)
+        return 1; /* trap 4 */
+    if (!RegisterWaitForSingleObject(&io->wait, io->ov.hEvent, cr_event_done,
+                                     io, INFINITE, WT_EXECUTEONLYONCE)) {
+        io->wait = NULL; /* trap 10: polled by the loop */
+        push(&st->polled_head, &st->polled_tail, io);
+    }
+    return 0;
+}
+
+/* trap 6: the thread that runs the loop now is the one APCs go to */
+static void note_thread(struct cr_state *st)
+{
+    HANDLE h = NULL;
+    if (st->thread_id == GetCurrentThreadId())
+        return;
+    if (!DuplicateHandle(GetCurrentProcess(), GetCurrentThread(),
+                         GetCurrentProcess(), &h, 0, FALSE,
+                         DUPLICATE_SAME_ACCESS))
+        h = NULL;
+    EnterCriticalSection(&st->lock);
+    if (st->thread != NULL)
+        CloseHandle(st->thread);
+    st->thread = h;
+    st->thread_id = GetCurrentThreadId();
+    LeaveCriticalSection(&st->lock);
+}
+
+/* Hands a list of routine-reported operations to the engine. Each next
+ * is read first: a context may be released (and its link reused). */
+static void reap_list(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    while (io != NULL) {
+        struct xpr__io_ctx *next = io->next;
+        cx->dequeued_completions++;
+        xpr__completion_done(cx, &io->ov, io->bytes, io->os_error != 0);
+        io = next;
+    }
+}
+
+/* trap 10: finished polled operations join the list *ev. */
+static void take_polled(struct cr_state *st, struct xpr__io_ctx **ev)
+{
+    struct xpr__io_ctx *io = st->polled_head, **tail = ev;
+    st->polled_head = st->polled_tail = NULL;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    while (io != NULL) {
+        struct xpr__io_ctx *next = io->next;
+        io->next = NULL;
+        if (HasOverlappedIoCompleted(&io->ov)) {
+            *tail = io;
+            tail = &io->next;
+        } else {
+            push(&st->polled_head, &st->polled_tail, io);
+        }
+        io = next;
+    }
+}
+
+static int cr_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
+{
+    struct cr_state *st = cx->harvester_state;
+    DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, r;
+    struct xpr__io_ctx *io, *ev;
+    struct xpr__io_ctx *w_head = NULL, *w_tail = NULL;
+    struct xpr__io_ctx *r_head = NULL, *r_tail = NULL;
+    note_thread(st);
+    if (st->apc_head != NULL)
+        wait = 0;
+    else if (st->polled_head != NULL && wait > POLL_MS)
+        wait = POLL_MS; /* trap 10 */
+    cx->dequeue_calls++;
+    r = WaitForSingleObjectEx(st->signal, wait, TRUE); /* trap 1 */
+    if (r == WAIT_FAILED)
+        return xpr__error_from_os((int)GetLastError());
+    EnterCriticalSection(&st->lock);
+    ev = st->ev_head;
+    st->ev_head = st->ev_tail = NULL;
+    LeaveCriticalSection(&st->lock);
+    take_polled(st, &ev);
+    while (ev != NULL) { /* accepts and connects (trap 4, 5) */
+        io = ev;
+        ev = io->next;
+        if (io->wait != NULL)
+            UnregisterWaitEx(io->wait, INVALID_HANDLE_VALUE);
+        io->wait = NULL;
+        cx->dequeued_completions++;
+        xpr__completion_done(cx, &io->ov, (DWORD)io->ov.InternalHigh,
+                             io->ov.Internal != 0);
+    }
+    /* reads and writes, in the order their routines ran (trap 2, 7);
+     * writes first (trap 8) */
+    io = st->apc_head;
+    st->apc_head = st->apc_tail = NULL;
+    while (io != NULL) { /* split, keeping the order within each */
+        struct xpr__io_ctx *next = io->next;
+        if (io->kind == XPR__OP_WRITE)
+            push(&w_head, &w_tail, io);
+        else
+            push(&r_head, &r_tail, io);
+        io = next;
+    }
+    reap_list(cx, w_head);
+    reap_list(cx, r_head);
+    return 0;
+}
+
+static void cr_wake(struct xpr__cx_loop *cx)
+{
+    struct cr_state *st = cx->harvester_state;
+    EnterCriticalSection(&st->lock);
+    if (st->thread != NULL)
+        QueueUserAPC(cr_wake_apc, st->thread, 0);
+    LeaveCriticalSection(&st->lock);
+    SetEvent(st->signal); /* trap 6 */
+}
+
+const struct xpr__harvester_ops xpr__routine_harvester = {
+    "completion-routine",
+    cr_init,
+    cr_free,
+    cr_associate,
+    cr_wait_and_reap,
+    cr_wake,
+    0, /* skip_on_success: trap 3, 4 */
+    cr_arm,
+    cr_io_fini,
+    cr_posted,
+    cr_routine,
+};

@@ -1,0 +1,384 @@
+/*
+ * The overlapped harvester: every operation carries an event object in
+ * OVERLAPPED.hEvent, and finished operations are found by waiting on those
+ * events (MODELS.md section 6). Everything else is the shared engine
+ * (completion.c).
+ *
+ * 1. WSAWaitForMultipleEvents takes at most WSA_MAXIMUM_WAIT_EVENTS (64)
+ *    handles. Pending operations are kept in groups of 63; each group has
+ *    a waiting thread that waits on its control event plus the group's 63
+ *    events. Waiting threads only wait and signal the loop thread (the
+ *    `ready` event and the group's `signalled` flag): completions are
+ *    reaped, and callbacks run, on the loop thread alone.
+ * 2. A waiting thread waits on a copy of its group's handles taken under
+ *    the group's lock, so the loop thread can add and remove operations at
+ *    any time; the control event makes the thread take a fresh copy. After
+ *    reporting a signalled event the thread waits for the control event
+ *    only: the event stays signalled until the loop reaps it, and waiting
+ *    on it again would spin.
+ * 3. A copy may hold the event of an operation already reaped, now lent to
+ *    another one (events are pooled). Its signal then wakes the wrong
+ *    group: the loop finds nothing there and the thread takes a fresh copy.
+ *    Event handles are closed only after every thread has stopped.
+ * 4. An operation that completes at once (WSARecv returns 0, AcceptEx
+ *    TRUE) has signalled its event already, synchronously. It is handled
+ *    from the engine's inline list and never enters a group, so it cannot
+ *    be delivered twice; its event is reset when the context goes back to
+ *    the pool. skip_on_success is 0: no port, so
+ *    SetFileCompletionNotificationModes is not asked for.
+ * 5. Events are manual-reset (WSACreateEvent semantics): the system only
+ *    sets them; the loop resets one before lending it again.
+ * 6. The result is read from the OVERLAPPED (Internal / InternalHigh, as
+ *    HasOverlappedIoCompleted does); a failure is resolved by the engine
+ *    with WSAGetOverlappedResult while the socket is open (completion.c
+ *    trap 3). closesocket completes pending operations with an error
+ *    (Wine: ERROR_HANDLES_CLOSED); they are reaped like any other.
+ * 7. Wakes set a reserved auto-reset event the loop thread waits on next
+ *    to `ready`; no loopback socket pair.
+ * 8. If no waiting thread can be started for a group, the loop polls that
+ *    group itself every round, with the wait capped at POLL_MS.
+ * 9. Groups are reaped in no particular order: a send may be reaped after
+ *    the peer's receive of its bytes. All groups are reaped first, then
+ *    the batch is handed over, writes first, so xpr_conn_queued never still
+ *    counts bytes the peer has already seen. Handing over after the scan
+ *    also keeps callbacks (which post new operations) off the groups while
+ *    they are being scanned.
+ * 10. A posted operation must find a slot: it is under way and cannot be
+ *    taken back. Slots are reserved when the context is armed (right
+ *    before the post), where running out of memory can still be reported
+ *    (XPR_ENOMEM ends that conn, not the loop). Only contexts about to be
+ *    posted hold an event: queued writes do not, which keeps the handle
+ *    count (one wineserver for all processes under Wine) near the number
+ *    of pending operations. Groups and their threads stay until the loop
+ *    is freed.
+ */
+#include "completion.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GROUP_MAX (WSA_MAXIMUM_WAIT_EVENTS - 1) /* + the control event */
+#define POLL_MS 10
+
+struct ov_state;
+
+struct group {
+    struct ov_state *st;
+    HANDLE thread;  /* NULL: polled by the loop (trap 8) */
+    HANDLE control; /* auto-reset: take a fresh copy */
+    CRITICAL_SECTION lock;
+    volatile LONG signalled; /* the thread saw an event */
+    volatile LONG stop;
+    unsigned count;
+    int dirty; /* changed since the thread's copy */
+    HANDLE events[GROUP_MAX];
+    struct xpr__io_ctx *ios[GROUP_MAX];
+};
+
+struct ov_state {
+    HANDLE wake;  /* trap 7 */
+    HANDLE ready; /* a waiting thread saw an event */
+    struct group **groups;
+    unsigned ngroups, cap_groups;
+    HANDLE *spare; /* pooled events (trap 3, 5) */
+    unsigned nspare, cap_spare;
+    unsigned armed; /* contexts holding an event (trap 10) */
+};
+
+static DWORD WINAPI group_thread(LPVOID arg)
+{
+    struct group *g = arg;
+    HANDLE h[WSA_MAXIMUM_WAIT_EVENTS];
+    for (;;) {
+        DWORD n, r;
+        EnterCriticalSection(&g->lock); /* trap 2 */
+        h[0] = g->control;
+        memcpy(h + 1, g->events, g->count * sizeof(HANDLE));
+        n = g->count + 1;
+        LeaveCriticalSection(&g->lock);
+        r = WSAWaitForMultipleEvents(n, h, FALSE, WSA_INFINITE, FALSE);
+        if (g->stop)
+            break;
+        if (r == WSA_WAIT_EVENT_0)
+            continue; /* the set changed */
+        InterlockedExchange(&g->signalled, 1);
+        SetEvent(g->st->ready);
+        /* trap 2: until the loop has reaped this group */
+        WaitForSingleObject(g->control, INFINITE);
+        if (g->stop)
+            break;
+    }
+    return 0;
+}
+
+static struct group *group_new(struct ov_state *st)
+{
+    struct group *g;
+    if (st->ngroups == st->cap_groups) {
+        unsigned cap = st->cap_groups ? 2 * st->cap_groups : 8;
+        struct group **p = realloc(st->groups, cap * sizeof(*p));
+        if (p == NULL)
+            return NULL;
+        st->groups = p;
+        st->cap_groups = cap;
+    }
+    g = calloc(1, sizeof(*g));
+    if (g == NULL)
+        return NULL;
+    g->st = st;
+    g->control = CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (g->control == NULL) {
+        free(g);
+        return NULL;
+    }
+    InitializeCriticalSection(&g->lock);
+    g->thread = CreateThread(NULL, 64 * 1024, group_thread, g,
+                             STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    st->groups[st->ngroups++] = g;
+    return g;
+}
+
+static void group_free(struct group *g)
+{
+    if (g->thread != NULL) {
+        InterlockedExchange(&g->stop, 1);
+        SetEvent(g->control);
+        WaitForSingleObject(g->thread, INFINITE);
+        CloseHandle(g->thread);
+    }
+    CloseHandle(g->control);
+    DeleteCriticalSection(&g->lock);
+    free(g);
+}
+
+static int ov_init(struct xpr__cx_loop *cx)
+{
+    struct ov_state *st = calloc(1, sizeof(*st));
+    if (st == NULL)
+        return XPR_ENOMEM;
+    st->wake = CreateEventW(NULL, FALSE, FALSE, NULL);
+    st->ready = CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (st->wake == NULL || st->ready == NULL) {
+        int rc = xpr__error_from_os((int)GetLastError());
+        if (st->wake != NULL)
+            CloseHandle(st->wake);
+        if (st->ready != NULL)
+            CloseHandle(st->ready);
+        free(st);
+        return rc;
+    }
+    cx->harvester_state = st;
+    return 0;
+}
+
+static void ov_free(struct xpr__cx_loop *cx)
+{
+    struct ov_state *st = cx->harvester_state;
+    unsigned i, k;
+    for (i = 0; i < st->ngroups; i++) {
+        struct group *g = st->groups[i];
+        HANDLE leaked[GROUP_MAX];
+        unsigned n = g->count;
+        memcpy(leaked, g->events, n * sizeof(HANDLE));
+        group_free(g);          /* the thread stops before its handles go */
+        for (k = 0; k < n; k++) /* leaked operations: events only */
+            CloseHandle(leaked[k]);
+    }
+    for (i = 0; i < st->nspare; i++)
+        CloseHandle(st->spare[i]);
+    CloseHandle(st->wake);
+    CloseHandle(st->ready);
+    free(st->groups);
+    free(st->spare);
+    free(st);
+}
+
+static int ov_associate(struct xpr__cx_loop *cx, SOCKET s)
+{
+    (void)cx;
+    (void)s;
+    return 0; /* events are per operation, not per socket */
+}
+
+/* Lends the context an event, and makes sure a group slot is free for it
+ * should it be pending (trap 10). */
+static int ov_arm(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    struct ov_state *st = cx->harvester_state;
+    HANDLE ev;
+    if (io->ov.hEvent != NULL)
+        return 0;
+    if (st->armed >= st->ngroups * GROUP_MAX && group_new(st) == NULL)
+        return XPR_ENOMEM;
+    if (st->nspare > 0) {
+        ev = st->spare[--st->nspare];
+    } else {
+        ev = CreateEventW(NULL, TRUE, FALSE, NULL); /* trap 5 */
+        if (ev == NULL)
+            return xpr__error_from_os((int)GetLastError());
+    }
+    io->ov.hEvent = ev;
+    st->armed++;
+    return 0;
+}
+
+static void ov_io_fini(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    struct ov_state *st = cx->harvester_state;
+    HANDLE ev = io->ov.hEvent;
+    io->ov.hEvent = NULL;
+    if (ev == NULL)
+        return;
+    st->armed--;
+    ResetEvent(ev); /* trap 4, 5 */
+    if (st->nspare == st->cap_spare) {
+        unsigned cap = st->cap_spare ? 2 * st->cap_spare : 64;
+        HANDLE *p = realloc(st->spare, cap * sizeof(*p));
+        if (p == NULL) {
+            CloseHandle(ev);
+            return;
+        }
+        st->spare = p;
+        st->cap_spare = cap;
+    }
+    st->spare[st->nspare++] = ev;
+}
+
+static int ov_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
+                     int done_now)
+{
+    struct ov_state *st = cx->harvester_state;
+    struct group *g = NULL;
+    unsigned i;
+    if (done_now)
+        return 1; /* trap 4 */
+    for (i = 0; i < st->ngroups; i++) {
+        if (st->groups[i]->count < GROUP_MAX) {
+            g = st->groups[i];
+            break;
+        }
+    }
+    if (g == NULL) /* cannot happen: ov_arm reserved a slot (trap 10) */
+        g = group_new(st);
+    if (g == NULL) {
+        WaitForSingleObject(io->ov.hEvent, INFINITE);
+        return 1;
+    }
+    EnterCriticalSection(&g->lock);
+    g->events[g->count] = io->ov.hEvent;
+    g->ios[g->count] = io;
+    g->count++;
+    LeaveCriticalSection(&g->lock);
+    g->dirty = 1;
+    return 0;
+}
+
+struct batch {
+    struct xpr__io_ctx *writes, **w_tail, *rest, **r_tail;
+};
+
+/* Takes the finished operations of one group (at most GROUP_MAX) out of it,
+ * into the batch. */
+static void reap_group(struct batch *b, struct group *g)
+{
+    unsigned n;
+    for (n = 0; n < GROUP_MAX && g->count > 0; n++) {
+        DWORD r =
+            WSAWaitForMultipleEvents(g->count, g->events, FALSE, 0, FALSE);
+        struct xpr__io_ctx *io;
+        unsigned idx;
+        if (r >= WSA_WAIT_EVENT_0 + g->count)
+            break; /* none (or a timeout) */
+        idx = (unsigned)(r - WSA_WAIT_EVENT_0);
+        io = g->ios[idx];
+        EnterCriticalSection(&g->lock);
+        g->count--;
+        g->events[idx] = g->events[g->count];
+        g->ios[idx] = g->ios[g->count];
+        LeaveCriticalSection(&g->lock);
+        g->dirty = 1;
+        io->next = NULL; /* trap 9: writes first */
+        if (io->kind == XPR__OP_WRITE) {
+            *b->w_tail = io;
+            b->w_tail = &io->next;
+        } else {
+            *b->r_tail = io;
+            b->r_tail = &io->next;
+        }
+    }
+}
+
+/* Hands a batch to the engine (trap 6). Each next is read first: a context
+ * may be released, and its link reused. */
+static void deliver(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+{
+    while (io != NULL) {
+        struct xpr__io_ctx *next = io->next;
+        cx->dequeued_completions++;
+        xpr__completion_done(cx, &io->ov, (DWORD)io->ov.InternalHigh,
+                             io->ov.Internal != 0);
+        io = next;
+    }
+}
+
+/* Lets every thread whose set changed take a fresh copy (trap 2). */
+static int flush(struct ov_state *st)
+{
+    unsigned i;
+    int polled = 0;
+    for (i = 0; i < st->ngroups; i++) {
+        struct group *g = st->groups[i];
+        if (g->thread == NULL) {
+            polled |= g->count > 0;
+        } else if (g->dirty) {
+            g->dirty = 0;
+            SetEvent(g->control);
+        }
+    }
+    return polled;
+}
+
+static int ov_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
+{
+    struct ov_state *st = cx->harvester_state;
+    HANDLE h[2];
+    DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, r;
+    unsigned i;
+    struct batch b;
+    b.writes = b.rest = NULL;
+    b.w_tail = &b.writes;
+    b.r_tail = &b.rest;
+    if (flush(st) && wait > POLL_MS)
+        wait = POLL_MS; /* trap 8 */
+    h[0] = st->wake;
+    h[1] = st->ready;
+    cx->dequeue_calls++;
+    r = WaitForMultipleObjects(2, h, FALSE, wait);
+    if (r == WAIT_FAILED)
+        return xpr__error_from_os((int)GetLastError());
+    for (i = 0; i < st->ngroups; i++) {
+        struct group *g = st->groups[i];
+        if (g->thread == NULL) {
+            reap_group(&b, g);
+        } else if (InterlockedExchange(&g->signalled, 0) != 0) {
+            reap_group(&b, g);
+            g->dirty = 1; /* the thread waits for its control event */
+        }
+    }
+    flush(st);
+    deliver(cx, b.writes);
+    deliver(cx, b.rest);
+    return 0;
+}
+
+static void ov_wake(struct xpr__cx_loop *cx)
+{
+    struct ov_state *st = cx->harvester_state;
+    SetEvent(st->wake);
+}
+
+const struct xpr__harvester_ops xpr__overlapped_harvester = {
+    "overlapped",     ov_init,    ov_free,   ov_associate,
+    ov_wait_and_reap, ov_wake,    0, /* skip_on_success: trap 4 */
+    ov_arm,           ov_io_fini, ov_posted, NULL,
+};
