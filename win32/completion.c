@@ -422,3 +422,43 @@ const struct xpr_backend_ops xpr__completion_ops = {
     .conn_free = xpr__cx_conn_free,
     .stats = cx_stats,
 };
+
+int xpr__event_pool_get(struct xpr__event_pool *pool, HANDLE *out)
+{
+    if (pool->count > 0) {
+        *out = pool->spare[--pool->count];
+        return 0;
+    }
+    *out = CreateEventW(NULL, TRUE, FALSE, NULL);
+    return *out != NULL ? 0 : xpr__error_from_os((int)GetLastError());
+}
+
+void xpr__event_pool_put(struct xpr__event_pool *pool, HANDLE ev,
+                         unsigned max_free)
+{
+    /* a completed operation left its event signalled: reset it before a
+     * new operation may be waited on with it */
+    ResetEvent(ev);
+    if (pool->count == pool->capacity && pool->count < max_free) {
+        unsigned cap = pool->capacity ? 2 * pool->capacity : 64;
+        HANDLE *p = realloc(pool->spare, cap * sizeof(*p));
+        if (p != NULL) {
+            pool->spare = p;
+            pool->capacity = cap;
+        }
+    }
+    if (pool->count < pool->capacity && pool->count < max_free)
+        pool->spare[pool->count++] = ev;
+    else
+        CloseHandle(ev);
+}
+
+void xpr__event_pool_free(struct xpr__event_pool *pool)
+{
+    unsigned i;
+    for (i = 0; i < pool->count; i++)
+        CloseHandle(pool->spare[i]);
+    free(pool->spare);
+    pool->spare = NULL;
+    pool->count = pool->capacity = 0;
+}

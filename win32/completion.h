@@ -206,4 +206,18 @@ static inline struct xpr__cx_loop *xpr__cx_of(xpr_loop *loop)
     return (struct xpr__cx_loop *)loop->backend;
 }
 
+/* Manual-reset events lent to one posted operation at a time and kept for
+ * reuse, at most max_free of them (overlapped; completion-routine's
+ * AcceptEx and ConnectEx). */
+struct xpr__event_pool {
+    HANDLE *spare;
+    unsigned count, capacity;
+};
+/* An unsignalled event, reused or new: 0 or the CreateEvent error. */
+int xpr__event_pool_get(struct xpr__event_pool *pool, HANDLE *out);
+/* Resets ev and keeps it, or closes it when max_free are kept already. */
+void xpr__event_pool_put(struct xpr__event_pool *pool, HANDLE ev,
+                         unsigned max_free);
+void xpr__event_pool_free(struct xpr__event_pool *pool);
+
 #endif

@@ -63,8 +63,7 @@ struct cr_state {
     struct xpr__io_ctx *apc_head, *apc_tail;       /* loop thread only */
     struct xpr__io_ctx *ev_head, *ev_tail;         /* under lock */
     struct xpr__io_ctx *polled_head, *polled_tail; /* trap 10 */
-    HANDLE *spare;                                 /* pooled events */
-    unsigned nspare, cap_spare;
+    struct xpr__event_pool events;
 };
 
 static void push(struct xpr__io_ctx **head, struct xpr__io_ctx **tail,
@@ -132,14 +131,11 @@ static int cr_init(struct xpr__cx_loop *cx)
 static void cr_free(struct xpr__cx_loop *cx)
 {
     struct cr_state *st = cx->harvester_state;
-    unsigned i;
-    for (i = 0; i < st->nspare; i++)
-        CloseHandle(st->spare[i]);
+    xpr__event_pool_free(&st->events);
     if (st->thread != NULL)
         CloseHandle(st->thread);
     CloseHandle(st->signal);
     DeleteCriticalSection(&st->lock);
-    free(st->spare);
     free(st);
 }
 
@@ -153,19 +149,10 @@ static int cr_associate(struct xpr__cx_loop *cx, SOCKET s)
 static int cr_arm(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
 {
     struct cr_state *st = cx->harvester_state;
-    HANDLE ev;
     if (io->kind == XPR__OP_READ || io->kind == XPR__OP_WRITE ||
         io->ov.hEvent != NULL)
         return 0; /* trap 9: routines need no event */
-    if (st->nspare > 0) {
-        ev = st->spare[--st->nspare];
-    } else {
-        ev = CreateEventW(NULL, TRUE, FALSE, NULL);
-        if (ev == NULL)
-            return xpr__error_from_os((int)GetLastError());
-    }
-    io->ov.hEvent = ev; /* trap 4 */
-    return 0;
+    return xpr__event_pool_get(&st->events, &io->ov.hEvent); /* trap 4 */
 }
 
 static void cr_io_fini(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
@@ -173,20 +160,8 @@ static void cr_io_fini(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
     struct cr_state *st = cx->harvester_state;
     HANDLE ev = io->ov.hEvent;
     io->ov.hEvent = NULL;
-    if (ev == NULL)
-        return;
-    ResetEvent(ev);
-    if (st->nspare == st->cap_spare) {
-        unsigned cap = st->cap_spare ? 2 * st->cap_spare : 64;
-        HANDLE *p = realloc(st->spare, cap * sizeof(*p));
-        if (p == NULL) {
-            CloseHandle(ev);
-            return;
-        }
-        st->spare = p;
-        st->cap_spare = cap;
-    }
-    st->spare[st->nspare++] = ev;
+    if (ev != NULL)
+        xpr__event_pool_put(&st->events, ev, cx->pool_free_max);
 }
 
 static int cr_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,

@@ -80,9 +80,8 @@ struct ov_state {
     HANDLE ready; /* a waiting thread saw an event */
     struct group **groups;
     unsigned ngroups, cap_groups;
-    HANDLE *spare; /* pooled events (trap 3, 5) */
-    unsigned nspare, cap_spare;
-    unsigned armed; /* contexts holding an event (trap 10) */
+    struct xpr__event_pool events; /* trap 3, 5 */
+    unsigned armed;                /* contexts holding an event (trap 10) */
 };
 
 static DWORD WINAPI group_thread(LPVOID arg)
@@ -184,12 +183,10 @@ static void ov_free(struct xpr__cx_loop *cx)
         for (k = 0; k < n; k++) /* leaked operations: events only */
             CloseHandle(leaked[k]);
     }
-    for (i = 0; i < st->nspare; i++)
-        CloseHandle(st->spare[i]);
+    xpr__event_pool_free(&st->events);
     CloseHandle(st->wake);
     CloseHandle(st->ready);
     free(st->groups);
-    free(st->spare);
     free(st);
 }
 
@@ -205,21 +202,15 @@ static int ov_associate(struct xpr__cx_loop *cx, SOCKET s)
 static int ov_arm(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
 {
     struct ov_state *st = cx->harvester_state;
-    HANDLE ev;
+    int rc;
     if (io->ov.hEvent != NULL)
         return 0;
     if (st->armed >= st->ngroups * GROUP_MAX && group_new(st) == NULL)
         return XPR_ENOMEM;
-    if (st->nspare > 0) {
-        ev = st->spare[--st->nspare];
-    } else {
-        ev = CreateEventW(NULL, TRUE, FALSE, NULL); /* trap 5 */
-        if (ev == NULL)
-            return xpr__error_from_os((int)GetLastError());
-    }
-    io->ov.hEvent = ev;
-    st->armed++;
-    return 0;
+    rc = xpr__event_pool_get(&st->events, &io->ov.hEvent); /* trap 5 */
+    if (rc == 0)
+        st->armed++;
+    return rc;
 }
 
 static void ov_io_fini(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
@@ -230,18 +221,7 @@ static void ov_io_fini(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
     if (ev == NULL)
         return;
     st->armed--;
-    ResetEvent(ev); /* trap 4, 5 */
-    if (st->nspare == st->cap_spare) {
-        unsigned cap = st->cap_spare ? 2 * st->cap_spare : 64;
-        HANDLE *p = realloc(st->spare, cap * sizeof(*p));
-        if (p == NULL) {
-            CloseHandle(ev);
-            return;
-        }
-        st->spare = p;
-        st->cap_spare = cap;
-    }
-    st->spare[st->nspare++] = ev;
+    xpr__event_pool_put(&st->events, ev, cx->pool_free_max); /* trap 4, 5 */
 }
 
 static int ov_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
