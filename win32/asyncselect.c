@@ -46,6 +46,7 @@
 
 #include "backend.h"
 #include "poller.h"
+#include "ready_list.h"
 
 #define WAKE_MSG WM_APP
 #define FIRST_SOCKET_MSG (WM_APP + 1)
@@ -69,8 +70,7 @@ struct asyncselect_state {
     HWND hwnd;
     struct slot **buckets;
     size_t bucket_count, slot_count;
-    struct slot **ready, **dispatching;
-    size_t ready_count, ready_capacity;
+    struct xpr__ready_list ready;
     UINT next_msg;
     volatile LONG wake_posted;
     int woken;
@@ -157,24 +157,13 @@ static unsigned deliverable(const struct slot *sl)
 
 static int queue_if_ready(struct asyncselect_state *st, struct slot *sl)
 {
+    int rc;
     if (sl->queued || sl->io == NULL || deliverable(sl) == 0)
         return 0;
-    if (st->ready_count == st->ready_capacity) {
-        size_t cap = st->ready_capacity ? st->ready_capacity * 2 : 64;
-        struct slot **ready = realloc(st->ready, cap * sizeof(*ready));
-        struct slot **other;
-        if (ready == NULL)
-            return XPR_ENOMEM;
-        st->ready = ready;
-        other = realloc(st->dispatching, cap * sizeof(*other));
-        if (other == NULL)
-            return XPR_ENOMEM;
-        st->dispatching = other;
-        st->ready_capacity = cap;
-    }
-    sl->queued = 1;
-    st->ready[st->ready_count++] = sl;
-    return 0;
+    rc = xpr__ready_push(&st->ready, sl);
+    if (rc == 0)
+        sl->queued = 1;
+    return rc;
 }
 
 static void record(struct asyncselect_state *st, struct slot *sl, long event,
@@ -247,9 +236,11 @@ static void asyncselect_free(void *state)
     size_t i;
     SetWindowLongPtrW(st->hwnd, GWLP_USERDATA, 0);
     DestroyWindow(st->hwnd);
-    for (i = 0; i < st->ready_count; i++)
-        if (st->ready[i]->io == NULL)
-            free(st->ready[i]); /* removed, waiting for the dispatch */
+    for (i = 0; i < st->ready.count; i++) {
+        struct slot *sl = st->ready.items[i];
+        if (sl->io == NULL)
+            free(sl); /* removed, waiting for the dispatch */
+    }
     for (i = 0; i < st->bucket_count; i++) {
         while (st->buckets[i] != NULL) {
             struct slot *sl = st->buckets[i];
@@ -258,8 +249,7 @@ static void asyncselect_free(void *state)
         }
     }
     free(st->buckets);
-    free(st->ready);
-    free(st->dispatching);
+    xpr__ready_free(&st->ready);
     free(st);
 }
 
@@ -334,11 +324,8 @@ static int asyncselect_update(void *state, struct xpr__io *io,
 
 static void dispatch(struct asyncselect_state *st)
 {
-    struct slot **list = st->ready;
-    size_t i, n = st->ready_count;
-    st->ready = st->dispatching;
-    st->dispatching = list;
-    st->ready_count = 0;
+    size_t i, n;
+    void **list = xpr__ready_take(&st->ready, &n);
     for (i = 0; i < n; i++) {
         struct slot *sl = list[i];
         unsigned events = 0;
@@ -386,7 +373,7 @@ static int asyncselect_wait(void *state, int timeout_ms)
     InterlockedExchange(&st->wake_posted, 0);
     st->woken = 0;
     pump(st);
-    if (st->ready_count == 0 && !st->woken && timeout_ms != 0) {
+    if (st->ready.count == 0 && !st->woken && timeout_ms != 0) {
         DWORD timeout = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
         MsgWaitForMultipleObjectsEx(0, NULL, timeout, QS_ALLINPUT,
                                     MWMO_INPUTAVAILABLE);

@@ -59,6 +59,7 @@
 
 #include "backend.h"
 #include "poller.h"
+#include "ready_list.h"
 
 #define GROUP_SLOTS (WSA_MAXIMUM_WAIT_EVENTS - 1)
 #define ALL_EVENTS (FD_READ | FD_WRITE | FD_ACCEPT | FD_CONNECT | FD_CLOSE)
@@ -91,8 +92,7 @@ struct group {
 struct eventselect_state {
     struct group **groups;
     size_t group_count, group_capacity;
-    struct slot **ready, **dispatching;
-    size_t ready_count, ready_capacity;
+    struct xpr__ready_list ready;
     HANDLE loop_event; /* auto-reset: wake, or a group thread reports */
     volatile LONG quit;
 };
@@ -207,8 +207,7 @@ static void eventselect_free(void *state)
         group_free(st->groups[i]);
     CloseHandle(st->loop_event);
     free(st->groups);
-    free(st->ready);
-    free(st->dispatching);
+    xpr__ready_free(&st->ready);
     free(st);
 }
 
@@ -226,35 +225,15 @@ static unsigned deliverable(const struct slot *sl)
     return events;
 }
 
-static int ensure_ready_capacity(struct eventselect_state *st)
-{
-    if (st->ready_count == st->ready_capacity) {
-        size_t cap = st->ready_capacity ? st->ready_capacity * 2 : 64;
-        struct slot **ready = realloc(st->ready, cap * sizeof(*ready));
-        struct slot **other;
-        if (ready == NULL)
-            return XPR_ENOMEM;
-        st->ready = ready;
-        other = realloc(st->dispatching, cap * sizeof(*other));
-        if (other == NULL)
-            return XPR_ENOMEM;
-        st->dispatching = other;
-        st->ready_capacity = cap;
-    }
-    return 0;
-}
-
 static int queue_if_ready(struct eventselect_state *st, struct slot *sl)
 {
     int rc;
     if (sl->queued || sl->io == NULL || deliverable(sl) == 0)
         return 0;
-    rc = ensure_ready_capacity(st);
-    if (rc != 0)
-        return rc;
-    sl->queued = 1;
-    st->ready[st->ready_count++] = sl;
-    return 0;
+    rc = xpr__ready_push(&st->ready, sl);
+    if (rc == 0)
+        sl->queued = 1;
+    return rc;
 }
 
 /* Quirk 9: a connect that failed before the socket was registered. */
@@ -389,11 +368,8 @@ static void harvest_group(struct eventselect_state *st, struct group *g,
 
 static void dispatch(struct eventselect_state *st)
 {
-    struct slot **list = st->ready;
-    size_t i, n = st->ready_count;
-    st->ready = st->dispatching;
-    st->dispatching = list;
-    st->ready_count = 0;
+    size_t i, n;
+    void **list = xpr__ready_take(&st->ready, &n);
     for (i = 0; i < n; i++) {
         struct slot *sl = list[i];
         struct xpr__io *io = sl->io;
@@ -415,7 +391,7 @@ static int eventselect_wait(void *state, int timeout_ms)
     DWORD timeout = timeout_ms < 0 ? WSA_INFINITE : (DWORD)timeout_ms;
     DWORD r;
     size_t i;
-    if (st->ready_count > 0)
+    if (st->ready.count > 0)
         timeout = 0; /* quirk 5: closed sockets still to be read */
     r = WSAWaitForMultipleEvents(g0->high + 1, g0->events, FALSE, timeout,
                                  FALSE);
