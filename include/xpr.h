@@ -7,11 +7,14 @@
  *     negative XPR_E* code; objects come back through out-parameters, which are
  *     left untouched on failure.
  *   - Thread rules: a loop and everything created on it (listeners,
- *     connections, timers) belong to the thread that runs the loop. Only
+ *     connections, timers) belong to the thread(s) that run the loop. Only
  *     xpr_loop_post() and xpr_loop_stop() may be called from any thread. Calls
  *     from another thread while the loop runs return XPR_ETHREAD.
  *   - Callbacks run on the loop's thread(s); for one connection they never
- *     overlap and arrive in order.
+ *     overlap and arrive in order. With workers (cfg.workers) callbacks may
+ *     run on any of the loop's worker threads, one at a time: no two
+ *     callbacks of one loop ever overlap, so callback code needs no locks of
+ *     its own for state only callbacks touch.
  *   - Memory: xpr copies what it is given (addresses, written bytes); data
  *     handed to on_data is valid during that call only.
  */
@@ -127,8 +130,13 @@ struct xpr_loop_config {
      * XPR_BACKEND decides, else the platform default. A named back end this
      * build lacks is XPR_ENOTSUP, never a silent fallback. */
     const char *backend;
-    /* Threads running callbacks. 0 or 1 = the thread calling xpr_loop_run.
-     * Only iocp supports more; others return XPR_ENOTSUP for workers > 1. */
+    /* Threads running the loop: the caller of xpr_loop_run plus workers - 1
+     * more, started by xpr_loop_run and joined before it returns. 0 = one
+     * per CPU where the back end supports workers (iocp; the environment
+     * variable XPR_WORKERS=N overrides the CPU count), else 1. Back ends
+     * without workers return XPR_ENOTSUP for workers > 1; more than 64 is
+     * XPR_EINVAL. The workers wait on the kernel in parallel and take turns
+     * to run callbacks (a dispatch lock): see the README. */
     unsigned workers;
     /* Completion back ends: how reads are posted, and how many buffers per
      * connection in XPR_READ_PREPOSTED mode (0 = 2). */
@@ -179,8 +187,9 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg);
  * Runs callbacks until xpr_loop_stop() is called or nothing is left to do (no
  * live connection or listener, no started timer, no pending post).
  * Returns 0, XPR_EINVAL, XPR_EBUSY if the loop is already running, or
- * XPR_ETHREAD. A stop requested before the call makes it return after one
- * iteration.
+ * XPR_ETHREAD; with workers, XPR_ENOMEM (or a system error) when a worker
+ * thread cannot be started. A stop requested before the call makes it return
+ * after one iteration.
  */
 int xpr_loop_run(xpr_loop *loop);
 
@@ -188,7 +197,8 @@ int xpr_loop_run(xpr_loop *loop);
 int xpr_loop_stop(xpr_loop *loop);
 
 /*
- * Any thread. Runs fn(arg) once on the loop's thread, in the order posted.
+ * Any thread. Runs fn(arg) once on the loop's thread (one of its workers), in
+ * the order posted.
  * Posts still queued when the loop is freed run inside xpr_loop_free, so arg
  * is always handed back. Errors: XPR_EINVAL, XPR_ENOMEM.
  */

@@ -179,8 +179,20 @@ struct xpr_loop {
 
     int running;
     int freeing;
-    xpr__thread_id owner;
+
+    /* Workers (back ends with supports_workers): the threads of one
+     * xpr_loop_run take run_lock for everything but the back end's wait
+     * (xpr__loop_wait_begin/end), so the core and the back end's state stay
+     * single-threaded and callbacks never overlap. */
+    unsigned workers; /* resolved: 1 .. XPR__MAX_WORKERS */
+    xpr__mutex run_lock;
+    int locked_run;           /* a run with workers > 1 is under way */
+    int leaving;              /* a worker ended the run: the others follow */
+    unsigned workers_running; /* in the run cycle now */
+    int run_rc;
 };
+
+#define XPR__MAX_WORKERS 64
 
 /* ---- services of the core to back ends ---- */
 
@@ -225,6 +237,12 @@ void xpr__timers_run(xpr_loop *loop);
 /* Whether a failed connect's error is its outcome (on_close reports it)
  * rather than a failure of xpr_connect itself (returned). */
 int xpr__is_connect_outcome(int err);
+
+/* Back ends that support workers call these around the blocking wait in
+ * run_once: other workers may run the loop meanwhile. No-ops without
+ * workers. The wait must touch no loop state between the two calls. */
+void xpr__loop_wait_begin(xpr_loop *loop);
+void xpr__loop_wait_end(xpr_loop *loop);
 
 /* Registry. */
 const struct xpr_backend_entry *xpr__backend_find(const char *name);

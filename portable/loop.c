@@ -20,6 +20,24 @@ static const char *chosen_backend_name(const struct xpr_loop_config *cfg)
     return xpr_backend_default();
 }
 
+/* cfg.workers 0 means one per CPU where the back end supports workers
+ * (DESIGN.md), else 1; XPR_WORKERS=N (a test knob) replaces the CPU count. */
+static unsigned resolve_workers(const struct xpr_backend_entry *entry,
+                                unsigned asked)
+{
+    const char *env = getenv("XPR_WORKERS");
+    long n;
+    if (!entry->supports_workers)
+        return 1;
+    if (asked > 0)
+        return asked;
+    n = env != NULL ? strtol(env, NULL, 10) : 0;
+    if (n > 0 && n <= XPR__MAX_WORKERS)
+        return (unsigned)n;
+    n = (long)xpr__cpu_count();
+    return n > XPR__MAX_WORKERS ? XPR__MAX_WORKERS : (unsigned)n;
+}
+
 int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
 {
     struct xpr_loop_config config;
@@ -39,6 +57,8 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
     if (rc != 0)
         return rc;
     entry = xpr__backend_find(chosen_backend_name(&config));
+    if (config.workers > XPR__MAX_WORKERS)
+        return XPR_EINVAL;
     if (config.workers > 1 && !entry->supports_workers)
         return XPR_ENOTSUP;
     rc = xpr__sock_global_init();
@@ -61,8 +81,14 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
     xpr__list_init(&loop->conns);
     xpr__list_init(&loop->finished);
     xpr__list_init(&loop->listeners);
-    loop->owner = xpr__thread_self();
+    loop->workers = resolve_workers(entry, config.workers);
     if (loop->read_buf == NULL || xpr__mutex_init(&loop->post_lock) != 0) {
+        free(loop->read_buf);
+        free(loop);
+        return XPR_ENOMEM;
+    }
+    if (xpr__mutex_init(&loop->run_lock) != 0) {
+        xpr__mutex_destroy(&loop->post_lock);
         free(loop->read_buf);
         free(loop);
         return XPR_ENOMEM;
@@ -81,15 +107,19 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
     *loop_out = loop;
     return 0;
 fail:
+    xpr__mutex_destroy(&loop->run_lock);
     xpr__mutex_destroy(&loop->post_lock);
     free(loop->read_buf);
     free(loop);
     return rc;
 }
 
+/* The loop this thread is running (any worker of it), for thread checks. */
+static XPR__THREAD_LOCAL xpr_loop *running_here;
+
 int xpr__loop_check_thread(const xpr_loop *loop)
 {
-    if (loop->running && !xpr__thread_equal(loop->owner, xpr__thread_self()))
+    if (loop->running && running_here != loop)
         return XPR_ETHREAD;
     return 0;
 }
@@ -114,32 +144,110 @@ static int loop_alive(const xpr_loop *loop)
            !xpr__list_empty(&loop->finished) || loop->active_public_timers > 0;
 }
 
-int xpr_loop_run(xpr_loop *loop)
+void xpr__loop_wait_begin(xpr_loop *loop)
 {
-    int rc = 0;
-    if (loop == NULL || loop->freeing)
-        return XPR_EINVAL;
-    if (loop->running)
-        return xpr__thread_equal(loop->owner, xpr__thread_self()) ? XPR_EBUSY
-                                                                  : XPR_ETHREAD;
-    loop->owner = xpr__thread_self();
-    loop->running = 1;
-    for (;;) {
-        int timeout, more_posts;
+    if (loop->locked_run)
+        xpr__mutex_unlock(&loop->run_lock);
+}
+
+void xpr__loop_wait_end(xpr_loop *loop)
+{
+    if (loop->locked_run)
+        xpr__mutex_lock(&loop->run_lock);
+}
+
+/* Ends the run for every worker; each sees `leaving` at its next round. */
+static void leave(xpr_loop *loop, int rc)
+{
+    if (loop->leaving)
+        return;
+    loop->leaving = 1;
+    loop->run_rc = rc;
+}
+
+/* The run cycle, on every worker; with workers > 1 under run_lock except
+ * inside the back end's wait. */
+static void run_cycle(xpr_loop *loop)
+{
+    xpr_loop *outer = running_here; /* a loop run from a callback of another */
+    running_here = loop;
+    while (!loop->leaving) {
+        int timeout, more_posts, rc;
         int stop = xpr__loop_run_posts(loop, &more_posts);
         xpr__loop_deliver_closes(loop);
-        if (stop)
+        if (stop || (!loop_alive(loop) && !more_posts)) {
+            leave(loop, 0);
             break;
-        if (!loop_alive(loop) && !more_posts)
-            break;
+        }
         timeout = xpr__timers_timeout(loop);
         if (more_posts)
             timeout = 0;
         rc = loop->ops->run_once(loop, timeout);
-        if (rc != 0)
+        if (rc != 0) {
+            leave(loop, rc);
             break;
+        }
         xpr__timers_run(loop);
         xpr__loop_deliver_closes(loop);
+    }
+    /* An exit packet for the next worker, which may be blocked in its wait.
+     * One per worker, passed on as each leaves: a wait that takes a batch
+     * may swallow several packets at once, so a round of them sent by the
+     * first to leave could miss a worker. */
+    if (--loop->workers_running > 0)
+        loop->ops->wake(loop);
+    running_here = outer;
+}
+
+static void worker_main(void *arg)
+{
+    xpr_loop *loop = arg;
+    xpr__mutex_lock(&loop->run_lock);
+    run_cycle(loop);
+    xpr__mutex_unlock(&loop->run_lock);
+}
+
+/* Workers beyond the caller's thread; the run holds run_lock meanwhile. */
+static int run_workers(xpr_loop *loop)
+{
+    xpr__thread threads[XPR__MAX_WORKERS];
+    unsigned started = 0, i;
+    int rc = 0;
+    loop->locked_run = 1;
+    xpr__mutex_lock(&loop->run_lock);
+    while (started + 1 < loop->workers) {
+        rc = xpr__thread_start(&threads[started], worker_main, loop);
+        if (rc != 0)
+            break;
+        started++;
+        loop->workers_running++;
+    }
+    if (rc != 0)
+        leave(loop, rc); /* the started ones see it and leave at once */
+    run_cycle(loop);
+    xpr__mutex_unlock(&loop->run_lock);
+    for (i = 0; i < started; i++)
+        xpr__thread_join(&threads[i]);
+    loop->locked_run = 0;
+    return loop->run_rc;
+}
+
+int xpr_loop_run(xpr_loop *loop)
+{
+    int rc;
+    if (loop == NULL || loop->freeing)
+        return XPR_EINVAL;
+    if (loop->running)
+        return running_here == loop ? XPR_EBUSY : XPR_ETHREAD;
+    loop->running = 1;
+    loop->leaving = 0;
+    loop->run_rc = 0;
+    loop->workers_running = 1;
+    if (loop->workers > 1) {
+        rc = run_workers(loop);
+    } else {
+        run_cycle(loop);
+        rc = loop->run_rc;
     }
     loop->running = 0;
     return rc;
@@ -193,6 +301,7 @@ void xpr_loop_free(xpr_loop *loop)
     if (loop->poller != NULL)
         loop->poller->free(loop->poller_state);
     xpr__heap_free(&loop->timer_heap);
+    xpr__mutex_destroy(&loop->run_lock);
     xpr__mutex_destroy(&loop->post_lock);
     free(loop->read_buf);
     free(loop);

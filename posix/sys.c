@@ -1,7 +1,11 @@
-/* POSIX primitives for portable/: mutex, thread identity, clock. */
+/* POSIX primitives for portable/: mutex, threads, clock. */
 #include "xpr_sys.h"
 
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "xpr.h"
 
 int xpr__mutex_init(xpr__mutex *m)
 {
@@ -28,14 +32,42 @@ void xpr__call_once(xpr__once_flag *flag, void (*fn)(void))
     pthread_once(flag, fn);
 }
 
-xpr__thread_id xpr__thread_self(void)
+struct thread_start {
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+static void *thread_main(void *p)
 {
-    return pthread_self();
+    struct thread_start start = *(struct thread_start *)p;
+    free(p);
+    start.fn(start.arg);
+    return NULL;
 }
 
-int xpr__thread_equal(xpr__thread_id a, xpr__thread_id b)
+int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)
 {
-    return pthread_equal(a, b);
+    struct thread_start *start = malloc(sizeof(*start));
+    if (start == NULL)
+        return XPR_ENOMEM;
+    start->fn = fn;
+    start->arg = arg;
+    if (pthread_create(&t->id, NULL, thread_main, start) != 0) {
+        free(start);
+        return XPR_ENOMEM;
+    }
+    return 0;
+}
+
+void xpr__thread_join(xpr__thread *t)
+{
+    pthread_join(t->id, NULL);
+}
+
+unsigned xpr__cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
 }
 
 uint64_t xpr__now_ms(void)

@@ -9,7 +9,6 @@ typedef int xpr_socket_t;
 #define XPR__INVALID_SOCKET (-1)
 
 typedef pthread_mutex_t xpr__mutex;
-typedef pthread_t xpr__thread_id;
 
 int xpr__mutex_init(xpr__mutex *m);
 void xpr__mutex_destroy(xpr__mutex *m);
@@ -22,8 +21,15 @@ typedef pthread_once_t xpr__once_flag;
 #define XPR__ONCE_INIT PTHREAD_ONCE_INIT
 void xpr__call_once(xpr__once_flag *flag, void (*fn)(void));
 
-xpr__thread_id xpr__thread_self(void);
-int xpr__thread_equal(xpr__thread_id a, xpr__thread_id b);
+/* A joinable thread. */
+typedef struct {
+    pthread_t id;
+} xpr__thread;
+/* 0, or XPR_ENOMEM / a system error when no thread could be made. */
+int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg);
+void xpr__thread_join(xpr__thread *t);
+/* Processors online (at least 1). */
+unsigned xpr__cpu_count(void);
 
 #define XPR__THREAD_LOCAL _Thread_local
 

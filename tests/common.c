@@ -68,6 +68,21 @@ void callback_leave(void)
     harness.callback_depth--;
 }
 
+static void never_runs(xpr_timer *timer, void *arg)
+{
+    (void)timer;
+    (void)arg;
+}
+
+int on_loop_thread(xpr_loop *loop)
+{
+    xpr_timer *probe = NULL;
+    int rc = xpr_timer_new(loop, never_runs, NULL, &probe);
+    if (rc == 0)
+        xpr_timer_free(probe);
+    return rc == 0;
+}
+
 const char *test_backend_env(void)
 {
     const char *name = getenv("XPR_BACKEND");

@@ -35,6 +35,10 @@ void check_no_failure(void);
 void callback_enter(void);
 void callback_leave(void);
 
+/* Whether this thread runs loop (any of its workers): the loop accepts
+ * calls from it (a timer can be made) instead of answering XPR_ETHREAD. */
+int on_loop_thread(xpr_loop *loop);
+
 /* The XPR_BACKEND the suite runs against, or NULL when unset. */
 const char *test_backend_env(void);
 

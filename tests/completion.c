@@ -24,7 +24,9 @@ struct run {
     xpr_loop *loop;
     xpr_timer *deadline;
     xpr_listener *listener;
+    unsigned workers; /* what the loop was made with */
     unsigned want_opens, opens, closes, cancelled, done_conns;
+    unsigned dispatch_threads; /* threads that ran an on_data */
     int timed_out;
     int failed;
 };
@@ -75,6 +77,7 @@ static xpr_loop *new_loop(struct run *run, unsigned workers,
     }
     assert_int_equal(rc, 0);
     run->loop = loop;
+    run->workers = cfg.workers;
     assert_int_equal(xpr_timer_new(loop, on_deadline, run, &run->deadline), 0);
     assert_int_equal(xpr_timer_start(run->deadline, DEADLINE_MS, 0), 0);
     return loop;
@@ -121,11 +124,18 @@ static void record_arrived(struct stream_state *st, const unsigned char *rec)
     st->next_seq++;
 }
 
+/* Set on each thread that ran an on_data of the order test. */
+static _Thread_local unsigned char dispatched_here;
+
 static void order_server_data(xpr_conn *conn, const void *p, size_t n)
 {
     struct stream_state *st = xpr_conn_userdata(conn);
     const unsigned char *b = p;
-    callback_enter();
+    callback_enter(); /* fails the test if callbacks overlap */
+    if (!dispatched_here) {
+        dispatched_here = 1;
+        st->run->dispatch_threads++;
+    }
     while (n > 0) {
         size_t k = RECORD_LEN - st->have;
         if (k > n)
@@ -209,10 +219,16 @@ static void test_order_with_preposted_reads(void **state)
                                      (void *)(uintptr_t)(i + 1), &c),
                          0);
     }
+    dispatched_here = 0;
     assert_int_equal(xpr_loop_run(run.loop), 0);
     check_no_failure();
+    printf("# %u workers: on_data ran on %u threads\n", run.workers,
+           run.dispatch_threads);
     assert_false(run.timed_out);
     assert_int_equal(run.done_conns, ORDER_CONNS);
+    /* with workers the records were really dispatched by several threads */
+    if (run.workers > 1)
+        assert_true(run.dispatch_threads >= 2);
     xpr_loop_free(run.loop);
 }
 

@@ -270,6 +270,10 @@ static void test_workers_need_support(void **state)
     cfg.workers = 1; /* one worker is the caller's thread: always fine */
     assert_int_equal(xpr_loop_new(&loop, &cfg), 0);
     xpr_loop_free(loop);
+    loop = NULL;
+    cfg.workers = 65; /* more than any back end takes */
+    assert_int_equal(xpr_loop_new(&loop, &cfg), XPR_EINVAL);
+    assert_null(loop);
 }
 
 static void test_error_table(void **state)

@@ -8,8 +8,6 @@
 #define POST_THREADS 4
 #define POSTS_PER_THREAD 2500
 
-static _Thread_local int on_test_thread;
-
 struct post_item {
     struct post_run *run;
     unsigned thread;
@@ -30,7 +28,7 @@ static void on_post_item(void *arg)
     struct post_item *item = arg;
     struct post_run *run = item->run;
 
-    CHECK(on_test_thread);
+    CHECK(on_loop_thread(run->loop)); /* a worker, not the posting thread */
     CHECK_EQ(run->delivered[item->thread][item->seq], 0);
     run->delivered[item->thread][item->seq]++;
     /* Posts from one thread run in the order posted. */
@@ -86,7 +84,6 @@ static void test_posts_from_four_threads(void **state)
     (void)state;
 
     assert_non_null(run);
-    on_test_thread = 1;
     run->loop = loop;
     for (t = 0; t < POST_THREADS; t++) {
         for (i = 0; i < POSTS_PER_THREAD; i++) {
@@ -168,7 +165,7 @@ struct waker {
 static void on_woken(void *arg)
 {
     struct waker *w = arg;
-    CHECK(on_test_thread);
+    CHECK(on_loop_thread(w->loop));
     w->delivered++;
     xpr_loop_stop(w->loop);
 }
@@ -195,7 +192,6 @@ static void test_post_wakes_blocked_loop(void **state)
     xpr_timer *far = NULL;
     (void)state;
 
-    on_test_thread = 1;
     memset(&w, 0, sizeof(w));
     w.loop = loop;
     w.post_rc = -100;

@@ -14,7 +14,7 @@ extern const struct xpr_backend_ops xpr__completion_ops;
 
 const struct xpr_backend_entry xpr__platform_backends[] = {
     /* the completion engine; variant = enum xpr__harvester_kind */
-    {"iocp", &xpr__completion_ops, NULL, 0, 0},
+    {"iocp", &xpr__completion_ops, NULL, 1, 0},
     {"overlapped", &xpr__completion_ops, NULL, 0, 1},
     {"completion-routine", &xpr__completion_ops, NULL, 0, 2},
     {"select", &xpr__stream_ops, &xpr__select_poller, 0, 0},

@@ -57,9 +57,9 @@ struct xpr__cx_conn {
     unsigned sends_in_flight;
     unsigned reads_posted;
     struct xpr__io_ctx *send_head, *send_tail; /* waiting, not posted */
-    size_t queued_bytes;                       /* waiting + in flight */
-    uint64_t read_seq_next;                    /* next read posted */
-    uint64_t read_seq_deliver;                 /* next read delivered */
+    size_t queued_bytes;        /* waiting, not yet posted (xpr_conn_queued) */
+    uint64_t read_seq_next;     /* next read posted */
+    uint64_t read_seq_deliver;  /* next read delivered */
     struct xpr__io_ctx *parked; /* completed reads, sorted by seq */
     int dying_err;
     unsigned char skip_on_success; /* no packet for inline completions */

@@ -22,6 +22,11 @@
  * 5. An overlapped WSASend completes in full or fails; at most
  *    max_sends_in_flight per conn are posted, the rest waits (FIFO), so a
  *    peer that never reads cannot pin unbounded memory in the kernel.
+ *    Posted bytes are handed to the kernel: they leave xpr_conn_queued
+ *    then, not when the completion is reaped (the peer may have read them
+ *    already, and with workers another thread may be about to reap it).
+ *    The queue is empty (drain, shutdown, flush-then-close) only once no
+ *    send is in flight either: closesocket would cancel them.
  * 6. closesocket cancels every pending operation, but their packets still
  *    come (ERROR_OPERATION_ABORTED; Wine: ERROR_HANDLES_CLOSED). The conn
  *    is finished (on_close) only once all of them are reaped.
@@ -287,8 +292,15 @@ static int pump_sends(struct xpr__cx_conn *cc)
             return rc;
         }
         cc->sends_in_flight++;
+        cc->queued_bytes -= len; /* handed to the kernel (trap 5) */
+        cc->base.loop->stats.queued_write_bytes -= len;
     }
     return 0;
+}
+
+static int sends_idle(const struct xpr__cx_conn *cc)
+{
+    return cc->queued_bytes == 0 && cc->sends_in_flight == 0;
 }
 
 static void write_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
@@ -302,14 +314,12 @@ static void write_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
     xpr__cx_io_put(cx, io);
     if (cc->dying)
         return;
-    cc->queued_bytes -= len;
-    loop->stats.queued_write_bytes -= len;
     if (err != 0 || sent != len) {
         close_socket(cc, err ? xpr__error_from_os(err) : XPR_ECONNRESET, 0);
         return;
     }
     loop->stats.bytes_written += sent;
-    if (pump_sends(cc) == 0 && cc->queued_bytes == 0)
+    if (pump_sends(cc) == 0 && sends_idle(cc))
         queue_empty(cc, 1);
 }
 
@@ -437,7 +447,7 @@ void xpr__cx_conn_start(struct xpr__cx_conn *cc)
     if (cc->dying || xpr__conn_done(&cc->base))
         return;
     post_reads(cc);
-    if (pump_sends(cc) == 0 && cc->queued_bytes == 0)
+    if (pump_sends(cc) == 0 && sends_idle(cc))
         queue_empty(cc, 0);
 }
 
@@ -519,7 +529,7 @@ int xpr__cx_set_reading(xpr_conn *c, int on)
 int xpr__cx_shutdown(xpr_conn *c)
 {
     struct xpr__cx_conn *cc = (struct xpr__cx_conn *)c;
-    if (cc->connected && cc->queued_bytes == 0)
+    if (cc->connected && sends_idle(cc))
         queue_empty(cc, 0);
     return 0;
 }
@@ -527,7 +537,7 @@ int xpr__cx_shutdown(xpr_conn *c)
 int xpr__cx_close(xpr_conn *c)
 {
     struct xpr__cx_conn *cc = (struct xpr__cx_conn *)c;
-    if (cc->connected && cc->queued_bytes == 0)
+    if (cc->connected && sends_idle(cc))
         queue_empty(cc, 0);
     return 0;
 }

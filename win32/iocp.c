@@ -20,17 +20,27 @@
  *    operations cancelled by closesocket still arrive (Wine:
  *    ERROR_HANDLES_CLOSED, Windows: ERROR_OPERATION_ABORTED) and are reaped
  *    like any other before their context is released.
+ * 6. Workers (cfg.workers > 1): every worker blocks in its own
+ *    GetQueuedCompletionStatusEx on the one port, with its own entry array
+ *    and without the loop's run lock; the batch it gets is dispatched under
+ *    the lock (portable/loop.c), so callbacks never overlap. Two reads of
+ *    one conn may thus be dispatched out of order by two workers: the
+ *    sequence numbers of completion_io.c (trap 4) put them back in order.
+ *    The port's concurrency value is the worker count, so the kernel does
+ *    not wake more of them than may run.
+ * 7. A batch may hold several wake packets: the run's exit packets are
+ *    therefore passed on, one by each worker as it leaves (loop.c).
  */
 #include "completion.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 
 #define BATCH 128
 #define WAKE_KEY ((ULONG_PTR)1)
 
 struct iocp_state {
     HANDLE port;
-    OVERLAPPED_ENTRY entries[BATCH];
 };
 
 static int iocp_init(struct xpr__cx_loop *cx)
@@ -38,7 +48,8 @@ static int iocp_init(struct xpr__cx_loop *cx)
     struct iocp_state *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
-    st->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    st->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0,
+                                      (DWORD)cx->loop->workers);
     if (st->port == NULL) {
         int rc = xpr__error_from_os((int)GetLastError());
         free(st);
@@ -66,19 +77,26 @@ static int iocp_associate(struct xpr__cx_loop *cx, SOCKET s)
 static int iocp_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
 {
     struct iocp_state *st = cx->harvester_state;
+    OVERLAPPED_ENTRY entries[BATCH]; /* per worker (quirk 6) */
     ULONG count = 0, i;
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
+    DWORD err = 0;
+    BOOL ok;
+    xpr__loop_wait_begin(cx->loop);
+    ok = GetQueuedCompletionStatusEx(st->port, entries, BATCH, &count, wait,
+                                     FALSE);
+    if (!ok)
+        err = GetLastError();
+    xpr__loop_wait_end(cx->loop);
     cx->dequeue_calls++;
-    if (!GetQueuedCompletionStatusEx(st->port, st->entries, BATCH, &count, wait,
-                                     FALSE)) {
-        DWORD err = GetLastError();
+    if (!ok) {
         if (err == WAIT_TIMEOUT)
             return 0;
         return xpr__error_from_os((int)err);
     }
     cx->dequeued_completions += count;
     for (i = 0; i < count; i++) {
-        OVERLAPPED_ENTRY *e = &st->entries[i];
+        OVERLAPPED_ENTRY *e = &entries[i];
         OVERLAPPED *ov = e->lpOverlapped;
         if (ov == NULL)
             continue; /* a wake */

@@ -1,6 +1,10 @@
-/* Windows primitives for portable/: mutex, thread identity, clock. */
+/* Windows primitives for portable/: mutex, threads, clock. */
 #include "xpr_winsock.h"
 
+#include <process.h>
+#include <stdlib.h>
+
+#include "xpr.h"
 #include "xpr_sys.h"
 
 /* xpr__mutex must be able to hold an SRWLOCK. */
@@ -41,14 +45,48 @@ void xpr__call_once(xpr__once_flag *flag, void (*fn)(void))
     InitOnceExecuteOnce((PINIT_ONCE)flag, run_once, (PVOID)(uintptr_t)fn, NULL);
 }
 
-xpr__thread_id xpr__thread_self(void)
+struct thread_start {
+    void (*fn)(void *arg);
+    void *arg;
+};
+
+/* _beginthreadex, not CreateThread: the thread may use the C runtime. */
+static unsigned __stdcall thread_main(void *p)
 {
-    return GetCurrentThreadId();
+    struct thread_start start = *(struct thread_start *)p;
+    free(p);
+    start.fn(start.arg);
+    return 0;
 }
 
-int xpr__thread_equal(xpr__thread_id a, xpr__thread_id b)
+int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)
 {
-    return a == b;
+    struct thread_start *start = malloc(sizeof(*start));
+    uintptr_t h;
+    if (start == NULL)
+        return XPR_ENOMEM;
+    start->fn = fn;
+    start->arg = arg;
+    h = _beginthreadex(NULL, 0, thread_main, start, 0, NULL);
+    if (h == 0) {
+        free(start);
+        return XPR_ENOMEM;
+    }
+    t->handle = (void *)h;
+    return 0;
+}
+
+void xpr__thread_join(xpr__thread *t)
+{
+    WaitForSingleObject((HANDLE)t->handle, INFINITE);
+    CloseHandle((HANDLE)t->handle);
+    t->handle = NULL;
+}
+
+unsigned xpr__cpu_count(void)
+{
+    DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+    return n > 0 ? (unsigned)n : 1;
 }
 
 uint64_t xpr__now_ms(void)

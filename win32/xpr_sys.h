@@ -13,7 +13,6 @@ typedef uintptr_t xpr_socket_t; /* SOCKET */
 typedef struct {
     void *opaque;
 } xpr__mutex;
-typedef unsigned long xpr__thread_id; /* GetCurrentThreadId() */
 
 int xpr__mutex_init(xpr__mutex *m);
 void xpr__mutex_destroy(xpr__mutex *m);
@@ -31,8 +30,15 @@ typedef struct {
     }
 void xpr__call_once(xpr__once_flag *flag, void (*fn)(void));
 
-xpr__thread_id xpr__thread_self(void);
-int xpr__thread_equal(xpr__thread_id a, xpr__thread_id b);
+/* A joinable thread (the HANDLE of _beginthreadex). */
+typedef struct {
+    void *handle;
+} xpr__thread;
+/* 0, or XPR_ENOMEM / a system error when no thread could be made. */
+int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg);
+void xpr__thread_join(xpr__thread *t);
+/* Processors this process may run on (at least 1). */
+unsigned xpr__cpu_count(void);
 
 #if defined(_MSC_VER)
 #define XPR__THREAD_LOCAL __declspec(thread)
