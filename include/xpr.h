@@ -272,6 +272,13 @@ struct xpr_listen_config {
     int nodelay;              /* non-zero: TCP_NODELAY on accepted conns */
     unsigned accepts_initial; /* iocp: AcceptEx posted at start (0 = 16) */
     unsigned accepts_max;     /* iocp: most AcceptEx pending (0 = 256) */
+    /* Completion back ends: non-zero = AcceptEx also waits for the client's
+     * first bytes, which on_data gets right after on_open (a round trip less
+     * per connection). A client silent for first_data_timeout_ms (counted in
+     * whole seconds, rounded up: SO_CONNECT_TIME) is then dropped before the
+     * application sees it: no on_open, counted in timed_out_connections.
+     * Needs first_data_timeout_ms (else XPR_EINVAL); ignored elsewhere. */
+    int accepts_with_data;
 };
 
 /*

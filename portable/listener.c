@@ -20,6 +20,11 @@ int xpr_listen(xpr_loop *loop, const char *address,
         return XPR_EINVAL;
     if (cfg != NULL && cfg->backlog < 0)
         return XPR_EINVAL;
+    /* waiting for first bytes with no deadline lets silent clients hold
+     * every posted accept */
+    if (cfg != NULL && cfg->accepts_with_data &&
+        cfg->first_data_timeout_ms == 0)
+        return XPR_EINVAL;
     rc = xpr__loop_check_thread(loop);
     if (rc != 0)
         return rc;

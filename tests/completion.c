@@ -7,7 +7,10 @@
  *   - xpr_loop_free with thousands of operations pending: no crash, and
  *     on_close(XPR_ECANCELED) once per connection;
  *   - idle connections in zero-byte mode pin no receive buffer (stats),
- *     N from XPR_TEST_CONNECTIONS (default 1000). */
+ *     N from XPR_TEST_CONNECTIONS (default 1000);
+ *   - accepts_with_data: the first bytes come with the accept and still
+ *     wait while on_open paused reading; a silent client is dropped unseen
+ *     and counted as timed out. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,9 +321,160 @@ static void test_idle_zero_byte_pins_nothing(void **state)
     assert_int_equal(run.closes, 2 * n);
 }
 
+/* ---- AcceptEx with a receive buffer (accepts_with_data) ---- */
+
+struct with_data_run {
+    struct run run;
+    xpr_timer *resume;
+    xpr_conn *server_talker;
+    xpr_conn *silent;
+    unsigned server_opens, server_closes, client_closes;
+    unsigned char echoed[32];
+    size_t echoed_len;
+    size_t server_got;
+    int silent_err, talker_err;
+};
+
+static const char FIRST[] = "hello", SECOND[] = "world!";
+
+static void wd_done(struct with_data_run *w)
+{
+    if (w->client_closes == 2 && w->server_closes == w->server_opens) {
+        xpr_listener_close(w->run.listener);
+        xpr_timer_stop(w->run.deadline);
+    }
+}
+
+static void wd_resume(xpr_timer *t, void *arg)
+{
+    struct with_data_run *w = arg;
+    (void)t;
+    CHECK_EQ(w->server_got, 0); /* nothing came while paused */
+    CHECK_EQ(xpr_conn_resume_reading(w->server_talker), 0);
+}
+
+static void wd_server_open(xpr_conn *conn)
+{
+    struct with_data_run *w = xpr_conn_userdata(conn);
+    w->server_opens++;
+    w->server_talker = conn;
+    /* the first bytes came with the accept: they wait until resumed */
+    CHECK_EQ(xpr_conn_pause_reading(conn), 0);
+    CHECK_EQ(xpr_timer_start(w->resume, 50, 0), 0);
+}
+
+static void wd_server_data(xpr_conn *conn, const void *p, size_t n)
+{
+    struct with_data_run *w = xpr_conn_userdata(conn);
+    w->server_got += n;
+    CHECK_EQ(xpr_conn_write(conn, p, n), 0);
+}
+
+static void wd_server_close(xpr_conn *conn, int err)
+{
+    struct with_data_run *w = xpr_conn_userdata(conn);
+    (void)conn;
+    CHECK_EQ(err, 0);
+    w->server_closes++;
+    wd_done(w);
+}
+
+static void wd_client_open(xpr_conn *conn)
+{
+    struct with_data_run *w = xpr_conn_userdata(conn);
+    if (conn != w->silent)
+        CHECK_EQ(xpr_conn_write(conn, FIRST, strlen(FIRST)), 0);
+}
+
+static void wd_client_data(xpr_conn *conn, const void *p, size_t n)
+{
+    struct with_data_run *w = xpr_conn_userdata(conn);
+    size_t first = strlen(FIRST), all = first + strlen(SECOND);
+    CHECK(conn != w->silent);
+    if (!CHECK(w->echoed_len + n <= all))
+        return;
+    memcpy(w->echoed + w->echoed_len, p, n);
+    w->echoed_len += n;
+    if (w->echoed_len == first) /* the accept's bytes came back: more */
+        CHECK_EQ(xpr_conn_write(conn, SECOND, strlen(SECOND)), 0);
+    if (w->echoed_len == all)
+        CHECK_EQ(xpr_conn_close(conn), 0);
+}
+
+static void wd_client_close(xpr_conn *conn, int err)
+{
+    struct with_data_run *w = xpr_conn_userdata(conn);
+    if (conn == w->silent)
+        w->silent_err = err;
+    else
+        w->talker_err = err;
+    w->client_closes++;
+    wd_done(w);
+}
+
+static void test_accepts_with_data(void **state)
+{
+    static const struct xpr_conn_callbacks server_cb = {
+        .on_open = wd_server_open,
+        .on_data = wd_server_data,
+        .on_close = wd_server_close,
+    };
+    static const struct xpr_conn_callbacks client_cb = {
+        .on_open = wd_client_open,
+        .on_data = wd_client_data,
+        .on_close = wd_client_close,
+    };
+    struct with_data_run *w = calloc(1, sizeof(*w));
+    struct xpr_listen_config lcfg;
+    struct xpr_loop_stats st;
+    char address[XPR_ADDRSTRLEN];
+    xpr_listener *l = NULL;
+    xpr_conn *talker = NULL;
+    (void)state;
+    assert_non_null(w);
+    new_loop(&w->run, 1, (enum xpr_read_mode)0, 0);
+    assert_int_equal(xpr_timer_new(w->run.loop, wd_resume, w, &w->resume), 0);
+    memset(&lcfg, 0, sizeof(lcfg));
+    lcfg.accepts_with_data = 1;
+    /* no deadline for the first bytes: refused */
+    assert_int_equal(
+        xpr_listen(w->run.loop, "127.0.0.1:0", &lcfg, &server_cb, w, &l),
+        XPR_EINVAL);
+    assert_null(l);
+    lcfg.first_data_timeout_ms = 100;
+    lcfg.accepts_initial = 4;
+    assert_int_equal(
+        xpr_listen(w->run.loop, "127.0.0.1:0", &lcfg, &server_cb, w, &l), 0);
+    assert_int_equal(xpr_listener_address(l, address, sizeof(address)), 0);
+    w->run.listener = l;
+    assert_int_equal(
+        xpr_connect(w->run.loop, address, &client_cb, w, &w->silent), 0);
+    assert_int_equal(xpr_connect(w->run.loop, address, &client_cb, w, &talker),
+                     0);
+    assert_int_equal(xpr_loop_run(w->run.loop), 0);
+    check_no_failure();
+    assert_false(w->run.timed_out);
+    assert_int_equal(xpr_loop_stats(w->run.loop, &st), 0);
+    printf("# silent client: %s; %llu timed out, %llu accepted\n",
+           xpr_err_name(w->silent_err),
+           (unsigned long long)st.timed_out_connections,
+           (unsigned long long)st.accepted_connections);
+    assert_int_equal(w->server_opens, 1); /* the silent one was never seen */
+    assert_int_equal(st.accepted_connections, 1);
+    assert_int_equal(st.timed_out_connections, 1);
+    assert_int_equal(w->echoed_len, strlen(FIRST) + strlen(SECOND));
+    assert_memory_equal(w->echoed, "helloworld!", w->echoed_len);
+    assert_int_equal(w->talker_err, 0);
+    assert_int_equal(st.pending_operations, 0);
+    xpr_timer_free(w->resume);
+    xpr_loop_free(w->run.loop);
+    free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accepts_with_data),
         cmocka_unit_test(test_order_with_preposted_reads),
         cmocka_unit_test(test_free_with_operations_pending),
         cmocka_unit_test(test_idle_zero_byte_pins_nothing),

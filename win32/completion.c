@@ -228,6 +228,9 @@ static void dispatch(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
             /* counted out of the stats when it closed: only memory left */
             if (io->accept_sock != INVALID_SOCKET)
                 closesocket(io->accept_sock);
+            if (io->large)
+                cx->pinned_bytes -= io->cap;
+            xpr__cx_accept_unlink(io);
             cl->held--;
             xpr__cx_io_put(cx, io);
             return;

@@ -44,6 +44,7 @@ struct xpr__io_ctx {
     int os_error;             /* 0, or the WSA / Win32 code of a failure */
     SOCKET accept_sock;       /* AcceptEx: the socket being accepted */
     HANDLE wait; /* completion-routine: registered wait of accept / connect */
+    struct xpr__link accept_link; /* accepts with data: cl->accepts_waiting */
     WSABUF wsabuf;
     size_t cap; /* bytes in buf */
     size_t len; /* writes: bytes filled */
@@ -81,6 +82,10 @@ struct xpr__cx_listener {
     int family;
     unsigned char skip_on_success;
     unsigned char closed;
+    unsigned char started;   /* cfg read (first round after xpr_listen) */
+    unsigned char with_data; /* cfg.accepts_with_data */
+    struct xpr__list accepts_waiting; /* posted AcceptEx with a buffer */
+    struct xpr_timer sweep;           /* drops silent ones: SO_CONNECT_TIME */
     struct xpr__link link; /* cx->listeners, then cx->closed_listeners */
 };
 
@@ -181,7 +186,8 @@ void xpr__cx_kick(struct xpr__cx_loop *cx, struct xpr__cx_conn *cc);
 void xpr__cx_conn_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
 void xpr__cx_conn_kicked(struct xpr__cx_conn *cc);
 struct xpr__cx_conn *xpr__cx_conn_new(void);
-void xpr__cx_conn_start(struct xpr__cx_conn *cc);
+/* first: NULL, or an accept's context holding the conn's first bytes. */
+void xpr__cx_conn_start(struct xpr__cx_conn *cc, struct xpr__io_ctx *first);
 int xpr__cx_connect(xpr_loop *loop, const struct xpr__addr *addr,
                     const struct xpr_conn_callbacks *cb, void *arg,
                     xpr_conn **out);
@@ -200,6 +206,8 @@ void xpr__cx_listener_close(xpr_listener *l);
 void xpr__cx_accept_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
 void xpr__cx_listeners_top_up(struct xpr__cx_loop *cx);
 void xpr__cx_listeners_reap(struct xpr__cx_loop *cx);
+/* An accept context is reaped: leaves its listener's waiting list. */
+void xpr__cx_accept_unlink(struct xpr__io_ctx *io);
 
 static inline struct xpr__cx_loop *xpr__cx_of(xpr_loop *loop)
 {

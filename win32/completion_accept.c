@@ -7,7 +7,8 @@
  *    SO_* queries fail with WSAENOTCONN).
  * 2. The addresses come packed in the AcceptEx buffer (each slot needs
  *    sizeof(address) + 16 bytes); GetAcceptExSockaddrs unpacks them.
- * 3. AcceptEx is posted WITHOUT a receive buffer (dwReceiveDataLength 0).
+ * 3. By default AcceptEx is posted WITHOUT a receive buffer
+ *    (dwReceiveDataLength 0; trap 8 is the opt-in other way).
  *    With one, AcceptEx completes only when the client's first bytes
  *    arrive, so a silent client holds a posted accept (and its buffer)
  *    until a periodic SO_CONNECT_TIME sweep drops it. Without one the
@@ -28,6 +29,14 @@
  *    listener's memory lives until the last of them is reaped.
  * 7. UnregisterWaitEx(INVALID_HANDLE_VALUE) waits for a running callback
  *    of the wait, so none can touch the loop after the listener closed.
+ * 8. accepts_with_data turns trap 3 around on request: AcceptEx gets a
+ *    receive buffer and completes with the conn's first bytes, a round trip
+ *    less for request/response protocols. A client that connects and stays
+ *    silent then holds a posted accept: a sweep every SWEEP_MS asks each
+ *    one's SO_CONNECT_TIME (whole seconds; ~0 while nobody connected) and
+ *    closes the accept socket of those past first_data_timeout_ms, which
+ *    fails that AcceptEx; it is reposted like any failed accept (trap 4).
+ *    The application never saw the conn: it counts as timed out only.
  */
 #include "completion.h"
 
@@ -39,6 +48,13 @@
 #define DEFAULT_ACCEPTS 16
 #define DEFAULT_ACCEPTS_MAX 256
 #define ADDR_SLOT ((DWORD)(sizeof(SOCKADDR_STORAGE) + 16))
+#define SWEEP_MS 500
+
+/* Bytes of an accept context's buffer left for data after the addresses. */
+static DWORD receive_len(const struct xpr__io_ctx *io)
+{
+    return io->large ? (DWORD)(io->cap - 2 * ADDR_SLOT) : 0;
+}
 
 static void CALLBACK accept_signalled(PVOID arg, BOOLEAN timed_out)
 {
@@ -46,6 +62,37 @@ static void CALLBACK accept_signalled(PVOID arg, BOOLEAN timed_out)
     (void)timed_out;
     InterlockedExchange(&cx->accept_signalled, 1);
     cx->harvester->wake(cx);
+}
+
+/* trap 8: drops the silent clients of posted accepts with data. */
+static void sweep_due(xpr_timer *t, void *arg)
+{
+    struct xpr__cx_listener *cl = arg;
+    uint32_t limit_ms = cl->base.cfg.first_data_timeout_ms;
+    struct xpr__link *link = cl->accepts_waiting.head.next;
+    (void)t;
+    while (link != &cl->accepts_waiting.head) {
+        struct xpr__link *next = link->next;
+        struct xpr__io_ctx *io =
+            XPR__CONTAINER(link, struct xpr__io_ctx, accept_link);
+        DWORD secs = ~(DWORD)0;
+        int len = (int)sizeof(secs);
+        if (getsockopt(io->accept_sock, SOL_SOCKET, SO_CONNECT_TIME,
+                       (char *)&secs, &len) == 0 &&
+            secs != ~(DWORD)0 && (uint64_t)secs * 1000 >= limit_ms) {
+            xpr__list_remove(link);
+            closesocket(io->accept_sock);
+            io->accept_sock = INVALID_SOCKET;
+            cl->base.loop->stats.timed_out_connections++;
+        }
+        link = next;
+    }
+}
+
+void xpr__cx_accept_unlink(struct xpr__io_ctx *io)
+{
+    if (io->accept_link.next != NULL)
+        xpr__list_remove(&io->accept_link);
 }
 
 static void free_listener(struct xpr__cx_listener *cl)
@@ -74,6 +121,8 @@ int xpr__cx_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
     s = (SOCKET)cl->base.sock;
     cl->cx = cx;
     cl->family = addr->family;
+    xpr__list_init(&cl->accepts_waiting);
+    xpr__timer_init(&cl->sweep, loop, sweep_due, cl);
     rc = xpr__cx_lookup_extensions(cx, s);
     if (rc == 0)
         rc = xpr__cx_associate(cx, s, &cl->skip_on_success);
@@ -107,6 +156,7 @@ void xpr__cx_listener_close(xpr_listener *l)
     closesocket((SOCKET)l->sock);
     l->sock = XPR__INVALID_SOCKET;
     free_listener(cl);
+    xpr__timer_release(&cl->sweep);
     cl->closed = 1;
     cx->pending[XPR__OP_ACCEPT] -= cl->pending;
     cl->held += cl->pending;
@@ -132,7 +182,7 @@ void xpr__cx_listeners_reap(struct xpr__cx_loop *cx)
 
 static int post_accept(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
 {
-    struct xpr__io_ctx *io = xpr__cx_io_get(cx, 0);
+    struct xpr__io_ctx *io = xpr__cx_io_get(cx, cl->with_data);
     xpr_socket_t as;
     DWORD bytes = 0;
     BOOL ok;
@@ -153,11 +203,13 @@ static int post_accept(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
         closesocket((SOCKET)as);
         return rc;
     }
-    ok = cx->accept_ex((SOCKET)cl->base.sock, (SOCKET)as, io->buf, 0, ADDR_SLOT,
-                       ADDR_SLOT, &bytes, &io->ov);
+    ok = cx->accept_ex((SOCKET)cl->base.sock, (SOCKET)as, io->buf,
+                       receive_len(io), ADDR_SLOT, ADDR_SLOT, &bytes, &io->ov);
     rc = xpr__cx_posted(cx, io, &cl->pending, cl->skip_on_success, ok);
     if (rc != 0)
         closesocket((SOCKET)as);
+    else if (cl->with_data)
+        xpr__list_push_back(&cl->accepts_waiting, &io->accept_link);
     return rc;
 }
 
@@ -177,14 +229,21 @@ static void grow_target(struct xpr__cx_listener *cl)
         cl->target = accepts_max(cl);
 }
 
+/* The first round after xpr_listen: the core has set cfg by now. */
+static void start(struct xpr__cx_listener *cl)
+{
+    cl->started = 1;
+    cl->target = cl->base.cfg.accepts_initial ? cl->base.cfg.accepts_initial
+                                              : DEFAULT_ACCEPTS;
+    if (cl->target > accepts_max(cl))
+        cl->target = accepts_max(cl);
+    cl->with_data = cl->base.cfg.accepts_with_data != 0;
+    if (cl->with_data)
+        xpr__timer_arm(&cl->sweep, SWEEP_MS, SWEEP_MS);
+}
+
 static void top_up(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
 {
-    if (cl->target == 0) { /* first round: the core has set cfg by now */
-        cl->target = cl->base.cfg.accepts_initial ? cl->base.cfg.accepts_initial
-                                                  : DEFAULT_ACCEPTS;
-        if (cl->target > accepts_max(cl))
-            cl->target = accepts_max(cl);
-    }
     while (!cl->closed && cl->pending < cl->target) {
         if (post_accept(cx, cl) != 0)
             break; /* out of sockets or memory: the next round retries */
@@ -199,29 +258,32 @@ void xpr__cx_listeners_top_up(struct xpr__cx_loop *cx)
          link = link->next) {
         struct xpr__cx_listener *cl =
             XPR__CONTAINER(link, struct xpr__cx_listener, link);
+        if (!cl->started)
+            start(cl);
         if (signalled) {
             WSANETWORKEVENTS ne;
             if (WSAEnumNetworkEvents((SOCKET)cl->base.sock, NULL, &ne) == 0 &&
                 (ne.lNetworkEvents & FD_ACCEPT))
                 grow_target(cl);
         }
-        if (cl->pending < cl->target || cl->target == 0)
+        if (cl->pending < cl->target)
             top_up(cx, cl);
     }
 }
 
+/* first: NULL, or the accept's context with the first bytes (trap 8). */
 static void take_conn(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl,
-                      SOCKET s, const struct xpr__addr *peer)
+                      SOCKET s, const struct xpr__addr *peer,
+                      struct xpr__io_ctx *first)
 {
-    struct xpr__cx_conn *cc;
-    if (xpr__listener_admit(&cl->base) != 0) {
-        closesocket(s);
-        return;
-    }
-    cc = xpr__cx_conn_new();
+    struct xpr__cx_conn *cc = NULL;
+    if (xpr__listener_admit(&cl->base) == 0)
+        cc = xpr__cx_conn_new();
     if (cc == NULL || xpr__cx_associate(cx, s, &cc->skip_on_success) != 0) {
-        closesocket(s); /* dropped unseen, like a failed accept */
+        closesocket(s); /* refused, or dropped unseen like a failed accept */
         free(cc);
+        if (first != NULL)
+            xpr__cx_io_put(cx, first);
         return;
     }
     xpr__conn_init(&cc->base, cx->loop, &cl->base.cb, cl->base.arg,
@@ -230,7 +292,7 @@ static void take_conn(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl,
     cc->base.flags &= ~(unsigned)XPR__CONN_CONNECTING;
     cc->connected = 1;
     xpr__listener_conn_opened(&cl->base, &cc->base);
-    xpr__cx_conn_start(cc);
+    xpr__cx_conn_start(cc, first);
 }
 
 void xpr__cx_accept_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
@@ -242,23 +304,29 @@ void xpr__cx_accept_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
     struct xpr__addr peer;
     int rc = io->os_error;
     cl->pending--;
+    xpr__cx_accept_unlink(io);
     if (rc == 0 && setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
                               (char *)&ls, sizeof(ls)) != 0)
         rc = WSAGetLastError();
     if (rc == 0) {
-        cx->get_sockaddrs(io->buf, 0, ADDR_SLOT, ADDR_SLOT, &local, &local_len,
-                          &remote, &remote_len);
+        cx->get_sockaddrs(io->buf, receive_len(io), ADDR_SLOT, ADDR_SLOT,
+                          &local, &local_len, &remote, &remote_len);
         if (remote == NULL ||
             xpr__sock_addr_from_os(remote, (size_t)remote_len, &peer) != 0)
             rc = WSAEAFNOSUPPORT;
     }
-    xpr__cx_io_put(cx, io);
     if (cl->pending == 0)
         grow_target(cl); /* trap 5: every posted accept was used */
-    if (rc != 0)
-        closesocket(s); /* trap 4; reposted below */
-    else
-        take_conn(cx, cl, s, &peer);
+    if (rc != 0) {
+        xpr__cx_io_put(cx, io);
+        if (s != INVALID_SOCKET) /* else swept: closed already (trap 8) */
+            closesocket(s);      /* trap 4; reposted below */
+    } else if (io->large) {
+        take_conn(cx, cl, s, &peer, io); /* the bytes go with the conn */
+    } else {
+        xpr__cx_io_put(cx, io);
+        take_conn(cx, cl, s, &peer, NULL);
+    }
     if (!cl->closed) /* on_open may have closed the listener */
         top_up(cx, cl);
 }

@@ -42,6 +42,11 @@
  *    Linux, about 1 run in 15 of tcp/test_connect_to_closed_port; possible
  *    on any TCP stack). Nothing listened there, or the bind would have
  *    failed, so it is reported as what it is: XPR_ECONNREFUSED.
+ * 10. An AcceptEx with a receive buffer (accepts_with_data) hands over the
+ *    conn with its first bytes (0 bytes: the client closed at once). They
+ *    become read number 0, parked like an early pre-posted read, so they
+ *    reach on_data first even when on_open paused reading; zero-byte mode
+ *    posts no read while anything is parked.
  */
 #include "completion.h"
 
@@ -107,6 +112,11 @@ static void close_socket(struct xpr__cx_conn *cc, int err, int reset)
 
 static int reading_wanted(const struct xpr__cx_conn *cc)
 {
+    /* zero-byte mode drains the socket itself: not past parked bytes (an
+     * accept's first data, trap 10) */
+    if (cc->parked != NULL &&
+        xpr__cx_of(cc->base.loop)->read_mode == XPR_READ_ZERO_BYTE)
+        return 0;
     return cc->connected && !cc->dying &&
            !(cc->base.flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING |
                                XPR__CONN_EOF | XPR__CONN_FINISHED));
@@ -441,9 +451,23 @@ int xpr__cx_connect(xpr_loop *loop, const struct xpr__addr *addr,
     return 0;
 }
 
-/* Accepted, or connected: reads start, waiting writes go. */
-void xpr__cx_conn_start(struct xpr__cx_conn *cc)
+/* Accepted, or connected: reads start, waiting writes go. An accept's
+ * first bytes become the conn's first read (trap 10). */
+void xpr__cx_conn_start(struct xpr__cx_conn *cc, struct xpr__io_ctx *first)
 {
+    if (first != NULL) {
+        if (cc->dying || xpr__conn_done(&cc->base)) { /* on_open closed it */
+            xpr__cx_io_put(cx_of(cc), first);
+            return;
+        }
+        first->kind = XPR__OP_READ;
+        first->owner = cc;
+        first->os_error = 0;
+        first->seq = cc->read_seq_next++;
+        park(cc, first);
+        if (!cc->dying)
+            deliver_parked(cc);
+    }
     if (cc->dying || xpr__conn_done(&cc->base))
         return;
     post_reads(cc);
@@ -481,7 +505,7 @@ static void connect_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
     }
     cc->connected = 1;
     xpr__conn_opened(&cc->base);
-    xpr__cx_conn_start(cc);
+    xpr__cx_conn_start(cc, NULL);
 }
 
 /* ---- routing and the ops ---- */
