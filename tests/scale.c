@@ -5,6 +5,7 @@
  *   - N connections stay idle while 10 others echo verified data: the idle
  *     ones must not delay or starve the active ones. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,12 @@ static size_t scale_size(unsigned index)
 {
     /* 1 KiB .. 8 KiB, different per connection */
     return 1024 + (size_t)((index * 2654435761u) % 7169u);
+}
+
+static size_t ping_size(unsigned index)
+{
+    (void)index;
+    return PING_LEN;
 }
 
 /* Time for the whole test: generous, growing with N. */
@@ -97,6 +104,12 @@ struct scale_run {
     unsigned clients_opened;
     unsigned clients_echoed;
     unsigned clients_closed;
+
+    /* connects that ended before on_open, counted by error */
+    unsigned connect_failures;
+    int failure_codes[8];
+    unsigned failure_counts[8];
+    int failures_reported;
 
     /* idle test */
     unsigned idle_count;
@@ -249,6 +262,78 @@ static void run_free(struct scale_run *run)
     run->clients = NULL;
 }
 
+/* Once every client of the phase has either opened or failed to connect,
+ * fail if any failed, with a count per error. */
+static void connects_settled_check(struct scale_run *run)
+{
+    unsigned want = run->phase == PHASE_OPENING && run->idle_count != 0
+                        ? run->idle_count
+                        : run->client_count;
+    unsigned i;
+
+    if (run->connect_failures == 0 || run->failures_reported ||
+        run->clients_opened + run->connect_failures < want) {
+        return;
+    }
+    run->failures_reported = 1;
+    print_message("# %u of %u connects ended before on_open:\n",
+                  run->connect_failures, want);
+    for (i = 0; i < 8 && run->failure_counts[i] != 0; i++) {
+        print_message("#   %u x %s (%d)\n", run->failure_counts[i],
+                      xpr_strerror(run->failure_codes[i]),
+                      run->failure_codes[i]);
+    }
+    CHECK_EQ(run->connect_failures, 0);
+}
+
+/* A connect that ended before on_open (refused, out of ports, or the back
+ * end could not watch its socket): say why. */
+static void client_connect_failed(struct client *c, int err)
+{
+    struct scale_run *run = c->run;
+    unsigned i;
+
+    c->closes++;
+    c->close_err = err;
+    if (run->connect_failures++ < 5) {
+        print_message("# client %u: connect ended before on_open: %s (%d)\n",
+                      c->index, xpr_strerror(err), err);
+    }
+    for (i = 0; i < 8; i++) {
+        if (run->failure_counts[i] == 0 || run->failure_codes[i] == err) {
+            run->failure_codes[i] = err;
+            run->failure_counts[i]++;
+            break;
+        }
+    }
+    connects_settled_check(run);
+}
+
+/* Connects count clients from first on; says how many ended already inside
+ * xpr_connect (their on_close, with the reason, comes from the loop). */
+static void clients_connect(struct scale_run *run, unsigned first,
+                            unsigned count,
+                            const struct xpr_conn_callbacks *callbacks,
+                            size_t (*size_of)(unsigned index))
+{
+    struct xpr_loop_stats before, after;
+    unsigned i;
+
+    assert_int_equal(xpr_loop_stats(run->loop, &before), 0);
+    for (i = first; i < first + count; i++) {
+        client_init(run, i, size_of(i), callbacks);
+    }
+    assert_int_equal(xpr_loop_stats(run->loop, &after), 0);
+    if (after.live_connections != before.live_connections + count) {
+        print_message("# %s: only %llu of %u connections live right after "
+                      "xpr_connect\n",
+                      xpr_loop_backend(run->loop),
+                      (unsigned long long)(after.live_connections -
+                                           before.live_connections),
+                      count);
+    }
+}
+
 /* ---- N connections open before any sends, then each echoes ---- */
 
 /* Both ends of every connection are open: check the count, then send. */
@@ -291,6 +376,7 @@ static void echo_client_on_open(xpr_conn *conn)
     CHECK_EQ(c->opens, 0);
     c->opens++;
     c->run->clients_opened++;
+    connects_settled_check(c->run);
     echo_maybe_start(c->run);
     callback_leave();
 }
@@ -322,6 +408,11 @@ static void echo_client_on_close(xpr_conn *conn, int err)
 
     callback_enter();
     CHECK(conn == c->conn);
+    if (c->opens == 0) {
+        client_connect_failed(c, err);
+        callback_leave();
+        return;
+    }
     CHECK_EQ(err, 0);
     CHECK_EQ(c->opens, 1); /* a connect that failed says why in err */
     CHECK_EQ(c->closes, 0);
@@ -350,12 +441,10 @@ static void test_connections_open_then_echo(void **state)
     run_start(&run, connections, connections);
     run.on_peer_open = echo_maybe_start;
     run.started_ms = test_now_ms();
+    clients_connect(&run, 0, connections, &callbacks, scale_size);
     for (i = 0; i < connections; i++) {
-        client_init(&run, i, scale_size(i), &callbacks);
         total += scale_size(i);
     }
-    assert_int_equal(xpr_loop_stats(run.loop, &stats), 0);
-    assert_int_equal(stats.live_connections, connections);
 
     tloop_run(run.loop, deadline_ms());
     ended_ms = test_now_ms();
@@ -403,6 +492,7 @@ static void active_on_open(xpr_conn *conn)
     CHECK(c->run->phase == PHASE_ACTIVE);
     c->opens++;
     c->run->clients_opened++;
+    connects_settled_check(c->run);
     active_send_round(c);
     callback_leave();
 }
@@ -462,6 +552,11 @@ static void active_on_close(xpr_conn *conn, int err)
 
     callback_enter();
     CHECK(conn == c->conn);
+    if (c->opens == 0) {
+        client_connect_failed(c, err);
+        callback_leave();
+        return;
+    }
     CHECK_EQ(err, 0);
     CHECK_EQ(c->opens, 1); /* a connect that failed says why in err */
     CHECK_EQ(c->closes, 0);
@@ -522,6 +617,7 @@ static void idle_on_open(xpr_conn *conn)
     CHECK_EQ(c->opens, 0);
     c->opens++;
     c->run->clients_opened++;
+    connects_settled_check(c->run);
     idle_maybe_activate(c->run);
     callback_leave();
 }
@@ -549,6 +645,11 @@ static void idle_on_close(xpr_conn *conn, int err)
 
     callback_enter();
     CHECK(conn == c->conn);
+    if (c->opens == 0) {
+        client_connect_failed(c, err);
+        callback_leave();
+        return;
+    }
     CHECK_EQ(err, 0);
     CHECK_EQ(c->opens, 1); /* a connect that failed says why in err */
     CHECK_EQ(c->closes, 0);
@@ -582,9 +683,7 @@ static void test_idle_connections_do_not_starve_active(void **state)
     run.quiet_peers = connections; /* the idle ones, accepted first */
     run.on_peer_open = idle_maybe_activate;
     run.started_ms = test_now_ms();
-    for (i = 0; i < connections; i++) {
-        client_init(&run, i, PING_LEN, &idle_callbacks);
-    }
+    clients_connect(&run, 0, connections, &idle_callbacks, ping_size);
 
     tloop_run(run.loop, deadline_ms());
     ended_ms = test_now_ms();
