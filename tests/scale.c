@@ -5,7 +5,6 @@
  *   - N connections stay idle while 10 others echo verified data: the idle
  *     ones must not delay or starve the active ones. */
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
