@@ -111,11 +111,16 @@ static void on_empty_watch(xpr_timer *timer, void *arg)
 
 xpr_loop *tloop_new(void)
 {
+    return tloop_new_config(NULL);
+}
+
+xpr_loop *tloop_new_config(const struct xpr_loop_config *cfg)
+{
     xpr_loop *loop = NULL;
     const char *wanted = test_backend_env();
 
     memset(&harness, 0, sizeof(harness));
-    assert_int_equal(xpr_loop_new(&loop, NULL), 0);
+    assert_int_equal(xpr_loop_new(&loop, cfg), 0);
     assert_non_null(loop);
     assert_non_null(xpr_loop_backend(loop));
     if (wanted != NULL) {

@@ -48,6 +48,8 @@ const char *test_backend_env(void);
  * One harness loop at a time.
  */
 xpr_loop *tloop_new(void);
+/* The same with a config (its backend field must be XPR_BACKEND_DEFAULT). */
+xpr_loop *tloop_new_config(const struct xpr_loop_config *cfg);
 /*
  * Runs the loop with a deadline timer: when deadline_ms pass, the test
  * fails. Asserts xpr_loop_run returned 0 and no CHECK failed. On failure

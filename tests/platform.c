@@ -87,6 +87,33 @@ void test_raise_socket_limit(unsigned long want)
     (void)want; /* Winsock has no per-process descriptor limit to raise */
 }
 
+/* What an application may do inside a callback on Windows: an alertable
+ * wait (queued APCs, completion routines among them, run in it) and a pump
+ * of the thread's messages (window procedures run in it). */
+unsigned test_alertable_wait_and_pump(void)
+{
+    unsigned ran = 0;
+    MSG m;
+    if (SleepEx(0, TRUE) == WAIT_IO_COMPLETION) {
+        ran++;
+    }
+    while (PeekMessageW(&m, NULL, 0, 0, PM_REMOVE)) {
+        if (m.message == WM_QUIT) {
+            PostQuitMessage((int)m.wParam);
+            break;
+        }
+        TranslateMessage(&m);
+        DispatchMessageW(&m);
+        ran++;
+    }
+    return ran;
+}
+
+int test_has_alertable_waits(void)
+{
+    return 1;
+}
+
 #else
 
 static void *thread_main(void *p)
@@ -143,6 +170,16 @@ void test_raise_socket_limit(unsigned long want)
                        ? (rlim_t)want
                        : lim.rlim_max;
     setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+unsigned test_alertable_wait_and_pump(void)
+{
+    return 0;
+}
+
+int test_has_alertable_waits(void)
+{
+    return 0;
 }
 
 #endif

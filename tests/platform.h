@@ -27,4 +27,11 @@ uint64_t test_cpu_ms(void);
  * allows (no-op where there is no such limit). */
 void test_raise_socket_limit(unsigned long want);
 
+/* Windows: an alertable wait of zero time, then a pump of every message
+ * of the thread, as an application may do inside a callback; returns how
+ * many APC batches and messages ran. Elsewhere a no-op returning 0, and
+ * test_has_alertable_waits() says 0. */
+unsigned test_alertable_wait_and_pump(void);
+int test_has_alertable_waits(void);
+
 #endif
