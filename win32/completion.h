@@ -39,6 +39,7 @@ struct xpr__io_ctx {
     void *owner;              /* struct xpr__cx_conn or xpr__cx_listener */
     unsigned char kind;       /* enum xpr__op_kind */
     unsigned char large;      /* buf holds read_buffer_size bytes */
+    unsigned char done_now;   /* completed at once: on the inline list */
     uint64_t seq;             /* reads: the order they were posted in */
     DWORD bytes;              /* result, once complete */
     int os_error;             /* 0, or the WSA / Win32 code of a failure */
@@ -144,6 +145,8 @@ struct xpr__cx_loop {
     struct xpr__io_ctx *pool_small, *pool_large;
     unsigned pool_small_count, pool_large_count;
     struct xpr__io_ctx *inline_head, *inline_tail;
+    unsigned inline_since_poll; /* inline completions since the last poll */
+    unsigned writes_awaited;    /* WSASend whose completion is to be reaped */
     struct xpr__cx_conn *kick_head, *kick_tail;
     struct xpr__list listeners, closed_listeners;
     LPFN_ACCEPTEX accept_ex;

@@ -21,7 +21,10 @@
  *    after it are dropped.
  * 5. An overlapped WSASend completes in full or fails; at most
  *    max_sends_in_flight per conn are posted, the rest waits (FIFO), so a
- *    peer that never reads cannot pin unbounded memory in the kernel.
+ *    peer that never reads cannot pin unbounded memory in the kernel. A
+ *    send that completed at once (skip-on-success) has left the queue when
+ *    WSASend returns: its bytes stop counting as queued then, not when the
+ *    inline list reaches it, since the peer may already have read them.
  * 6. closesocket cancels every pending operation, but their packets still
  *    come (ERROR_OPERATION_ABORTED; Wine: ERROR_HANDLES_CLOSED). The conn
  *    is finished (on_close) only once all of them are reaped.
@@ -260,6 +263,15 @@ static void queue_empty(struct xpr__cx_conn *cc, int had_bytes)
     }
 }
 
+/* len bytes of the queue are sent (trap 5) */
+static void sent_bytes(struct xpr__cx_conn *cc, size_t len)
+{
+    xpr_loop *loop = cc->base.loop;
+    cc->queued_bytes -= len;
+    loop->stats.queued_write_bytes -= len;
+    loop->stats.bytes_written += len;
+}
+
 static int pump_sends(struct xpr__cx_conn *cc)
 {
     struct xpr__cx_loop *cx = cx_of(cc);
@@ -287,6 +299,8 @@ static int pump_sends(struct xpr__cx_conn *cc)
             return rc;
         }
         cc->sends_in_flight++;
+        if (io->done_now) /* trap 5 */
+            sent_bytes(cc, len);
     }
     return 0;
 }
@@ -294,21 +308,19 @@ static int pump_sends(struct xpr__cx_conn *cc)
 static void write_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
 {
     struct xpr__cx_loop *cx = cx_of(cc);
-    xpr_loop *loop = cc->base.loop;
     size_t len = io->len;
     DWORD sent = io->bytes;
-    int err = io->os_error;
+    int err = io->os_error, counted = io->done_now;
     cc->sends_in_flight--;
     xpr__cx_io_put(cx, io);
     if (cc->dying)
         return;
-    cc->queued_bytes -= len;
-    loop->stats.queued_write_bytes -= len;
-    if (err != 0 || sent != len) {
+    if (err != 0 || sent != len) { /* close_socket uncounts the queue */
         close_socket(cc, err ? xpr__error_from_os(err) : XPR_ECONNRESET, 0);
         return;
     }
-    loop->stats.bytes_written += sent;
+    if (!counted)
+        sent_bytes(cc, len);
     if (pump_sends(cc) == 0 && cc->queued_bytes == 0)
         queue_empty(cc, 1);
 }
