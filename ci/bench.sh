@@ -8,7 +8,8 @@
 #             1,000 idle connections (cost of idle descriptors per wakeup)
 # then print a Markdown table and the libevent / libevent-bev ratio on 100x4K.
 #
-# Usage: ci/bench.sh [BACKEND...]      (default: libevent libevent-bev poll)
+# Usage: ci/bench.sh [BACKEND...]      (default: libevent libevent-bev poll;
+#        BACKEND@N sets XPR_WORKERS=N for that server, e.g. iocp@1 iocp@4)
 # Environment: BACKENDS (same as the arguments), DURATION seconds per
 # workload (default 5), BUILD_DIR (default build), CLIENT_BACKEND (back end of
 # the load generator: a name, or "same" for the server's; default libevent,
@@ -93,10 +94,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-start_server() { # backend -> sets server_pid and address, or returns 1
-    local backend=$1 log_file=$work/server-$1.log
+# A row NAME@N runs back end NAME with XPR_WORKERS=N (iocp's worker count).
+start_server() { # row -> sets server_pid and address, or returns 1
+    local backend=${1%@*} log_file=$work/server-$1.log workers=
+    [[ $1 == *@* ]] && workers=${1##*@}
     address=
-    "${server_cpu[@]}" "${server_wrapper[@]}" "$server_bin" server \
+    XPR_WORKERS=${workers:-${XPR_WORKERS:-}} \
+        "${server_cpu[@]}" "${server_wrapper[@]}" "$server_bin" server \
         --listen 127.0.0.1:0 --backend "$backend" >"$log_file" 2>&1 &
     server_pid=$!
     for _ in $(seq 300); do

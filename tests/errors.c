@@ -347,7 +347,7 @@ struct foreign_run {
     int results[FOREIGN_CALL_COUNT];
     xpr_listener *stray_listener;
     xpr_conn *stray_conn;
-    unsigned closes;
+    unsigned opens, closes;
 };
 
 static void on_foreign_done(void *arg)
@@ -383,10 +383,13 @@ static void foreign_thread_main(void *arg)
     r[FOREIGN_POST] = xpr_loop_post(run->loop, on_foreign_done, run);
 }
 
-static void foreign_client_on_open(xpr_conn *conn)
+/* Once both ends are open (a conn the listener has not taken yet would
+ * be dropped unseen when on_foreign_done closes it). */
+static void foreign_on_open(xpr_conn *conn)
 {
     struct foreign_run *run = xpr_conn_userdata(conn);
-    CHECK_EQ(test_thread_start(&run->thread, foreign_thread_main, run), 0);
+    if (++run->opens == 2)
+        CHECK_EQ(test_thread_start(&run->thread, foreign_thread_main, run), 0);
 }
 
 static void foreign_on_close(xpr_conn *conn, int err)
@@ -406,10 +409,11 @@ static void on_unused_timer(xpr_timer *timer, void *arg)
 static void test_calls_from_another_thread(void **state)
 {
     static const struct xpr_conn_callbacks callbacks = {
-        .on_open = foreign_client_on_open,
+        .on_open = foreign_on_open,
         .on_close = foreign_on_close,
     };
     static const struct xpr_conn_callbacks server_callbacks = {
+        .on_open = foreign_on_open,
         .on_close = foreign_on_close,
     };
     struct foreign_run run;

@@ -39,6 +39,7 @@ struct xpr__io_ctx {
     void *owner;              /* struct xpr__cx_conn or xpr__cx_listener */
     unsigned char kind;       /* enum xpr__op_kind */
     unsigned char large;      /* buf holds read_buffer_size bytes */
+    unsigned char hot;        /* zero-byte mode: a buffered read (hot conn) */
     uint64_t seq;             /* reads: the order they were posted in */
     DWORD bytes;              /* result, once complete */
     int os_error;             /* 0, or the WSA / Win32 code of a failure */
@@ -67,7 +68,8 @@ struct xpr__cx_conn {
     unsigned char connected;
     unsigned char dying; /* socket closed: waiting for pending == 0 */
     unsigned char write_shut;
-    unsigned char kicked; /* on the engine's kick list */
+    unsigned char kicked;   /* on the engine's kick list */
+    unsigned char read_hot; /* zero-byte mode: data came; buffered reads */
     struct xpr__cx_conn *next_kick;
 };
 
@@ -149,6 +151,8 @@ struct xpr__cx_loop {
     struct xpr__io_ctx *pool_small, *pool_large;
     unsigned pool_small_count, pool_large_count;
     struct xpr__io_ctx *inline_head, *inline_tail;
+    unsigned inline_since_poll; /* inline completions since the last poll */
+    unsigned hot_reads;         /* zero-byte mode: buffered reads posted */
     struct xpr__cx_conn *kick_head, *kick_tail;
     struct xpr__list listeners, closed_listeners;
     LPFN_ACCEPTEX accept_ex;

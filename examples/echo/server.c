@@ -24,6 +24,7 @@ struct server {
     int verbose;
     uint32_t idle_timeout_ms;
     uint64_t live_connections;
+    uint64_t peak_connections;
 };
 
 struct server_conn {
@@ -48,6 +49,8 @@ static void on_open(xpr_conn *conn)
         strcpy(sc->peer, "?");
     xpr_conn_set_userdata(conn, sc);
     server->live_connections++;
+    if (server->live_connections > server->peak_connections)
+        server->peak_connections = server->live_connections;
     if (server->idle_timeout_ms > 0) {
         rc = xpr_conn_set_idle_timeout(conn, server->idle_timeout_ms);
         if (rc != 0)
@@ -118,6 +121,30 @@ static void log_stats(struct server *server)
             st.bytes_written, st.queued_write_bytes);
 }
 
+/* --stats MS: one line of the loop's counters every MS (flushed, so a
+ * script reading the log sees it at once). */
+static void on_stats(xpr_timer *timer, void *arg)
+{
+    struct server *server = arg;
+    struct xpr_loop_stats st;
+
+    (void)timer;
+    if (xpr_loop_stats(server->loop, &st) != 0)
+        return;
+    fprintf(stderr,
+            "stats: open=%" PRIu64 " peak=%" PRIu64 " accepted=%" PRIu64
+            " refused=%" PRIu64 " read=%" PRIu64 " written=%" PRIu64
+            " queued=%" PRIu64 " pending=%" PRIu64 " pending_reads=%" PRIu64
+            " pending_writes=%" PRIu64 " inline=%" PRIu64 " dequeues=%" PRIu64
+            " dequeued=%" PRIu64 " pinned=%" PRIu64 "\n",
+            server->live_connections, server->peak_connections,
+            st.accepted_connections, st.refused_connections, st.bytes_read,
+            st.bytes_written, st.queued_write_bytes, st.pending_operations,
+            st.pending_reads, st.pending_writes, st.inline_completions,
+            st.dequeue_calls, st.dequeued_completions, st.pinned_buffer_bytes);
+    fflush(stderr);
+}
+
 static void on_signal_poll(xpr_timer *timer, void *arg)
 {
     struct server *server = arg;
@@ -132,6 +159,7 @@ int server_main(int argc, char **argv)
 {
     const char *listen_address = NULL, *backend = NULL;
     uint64_t max_conn = 0, idle_timeout = 0, first_data_timeout = 0;
+    uint64_t stats_ms = 0;
     int verbose = 0;
     const struct arg_option options[] = {
         {"--listen", NULL, ARG_STRING, &listen_address, 0, 0, 1, "ADDR",
@@ -145,6 +173,8 @@ int server_main(int argc, char **argv)
         {"--first-data-timeout", NULL, ARG_UINT, &first_data_timeout, 0,
          4294967295.0, 0, "MS",
          "close new connections that send nothing within MS (0 = off)"},
+        {"--stats", NULL, ARG_UINT, &stats_ms, 0, 4294967295.0, 0, "MS",
+         "print the loop's counters to stderr every MS (0 = off)"},
         {"--verbose", "-v", ARG_FLAG, &verbose, 0, 0, 0, NULL,
          "log connects and closes to stderr"},
     };
@@ -156,7 +186,7 @@ int server_main(int argc, char **argv)
     struct xpr_listen_config listen_cfg;
     struct server server;
     xpr_listener *listener;
-    xpr_timer *signal_timer;
+    xpr_timer *signal_timer, *stats_timer;
     char bound[XPR_ADDRSTRLEN];
     int rc;
 
@@ -191,6 +221,14 @@ int server_main(int argc, char **argv)
             0 ||
         xpr_timer_start(signal_timer, SIGNAL_POLL_MS, SIGNAL_POLL_MS) != 0) {
         args_complain(cmd.name, "cannot set up signal handling");
+        xpr_loop_free(server.loop);
+        return 1;
+    }
+
+    if (stats_ms > 0 &&
+        (xpr_timer_new(server.loop, on_stats, &server, &stats_timer) != 0 ||
+         xpr_timer_start(stats_timer, stats_ms, stats_ms) != 0)) {
+        args_complain(cmd.name, "cannot start the stats timer");
         xpr_loop_free(server.loop);
         return 1;
     }
