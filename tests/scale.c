@@ -370,6 +370,23 @@ static void client_connect_failed(struct client *c, int err)
     connects_settled_check(run);
 }
 
+/* The checks of every client's on_close: 0 when the connect itself failed
+ * (client_connect_failed has dealt with it), else 1 with the close counted. */
+static int client_closed(struct client *c, xpr_conn *conn, int err)
+{
+    CHECK(conn == c->conn);
+    if (c->opens == 0) {
+        client_connect_failed(c, err);
+        return 0;
+    }
+    CHECK_EQ(err, 0);
+    CHECK_EQ(c->opens, 1); /* a connect that failed says why in err */
+    CHECK_EQ(c->closes, 0);
+    c->closes++;
+    c->close_err = err;
+    return 1;
+}
+
 /* Connects count clients from first on; says how many ended already inside
  * xpr_connect (their on_close, with the reason, comes from the loop). */
 static void clients_connect(struct scale_run *run, unsigned first,
@@ -468,17 +485,10 @@ static void echo_client_on_close(xpr_conn *conn, int err)
     struct scale_run *run = c->run;
 
     callback_enter();
-    CHECK(conn == c->conn);
-    if (c->opens == 0) {
-        client_connect_failed(c, err);
+    if (!client_closed(c, conn, err)) {
         callback_leave();
         return;
     }
-    CHECK_EQ(err, 0);
-    CHECK_EQ(c->opens, 1); /* a connect that failed says why in err */
-    CHECK_EQ(c->closes, 0);
-    c->closes++;
-    c->close_err = err;
     if (++run->clients_closed == run->client_count) {
         run_finish_listening(run);
     }
@@ -707,19 +717,12 @@ static void idle_on_close(xpr_conn *conn, int err)
     struct scale_run *run = c->run;
 
     callback_enter();
-    CHECK(conn == c->conn);
-    if (c->opens == 0) {
-        client_connect_failed(c, err);
+    if (!client_closed(c, conn, err)) {
         callback_leave();
         return;
     }
-    CHECK_EQ(err, 0);
-    CHECK_EQ(c->opens, 1); /* a connect that failed says why in err */
-    CHECK_EQ(c->closes, 0);
     /* an idle connection ends only after its ping */
     CHECK(run->phase == PHASE_SENDING);
-    c->closes++;
-    c->close_err = err;
     if (++run->clients_closed == run->idle_count) {
         run_finish_listening(run);
     }
