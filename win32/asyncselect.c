@@ -144,15 +144,7 @@ static void unlink_slot(struct asyncselect_state *st, struct slot *sl)
 
 static unsigned deliverable(const struct slot *sl)
 {
-    unsigned events = 0;
-    if (sl->mask & XPR__IO_READ) {
-        events |= sl->pending & (XPR__IO_READ | XPR__IO_ERROR);
-        if (sl->closed)
-            events |= XPR__IO_READ | XPR__IO_ERROR;
-    }
-    if (sl->mask & XPR__IO_WRITE)
-        events |= sl->pending & (XPR__IO_WRITE | XPR__IO_ERROR);
-    return events;
+    return xpr__ready_events(sl->mask, sl->pending, sl->closed);
 }
 
 static int queue_if_ready(struct asyncselect_state *st, struct slot *sl)

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "poller.h"
 #include "xpr.h"
 
 int xpr__ready_push(struct xpr__ready_list *r, void *slot)
@@ -41,4 +42,17 @@ void xpr__ready_free(struct xpr__ready_list *r)
     free(r->batch);
     r->items = r->batch = NULL;
     r->count = r->capacity = 0;
+}
+
+unsigned xpr__ready_events(unsigned mask, unsigned pending, int closed)
+{
+    unsigned events = 0;
+    if (mask & XPR__IO_READ) {
+        events |= pending & (XPR__IO_READ | XPR__IO_ERROR);
+        if (closed)
+            events |= XPR__IO_READ | XPR__IO_ERROR;
+    }
+    if (mask & XPR__IO_WRITE)
+        events |= pending & (XPR__IO_WRITE | XPR__IO_ERROR);
+    return events;
 }

@@ -19,4 +19,9 @@ int xpr__ready_push(struct xpr__ready_list *r, void *slot);
 void **xpr__ready_take(struct xpr__ready_list *r, size_t *count);
 void xpr__ready_free(struct xpr__ready_list *r);
 
+/* The events a slot can hand over: what Winsock recorded (pending) that the
+ * engine wants (mask); a socket the peer closed stays readable (the read
+ * sees EOF or the error), whatever came with the close. */
+unsigned xpr__ready_events(unsigned mask, unsigned pending, int closed);
+
 #endif
