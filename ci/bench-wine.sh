@@ -4,8 +4,17 @@
 # are Wine's, not Windows': Wine runs every socket call through wineserver.
 #
 # Usage: ci/bench-wine.sh [BACKEND...]  (default: iocp select libevent
-#        libevent-bev libevent-iocp); DURATION, WORKLOADS, REPEAT as in
+#        libevent-bev libevent-iocp); DURATION, WORKLOADS, REPEAT, PIN as in
 #        ci/bench.sh (default workloads here: 1x64 100x4K 10+2000i).
+#
+# With PIN (the default) the wineserver runs on the server's CPU, beside
+# xpr-echo.exe: it is Wine's kernel, and every Winsock call the server makes
+# is a synchronous request to it. On Windows a system call runs on the
+# caller's CPU; a wineserver left to float is woken on the client's CPU
+# instead, so each request pays a cross-CPU wake-up (an IPI, costly in a
+# VM), and the server's throughput is set by how many requests it can have
+# in flight at once rather than by how many it makes. WINESERVER_PIN=0
+# leaves it floating (README: both ways measured).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -15,12 +24,21 @@ ci/win-deps.sh >/dev/null
 xpr_wine_start
 # XPR_WINE_KEEP=1 leaves the wineserver running (another run shares it)
 [ "${XPR_WINE_KEEP:-0}" = 1 ] || trap xpr_wine_stop EXIT
+note="wineserver floating"
+if [ "${PIN:-1}" = 1 ] && [ "${WINESERVER_PIN:-1}" = 1 ] &&
+    command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+    ws_pid=$(xpr_wineserver_pid)
+    if [ -n "$ws_pid" ] && taskset -a -p -c 0 "$ws_pid" >/dev/null; then
+        note="wineserver pinned to the server's CPU"
+    fi
+fi
 if [ ! -f build-win/build.ninja ]; then
     meson setup build-win --cross-file "${XPR_DEPS_DIR:-build-deps}/mingw-w64-x86_64.txt" >/dev/null
 fi
 ninja -C build-win examples/echo/xpr-echo.exe >&2
 
 [ $# -gt 0 ] || set -- iocp select libevent libevent-bev libevent-iocp
+BENCH_NOTE="Windows server under Wine 8 (Wine's numbers, not Windows'); $note" \
 SERVER_WRAPPER=ci/cross/wine-run \
 SERVER_BIN=build-win/examples/echo/xpr-echo.exe \
 WORKLOADS=${WORKLOADS:-1x64 100x4K 10+2000i} \

@@ -17,7 +17,8 @@
 # the client to separate CPUs, REPEAT=N to run each cell N times and keep the
 # run with the most msgs/s (evens out other load on a shared machine),
 # WORKLOADS="1x64 100x4K" to run only those. SERVER_BIN and SERVER_WRAPPER run
-# another server build, e.g. the Windows one under Wine (ci/bench-wine.sh).
+# another server build, e.g. the Windows one under Wine (ci/bench-wine.sh),
+# BENCH_NOTE adds a line about the setup to the table's header.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -203,7 +204,7 @@ for backend in "${backends[@]}"; do
     for w in "${workloads[@]}"; do
         name=${w%%|*}
         read -r -a args <<<"${w#*|}"
-        best_line= best_cpu='? | ?' best_rate=-1
+        best_line='' best_cpu='? | ?' best_rate=-1
         for ((r = 1; r <= REPEAT; r++)); do
             run_once "$backend" "$name" "$client" "${args[@]}" ||
                 failures=$((failures + 1))
@@ -229,8 +230,10 @@ echo
 echo "xpr-echo server back ends under xpr-echo bench (client back end:" \
     "$CLIENT_BACKEND; ${DURATION}s per workload, best of $REPEAT; loopback;" \
     "$(nproc) CPUs${server_cpu:+, server and client pinned to separate CPUs})"
+[ -z "${BENCH_NOTE:-}" ] || echo "$BENCH_NOTE."
 echo "Workloads: 1x64 = 1 conn x 64 B; 100x4K = 100 conns x 4 KiB pipeline 4;"
-echo "10+1000i = 10 active conns x 64 B pipeline 1 + 1,000 idle conns."
+echo "10+1000i (10+2000i) = 10 active conns x 64 B pipeline 1 + 1,000 (2,000)"
+echo "idle conns."
 echo
 echo "Server CPU: user+system time of the server process per echoed message,"
 echo "and as a share of one CPU over the run (connect and drain included)."

@@ -57,3 +57,17 @@ xpr_wine_start() {
 xpr_wine_stop() {
     wineserver -k 2>/dev/null || true
 }
+
+# The pid of this prefix's wineserver (empty if none runs): the process whose
+# environment names our WINEPREFIX (other checkouts run servers of their own).
+xpr_wineserver_pid() {
+    local pid
+    for pid in $(pgrep -x wineserver64 2>/dev/null; pgrep -x wineserver 2>/dev/null); do
+        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null |
+            grep -qxF "WINEPREFIX=$WINEPREFIX"; then
+            echo "$pid"
+            return 0
+        fi
+    done
+}
+

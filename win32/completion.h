@@ -152,7 +152,9 @@ struct xpr__cx_loop {
     unsigned pool_small_count, pool_large_count;
     struct xpr__io_ctx *inline_head, *inline_tail;
     unsigned inline_since_poll; /* inline completions since the last poll */
+    unsigned poll_interval;     /* ... allowed before the next (trap 8) */
     unsigned hot_reads;         /* zero-byte mode: buffered reads posted */
+    signed char base_provider[2]; /* by family (IPv4, IPv6); -1 unknown */
     struct xpr__cx_conn *kick_head, *kick_tail;
     struct xpr__list listeners, closed_listeners;
     LPFN_ACCEPTEX accept_ex;
@@ -182,7 +184,8 @@ void xpr__cx_io_put(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
 int xpr__cx_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
                    unsigned *owner_pending, int skip, int ok);
 /* Joins a socket to the harvester; sets skip-on-success when it is safe. */
-int xpr__cx_associate(struct xpr__cx_loop *cx, SOCKET s, unsigned char *skip);
+int xpr__cx_associate(struct xpr__cx_loop *cx, SOCKET s, int family,
+                      unsigned char *skip);
 int xpr__cx_lookup_extensions(struct xpr__cx_loop *cx, SOCKET s);
 void xpr__cx_kick(struct xpr__cx_loop *cx, struct xpr__cx_conn *cc);
 

@@ -455,7 +455,7 @@ int xpr__cx_connect(xpr_loop *loop, const struct xpr__addr *addr,
     if (rc == 0)
         rc = xpr__cx_lookup_extensions(cx, s);
     if (rc == 0)
-        rc = xpr__cx_associate(cx, s, &cc->skip_on_success);
+        rc = xpr__cx_associate(cx, s, addr->family, &cc->skip_on_success);
     if (rc != 0) {
         closesocket(s);
         free(cc);
