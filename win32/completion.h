@@ -71,6 +71,15 @@ struct xpr__cx_conn {
     unsigned char kicked;   /* on the engine's kick list */
     unsigned char read_hot; /* zero-byte mode: data came; buffered reads */
     struct xpr__cx_conn *next_kick;
+    /* Workers: WSARecv / WSASend waiting to be posted outside the run
+     * lock, in order (completion.c trap 10) */
+    struct xpr__io_ctx *outbox_head, *outbox_tail;
+    struct xpr__io_ctx *outbox_taken; /* being posted by a worker */
+    struct xpr__cx_conn *next_post;
+    unsigned char post_queued;    /* on cx's post queue */
+    unsigned char posting;        /* a worker is posting its outbox now */
+    unsigned char close_deferred; /* closesocket once posting ends */
+    unsigned char close_reset;    /* ... abortively */
 };
 
 struct xpr__cx_listener {
@@ -165,6 +174,8 @@ struct xpr__cx_loop {
     uint64_t inline_completions, dequeue_calls, dequeued_completions;
     uint64_t pinned_bytes;
     volatile LONG accept_signalled; /* FD_ACCEPT since the last look */
+    struct xpr__cx_conn *post_head, *post_tail; /* conns with an outbox */
+    unsigned blocked_waiters; /* workers in a blocking harvester wait */
 };
 
 /* Called by harvesters: one operation finished; failed non-zero when it
@@ -183,6 +194,14 @@ void xpr__cx_io_put(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
  * done, else the error to report (the context is released). */
 int xpr__cx_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
                    unsigned *owner_pending, int skip, int ok);
+/* Workers (trap 10): non-zero when a conn's WSARecv / WSASend go to its
+ * outbox, posted later outside the run lock, instead of at once. */
+int xpr__cx_defers_posts(const struct xpr__cx_loop *cx);
+/* Puts a read or write in its conn's outbox, counted as posted. */
+void xpr__cx_outbox_add(struct xpr__cx_loop *cx, struct xpr__cx_conn *cc,
+                        struct xpr__io_ctx *io);
+/* Posts every outbox (the run lock let go meanwhile). */
+void xpr__cx_flush_posts(struct xpr__cx_loop *cx);
 /* Joins a socket to the harvester; sets skip-on-success when it is safe. */
 int xpr__cx_associate(struct xpr__cx_loop *cx, SOCKET s, int family,
                       unsigned char *skip);
@@ -190,6 +209,8 @@ int xpr__cx_lookup_extensions(struct xpr__cx_loop *cx, SOCKET s);
 void xpr__cx_kick(struct xpr__cx_loop *cx, struct xpr__cx_conn *cc);
 
 /* completion_io.c */
+/* The socket part of a close that waited for a posting worker. */
+void xpr__cx_close_deferred(struct xpr__cx_conn *cc);
 void xpr__cx_conn_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
 void xpr__cx_conn_kicked(struct xpr__cx_conn *cc);
 struct xpr__cx_conn *xpr__cx_conn_new(void);

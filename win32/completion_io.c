@@ -23,8 +23,10 @@
  *    max_sends_in_flight per conn are posted, the rest waits (FIFO), so a
  *    peer that never reads cannot pin unbounded memory in the kernel.
  *    Posted bytes are handed to the kernel: they leave xpr_conn_queued
- *    then, not when the completion is reaped (the peer may have read them
- *    already, and with workers another thread may be about to reap it).
+ *    (and count in bytes_written, as libevent-bev counts bytes leaving its
+ *    output buffer) then, not when the completion is reaped: the peer may
+ *    have read them already, and with workers another thread may be about
+ *    to reap it (or, completion.c trap 10, still be posting it).
  *    The queue is empty (drain, shutdown, flush-then-close) only once no
  *    send is in flight either: closesocket would cancel them.
  * 6. closesocket cancels every pending operation, but their packets still
@@ -84,7 +86,9 @@ struct xpr__cx_conn *xpr__cx_conn_new(void)
 
 static void maybe_finish(struct xpr__cx_conn *cc)
 {
-    if (cc->dying && cc->pending == 0)
+    /* not while a worker posts on it: its packets may all be reaped by
+     * another worker before the poster has the lock back */
+    if (cc->dying && cc->pending == 0 && !cc->posting)
         xpr__conn_finish(&cc->base, cc->dying_err);
 }
 
@@ -95,6 +99,19 @@ static void drop_list(struct xpr__cx_loop *cx, struct xpr__io_ctx **head)
         *head = io->next;
         xpr__cx_io_put(cx, io);
     }
+}
+
+static void close_handle(struct xpr__cx_conn *cc, int reset)
+{
+    xpr_conn *c = &cc->base;
+    if (c->sock == XPR__INVALID_SOCKET)
+        return;
+    if (reset)
+        xpr__sock_set_linger0(c->sock);
+    else if (cc->connected && !cc->write_shut)
+        shutdown((SOCKET)c->sock, SD_SEND); /* FIN before the close */
+    closesocket((SOCKET)c->sock);
+    c->sock = XPR__INVALID_SOCKET;
 }
 
 /* Closes the socket (cancelling its I/O); the conn finishes once every
@@ -113,14 +130,22 @@ static void close_socket(struct xpr__cx_conn *cc, int err, int reset)
     drop_list(cx, &cc->send_head);
     cc->send_tail = NULL;
     drop_list(cx, &cc->parked);
-    if (c->sock != XPR__INVALID_SOCKET) {
-        if (reset)
-            xpr__sock_set_linger0(c->sock);
-        else if (cc->connected && !cc->write_shut)
-            shutdown((SOCKET)c->sock, SD_SEND); /* FIN before the close */
-        closesocket((SOCKET)c->sock);
-        c->sock = XPR__INVALID_SOCKET;
+    if (cc->posting) {
+        /* a worker is posting on this socket outside the run lock: closing
+         * it now could let a new socket take its number under that post
+         * (completion.c trap 10); the worker closes it when done */
+        cc->close_deferred = 1;
+        cc->close_reset = (unsigned char)reset;
+        return;
     }
+    close_handle(cc, reset);
+    maybe_finish(cc);
+}
+
+void xpr__cx_close_deferred(struct xpr__cx_conn *cc)
+{
+    cc->close_deferred = 0;
+    close_handle(cc, cc->close_reset);
     maybe_finish(cc);
 }
 
@@ -155,9 +180,14 @@ static int post_one_read(struct xpr__cx_conn *cc, int large, int hot)
         xpr__cx_io_put(cx, io);
         return rc;
     }
-    ok = WSARecv((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, &flags, &io->ov,
-                 cx->harvester->routine) == 0;
-    rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
+    if (xpr__cx_defers_posts(cx)) { /* completion.c trap 10 */
+        xpr__cx_outbox_add(cx, cc, io);
+        rc = 0;
+    } else {
+        ok = WSARecv((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, &flags,
+                     &io->ov, cx->harvester->routine) == 0;
+        rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
+    }
     if (rc == 0 && hot)
         cx->hot_reads++;
     return rc;
@@ -324,16 +354,22 @@ static int pump_sends(struct xpr__cx_conn *cc)
             close_socket(cc, rc, 0);
             return rc;
         }
-        ok = WSASend((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, 0, &io->ov,
-                     cx->harvester->routine) == 0;
-        rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
-        if (rc != 0) {
-            close_socket(cc, rc, 0);
-            return rc;
+        if (xpr__cx_defers_posts(cx)) { /* completion.c trap 10 */
+            xpr__cx_outbox_add(cx, cc, io);
+        } else {
+            ok = WSASend((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, 0,
+                         &io->ov, cx->harvester->routine) == 0;
+            rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success,
+                                ok);
+            if (rc != 0) {
+                close_socket(cc, rc, 0);
+                return rc;
+            }
         }
         cc->sends_in_flight++;
         cc->queued_bytes -= len; /* handed to the kernel (trap 5) */
         cc->base.loop->stats.queued_write_bytes -= len;
+        cc->base.loop->stats.bytes_written += len;
     }
     return 0;
 }
@@ -346,7 +382,6 @@ static int sends_idle(const struct xpr__cx_conn *cc)
 static void write_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
 {
     struct xpr__cx_loop *cx = cx_of(cc);
-    xpr_loop *loop = cc->base.loop;
     size_t len = io->len;
     DWORD sent = io->bytes;
     int err = io->os_error;
@@ -358,7 +393,6 @@ static void write_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
         close_socket(cc, err ? xpr__error_from_os(err) : XPR_ECONNRESET, 0);
         return;
     }
-    loop->stats.bytes_written += sent;
     if (pump_sends(cc) == 0 && sends_idle(cc))
         queue_empty(cc, 1);
 }
