@@ -83,10 +83,20 @@ void xpr__thread_join(xpr__thread *t)
     t->handle = NULL;
 }
 
+/* The CPUs this process may run on (its affinity mask, as `start
+ * /affinity` or taskset under Wine leave it), else every active one: a
+ * process spanning several processor groups reports no mask. */
 unsigned xpr__cpu_count(void)
 {
-    DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
-    return n > 0 ? (unsigned)n : 1;
+    DWORD_PTR mine = 0, system = 0;
+    unsigned n = 0;
+    if (GetProcessAffinityMask(GetCurrentProcess(), &mine, &system)) {
+        for (; mine != 0; mine &= mine - 1)
+            n++;
+    }
+    if (n == 0)
+        n = (unsigned)GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+    return n > 0 ? n : 1;
 }
 
 uint64_t xpr__now_ms(void)
