@@ -90,7 +90,7 @@
 #define DEFAULT_SENDS 4
 #define DEFAULT_POOL_FREE 256
 #define INLINE_PER_ROUND 1024 /* inline completions handled per round */
-#define POLL_INTERVAL_MIN 16   /* trap 8: inline completions between polls */
+#define POLL_INTERVAL_MIN 16  /* trap 8: inline completions between polls */
 #define SMALL_CAP (2 * (sizeof(SOCKADDR_STORAGE) + 16)) /* AcceptEx addrs */
 #define FREE_REAP_ROUNDS 500
 
@@ -196,7 +196,9 @@ int xpr__cx_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
 
 int xpr__cx_defers_posts(const struct xpr__cx_loop *cx)
 {
-    return cx->loop->workers > 1;
+    /* post_now makes the calls bare: no harvester hook, no routine */
+    return cx->loop->workers > 1 && cx->harvester->posted == NULL &&
+           cx->harvester->routine == NULL;
 }
 
 static void queue_conn(struct xpr__cx_loop *cx, struct xpr__cx_conn *cc)
@@ -262,7 +264,9 @@ static void flush_some(struct xpr__cx_loop *cx)
     unsigned n = 0, keep;
     for (cc = cx->post_head; cc != NULL; cc = cc->next_post)
         n++;
-    /* another worker idles in its wait: it posts the second half */
+    /* half: another worker may post the rest meanwhile (woken below if
+     * it sleeps in its wait); what is left when this one is back it
+     * takes itself (xpr__cx_flush_posts) */
     keep = n > 1 ? (n + 1) / 2 : n;
     while (keep-- > 0) {
         cc = cx->post_head;
@@ -326,8 +330,8 @@ static int base_provider(struct xpr__cx_loop *cx, SOCKET s, int family)
     WSAPROTOCOL_INFOW info;
     int len = (int)sizeof(info);
     if (*known < 0) {
-        if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info,
-                       &len) != 0)
+        if (getsockopt(s, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *)&info, &len) !=
+            0)
             return 0; /* not known yet: ask again next time */
         *known = info.ProtocolChain.ChainLen == BASE_PROTOCOL;
     }

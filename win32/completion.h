@@ -160,9 +160,9 @@ struct xpr__cx_loop {
     struct xpr__io_ctx *pool_small, *pool_large;
     unsigned pool_small_count, pool_large_count;
     struct xpr__io_ctx *inline_head, *inline_tail;
-    unsigned inline_since_poll; /* inline completions since the last poll */
-    unsigned poll_interval;     /* ... allowed before the next (trap 8) */
-    unsigned hot_reads;         /* zero-byte mode: buffered reads posted */
+    unsigned inline_since_poll;   /* inline completions since the last poll */
+    unsigned poll_interval;       /* ... allowed before the next (trap 8) */
+    unsigned hot_reads;           /* zero-byte mode: buffered reads posted */
     signed char base_provider[2]; /* by family (IPv4, IPv6); -1 unknown */
     struct xpr__cx_conn *kick_head, *kick_tail;
     struct xpr__list listeners, closed_listeners;

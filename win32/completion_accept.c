@@ -284,7 +284,8 @@ static void take_conn(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl,
     struct xpr__cx_conn *cc = NULL;
     if (xpr__listener_admit(&cl->base) == 0)
         cc = xpr__cx_conn_new();
-    if (cc == NULL || xpr__cx_associate(cx, s, cl->family, &cc->skip_on_success) != 0) {
+    if (cc == NULL ||
+        xpr__cx_associate(cx, s, cl->family, &cc->skip_on_success) != 0) {
         closesocket(s); /* refused, or dropped unseen like a failed accept */
         free(cc);
         if (first != NULL)

@@ -359,8 +359,7 @@ static int pump_sends(struct xpr__cx_conn *cc)
         } else {
             ok = WSASend((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, 0,
                          &io->ov, cx->harvester->routine) == 0;
-            rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success,
-                                ok);
+            rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
             if (rc != 0) {
                 close_socket(cc, rc, 0);
                 return rc;
