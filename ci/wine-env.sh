@@ -44,7 +44,10 @@ xpr_wine_start() {
     xpr_wine_prepare || return 1
     # -p: persist until killed; it forks into the background. Exit code 2 means a
     # server already runs for this prefix (e.g. a second call): that is fine.
-    wineserver -p || [ $? -eq 2 ]
+    # Its output goes nowhere: a server kept past the script (XPR_WINE_KEEP=1)
+    # would otherwise hold the caller's pipe open (`ci/hold-wine.sh | tail`
+    # never ended).
+    wineserver -p </dev/null >/dev/null 2>&1 || [ $? -eq 2 ]
     # Boot the session now (services.exe, explorer, rpcss, ...), one program alone.
     # Seen here: with a fresh persistent server, two programs started at once (meson
     # test's first two tests) print everything, then one never exits.
