@@ -162,12 +162,7 @@ static void push_inline(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
 {
     io->bytes = (DWORD)io->ov.InternalHigh; /* the bytes are in there */
     io->os_error = os_error;
-    io->next = NULL;
-    if (cx->inline_tail != NULL)
-        cx->inline_tail->next = io;
-    else
-        cx->inline_head = io;
-    cx->inline_tail = io;
+    xpr__io_append(&cx->inline_head, &cx->inline_tail, io);
     cx->inline_completions++;
 }
 
@@ -221,12 +216,7 @@ void xpr__cx_outbox_add(struct xpr__cx_loop *cx, struct xpr__cx_conn *cc,
     cx->pending[io->kind]++;
     if (io->large)
         cx->pinned_bytes += io->cap;
-    io->next = NULL;
-    if (cc->outbox_tail != NULL)
-        cc->outbox_tail->next = io;
-    else
-        cc->outbox_head = io;
-    cc->outbox_tail = io;
+    xpr__io_append(&cc->outbox_head, &cc->outbox_tail, io);
     queue_conn(cx, cc);
 }
 

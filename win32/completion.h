@@ -178,6 +178,20 @@ struct xpr__cx_loop {
     unsigned blocked_waiters; /* workers in a blocking harvester wait */
 };
 
+/* Appends io to the list that head and tail hold (inline list, outbox,
+ * send queue): io->next is the link. */
+static inline void xpr__io_append(struct xpr__io_ctx **head,
+                                  struct xpr__io_ctx **tail,
+                                  struct xpr__io_ctx *io)
+{
+    io->next = NULL;
+    if (*tail != NULL)
+        (*tail)->next = io;
+    else
+        *head = io;
+    *tail = io;
+}
+
 /* Called by harvesters: one operation finished; failed non-zero when it
  * failed (the engine then asks WSAGetOverlappedResult for the WSA code). */
 void xpr__completion_done(struct xpr__cx_loop *cx, OVERLAPPED *ov, DWORD bytes,

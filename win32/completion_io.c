@@ -412,12 +412,7 @@ int xpr__cx_write(xpr_conn *c, const void *p, size_t n)
                 return XPR_ENOMEM;
             io->kind = XPR__OP_WRITE;
             io->owner = cc;
-            io->next = NULL;
-            if (cc->send_tail != NULL)
-                cc->send_tail->next = io;
-            else
-                cc->send_head = io;
-            cc->send_tail = io;
+            xpr__io_append(&cc->send_head, &cc->send_tail, io);
         }
         k = io->cap - io->len;
         if (k > n)
