@@ -157,12 +157,20 @@ struct xpr_loop_stats {
     uint64_t live_listeners;
     uint64_t active_timers; /* started public timers */
     uint64_t accepted_connections;
-    uint64_t refused_connections; /* over max_connections */
+    /* Closed as soon as accepted: over max_connections, or shed from the
+     * backlog while the process is out of descriptors. */
+    uint64_t refused_connections;
     uint64_t timed_out_connections;
     uint64_t bytes_read;
     uint64_t bytes_written;
     uint64_t queued_write_bytes; /* accepted by xpr_conn_write, not yet sent */
     uint64_t pending_posts;
+    /* Waits for events that failed (out of memory or buffers, ...) and were
+     * retried after a short pause. */
+    uint64_t wait_failures;
+    /* Times a listener stopped accepting for a short, growing pause because
+     * accept failed for want of descriptors or memory. */
+    uint64_t accept_pauses;
     /* Completion back ends (0 elsewhere). */
     uint64_t pending_operations; /* all kinds below together */
     uint64_t pending_accepts;
@@ -189,8 +197,12 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg);
  * live connection or listener, no started timer, no pending post).
  * Returns 0, XPR_EINVAL, XPR_EBUSY if the loop is already running, or
  * XPR_ETHREAD; with workers, XPR_ENOMEM (or a system error) when a worker
- * thread cannot be started. A stop requested before the call makes it return
- * after one iteration.
+ * thread cannot be started. A failed wait for events (out of memory, out of
+ * buffers) does not end the run: it is retried after a pause of 1 ms that
+ * doubles up to 100 ms while failures repeat, and counted in
+ * stats.wait_failures. Only a wait that has failed without a break for 30 s
+ * ends the run, with its error. A stop requested before the call makes it
+ * return after one iteration.
  */
 int xpr_loop_run(xpr_loop *loop);
 

@@ -43,6 +43,9 @@
 
 #include <event2/thread.h>
 
+#include "alloc.h"
+#include "fault.h"
+
 #ifndef _WIN32
 #include <netinet/in.h>
 #include <signal.h>
@@ -99,7 +102,7 @@ int xpr__levent_new(unsigned flags, struct xpr__levent **out)
     int rc = use_threads_once();
     if (rc != 0)
         return rc;
-    lv = calloc(1, sizeof(*lv));
+    lv = xpr__calloc(1, sizeof(*lv));
     if (lv == NULL)
         return XPR_ENOMEM;
     lv->flags = flags;
@@ -151,6 +154,8 @@ int xpr__levent_run(struct xpr__levent *lv, int timeout_ms)
 {
     int flags = EVLOOP_ONCE;
     int rc;
+    if (xpr__fault(XPR__FAULT_WAIT))
+        return XPR_ENOMEM;
     if (timeout_ms == 0) {
         flags |= EVLOOP_NONBLOCK;
     } else if (timeout_ms < 0) {

@@ -54,7 +54,18 @@
  *      unless the application set a handler (base.c).
  *  10. evconnlistener accepts until EAGAIN in one callback and may be freed
  *      from inside it (reference counted). Accept errors go to an error
- *      callback; without one libevent prints a warning for each.
+ *      callback; without one libevent prints a warning for each. Out of
+ *      descriptors the listening socket stays readable, so the error
+ *      callback hands the failure to the core, which pauses accepting
+ *      (evconnlistener_disable) for a while.
+ *  16. A bufferevent registers its events (epoll_ctl) when enabled and
+ *      when its output goes from empty to non-empty. bufferevent_enable()
+ *      returns -1 when that fails, but the add made from inside
+ *      bufferevent_write() is not checked by libevent: a conn whose write
+ *      event failed to register would wait forever with bytes queued. So a
+ *      write to an empty output enables EV_WRITE itself (a no-op when the
+ *      event is already added), and every enable is checked: a conn that
+ *      cannot be registered ends with the error.
  *
  * IOCP bufferevents (libevent-iocp, "socket_async" in libevent's terms):
  *  11. Overlapped completions run on libevent's own IOCP threads, not on
@@ -104,7 +115,9 @@
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
 
+#include "alloc.h"
 #include "base.h"
+#include "fault.h"
 #include "libevent_backends.h"
 #include "sock.h"
 
@@ -207,6 +220,18 @@ static void finish(struct bev_conn *bc, int err, int reset)
     xpr__conn_finish(&bc->base, err);
 }
 
+/* Quirk 16: bufferevent_enable, checked. 0 or the error. */
+static int enable(struct bufferevent *bev, short what)
+{
+    int rc;
+    if (xpr__fault(XPR__FAULT_WATCH))
+        return XPR_ENOMEM;
+    if (bufferevent_enable(bev, what) == 0)
+        return 0;
+    rc = xpr__levent_socket_error();
+    return rc == 0 || rc == XPR_EAGAIN ? XPR_ENOMEM : rc;
+}
+
 /* The output buffer is empty: a wanted close or FIN can happen now. */
 static void output_empty(struct bev_conn *bc)
 {
@@ -279,16 +304,26 @@ static void bev_written(struct bufferevent *bev, void *arg)
         output_empty(bc);
 }
 
+/* Reading (unless paused or closing) and, for IOCP, writing (quirk 13) are
+ * turned on before on_open: a conn that cannot be registered ends with the
+ * error instead of opening. */
 static void bev_connected(struct bev_conn *bc)
 {
     xpr_conn *c = &bc->base;
+    short what = 0;
+    int rc;
     if (libevent_closes_sockets(c->loop))
-        bufferevent_enable(bc->bev, EV_WRITE); /* quirk 13 */
+        what |= EV_WRITE;
+    if (!(c->flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING)))
+        what |= EV_READ;
+    rc = what != 0 ? enable(bc->bev, what) : 0;
+    if (rc != 0) {
+        finish(bc, rc, 0);
+        return;
+    }
     xpr__conn_opened(c);
     if (bc->bev == NULL || xpr__conn_done(c))
         return;
-    if (!(c->flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING)))
-        bufferevent_enable(bc->bev, EV_READ);
     /* written meanwhile: the write callback that runs this goes on sending */
     if (evbuffer_get_length(output_of(bc)) == 0)
         output_empty(bc);
@@ -362,7 +397,7 @@ static void output_changed(struct evbuffer *buf,
  * failure fd is closed. */
 static struct bev_conn *conn_new(xpr_loop *loop, evutil_socket_t fd)
 {
-    struct bev_conn *bc = calloc(1, sizeof(*bc));
+    struct bev_conn *bc = xpr__calloc(1, sizeof(*bc));
     int options = libevent_closes_sockets(loop) ? BEV_OPT_CLOSE_ON_FREE : 0;
     if (bc == NULL) {
         xpr__sock_close((xpr_socket_t)fd, 0);
@@ -403,21 +438,37 @@ static void bev_accepted(struct evconnlistener *evl, evutil_socket_t fd,
     bc = conn_new(l->loop, fd);
     if (bc == NULL)
         return;
+    /* Registered before the application hears of it: a socket libevent
+     * cannot watch is dropped unseen, like a failed accept. */
+    if (enable(bc->bev, EV_READ | EV_WRITE) != 0) {
+        release_bev(bc, 0);
+        free(bc);
+        return;
+    }
     xpr__conn_init(&bc->base, l->loop, &l->cb, l->arg, (xpr_socket_t)fd);
     bc->base.has_peer =
         xpr__sock_addr_from_os(sa, (size_t)salen, &bc->base.peer) == 0;
     bc->base.flags &= ~(unsigned)XPR__CONN_CONNECTING;
-    bufferevent_enable(bc->bev, EV_READ | EV_WRITE);
     /* on_open may close the listener: bl is not touched after this */
     xpr__listener_conn_opened(l, &bc->base);
 }
 
+/* Quirk 10. */
 static void bev_accept_failed(struct evconnlistener *evl, void *arg)
 {
-    /* Out of descriptors or buffers: the socket stays readable and the
-     * next pass tries again, as in the stream engine. */
+    struct bev_listener *bl = arg;
     (void)evl;
-    (void)arg;
+    xpr__listener_accept_failed(&bl->base, xpr__levent_socket_error());
+}
+
+static int bev_listener_set_accepting(xpr_listener *l, int on)
+{
+    struct bev_listener *bl = (struct bev_listener *)l;
+    if (!on)
+        return evconnlistener_disable(bl->evl) == 0 ? 0 : XPR_ENOMEM;
+    if (xpr__fault(XPR__FAULT_WATCH))
+        return XPR_ENOMEM;
+    return evconnlistener_enable(bl->evl) == 0 ? 0 : XPR_ENOMEM;
 }
 
 static int bev_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
@@ -428,7 +479,7 @@ static int bev_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
      * backlog 0 tells libevent not to call listen() again. */
     const unsigned options =
         LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
-    struct bev_listener *bl = calloc(1, sizeof(*bl));
+    struct bev_listener *bl = xpr__calloc(1, sizeof(*bl));
     int rc;
     if (bl == NULL)
         return XPR_ENOMEM;
@@ -511,11 +562,23 @@ static int bev_connect(xpr_loop *loop, const struct xpr__addr *addr,
 static int bev_write(xpr_conn *c, const void *p, size_t n)
 {
     struct bev_conn *bc = to_bev(c);
+    int was_empty, rc;
     if (bc->bev == NULL)
         return XPR_ECLOSED;
+    was_empty = evbuffer_get_length(output_of(bc)) == 0;
     if (bufferevent_write(bc->bev, p, n) != 0)
         return XPR_ENOMEM;
     c->loop->stats.queued_write_bytes += n;
+    /* Quirk 16; IOCP bufferevents register nothing (quirk 13 keeps
+     * writing off while connecting). */
+    if (was_empty && !(c->flags & XPR__CONN_CONNECTING) &&
+        !libevent_closes_sockets(c->loop)) {
+        rc = enable(bc->bev, EV_WRITE);
+        if (rc != 0) {
+            finish(bc, rc, 0);
+            return rc;
+        }
+    }
     return 0;
 }
 
@@ -532,8 +595,13 @@ static int bev_set_reading(xpr_conn *c, int on)
         return 0; /* bev_connected enables reading unless paused */
     if (!on)
         return bufferevent_disable(bc->bev, EV_READ) == 0 ? 0 : XPR_EIO;
-    if (!bc->eof_seen && bufferevent_enable(bc->bev, EV_READ) != 0)
-        return XPR_ENOMEM;
+    if (!bc->eof_seen) {
+        int rc = enable(bc->bev, EV_READ);
+        if (rc != 0) {
+            finish(bc, rc, 0); /* cannot read again: ends with the reason */
+            return rc;
+        }
+    }
     if (evbuffer_get_length(bufferevent_get_input(bc->bev)) > 0 ||
         (bc->eof_seen && !(c->flags & XPR__CONN_EOF)))
         bufferevent_trigger(bc->bev, EV_READ,
@@ -634,6 +702,7 @@ const struct xpr_backend_ops xpr__bev_ops = {
     .timer_release = xpr__levent_timer_release,
     .listen = bev_listen,
     .listener_close = bev_listener_close,
+    .listener_set_accepting = bev_listener_set_accepting,
     .connect = bev_connect,
     .write = bev_write,
     .queued = bev_queued,

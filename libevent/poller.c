@@ -28,7 +28,9 @@
  */
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "base.h"
+#include "fault.h"
 #include "libevent_backends.h"
 #include "poller.h"
 
@@ -57,7 +59,7 @@ static void io_writable(evutil_socket_t fd, short what, void *arg)
 
 static void *io_events_new(struct xpr__levent *lv, struct xpr__io *io)
 {
-    void *events = malloc(2 * event_get_struct_event_size());
+    void *events = xpr__malloc(2 * event_get_struct_event_size());
     evutil_socket_t fd = (evutil_socket_t)io->sock;
     if (events == NULL)
         return NULL;
@@ -74,6 +76,8 @@ static void *io_events_new(struct xpr__levent *lv, struct xpr__io *io)
 /* Adds or deletes one of the two events. */
 static int set_event(struct event *ev, int on)
 {
+    if (on && xpr__fault(XPR__FAULT_WATCH))
+        return XPR_ENOMEM;
     if ((on ? event_add(ev, NULL) : event_del(ev)) == 0)
         return 0;
     return xpr__levent_socket_error();

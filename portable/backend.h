@@ -82,7 +82,9 @@ struct xpr_listener {
     struct xpr__addr bound;
     xpr_socket_t sock;
     unsigned live_conns;
-    struct xpr__link link; /* loop->listeners */
+    struct xpr__link link;  /* loop->listeners */
+    struct xpr_timer retry; /* ends a pause of accepting (internal) */
+    uint32_t pause_ms;      /* the last pause; 0 once an accept succeeds */
 };
 
 /* ---- the table ---- */
@@ -113,6 +115,9 @@ struct xpr_backend_ops {
                   xpr_listener **out);
     /* Stops accepting, closes the socket, frees the listener. */
     void (*listener_close)(xpr_listener *l);
+    /* Stops (0) or restarts (1) accepting, for xpr__listener_accept_failed.
+     * 0 or an XPR_E* code. */
+    int (*listener_set_accepting)(xpr_listener *l, int on);
 
     /* Starts a connect; the back end allocates the conn, calls
      * xpr__conn_init, and later either opens it or finishes it with err. */
@@ -169,7 +174,13 @@ struct xpr_loop {
     struct xpr__list listeners;
 
     uint64_t active_public_timers;
-    struct xpr_loop_stats stats; /* counters the core and back ends bump */
+    struct xpr_loop_stats stats;   /* counters the core and back ends bump */
+    unsigned wait_failures_in_row; /* failed waits since the last success */
+    uint64_t wait_failing_since_ms;
+    /* A spare socket, closed to make room to shed backlogged connections
+     * when accept runs out of descriptors (the reserve-descriptor trick);
+     * XPR__INVALID_SOCKET when none is held. */
+    xpr_socket_t reserve_sock;
 
     xpr__mutex post_lock; /* guards the fields below */
     struct xpr__post *post_head;
@@ -216,6 +227,13 @@ void xpr__conn_deliver_eof(xpr_conn *c);
 /* Runs on_drain if set. */
 void xpr__conn_deliver_drain(xpr_conn *c);
 
+/* An accept failed with err. Returns 0 when only that connection is lost
+ * (aborted or reset before it was accepted): go on accepting. Otherwise the
+ * listener is out of descriptors or memory, or the error is unknown: the
+ * core sheds what waits in the backlog where it can, stops accepting through
+ * ops->listener_set_accepting and restarts it after a pause that grows while
+ * failures repeat; returns 1 and the back end stops its accept loop. */
+int xpr__listener_accept_failed(xpr_listener *l, int err);
 /* For an accepted socket: 0 to take it (conn count raised), or XPR_EAGAIN
  * when over max_connections (counted as refused; close the socket). */
 int xpr__listener_admit(xpr_listener *l);

@@ -28,24 +28,35 @@ void xpr__conn_init(xpr_conn *c, xpr_loop *loop,
     loop->stats.live_connections++;
 }
 
-static void arm_timeout(xpr_conn *c)
+/* 0, or the error of a timer that could not be armed (out of memory): a
+ * conn must not lose its timeout silently, so callers end it. */
+static int arm_timeout(xpr_conn *c)
 {
     uint32_t ms = c->first_data_timeout_ms ? c->first_data_timeout_ms
                                            : c->idle_timeout_ms;
-    if (ms == 0)
+    if (ms == 0) {
         xpr__timer_disarm(&c->timeout);
-    else
-        xpr__timer_arm(&c->timeout, ms, 0);
+        return 0;
+    }
+    return xpr__timer_arm(&c->timeout, ms, 0);
+}
+
+static void end_unless_armed(xpr_conn *c, int rc)
+{
+    if (rc != 0 && !(c->flags & XPR__CONN_FINISHED))
+        c->loop->ops->close_now(c, rc, 0);
 }
 
 void xpr__conn_opened(xpr_conn *c)
 {
+    int rc;
     c->flags = (c->flags & ~(unsigned)XPR__CONN_CONNECTING) | XPR__CONN_OPEN;
     c->has_peer = 1; /* accepted: set by the back end; connected: by us */
     c->last_read_ms = xpr__now_ms();
-    arm_timeout(c);
+    rc = arm_timeout(c);
     if (c->cb.on_open != NULL)
         c->cb.on_open(c);
+    end_unless_armed(c, rc);
 }
 
 void xpr__conn_finish(xpr_conn *c, int err)
@@ -69,7 +80,7 @@ void xpr__conn_note_read(xpr_conn *c, size_t n)
     if (c->first_data_timeout_ms != 0) {
         c->first_data_timeout_ms = 0;
         c->last_read_ms = xpr__now_ms();
-        arm_timeout(c);
+        end_unless_armed(c, arm_timeout(c));
     } else if (c->idle_timeout_ms != 0) {
         /* the timer is not moved on every read: it checks when it fires */
         c->last_read_ms = xpr__now_ms();
@@ -83,7 +94,8 @@ static void conn_timeout_fired(xpr_timer *t, void *arg)
     if (c->first_data_timeout_ms == 0 && c->idle_timeout_ms != 0) {
         uint64_t silent = xpr__now_ms() - c->last_read_ms;
         if (silent < c->idle_timeout_ms) {
-            xpr__timer_arm(&c->timeout, c->idle_timeout_ms - silent, 0);
+            end_unless_armed(
+                c, xpr__timer_arm(&c->timeout, c->idle_timeout_ms - silent, 0));
             return;
         }
     }
@@ -145,18 +157,25 @@ size_t xpr_conn_queued(const xpr_conn *conn)
     return conn->loop->ops->queued(conn);
 }
 
+/* The flag changes first (the back end reads it); a back end that fails
+ * puts it back, so the state reported is the state in force. */
 static int set_paused(xpr_conn *conn, int paused)
 {
+    unsigned before;
     int rc = usable(conn);
     if (rc != 0)
         return rc;
     if (!!(conn->flags & XPR__CONN_PAUSED) == paused)
         return 0;
+    before = conn->flags & XPR__CONN_PAUSED;
     if (paused)
         conn->flags |= XPR__CONN_PAUSED;
     else
         conn->flags &= ~(unsigned)XPR__CONN_PAUSED;
-    return conn->loop->ops->set_reading(conn, !paused);
+    rc = conn->loop->ops->set_reading(conn, !paused);
+    if (rc != 0)
+        conn->flags = (conn->flags & ~(unsigned)XPR__CONN_PAUSED) | before;
+    return rc;
 }
 
 int xpr_conn_pause_reading(xpr_conn *conn)
@@ -260,7 +279,7 @@ int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms)
     conn->idle_timeout_ms = ms;
     conn->last_read_ms = xpr__now_ms();
     if (conn->flags & XPR__CONN_OPEN)
-        arm_timeout(conn);
+        return arm_timeout(conn);
     return 0;
 }
 

@@ -7,6 +7,22 @@
 #include "loop_internal.h"
 #include "sock.h"
 
+/* Pauses of accepting after a resource failure: the first, and the most. */
+#define ACCEPT_PAUSE_FIRST_MS 10
+#define ACCEPT_PAUSE_MAX_MS 1000
+/* Connections shed from the backlog per failure, at most. */
+#define SHED_PER_FAILURE 64
+
+static void retry_accepting(xpr_timer *t, void *arg);
+
+/* Holds a spare socket for the loop when it has none. */
+static void hold_reserve(xpr_loop *loop)
+{
+    if (loop->reserve_sock == XPR__INVALID_SOCKET &&
+        xpr__sock_open(XPR__AF_INET, &loop->reserve_sock) != 0)
+        loop->reserve_sock = XPR__INVALID_SOCKET;
+}
+
 int xpr_listen(xpr_loop *loop, const char *address,
                const struct xpr_listen_config *cfg,
                const struct xpr_conn_callbacks *callbacks, void *arg,
@@ -42,6 +58,9 @@ int xpr_listen(xpr_loop *loop, const char *address,
     else
         memset(&l->cfg, 0, sizeof(l->cfg));
     l->live_conns = 0;
+    l->pause_ms = 0;
+    xpr__timer_init(&l->retry, loop, retry_accepting, l);
+    hold_reserve(loop);
     xpr__list_push_back(&loop->listeners, &l->link);
     loop->stats.live_listeners++;
     *out = l;
@@ -74,8 +93,60 @@ int xpr_listener_close(xpr_listener *listener)
     }
     xpr__list_remove(&listener->link);
     loop->stats.live_listeners--;
+    xpr__timer_release(&listener->retry);
     loop->ops->listener_close(listener);
     return 0;
+}
+
+/* Out of descriptors, connections wait in the backlog that the listener
+ * cannot take: their clients would hang until descriptors free up. The
+ * reserve makes room for one at a time, so they are accepted and closed at
+ * once (the client sees the connection end) and counted as refused. */
+static void shed_backlog(xpr_listener *l)
+{
+    xpr_loop *loop = l->loop;
+    int i;
+    if (loop->reserve_sock == XPR__INVALID_SOCKET)
+        return;
+    xpr__sock_close(loop->reserve_sock, 0);
+    loop->reserve_sock = XPR__INVALID_SOCKET;
+    for (i = 0; i < SHED_PER_FAILURE; i++) {
+        struct xpr__addr peer;
+        xpr_socket_t s;
+        if (xpr__sock_accept(l->sock, &s, &peer) != 0)
+            break;
+        xpr__sock_close(s, 0);
+        loop->stats.refused_connections++;
+    }
+    hold_reserve(loop);
+}
+
+int xpr__listener_accept_failed(xpr_listener *l, int err)
+{
+    xpr_loop *loop = l->loop;
+    if (err == XPR_ECONNABORTED || err == XPR_ECONNRESET)
+        return 0;
+    loop->stats.accept_pauses++;
+    if (err == XPR_EMFILE)
+        shed_backlog(l);
+    l->pause_ms = l->pause_ms == 0 ? ACCEPT_PAUSE_FIRST_MS : l->pause_ms * 2;
+    if (l->pause_ms > ACCEPT_PAUSE_MAX_MS)
+        l->pause_ms = ACCEPT_PAUSE_MAX_MS;
+    /* Without the timer there is no way back: accepting stays on. */
+    if (loop->ops->listener_set_accepting != NULL &&
+        xpr__timer_arm(&l->retry, l->pause_ms, 0) == 0)
+        loop->ops->listener_set_accepting(l, 0);
+    return 1;
+}
+
+static void retry_accepting(xpr_timer *t, void *arg)
+{
+    xpr_listener *l = arg;
+    (void)t;
+    hold_reserve(l->loop);
+    /* A failure to watch the socket again is tried again later. */
+    if (l->loop->ops->listener_set_accepting(l, 1) != 0)
+        xpr__timer_arm(&l->retry, l->pause_ms, 0);
 }
 
 int xpr__listener_admit(xpr_listener *l)
@@ -91,6 +162,7 @@ int xpr__listener_admit(xpr_listener *l)
 void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c)
 {
     l->live_conns++;
+    l->pause_ms = 0;
     c->listener = l;
     l->loop->stats.accepted_connections++;
     if (l->cfg.nodelay)

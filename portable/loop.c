@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "backend.h"
 #include "loop_internal.h"
 #include "poller.h"
@@ -65,7 +66,7 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
     if (rc != 0)
         return rc;
 
-    loop = calloc(1, sizeof(*loop));
+    loop = xpr__calloc(1, sizeof(*loop));
     if (loop == NULL)
         return XPR_ENOMEM;
     loop->entry = entry;
@@ -75,13 +76,14 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
     loop->cfg.backend = entry->name;
     loop->read_buf_size =
         config.read_buffer_size ? config.read_buffer_size : DEFAULT_READ_BUFFER;
-    loop->read_buf = malloc(loop->read_buf_size);
+    loop->read_buf = xpr__malloc(loop->read_buf_size);
     xpr__heap_init(&loop->timer_heap);
     xpr__list_init(&loop->timers);
     xpr__list_init(&loop->conns);
     xpr__list_init(&loop->finished);
     xpr__list_init(&loop->listeners);
     loop->workers = resolve_workers(entry, config.workers);
+    loop->reserve_sock = XPR__INVALID_SOCKET;
     if (loop->read_buf == NULL || xpr__mutex_init(&loop->post_lock) != 0) {
         free(loop->read_buf);
         free(loop);
@@ -156,6 +158,34 @@ void xpr__loop_wait_end(xpr_loop *loop)
         xpr__mutex_lock(&loop->run_lock);
 }
 
+/* A failed wait (out of memory, out of buffers, a signal...) is retried
+ * after a pause that doubles from 1 ms up to WAIT_BACKOFF_MAX_MS, and
+ * counted. Only a wait that keeps failing for WAIT_FAILURE_LIMIT_MS ends the
+ * run with its error: then the poller itself is broken, not the machine
+ * loaded. Returns 0 to go on, or the error that ends the run. */
+#define WAIT_BACKOFF_MAX_MS 100
+#define WAIT_FAILURE_LIMIT_MS 30000
+
+static int wait_failed(xpr_loop *loop, int rc)
+{
+    uint64_t now = xpr__now_ms();
+    unsigned pause;
+    loop->stats.wait_failures++;
+    if (loop->wait_failures_in_row++ == 0)
+        loop->wait_failing_since_ms = now;
+    else if (now - loop->wait_failing_since_ms >= WAIT_FAILURE_LIMIT_MS)
+        return rc;
+    pause = loop->wait_failures_in_row < 8
+                ? 1u << (loop->wait_failures_in_row - 1)
+                : WAIT_BACKOFF_MAX_MS;
+    if (pause > WAIT_BACKOFF_MAX_MS)
+        pause = WAIT_BACKOFF_MAX_MS;
+    xpr__loop_wait_begin(loop);
+    xpr__sleep_ms(pause);
+    xpr__loop_wait_end(loop);
+    return 0;
+}
+
 /* Ends the run for every worker; each sees `leaving` at its next round. */
 static void leave(xpr_loop *loop, int rc)
 {
@@ -183,7 +213,9 @@ static void run_cycle(xpr_loop *loop)
         if (more_posts)
             timeout = 0;
         rc = loop->ops->run_once(loop, timeout);
-        if (rc != 0) {
+        if (rc == 0)
+            loop->wait_failures_in_row = 0;
+        else if ((rc = wait_failed(loop, rc)) != 0) {
             leave(loop, rc);
             break;
         }
@@ -298,6 +330,8 @@ void xpr_loop_free(xpr_loop *loop)
     while ((link = xpr__list_first(&loop->timers)) != NULL)
         xpr_timer_free(XPR__CONTAINER(link, xpr_timer, link));
     loop->ops->loop_free(loop);
+    if (loop->reserve_sock != XPR__INVALID_SOCKET)
+        xpr__sock_close(loop->reserve_sock, 0);
     if (loop->poller != NULL)
         loop->poller->free(loop->poller_state);
     xpr__heap_free(&loop->timer_heap);

@@ -2,6 +2,7 @@
  * back end's wake() makes a blocked wait return. */
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "backend.h"
 #include "loop_internal.h"
 
@@ -17,7 +18,7 @@ int xpr_loop_post(xpr_loop *loop, void (*fn)(void *arg), void *arg)
     int was_empty;
     if (loop == NULL || fn == NULL)
         return XPR_EINVAL;
-    p = malloc(sizeof(*p));
+    p = xpr__malloc(sizeof(*p));
     if (p == NULL)
         return XPR_ENOMEM;
     p->next = NULL;

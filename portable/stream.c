@@ -20,6 +20,7 @@
  */
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "backend.h"
 #include "loop_internal.h"
 #include "platform_backends.h"
@@ -68,13 +69,14 @@ static int set_interest(xpr_loop *loop, struct xpr__io *io, unsigned want)
 
 static void stream_close_now(xpr_conn *c, int err, int reset);
 
-static void update_interest(struct stream_conn *sc)
+/* 0, or the error that ended the conn. */
+static int update_interest(struct stream_conn *sc)
 {
     unsigned flags = sc->base.flags;
     unsigned want = 0;
     int rc;
     if (flags & XPR__CONN_FINISHED)
-        return;
+        return 0;
     if (flags & XPR__CONN_CONNECTING) {
         want = XPR__IO_WRITE;
     } else {
@@ -88,6 +90,7 @@ static void update_interest(struct stream_conn *sc)
     rc = set_interest(sc->base.loop, &sc->io, want);
     if (rc != 0)
         stream_close_now(&sc->base, rc, 0);
+    return rc;
 }
 
 static void drop_queue(struct stream_conn *sc)
@@ -227,7 +230,7 @@ static void conn_ready(struct xpr__io *io, unsigned events)
 /* A conn not yet known to the core (no callbacks can reach it). */
 static struct stream_conn *conn_alloc(xpr_socket_t sock)
 {
-    struct stream_conn *sc = calloc(1, sizeof(*sc));
+    struct stream_conn *sc = xpr__calloc(1, sizeof(*sc));
     if (sc == NULL)
         return NULL;
     sc->io.sock = sock;
@@ -251,10 +254,13 @@ static void listener_ready(struct xpr__io *io, unsigned events)
         struct stream_conn *sc;
         xpr_socket_t s;
         int rc = xpr__sock_accept(l->sock, &s, &peer);
-        if (rc == XPR_ECONNABORTED || rc == XPR_ECONNRESET)
+        if (rc == XPR_EAGAIN)
+            break;
+        if (rc != 0) {
+            if (xpr__listener_accept_failed(l, rc))
+                break; /* accepting pauses (out of descriptors, ...) */
             continue;
-        if (rc != 0)
-            break; /* EAGAIN, or out of descriptors: try on the next event */
+        }
         if (xpr__listener_admit(l) != 0) {
             xpr__sock_close(s, 0);
             continue;
@@ -279,7 +285,7 @@ static void listener_ready(struct xpr__io *io, unsigned events)
 static int stream_listen(xpr_loop *loop, const struct xpr__addr *addr,
                          int backlog, xpr_listener **out)
 {
-    struct stream_listener *sl = calloc(1, sizeof(*sl));
+    struct stream_listener *sl = xpr__calloc(1, sizeof(*sl));
     int rc;
     if (sl == NULL)
         return XPR_ENOMEM;
@@ -310,6 +316,12 @@ static void stream_listener_close(xpr_listener *l)
     xpr__sock_close(l->sock, 0);
     sl->next_closed = st->closed_listeners;
     st->closed_listeners = sl;
+}
+
+static int stream_listener_set_accepting(xpr_listener *l, int on)
+{
+    struct stream_listener *sl = (struct stream_listener *)l;
+    return set_interest(l->loop, &sl->io, on ? XPR__IO_READ : 0);
 }
 
 static void free_closed_listeners(struct stream_state *st)
@@ -381,8 +393,7 @@ static int stream_write(xpr_conn *c, const void *p, size_t n)
     if (rc != 0)
         return rc;
     c->loop->stats.queued_write_bytes += n - sent;
-    update_interest(sc);
-    return 0;
+    return update_interest(sc);
 }
 
 static size_t stream_queued(const xpr_conn *c)
@@ -393,8 +404,7 @@ static size_t stream_queued(const xpr_conn *c)
 static int stream_set_reading(xpr_conn *c, int on)
 {
     (void)on;
-    update_interest(to_stream(c));
-    return 0;
+    return update_interest(to_stream(c));
 }
 
 static int stream_shutdown(xpr_conn *c)
@@ -424,7 +434,7 @@ static void stream_conn_free(xpr_conn *c)
 
 static int stream_loop_init(xpr_loop *loop)
 {
-    struct stream_state *st = calloc(1, sizeof(*st));
+    struct stream_state *st = xpr__calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
     loop->backend = st;
@@ -457,6 +467,7 @@ const struct xpr_backend_ops xpr__stream_ops = {
     .wake = stream_wake,
     .listen = stream_listen,
     .listener_close = stream_listener_close,
+    .listener_set_accepting = stream_listener_set_accepting,
     .connect = stream_connect,
     .write = stream_write,
     .queued = stream_queued,

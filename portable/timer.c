@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "backend.h"
 #include "loop_internal.h"
 #include "poller.h"
@@ -141,7 +142,7 @@ int xpr_timer_new(xpr_loop *loop, xpr_timer_cb cb, void *arg, xpr_timer **out)
     rc = xpr__loop_check_thread(loop);
     if (rc != 0)
         return rc;
-    t = malloc(sizeof(*t));
+    t = xpr__malloc(sizeof(*t));
     if (t == NULL)
         return XPR_ENOMEM;
     xpr__timer_init(t, loop, cb, arg);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "xpr.h"
 
 static int node_before(const struct xpr__heap_node *a,
@@ -70,7 +71,7 @@ int xpr__heap_push(struct xpr__heap *heap, struct xpr__heap_node *node,
     if (heap->count == heap->capacity) {
         size_t cap = heap->capacity ? heap->capacity * 2 : 16;
         struct xpr__heap_node **items =
-            realloc(heap->items, cap * sizeof(*items));
+            xpr__realloc(heap->items, cap * sizeof(*items));
         if (items == NULL)
             return XPR_ENOMEM;
         heap->items = items;

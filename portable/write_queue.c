@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "xpr.h"
 
 #define CHUNK_MIN 16384
@@ -46,7 +47,7 @@ int xpr__wq_push(struct xpr__write_queue *q, const void *p, size_t n)
         struct xpr__wq_chunk *c;
         if (cap > (size_t)-1 - sizeof(*c))
             return XPR_ENOMEM;
-        c = malloc(sizeof(*c) + cap);
+        c = xpr__malloc(sizeof(*c) + cap);
         if (c == NULL)
             return XPR_ENOMEM;
         c->next = NULL;

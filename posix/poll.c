@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "backend.h"
+#include "fault.h"
 #include "poller.h"
 
 struct poll_state {
@@ -45,7 +47,7 @@ static int make_pipe(int fds[2])
 
 static int poll_init(xpr_loop *loop, void **state)
 {
-    struct poll_state *ps = calloc(1, sizeof(*ps));
+    struct poll_state *ps = xpr__calloc(1, sizeof(*ps));
     int rc;
     (void)loop;
     if (ps == NULL)
@@ -56,8 +58,8 @@ static int poll_init(xpr_loop *loop, void **state)
         return rc;
     }
     ps->capacity = 64;
-    ps->fds = malloc(ps->capacity * sizeof(*ps->fds));
-    ps->ios = malloc(ps->capacity * sizeof(*ps->ios));
+    ps->fds = xpr__malloc(ps->capacity * sizeof(*ps->fds));
+    ps->ios = xpr__malloc(ps->capacity * sizeof(*ps->ios));
     if (ps->fds == NULL || ps->ios == NULL) {
         free(ps->fds);
         free(ps->ios);
@@ -105,18 +107,18 @@ static int poll_update(void *state, struct xpr__io *io, unsigned old_mask,
             return 0;
         if (ps->count == ps->capacity) {
             size_t cap = ps->capacity * 2;
-            struct pollfd *fds = realloc(ps->fds, cap * sizeof(*fds));
+            struct pollfd *fds = xpr__realloc(ps->fds, cap * sizeof(*fds));
             struct xpr__io **ios;
             if (fds == NULL)
                 return XPR_ENOMEM;
             ps->fds = fds;
-            ios = realloc(ps->ios, cap * sizeof(*ios));
+            ios = xpr__realloc(ps->ios, cap * sizeof(*ios));
             if (ios == NULL)
                 return XPR_ENOMEM;
             ps->ios = ios;
             ps->capacity = cap;
         }
-        ref = malloc(sizeof(*ref));
+        ref = xpr__malloc(sizeof(*ref));
         if (ref == NULL)
             return XPR_ENOMEM;
         ref->index = ps->count++;
@@ -164,7 +166,12 @@ static int poll_wait(void *state, int timeout_ms)
     int ready;
     if (ps->holes > 0)
         compact(ps);
-    ready = poll(ps->fds, (nfds_t)ps->count, timeout_ms);
+    if (xpr__fault(XPR__FAULT_WAIT)) {
+        errno = ENOMEM;
+        ready = -1;
+    } else {
+        ready = poll(ps->fds, (nfds_t)ps->count, timeout_ms);
+    }
     if (ready < 0)
         return errno == EINTR ? 0 : xpr__error_from_os(errno);
     if (ps->fds[0].revents) {

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "fault.h"
 
 /* send() must not raise SIGPIPE on a reset connection. */
 #ifdef MSG_NOSIGNAL
@@ -25,6 +26,13 @@ static int last_error(void)
     return xpr__error_from_os(errno);
 }
 
+/* An injected fault (fault.h): the call fails with err as the OS would. */
+static int injected(int err)
+{
+    errno = err;
+    return last_error();
+}
+
 int xpr__sock_global_init(void)
 {
 #ifndef MSG_NOSIGNAL
@@ -35,7 +43,10 @@ int xpr__sock_global_init(void)
 
 static int set_nonblocking_cloexec(int fd)
 {
-    int fl = fcntl(fd, F_GETFL);
+    int fl;
+    if (xpr__fault(XPR__FAULT_SOCKOPT))
+        return injected(ENOMEM);
+    fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
         return last_error();
     fl = fcntl(fd, F_GETFD);
@@ -46,9 +57,10 @@ static int set_nonblocking_cloexec(int fd)
 
 int xpr__sock_open(int family, xpr_socket_t *out)
 {
-    int fd =
-        socket(family == XPR__AF_INET ? AF_INET : AF_INET6, SOCK_STREAM, 0);
-    int rc;
+    int fd, rc;
+    if (xpr__fault(XPR__FAULT_SOCKET))
+        return injected(EMFILE);
+    fd = socket(family == XPR__AF_INET ? AF_INET : AF_INET6, SOCK_STREAM, 0);
     if (fd < 0)
         return last_error();
     rc = set_nonblocking_cloexec(fd);
@@ -70,9 +82,16 @@ int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
     if (rc != 0)
         return rc;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
-        listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0) {
+    if (xpr__fault(XPR__FAULT_BIND)) {
+        rc = injected(EADDRINUSE);
+    } else if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
         rc = last_error();
+    } else if (xpr__fault(XPR__FAULT_LISTEN)) {
+        rc = injected(ENOBUFS);
+    } else if (listen(fd, backlog > 0 ? backlog : SOMAXCONN) != 0) {
+        rc = last_error();
+    }
+    if (rc != 0) {
         close(fd);
         return rc;
     }
@@ -93,6 +112,8 @@ int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out,
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     int fd, rc;
+    if (xpr__fault(XPR__FAULT_ACCEPT))
+        return injected(EMFILE);
     do {
         fd = accept(listener, (struct sockaddr *)&ss, &len);
     } while (fd < 0 && errno == EINTR);
@@ -117,6 +138,10 @@ int xpr__sock_connect(const struct xpr__addr *addr, xpr_socket_t *out)
     rc = xpr__sock_open(addr->family, &fd);
     if (rc != 0)
         return rc;
+    if (xpr__fault(XPR__FAULT_CONNECT)) {
+        close(fd);
+        return injected(ENOBUFS);
+    }
     if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
         *out = fd;
         return 0;
@@ -142,6 +167,9 @@ int xpr__sock_connect_result(xpr_socket_t s)
 long xpr__sock_recv(xpr_socket_t s, void *buf, size_t len)
 {
     ssize_t n;
+    if (xpr__fault(XPR__FAULT_RECV))
+        return injected(ENOMEM);
+    len = xpr__fault_short(XPR__FAULT_RECV, len);
     do {
         n = recv(s, buf, len, 0);
     } while (n < 0 && errno == EINTR);
@@ -155,12 +183,17 @@ long xpr__sock_sendv(xpr_socket_t s, const void *const *bases,
     struct msghdr msg;
     ssize_t n;
     size_t i;
+    if (xpr__fault(XPR__FAULT_SEND))
+        return injected(ENOBUFS);
     if (count > 16)
         count = 16;
     for (i = 0; i < count; i++) {
         iov[i].iov_base = (void *)(uintptr_t)bases[i];
         iov[i].iov_len = lens[i];
     }
+    iov[0].iov_len = xpr__fault_short(XPR__FAULT_SEND, iov[0].iov_len);
+    if (iov[0].iov_len < lens[0])
+        count = 1;
     memset(&msg, 0, sizeof(msg));
     msg.msg_iov = iov;
     msg.msg_iovlen = count;
@@ -178,6 +211,8 @@ int xpr__sock_shutdown_write(xpr_socket_t s)
 int xpr__sock_set_linger0(xpr_socket_t s)
 {
     struct linger lg;
+    if (xpr__fault(XPR__FAULT_SOCKOPT))
+        return injected(ENOMEM);
     lg.l_onoff = 1;
     lg.l_linger = 0;
     return setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0
@@ -195,6 +230,8 @@ void xpr__sock_close(xpr_socket_t s, int reset)
 int xpr__sock_set_nodelay(xpr_socket_t s, int enable)
 {
     int on = enable ? 1 : 0;
+    if (xpr__fault(XPR__FAULT_SOCKOPT))
+        return injected(ENOMEM);
     return setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == 0
                ? 0
                : last_error();
@@ -204,6 +241,8 @@ int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,
                             uint32_t interval_ms)
 {
     int on = idle_ms ? 1 : 0;
+    if (xpr__fault(XPR__FAULT_SOCKOPT))
+        return injected(ENOMEM);
     if (setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on)) != 0)
         return last_error();
     if (!on)

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "xpr.h"
 
 int xpr__mutex_init(xpr__mutex *m)
@@ -47,7 +48,7 @@ static void *thread_main(void *p)
 
 int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)
 {
-    struct thread_start *start = malloc(sizeof(*start));
+    struct thread_start *start = xpr__malloc(sizeof(*start));
     if (start == NULL)
         return XPR_ENOMEM;
     start->fn = fn;
@@ -75,4 +76,13 @@ uint64_t xpr__now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void xpr__sleep_ms(unsigned ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0) {
+    }
 }

@@ -35,5 +35,7 @@ unsigned xpr__cpu_count(void);
 
 /* Monotonic milliseconds. */
 uint64_t xpr__now_ms(void);
+/* Blocks the calling thread for about ms milliseconds. */
+void xpr__sleep_ms(unsigned ms);
 
 #endif

@@ -1,13 +1,24 @@
 #ifdef _WIN32
+#include <winsock2.h>
+#include <ws2tcpip.h>
 #include <process.h>
 #include <windows.h>
 #else
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 #endif
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "platform.h"
 
@@ -114,6 +125,80 @@ int test_has_alertable_waits(void)
     return 1;
 }
 
+long test_open_handles(void)
+{
+    DWORD count = 0;
+    return GetProcessHandleCount(GetCurrentProcess(), &count) ? (long)count
+                                                              : -1;
+}
+
+unsigned long test_exhaust_descriptors(void)
+{
+    return 0;
+}
+
+void test_restore_descriptor_limit(unsigned long previous)
+{
+    (void)previous;
+}
+
+int test_socket_connect(long port, test_socket *out)
+{
+    struct sockaddr_in sin;
+    SOCKET s = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (s == INVALID_SOCKET) {
+        return -1;
+    }
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((unsigned short)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+        closesocket(s);
+        return -1;
+    }
+    *out = (test_socket)s;
+    return 0;
+}
+
+int test_socket_send_all(test_socket s, const void *p, size_t n)
+{
+    const char *at = p;
+    while (n > 0) {
+        int sent = send((SOCKET)s, at, n > 65536 ? 65536 : (int)n, 0);
+        if (sent <= 0) {
+            return -1;
+        }
+        at += sent;
+        n -= (size_t)sent;
+    }
+    return 0;
+}
+
+int test_socket_wait_closed(test_socket s, unsigned ms, size_t *received)
+{
+    DWORD timeout = ms;
+    char buf[4096];
+    *received = 0;
+    setsockopt((SOCKET)s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&timeout,
+               sizeof(timeout));
+    for (;;) {
+        int n = recv((SOCKET)s, buf, sizeof(buf), 0);
+        if (n > 0) {
+            *received += (size_t)n;
+        } else if (n == 0) {
+            return 1;
+        } else {
+            return WSAGetLastError() == WSAETIMEDOUT ? 0 : 1;
+        }
+    }
+}
+
+void test_socket_close(test_socket s)
+{
+    closesocket((SOCKET)s);
+}
+
 #else
 
 static void *thread_main(void *p)
@@ -180,6 +265,135 @@ unsigned test_alertable_wait_and_pump(void)
 int test_has_alertable_waits(void)
 {
     return 0;
+}
+
+long test_open_handles(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *entry;
+    long count = 0;
+    if (dir == NULL) {
+        return -1;
+    }
+    while ((entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] != '.') {
+            count++;
+        }
+    }
+    closedir(dir);
+    return count - 1; /* the directory's own descriptor */
+}
+
+/* Descriptors that fill the holes below the highest one in use, so that
+ * the lowered limit leaves no free number at all. */
+static int fillers[1024];
+static int filler_count;
+
+unsigned long test_exhaust_descriptors(void)
+{
+    struct rlimit lim;
+    int highest = -1;
+    int fd;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        return 0;
+    }
+    for (fd = 0; fd < 65536 && (rlim_t)fd < lim.rlim_cur; fd++) {
+        if (fcntl(fd, F_GETFD) != -1) {
+            highest = fd;
+        }
+    }
+    filler_count = 0;
+    while (filler_count < 1024) {
+        int filler = dup(0);
+        if (filler < 0) {
+            break;
+        }
+        if (filler > highest) {
+            close(filler);
+            break;
+        }
+        fillers[filler_count++] = filler;
+    }
+    {
+        rlim_t previous = lim.rlim_cur;
+        lim.rlim_cur = (rlim_t)highest + 1;
+        if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+            test_restore_descriptor_limit(0);
+            return 0;
+        }
+        return (unsigned long)previous;
+    }
+}
+
+void test_restore_descriptor_limit(unsigned long previous)
+{
+    struct rlimit lim;
+    while (filler_count > 0) {
+        close(fillers[--filler_count]);
+    }
+    if (previous == 0 || getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+        return;
+    }
+    lim.rlim_cur = (rlim_t)previous;
+    setrlimit(RLIMIT_NOFILE, &lim);
+}
+
+int test_socket_connect(long port, test_socket *out)
+{
+    struct sockaddr_in sin;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s < 0) {
+        return -1;
+    }
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((unsigned short)port);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(s, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+        close(s);
+        return -1;
+    }
+    *out = (test_socket)s;
+    return 0;
+}
+
+int test_socket_send_all(test_socket s, const void *p, size_t n)
+{
+    const char *at = p;
+    while (n > 0) {
+        ssize_t sent = send((int)s, at, n, MSG_NOSIGNAL);
+        if (sent <= 0) {
+            return -1;
+        }
+        at += sent;
+        n -= (size_t)sent;
+    }
+    return 0;
+}
+
+int test_socket_wait_closed(test_socket s, unsigned ms, size_t *received)
+{
+    struct timeval tv;
+    char buf[4096];
+    *received = 0;
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    setsockopt((int)s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    for (;;) {
+        ssize_t n = recv((int)s, buf, sizeof(buf), 0);
+        if (n > 0) {
+            *received += (size_t)n;
+        } else if (n == 0) {
+            return 1;
+        } else {
+            return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : 1;
+        }
+    }
+}
+
+void test_socket_close(test_socket s)
+{
+    close((int)s);
 }
 
 #endif

@@ -8,6 +8,7 @@
 #ifndef XPR_TESTS_PLATFORM_H
 #define XPR_TESTS_PLATFORM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct test_thread;
@@ -33,5 +34,28 @@ void test_raise_socket_limit(unsigned long want);
  * test_has_alertable_waits() says 0. */
 unsigned test_alertable_wait_and_pump(void);
 int test_has_alertable_waits(void);
+
+/* Descriptors (POSIX) or handles (Windows) the process holds now, or -1
+ * where that cannot be counted. */
+long test_open_handles(void);
+
+/* Lowers (or restores) the soft limit on descriptors so that the next one
+ * opened fails with EMFILE: the limit becomes one above the highest open
+ * descriptor. Returns the previous limit, or 0 where there is no such
+ * limit (Windows); test_restore_descriptor_limit(previous) undoes it. */
+unsigned long test_exhaust_descriptors(void);
+void test_restore_descriptor_limit(unsigned long previous);
+
+/* A blocking loopback TCP client outside xpr, for tests that watch an xpr
+ * server from a socket xpr does not own. */
+typedef intptr_t test_socket;
+/* Connects to 127.0.0.1:port. 0 or -1. */
+int test_socket_connect(long port, test_socket *out);
+/* Sends all n bytes (blocking). 0 or -1. */
+int test_socket_send_all(test_socket s, const void *p, size_t n);
+/* Reads until the peer closes (EOF or reset: returns 1) or ms pass without
+ * the close (returns 0); *received counts the bytes read meanwhile. */
+int test_socket_wait_closed(test_socket s, unsigned ms, size_t *received);
+void test_socket_close(test_socket s);
 
 #endif

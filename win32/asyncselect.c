@@ -39,6 +39,7 @@
  *     FD_CONNECT (seen under Wine): a socket added only to learn the outcome
  *     of its connect is probed once with a zero-timeout select().
  */
+#include "alloc.h"
 #include "xpr_winsock.h"
 
 #include <stdlib.h>
@@ -115,7 +116,7 @@ static int grow_buckets(struct asyncselect_state *st)
 {
     size_t count = st->bucket_count * 2, i;
     struct slot **old = st->buckets, **buckets;
-    buckets = calloc(count, sizeof(*buckets));
+    buckets = xpr__calloc(count, sizeof(*buckets));
     if (buckets == NULL)
         return XPR_ENOMEM;
     st->buckets = buckets;
@@ -199,13 +200,13 @@ static LRESULT CALLBACK window_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp)
 
 static int asyncselect_init(xpr_loop *loop, void **state)
 {
-    struct asyncselect_state *st = calloc(1, sizeof(*st));
+    struct asyncselect_state *st = xpr__calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
     st->loop = loop;
     st->next_msg = FIRST_SOCKET_MSG;
     st->bucket_count = 64;
-    st->buckets = calloc(st->bucket_count, sizeof(*st->buckets));
+    st->buckets = xpr__calloc(st->bucket_count, sizeof(*st->buckets));
     xpr__call_once(&class_once, register_class);
     if (st->buckets != NULL && class_atom != 0)
         st->hwnd = CreateWindowExW(0, class_name, L"", 0, 0, 0, 0, 0,
@@ -290,7 +291,7 @@ static int asyncselect_update(void *state, struct xpr__io *io,
         return 0;
     if (st->slot_count >= st->bucket_count && grow_buckets(st) != 0)
         return XPR_ENOMEM;
-    sl = calloc(1, sizeof(*sl));
+    sl = xpr__calloc(1, sizeof(*sl));
     if (sl == NULL)
         return XPR_ENOMEM;
     sl->io = io;

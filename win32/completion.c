@@ -81,6 +81,7 @@
  *    their error, like any completion. With one worker, calls are made at
  *    once as before.
  */
+#include "alloc.h"
 #include "completion.h"
 
 #include <stdlib.h>
@@ -112,7 +113,7 @@ struct xpr__io_ctx *xpr__cx_io_get(struct xpr__cx_loop *cx, int large)
         *pool = io->next;
         (*count)--;
     } else {
-        io = malloc(sizeof(*io) + cap);
+        io = xpr__malloc(sizeof(*io) + cap);
         if (io == NULL)
             return NULL;
     }
@@ -505,7 +506,7 @@ static int under_wine(void)
 
 static int cx_loop_init(xpr_loop *loop)
 {
-    struct xpr__cx_loop *cx = calloc(1, sizeof(*cx));
+    struct xpr__cx_loop *cx = xpr__calloc(1, sizeof(*cx));
     unsigned variant = loop->entry->variant;
     int rc;
     if (cx == NULL)
@@ -678,7 +679,7 @@ void xpr__event_pool_put(struct xpr__event_pool *pool, HANDLE ev,
     ResetEvent(ev);
     if (pool->count == pool->capacity && pool->count < max_free) {
         unsigned cap = pool->capacity ? 2 * pool->capacity : 64;
-        HANDLE *p = realloc(pool->spare, cap * sizeof(*p));
+        HANDLE *p = xpr__realloc(pool->spare, cap * sizeof(*p));
         if (p != NULL) {
             pool->spare = p;
             pool->capacity = cap;

@@ -43,6 +43,7 @@
  *    fails that AcceptEx; it is reposted like any failed accept (trap 4).
  *    The application never saw the conn: it counts as timed out only.
  */
+#include "alloc.h"
 #include "completion.h"
 
 #include <stdlib.h>
@@ -113,7 +114,7 @@ int xpr__cx_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
                    xpr_listener **out)
 {
     struct xpr__cx_loop *cx = xpr__cx_of(loop);
-    struct xpr__cx_listener *cl = calloc(1, sizeof(*cl));
+    struct xpr__cx_listener *cl = xpr__calloc(1, sizeof(*cl));
     SOCKET s;
     int rc;
     if (cl == NULL)

@@ -64,6 +64,7 @@
  *    went quiet keeps pinned is bounded); beyond that, hot conns post
  *    zero-byte reads too.
  */
+#include "alloc.h"
 #include "completion.h"
 
 #include <mstcpip.h>
@@ -81,7 +82,7 @@ static struct xpr__cx_loop *cx_of(struct xpr__cx_conn *cc)
 
 struct xpr__cx_conn *xpr__cx_conn_new(void)
 {
-    return calloc(1, sizeof(struct xpr__cx_conn));
+    return xpr__calloc(1, sizeof(struct xpr__cx_conn));
 }
 
 static void maybe_finish(struct xpr__cx_conn *cc)

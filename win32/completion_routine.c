@@ -48,6 +48,7 @@
  *    all the same: the loop polls it (HasOverlappedIoCompleted) each
  *    round, with its wait capped at POLL_MS.
  */
+#include "alloc.h"
 #include "completion.h"
 
 #include <stdlib.h>
@@ -113,7 +114,7 @@ static void CALLBACK cr_wake_apc(ULONG_PTR arg)
 
 static int cr_init(struct xpr__cx_loop *cx)
 {
-    struct cr_state *st = calloc(1, sizeof(*st));
+    struct cr_state *st = xpr__calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
     st->cx = cx;

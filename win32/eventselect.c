@@ -52,6 +52,7 @@
  *    added only to learn the outcome of its connect is probed once with a
  *    zero-timeout select() on its except set.
  */
+#include "alloc.h"
 #include "xpr_winsock.h"
 
 #include <stdlib.h>
@@ -135,13 +136,13 @@ static int group_add(struct eventselect_state *st)
     unsigned i;
     if (st->group_count == st->group_capacity) {
         size_t cap = st->group_capacity ? st->group_capacity * 2 : 4;
-        struct group **groups = realloc(st->groups, cap * sizeof(*groups));
+        struct group **groups = xpr__realloc(st->groups, cap * sizeof(*groups));
         if (groups == NULL)
             return XPR_ENOMEM;
         st->groups = groups;
         st->group_capacity = cap;
     }
-    g = calloc(1, sizeof(*g));
+    g = xpr__calloc(1, sizeof(*g));
     if (g == NULL)
         return XPR_ENOMEM;
     g->st = st;
@@ -178,7 +179,7 @@ static int group_add(struct eventselect_state *st)
 
 static int eventselect_init(xpr_loop *loop, void **state)
 {
-    struct eventselect_state *st = calloc(1, sizeof(*st));
+    struct eventselect_state *st = xpr__calloc(1, sizeof(*st));
     int rc;
     (void)loop;
     if (st == NULL)

@@ -31,6 +31,7 @@
  * 7. A batch may hold several wake packets: the run's exit packets are
  *    therefore passed on, one by each worker as it leaves (loop.c).
  */
+#include "alloc.h"
 #include "completion.h"
 
 #include <stdlib.h>
@@ -45,7 +46,7 @@ struct iocp_state {
 
 static int iocp_init(struct xpr__cx_loop *cx)
 {
-    struct iocp_state *st = calloc(1, sizeof(*st));
+    struct iocp_state *st = xpr__calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
     st->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0,

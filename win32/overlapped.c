@@ -52,6 +52,7 @@
  *    of pending operations. Groups and their threads stay until the loop
  *    is freed.
  */
+#include "alloc.h"
 #include "completion.h"
 
 #include <stdlib.h>
@@ -115,13 +116,13 @@ static struct group *group_new(struct ov_state *st)
     struct group *g;
     if (st->ngroups == st->cap_groups) {
         unsigned cap = st->cap_groups ? 2 * st->cap_groups : 8;
-        struct group **p = realloc(st->groups, cap * sizeof(*p));
+        struct group **p = xpr__realloc(st->groups, cap * sizeof(*p));
         if (p == NULL)
             return NULL;
         st->groups = p;
         st->cap_groups = cap;
     }
-    g = calloc(1, sizeof(*g));
+    g = xpr__calloc(1, sizeof(*g));
     if (g == NULL)
         return NULL;
     g->st = st;
@@ -152,7 +153,7 @@ static void group_free(struct group *g)
 
 static int ov_init(struct xpr__cx_loop *cx)
 {
-    struct ov_state *st = calloc(1, sizeof(*st));
+    struct ov_state *st = xpr__calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
     st->wake = CreateEventW(NULL, FALSE, FALSE, NULL);

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "poller.h"
 #include "xpr.h"
 
@@ -11,12 +12,12 @@ int xpr__ready_push(struct xpr__ready_list *r, void *slot)
     if (r->count == r->capacity) {
         /* both arrays grow together: a batch becomes the queue next time */
         size_t cap = r->capacity ? r->capacity * 2 : 64;
-        void **items = realloc(r->items, cap * sizeof(*items));
+        void **items = xpr__realloc(r->items, cap * sizeof(*items));
         void **batch;
         if (items == NULL)
             return XPR_ENOMEM;
         r->items = items;
-        batch = realloc(r->batch, cap * sizeof(*batch));
+        batch = xpr__realloc(r->batch, cap * sizeof(*batch));
         if (batch == NULL)
             return XPR_ENOMEM;
         r->batch = batch;

@@ -20,6 +20,7 @@
  *    loopback pair: nothing listens, and a firewall has no connection to
  *    block.
  */
+#include "alloc.h"
 #include "xpr_winsock.h"
 
 #include <stdlib.h>
@@ -78,7 +79,7 @@ static int open_wake_socket(SOCKET *out)
 
 static int select_init(xpr_loop *loop, void **state)
 {
-    struct select_state *st = calloc(1, sizeof(*st));
+    struct select_state *st = xpr__calloc(1, sizeof(*st));
     int rc;
     (void)loop;
     if (st == NULL)
@@ -126,13 +127,13 @@ static int select_update(void *state, struct xpr__io *io, unsigned old_mask,
         return 0;
     if (st->count == st->capacity) {
         size_t cap = st->capacity ? st->capacity * 2 : 64;
-        struct slot *slots = realloc(st->slots, cap * sizeof(*slots));
+        struct slot *slots = xpr__realloc(st->slots, cap * sizeof(*slots));
         if (slots == NULL)
             return XPR_ENOMEM;
         st->slots = slots;
         st->capacity = cap;
     }
-    ref = malloc(sizeof(*ref));
+    ref = xpr__malloc(sizeof(*ref));
     if (ref == NULL)
         return XPR_ENOMEM;
     ref->index = st->count++;
@@ -170,8 +171,8 @@ static int reserve(struct select_state *st)
     if (need > st->set_capacity) {
         size_t cap = need * 2;
         for (i = 0; i < 3; i++) {
-            void *p = realloc(st->sets[i], sizeof(struct counted_set) +
-                                               cap * sizeof(SOCKET));
+            void *p = xpr__realloc(st->sets[i], sizeof(struct counted_set) +
+                                                    cap * sizeof(SOCKET));
             if (p == NULL)
                 return XPR_ENOMEM;
             st->sets[i] = p;
@@ -181,7 +182,7 @@ static int reserve(struct select_state *st)
     while (size < need * 2)
         size *= 2;
     if (size != st->table_size) {
-        size_t *table = realloc(st->table, size * sizeof(*table));
+        size_t *table = xpr__realloc(st->table, size * sizeof(*table));
         if (table == NULL)
             return XPR_ENOMEM;
         st->table = table;

@@ -1,4 +1,5 @@
 /* Windows primitives for portable/: mutex, threads, clock. */
+#include "alloc.h"
 #include "xpr_winsock.h"
 
 #include <process.h>
@@ -61,7 +62,7 @@ static unsigned __stdcall thread_main(void *p)
 
 int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)
 {
-    struct thread_start *start = malloc(sizeof(*start));
+    struct thread_start *start = xpr__malloc(sizeof(*start));
     uintptr_t h;
     if (start == NULL)
         return XPR_ENOMEM;
@@ -109,4 +110,9 @@ uint64_t xpr__now_ms(void)
         QueryPerformanceFrequency(&freq);
     QueryPerformanceCounter(&now);
     return (uint64_t)(now.QuadPart / (freq.QuadPart / 1000));
+}
+
+void xpr__sleep_ms(unsigned ms)
+{
+    Sleep(ms);
 }
