@@ -18,22 +18,24 @@ static int hex_value(char c)
     return -1;
 }
 
-/* Decimal number of 1..max_digits digits, value <= max, from s[0..len). */
+/* Decimal number of 1..max_digits (<= 19) digits, value <= max, from
+ * s[0..len). The sum is 64-bit: ten digits overflow 32 bits, the size of
+ * unsigned long on Windows. */
 static int parse_decimal(const char *s, size_t len, size_t max_digits,
-                         unsigned long max, unsigned long *out)
+                         uint32_t max, uint32_t *out)
 {
-    unsigned long v = 0;
+    uint64_t v = 0;
     size_t i;
     if (len == 0 || len > max_digits)
         return XPR_EINVAL;
     for (i = 0; i < len; i++) {
         if (s[i] < '0' || s[i] > '9')
             return XPR_EINVAL;
-        v = v * 10 + (unsigned long)(s[i] - '0');
+        v = v * 10 + (uint64_t)(s[i] - '0');
     }
     if (v > max)
         return XPR_EINVAL;
-    *out = v;
+    *out = (uint32_t)v;
     return 0;
 }
 
@@ -42,7 +44,7 @@ static int parse_ipv4(const char *s, size_t len, uint8_t out[4])
     size_t part = 0, start = 0, i;
     for (i = 0; i <= len; i++) {
         if (i == len || s[i] == '.') {
-            unsigned long v;
+            uint32_t v;
             /* no leading zeros: "010" is ambiguous (octal in inet_aton) */
             if (i - start > 1 && s[start] == '0')
                 return XPR_EINVAL;
@@ -122,7 +124,7 @@ int xpr__addr_parse(const char *text, struct xpr__addr *out)
 {
     struct xpr__addr a;
     const char *colon;
-    unsigned long port;
+    uint32_t port;
 
     if (text == NULL || out == NULL)
         return XPR_EINVAL;
@@ -137,11 +139,11 @@ int xpr__addr_parse(const char *text, struct xpr__addr *out)
         host_len = (size_t)(close - text - 1);
         pct = memchr(text + 1, '%', host_len);
         if (pct != NULL) {
-            unsigned long zone;
+            uint32_t zone;
             size_t zone_len = (size_t)(close - pct - 1);
-            if (parse_decimal(pct + 1, zone_len, 10, 0xffffffffUL, &zone))
+            if (parse_decimal(pct + 1, zone_len, 10, UINT32_MAX, &zone))
                 return XPR_EINVAL;
-            a.scope_id = (uint32_t)zone;
+            a.scope_id = zone;
             host_len = (size_t)(pct - text - 1);
         }
         if (parse_ipv6(text + 1, host_len, a.ip))

@@ -213,6 +213,21 @@ static void test_format_small_buffer(void **state)
     assert_int_equal(xpr__addr_format(&addr, NULL, 64), XPR_EINVAL);
 }
 
+/* Zones are 32-bit: larger numbers are rejected, not wrapped (unsigned long
+ * is 32 bits on Windows). */
+static void test_zone_range(void **state)
+{
+    struct xpr__addr addr;
+    (void)state;
+
+    assert_int_equal(xpr__addr_parse("[fe80::1%4294967295]:80", &addr), 0);
+    assert_int_equal(addr.scope_id, UINT32_MAX);
+    assert_rejected("[fe80::1%4294967296]:80");
+    assert_rejected("[fe80::1%4294967297]:80");
+    assert_rejected("[fe80::1%9999999999]:80");
+    assert_rejected("[fe80::1%04294967296]:80");
+}
+
 /* The longest text fits XPR_ADDRSTRLEN. */
 static void test_longest_fits(void **state)
 {
@@ -242,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_rejects),
         cmocka_unit_test(test_parse_null_out),
         cmocka_unit_test(test_format_small_buffer),
+        cmocka_unit_test(test_zone_range),
         cmocka_unit_test(test_longest_fits),
     };
     return cmocka_run_group_tests_name("unit/address", tests, NULL, NULL);
