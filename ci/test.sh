@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The test command. Linux leg: format and workflow checks, a -Werror build,
-# the CMocka suite for every back end, again under ASan/UBSan, then the poll
-# and libevent suites under valgrind. Windows leg (ci/test-windows.sh): the
-# mingw-w64 cross build and the same suite under Wine. Installs what is
-# missing (apt). --linux-only skips the Windows leg.
+# the CMocka suite for every back end, again under ASan/UBSan (a build with
+# the fault-injection seam), the fault leg (the faults suite, then the whole
+# suite with transparent faults), the poll and libevent suites under
+# valgrind, the ThreadSanitizer leg and the fuzz targets. Windows leg
+# (ci/test-windows.sh): the mingw-w64 cross build, the same suite and the
+# fault leg under Wine. Installs what is missing (apt). --linux-only skips
+# the Windows leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 windows_leg=1
@@ -38,13 +41,23 @@ ninja -C build
 step "test suite, every back end"
 meson test -C build --print-errorlogs --num-processes 2
 
-step "test suite under ASan/UBSan"
+step "test suite under ASan/UBSan (fault-injection build, faults off)"
 configure build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dbuildtype=debug
+    -Dbuildtype=debug -Dfault_injection=true
 ninja -C build-asan
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    meson test -C build-asan --print-errorlogs --num-processes 2
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+meson test -C build-asan --print-errorlogs --num-processes 2 \
+    --no-suite faults
+
+step "fault leg under ASan/UBSan: the faults suite, every back end"
+meson test -C build-asan --print-errorlogs --num-processes 1 --suite faults
+
+step "fault leg: the whole suite with transparent faults (failed waits, short reads and writes)"
+XPR_FAULT_SITES=wait XPR_FAULT_RATE=0.05 XPR_FAULT_SHORT=0.3 \
+    meson test -C build-asan --print-errorlogs --num-processes 2 \
+    --no-suite faults
+unset ASAN_OPTIONS UBSAN_OPTIONS
 
 step "test suite under valgrind (poll, libevent)"
 valgrind_suites=(--suite unit --suite backend-poll)
@@ -54,6 +67,9 @@ fi
 meson test -C build --print-errorlogs --num-processes 2 \
     --timeout-multiplier 4 "${valgrind_suites[@]}" \
     --wrap 'valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no'
+
+step "fuzz targets (libFuzzer, ${FUZZ_SECONDS:-60} s each)"
+ci/fuzz.sh
 
 if [ "$windows_leg" = 1 ]; then
     ci/test-windows.sh

@@ -45,7 +45,7 @@ xpr_wine_start() {
     # -p: persist until killed; it forks into the background. Exit code 2 means a
     # server already runs for this prefix (e.g. a second call): that is fine.
     # Its output goes nowhere: a server kept past the script (XPR_WINE_KEEP=1)
-    # would otherwise hold the caller's pipe open (`ci/hold-wine.sh | tail`
+    # would otherwise hold the caller's pipe open (`ci/soak.sh wine | tail`
     # never ended).
     wineserver -p </dev/null >/dev/null 2>&1 || [ $? -eq 2 ]
     # Boot the session now (services.exe, explorer, rpcss, ...), one program alone.
