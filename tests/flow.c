@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "pattern.h"
+#include "platform.h"
 
 #define PUMP_SEED 21u
 #define QUEUE_BOUND (1024u * 1024) /* the server writes while at or below */
@@ -195,6 +196,182 @@ static void test_paused_reader_bounds_writer_queue(void **state)
     free(p);
 }
 
+/* ---- pausing an established connection mid-stream ---- */
+
+#define MID_SEED 22u
+#define MID_PAUSE_AFTER (256u * 1024) /* delivered before the pause */
+/* Unread bytes the writer may get out while the reader is paused: what
+ * loopback socket buffers hold, the writer's bound and one read buffer of
+ * the back end. A reader still reading underneath lets it go far beyond. */
+#define MID_UNREAD_CAP (16u * 1024 * 1024)
+#define MID_STALL_MS 100
+
+struct midstream {
+    xpr_loop *loop;
+    xpr_listener *listener;
+    xpr_conn *server;
+    xpr_conn *client;
+    xpr_timer *tick;
+    unsigned char chunk[CHUNK];
+    uint64_t written;
+    uint64_t received;
+    uint64_t received_at_pause;
+    uint64_t unread_at_stall; /* written - received when the writer stalled */
+    size_t queued_at_stall;
+    size_t last_queued;
+    uint64_t stuck_since_ms; /* the queue has not shrunk since */
+    int stuck;
+    unsigned pauses;
+    int paused;
+    int writing_done;
+    unsigned closes;
+    int client_close_err;
+    int server_close_err;
+};
+
+static void mid_write(struct midstream *m)
+{
+    while (!m->writing_done && xpr_conn_queued(m->server) <= QUEUE_BOUND) {
+        /* Past the cap the paused reader's side never pushed back. */
+        if (!CHECK(m->written - m->received < MID_UNREAD_CAP)) {
+            return;
+        }
+        pattern_fill(MID_SEED, m->written, m->chunk, CHUNK);
+        if (!CHECK_EQ(xpr_conn_write(m->server, m->chunk, CHUNK), 0)) {
+            return;
+        }
+        m->written += CHUNK;
+    }
+}
+
+/* Every millisecond: keep the writer's queue topped up. Once the reader is
+ * paused and that queue has stayed above the bound without shrinking for
+ * MID_STALL_MS (time, not ticks: late ticks may run back to back), the
+ * writer stalled: resume the reader. */
+static void mid_on_tick(xpr_timer *timer, void *arg)
+{
+    struct midstream *m = arg;
+    uint64_t now = test_now_ms();
+    size_t queued;
+    (void)timer;
+
+    if (m->server == NULL || m->writing_done) {
+        return;
+    }
+    queued = xpr_conn_queued(m->server);
+    if (m->paused && queued > QUEUE_BOUND) {
+        if (!m->stuck || queued < m->last_queued) {
+            m->stuck = 1;
+            m->stuck_since_ms = now;
+        }
+        m->last_queued = queued;
+        if (now - m->stuck_since_ms >= MID_STALL_MS) {
+            m->writing_done = 1;
+            m->queued_at_stall = queued;
+            m->unread_at_stall = m->written - m->received;
+            /* Nothing arrived while paused. */
+            CHECK_EQ(m->received, m->received_at_pause);
+            m->paused = 0;
+            CHECK_EQ(xpr_conn_resume_reading(m->client), 0);
+        }
+        return;
+    }
+    m->stuck = 0;
+    mid_write(m);
+    m->last_queued = xpr_conn_queued(m->server);
+}
+
+static void mid_server_on_open(xpr_conn *conn)
+{
+    struct midstream *m = xpr_conn_userdata(conn);
+    CHECK(m->server == NULL);
+    m->server = conn;
+    CHECK_EQ(xpr_timer_start(m->tick, 0, 1), 0);
+}
+
+static void mid_server_on_drain(xpr_conn *conn)
+{
+    struct midstream *m = xpr_conn_userdata(conn);
+    mid_write(m);
+}
+
+static void mid_client_on_data(xpr_conn *conn, const void *data, size_t n)
+{
+    struct midstream *m = xpr_conn_userdata(conn);
+
+    CHECK(!m->paused);
+    CHECK_EQ(pattern_mismatch(MID_SEED, m->received, data, n), n);
+    m->received += n;
+    CHECK(m->received <= m->written);
+    if (m->pauses == 0 && m->received >= MID_PAUSE_AFTER) {
+        /* Reading is on and data flows: pause the open connection. */
+        m->pauses++;
+        m->paused = 1;
+        m->received_at_pause = m->received;
+        CHECK_EQ(xpr_conn_pause_reading(conn), 0);
+    }
+    if (m->writing_done && m->received == m->written) {
+        CHECK_EQ(xpr_conn_close(conn), 0);
+    }
+}
+
+static void mid_on_close(xpr_conn *conn, int err)
+{
+    struct midstream *m = xpr_conn_userdata(conn);
+
+    if (conn == m->client) {
+        m->client_close_err = err;
+    } else {
+        CHECK(conn == m->server);
+        m->server_close_err = err;
+        m->server = NULL;
+    }
+    if (++m->closes == 2) {
+        xpr_timer_stop(m->tick);
+        CHECK_EQ(xpr_listener_close(m->listener), 0);
+        tloop_stop_when_empty(m->loop);
+    }
+}
+
+static void test_pause_mid_stream_stalls_writer(void **state)
+{
+    static const struct xpr_conn_callbacks server_callbacks = {
+        .on_open = mid_server_on_open,
+        .on_drain = mid_server_on_drain,
+        .on_close = mid_on_close,
+    };
+    static const struct xpr_conn_callbacks client_callbacks = {
+        .on_data = mid_client_on_data,
+        .on_close = mid_on_close,
+    };
+    struct midstream *m = calloc(1, sizeof(*m));
+    char address[XPR_ADDRSTRLEN];
+    (void)state;
+
+    assert_non_null(m);
+    m->loop = tloop_new();
+    assert_int_equal(xpr_timer_new(m->loop, mid_on_tick, m, &m->tick), 0);
+    m->listener = tloop_listen(m->loop, NULL, &server_callbacks, m, address);
+    m->client = tloop_connect(m->loop, address, &client_callbacks, m);
+    tloop_run(m->loop, 60000);
+    print_message("# paused after %llu bytes; writer stalled with %llu unread "
+                  "(%zu queued)\n",
+                  (unsigned long long)m->received_at_pause,
+                  (unsigned long long)m->unread_at_stall, m->queued_at_stall);
+    assert_int_equal(m->pauses, 1);
+    assert_true(m->received_at_pause >= MID_PAUSE_AFTER);
+    assert_true(m->writing_done);
+    assert_true(m->queued_at_stall > QUEUE_BOUND);
+    assert_true(m->unread_at_stall < MID_UNREAD_CAP);
+    assert_int_equal(m->received, m->written);
+    assert_int_equal(m->closes, 2);
+    assert_int_equal(m->client_close_err, 0);
+    assert_int_equal(m->server_close_err, 0);
+    xpr_timer_free(m->tick);
+    tloop_free(m->loop);
+    free(m);
+}
+
 /* ---- while paused, neither data nor EOF is delivered ---- */
 
 #define HELD_LEN 1000u
@@ -301,6 +478,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paused_reader_bounds_writer_queue),
         cmocka_unit_test(test_pause_holds_data_and_eof),
+        cmocka_unit_test(test_pause_mid_stream_stalls_writer),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }
