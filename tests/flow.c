@@ -355,9 +355,10 @@ static void test_pause_mid_stream_stalls_writer(void **state)
     m->client = tloop_connect(m->loop, address, &client_callbacks, m);
     tloop_run(m->loop, 60000);
     print_message("# paused after %llu bytes; writer stalled with %llu unread "
-                  "(%zu queued)\n",
+                  "(%llu queued)\n",
                   (unsigned long long)m->received_at_pause,
-                  (unsigned long long)m->unread_at_stall, m->queued_at_stall);
+                  (unsigned long long)m->unread_at_stall,
+                  (unsigned long long)m->queued_at_stall);
     assert_int_equal(m->pauses, 1);
     assert_true(m->received_at_pause >= MID_PAUSE_AFTER);
     assert_true(m->writing_done);
@@ -697,11 +698,11 @@ static void test_drain_once_per_blocked_write(void **state)
     d->listener = tloop_listen(d->loop, NULL, &server_callbacks, d, address);
     d->client = tloop_connect(d->loop, address, &client_callbacks, d);
     tloop_run(d->loop, 60000);
-    print_message("# small write %s; burst of %llu bytes left %zu queued; "
+    print_message("# small write %s; burst of %llu bytes left %llu queued; "
                   "on_drain %u time(s) when the queue read empty\n",
                   d->small_queued ? "queued" : "sent at once",
                   (unsigned long long)(d->written - SMALL_LEN),
-                  d->queued_at_burst, d->drains_when_empty);
+                  (unsigned long long)d->queued_at_burst, d->drains_when_empty);
     assert_int_equal(d->phase, DRAIN_DONE);
     assert_true(d->queued_at_burst > 0);
     assert_int_equal(d->drains - d->drains_before_burst, 1);

@@ -263,7 +263,7 @@ static void actor_still_reported(struct ptest *t)
         if (t->actor->read_reports > 0)
             return;
     }
-    fail_msg("the socket left watched was not reported again");
+    fail_msg("%s", "the socket left watched was not reported again");
 }
 
 static void test_remove_others_in_round(void **state)
