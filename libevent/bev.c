@@ -108,6 +108,12 @@
  *      empty now", so it is only delivered when the output still is; the
  *      bytes written meanwhile bring a callback of their own once sent.
  *      (tests/fairness.c saw on_drain with ~1 MB queued, 1 run in 2.)
+ *  16. The write callback also runs when the write event fires with the
+ *      output empty and nothing written (bufferevent_writecb: "res ||
+ *      !connected"), as it does once right after an accept, where EV_WRITE
+ *      is enabled before anything is queued. on_drain follows bytes
+ *      queued, so it is delivered only when some were written since the
+ *      last one (drain_due).
  */
 #include <stdlib.h>
 
@@ -131,6 +137,7 @@ struct bev_conn {
     uint64_t drained_counted; /* loop thread: the part in loop->stats */
     unsigned char eof_seen;   /* the bufferevent read EOF */
     unsigned char write_shut; /* FIN sent */
+    unsigned char drain_due;  /* written since the last on_drain (quirk 16) */
 };
 
 struct bev_listener {
@@ -295,9 +302,11 @@ static void bev_written(struct bufferevent *bev, void *arg)
     (void)bev;
     if (xpr__conn_done(c))
         return;
-    if (!(c->flags & XPR__CONN_CLOSING) &&
-        evbuffer_get_length(output_of(bc)) == 0) /* quirk 15 */
+    if (!(c->flags & XPR__CONN_CLOSING) && bc->drain_due &&
+        evbuffer_get_length(output_of(bc)) == 0) { /* quirks 15, 16 */
+        bc->drain_due = 0;
         xpr__conn_deliver_drain(c);
+    }
     /* on_drain may have written again, or closed the conn */
     if (bc->bev != NULL && !xpr__conn_done(c) &&
         evbuffer_get_length(output_of(bc)) == 0)
@@ -568,6 +577,7 @@ static int bev_write(xpr_conn *c, const void *p, size_t n)
     was_empty = evbuffer_get_length(output_of(bc)) == 0;
     if (bufferevent_write(bc->bev, p, n) != 0)
         return XPR_ENOMEM;
+    bc->drain_due = 1;
     c->loop->stats.queued_write_bytes += n;
     /* Quirk 16; IOCP bufferevents register nothing (quirk 13 keeps
      * writing off while connecting). */

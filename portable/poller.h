@@ -11,6 +11,9 @@
  *     even later in the same dispatch, and must not touch io again.
  *   - wait() dispatches by calling xpr__io_ready(io, events) for each ready
  *     socket; callbacks may add, change or remove any socket meanwhile.
+ *     A report carries only what the socket's interest asks for when it is
+ *     dispatched (plus XPR__IO_ERROR): a read turned off by an earlier
+ *     callback of the same dispatch is not reported.
  *   - wake() may be called from any thread and must make a blocked wait()
  *     return; it never uses a loopback socket pair.
  */

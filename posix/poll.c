@@ -8,6 +8,8 @@
  *    pass: slots are cleared (io = NULL, fd = -1) and compacted only before
  *    the next poll().
  * 3. Wakeups use a non-blocking self-pipe; its read end is slot 0.
+ * 4. revents were gathered before the dispatch: interest a callback turned
+ *    off meanwhile (a pause) is masked out with the socket's current mask.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -195,7 +197,9 @@ static int poll_wait(void *state, int timeout_ms)
             events |= XPR__IO_WRITE;
         if (re & (POLLERR | POLLHUP | POLLNVAL))
             events |= XPR__IO_ERROR;
-        xpr__io_ready(io, events);
+        events &= io->mask | XPR__IO_ERROR; /* rule 4 */
+        if (events != 0)
+            xpr__io_ready(io, events);
     }
     return 0;
 }

@@ -465,6 +465,191 @@ static void test_listener_close_keeps_conns(void **state)
     assert_int_equal(run.server.close_err, 0);
 }
 
+/* ---- a conn ended twice over still ends once ---- */
+
+/* Close then abort, or close with a backlog then a reset by the peer: one
+ * on_close each, no live connection left, and the listener's slot back:
+ * with max_connections 1 the next client is accepted and the one after
+ * it refused. */
+
+#define ONCE_BACKLOG_LEN (8u * 1024 * 1024)
+
+enum once_case { ONCE_CLOSE_THEN_ABORT, ONCE_CLOSE_THEN_PEER_RESET };
+
+struct once_run;
+
+struct once_peer {
+    struct once_run *run;
+    xpr_conn *conn;
+    unsigned closes;
+    int close_err;
+};
+
+struct once_run {
+    xpr_loop *loop;
+    xpr_listener *listener;
+    char address[XPR_ADDRSTRLEN];
+    enum once_case which;
+    struct once_peer server[2]; /* accepted: the case, then the reuse */
+    struct once_peer client[3]; /* the case, the reuse, the refused one */
+    unsigned server_opens;
+    unsigned closes;
+};
+
+static void once_on_close(xpr_conn *conn, int err);
+static void once_client_on_data(xpr_conn *conn, const void *data, size_t n);
+
+static const struct xpr_conn_callbacks once_client_callbacks = {
+    .on_data = once_client_on_data,
+    .on_close = once_on_close,
+};
+
+static void once_connect(struct once_run *run, unsigned i)
+{
+    struct once_peer *p = &run->client[i];
+    p->run = run;
+    CHECK_EQ(xpr_connect(run->loop, run->address, &once_client_callbacks, p,
+                         &p->conn),
+             0);
+}
+
+static void once_check_stats(struct once_run *run, uint64_t refused)
+{
+    struct xpr_loop_stats stats;
+    CHECK_EQ(xpr_loop_stats(run->loop, &stats), 0);
+    CHECK_EQ(stats.live_connections, 0);
+    CHECK_EQ(stats.accepted_connections, run->server_opens);
+    CHECK_EQ(stats.refused_connections, refused);
+}
+
+static void once_server_on_open(xpr_conn *conn)
+{
+    struct once_run *run = xpr_conn_userdata(conn);
+    struct once_peer *p;
+
+    if (!CHECK(run->server_opens < 2)) {
+        return;
+    }
+    p = &run->server[run->server_opens++];
+    p->run = run;
+    p->conn = conn;
+    xpr_conn_set_userdata(conn, p);
+    if (p == &run->server[1]) {
+        /* The slot came back: this one is in, the next is over the
+         * limit. */
+        once_connect(run, 2);
+        return;
+    }
+    CHECK_EQ(write_pattern(conn, REPLY_SEED, ONCE_BACKLOG_LEN), 0);
+    CHECK(xpr_conn_queued(conn) > 0 || run->which == ONCE_CLOSE_THEN_ABORT);
+    CHECK_EQ(xpr_conn_close(conn), 0);
+    if (run->which == ONCE_CLOSE_THEN_ABORT) {
+        CHECK_EQ(xpr_conn_abort(conn), 0);
+        CHECK_EQ(xpr_conn_abort(conn), 0);
+        CHECK_EQ(xpr_conn_close(conn), 0);
+    }
+    CHECK_EQ(p->closes, 0); /* from the loop, never from inside a call */
+}
+
+static void once_client_on_data(xpr_conn *conn, const void *data, size_t n)
+{
+    struct once_peer *p = xpr_conn_userdata(conn);
+    (void)data;
+    (void)n;
+    /* The server closed with its backlog queued: reset it from here. */
+    if (p == &p->run->client[0] &&
+        p->run->which == ONCE_CLOSE_THEN_PEER_RESET) {
+        CHECK_EQ(xpr_conn_abort(conn), 0);
+    }
+}
+
+static void once_on_close(xpr_conn *conn, int err)
+{
+    struct once_peer *p = xpr_conn_userdata(conn);
+    struct once_run *run = p->run;
+
+    CHECK(conn == p->conn);
+    CHECK_EQ(p->closes, 0);
+    p->closes++;
+    p->close_err = err;
+    run->closes++;
+    if (run->closes == 2 && run->client[0].closes == 1 &&
+        run->server[0].closes == 1) {
+        /* The case is over: nothing is left, and the slot is free. */
+        once_check_stats(run, 0);
+        once_connect(run, 1);
+    } else if (p == &run->client[2]) {
+        /* Refused while the reuse conn held the slot. */
+        CHECK_EQ(run->server_opens, 2);
+        CHECK_EQ(xpr_conn_close(run->client[1].conn), 0);
+    } else if (p == &run->client[1]) {
+        CHECK_EQ(run->server_opens, 2);
+    }
+    if (run->closes == 5) {
+        once_check_stats(run, 1);
+        CHECK_EQ(xpr_listener_close(run->listener), 0);
+        tloop_stop_when_empty(run->loop);
+    }
+}
+
+static void run_once_case(enum once_case which)
+{
+    static const struct xpr_conn_callbacks server_callbacks = {
+        .on_open = once_server_on_open,
+        .on_close = once_on_close,
+    };
+    struct xpr_listen_config cfg;
+    struct once_run *run = calloc(1, sizeof(*run));
+    unsigned i;
+
+    assert_non_null(run);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.max_connections = 1;
+    run->which = which;
+    run->loop = tloop_new();
+    run->listener =
+        tloop_listen(run->loop, &cfg, &server_callbacks, run, run->address);
+    run->client[0].run = run;
+    run->client[0].conn = tloop_connect(
+        run->loop, run->address, &once_client_callbacks, &run->client[0]);
+    tloop_run(run->loop, 60000);
+    assert_int_equal(run->server_opens, 2);
+    assert_int_equal(run->closes, 5);
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(run->server[i].closes, 1);
+    }
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(run->client[i].closes, 1);
+    }
+    if (which == ONCE_CLOSE_THEN_ABORT) {
+        assert_int_equal(run->server[0].close_err, 0);
+        /* Wine/Windows may report the reset as a plain EOF. */
+        assert_true(run->client[0].close_err == XPR_ECONNRESET ||
+                    run->client[0].close_err == 0);
+    } else {
+        /* The reset ended the flush, or came after it. */
+        assert_true(run->server[0].close_err == 0 ||
+                    run->server[0].close_err == XPR_ECONNRESET ||
+                    run->server[0].close_err == XPR_ECONNABORTED ||
+                    run->server[0].close_err == XPR_EPIPE);
+        assert_int_equal(run->client[0].close_err, 0);
+    }
+    tloop_free(run->loop);
+    free(run);
+}
+
+static void test_close_then_abort_ends_once(void **state)
+{
+    (void)state;
+    run_once_case(ONCE_CLOSE_THEN_ABORT);
+}
+
+static void test_close_then_peer_reset_ends_once(void **state)
+{
+    (void)state;
+    run_once_case(ONCE_CLOSE_THEN_PEER_RESET);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,6 +660,8 @@ int main(void)
         cmocka_unit_test(test_close_then_abort),
         cmocka_unit_test(test_abort_while_connecting),
         cmocka_unit_test(test_listener_close_keeps_conns),
+        cmocka_unit_test(test_close_then_abort_ends_once),
+        cmocka_unit_test(test_close_then_peer_reset_ends_once),
     };
     return cmocka_run_group_tests_name("close", tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "pattern.h"
+#include "platform.h"
 
 #define PUMP_SEED 21u
 #define QUEUE_BOUND (1024u * 1024) /* the server writes while at or below */
@@ -195,6 +196,184 @@ static void test_paused_reader_bounds_writer_queue(void **state)
     free(p);
 }
 
+/* ---- pausing an established connection mid-stream ---- */
+
+#define MID_SEED 22u
+#define MID_PAUSE_AFTER (256u * 1024) /* delivered before the pause */
+/* Unread bytes the writer may get out while the reader is paused: what
+ * loopback socket buffers hold, the writer's bound and one read buffer of
+ * the back end (3.7 to 8.4 MiB seen on Linux and Wine). A reader still
+ * reading underneath lets it go on without end. */
+#define MID_UNREAD_CAP (32u * 1024 * 1024)
+#define MID_STALL_MS 100
+
+struct midstream {
+    xpr_loop *loop;
+    xpr_listener *listener;
+    xpr_conn *server;
+    xpr_conn *client;
+    xpr_timer *tick;
+    unsigned char chunk[CHUNK];
+    uint64_t written;
+    uint64_t received;
+    uint64_t received_at_pause;
+    uint64_t unread_at_stall; /* written - received when the writer stalled */
+    size_t queued_at_stall;
+    size_t last_queued;
+    uint64_t stuck_since_ms; /* the queue has not shrunk since */
+    int stuck;
+    unsigned pauses;
+    int paused;
+    int writing_done;
+    unsigned closes;
+    int client_close_err;
+    int server_close_err;
+};
+
+static void mid_write(struct midstream *m)
+{
+    while (!m->writing_done && xpr_conn_queued(m->server) <= QUEUE_BOUND) {
+        /* Past the cap the paused reader's side never pushed back. */
+        if (!CHECK(m->written - m->received < MID_UNREAD_CAP)) {
+            return;
+        }
+        pattern_fill(MID_SEED, m->written, m->chunk, CHUNK);
+        if (!CHECK_EQ(xpr_conn_write(m->server, m->chunk, CHUNK), 0)) {
+            return;
+        }
+        m->written += CHUNK;
+    }
+}
+
+/* Every millisecond: keep the writer's queue topped up. Once the reader is
+ * paused and that queue has stayed above the bound without shrinking for
+ * MID_STALL_MS (time, not ticks: late ticks may run back to back), the
+ * writer stalled: resume the reader. */
+static void mid_on_tick(xpr_timer *timer, void *arg)
+{
+    struct midstream *m = arg;
+    uint64_t now = test_now_ms();
+    size_t queued;
+    (void)timer;
+
+    if (m->server == NULL || m->writing_done) {
+        return;
+    }
+    queued = xpr_conn_queued(m->server);
+    if (m->paused && queued > QUEUE_BOUND) {
+        if (!m->stuck || queued < m->last_queued) {
+            m->stuck = 1;
+            m->stuck_since_ms = now;
+        }
+        m->last_queued = queued;
+        if (now - m->stuck_since_ms >= MID_STALL_MS) {
+            m->writing_done = 1;
+            m->queued_at_stall = queued;
+            m->unread_at_stall = m->written - m->received;
+            /* Nothing arrived while paused. */
+            CHECK_EQ(m->received, m->received_at_pause);
+            m->paused = 0;
+            CHECK_EQ(xpr_conn_resume_reading(m->client), 0);
+        }
+        return;
+    }
+    m->stuck = 0;
+    mid_write(m);
+    m->last_queued = xpr_conn_queued(m->server);
+}
+
+static void mid_server_on_open(xpr_conn *conn)
+{
+    struct midstream *m = xpr_conn_userdata(conn);
+    CHECK(m->server == NULL);
+    m->server = conn;
+    CHECK_EQ(xpr_timer_start(m->tick, 0, 1), 0);
+}
+
+static void mid_server_on_drain(xpr_conn *conn)
+{
+    struct midstream *m = xpr_conn_userdata(conn);
+    mid_write(m);
+}
+
+static void mid_client_on_data(xpr_conn *conn, const void *data, size_t n)
+{
+    struct midstream *m = xpr_conn_userdata(conn);
+
+    CHECK(!m->paused);
+    CHECK_EQ(pattern_mismatch(MID_SEED, m->received, data, n), n);
+    m->received += n;
+    CHECK(m->received <= m->written);
+    if (m->pauses == 0 && m->received >= MID_PAUSE_AFTER) {
+        /* Reading is on and data flows: pause the open connection. */
+        m->pauses++;
+        m->paused = 1;
+        m->received_at_pause = m->received;
+        CHECK_EQ(xpr_conn_pause_reading(conn), 0);
+    }
+    if (m->writing_done && m->received == m->written) {
+        CHECK_EQ(xpr_conn_close(conn), 0);
+    }
+}
+
+static void mid_on_close(xpr_conn *conn, int err)
+{
+    struct midstream *m = xpr_conn_userdata(conn);
+
+    if (conn == m->client) {
+        m->client_close_err = err;
+    } else {
+        CHECK(conn == m->server);
+        m->server_close_err = err;
+        m->server = NULL;
+    }
+    if (++m->closes == 2) {
+        xpr_timer_stop(m->tick);
+        CHECK_EQ(xpr_listener_close(m->listener), 0);
+        tloop_stop_when_empty(m->loop);
+    }
+}
+
+static void test_pause_mid_stream_stalls_writer(void **state)
+{
+    static const struct xpr_conn_callbacks server_callbacks = {
+        .on_open = mid_server_on_open,
+        .on_drain = mid_server_on_drain,
+        .on_close = mid_on_close,
+    };
+    static const struct xpr_conn_callbacks client_callbacks = {
+        .on_data = mid_client_on_data,
+        .on_close = mid_on_close,
+    };
+    struct midstream *m = calloc(1, sizeof(*m));
+    char address[XPR_ADDRSTRLEN];
+    (void)state;
+
+    assert_non_null(m);
+    m->loop = tloop_new();
+    assert_int_equal(xpr_timer_new(m->loop, mid_on_tick, m, &m->tick), 0);
+    m->listener = tloop_listen(m->loop, NULL, &server_callbacks, m, address);
+    m->client = tloop_connect(m->loop, address, &client_callbacks, m);
+    tloop_run(m->loop, 60000);
+    print_message("# paused after %llu bytes; writer stalled with %llu unread "
+                  "(%llu queued)\n",
+                  (unsigned long long)m->received_at_pause,
+                  (unsigned long long)m->unread_at_stall,
+                  (unsigned long long)m->queued_at_stall);
+    assert_int_equal(m->pauses, 1);
+    assert_true(m->received_at_pause >= MID_PAUSE_AFTER);
+    assert_true(m->writing_done);
+    assert_true(m->queued_at_stall > QUEUE_BOUND);
+    assert_true(m->unread_at_stall < MID_UNREAD_CAP);
+    assert_int_equal(m->received, m->written);
+    assert_int_equal(m->closes, 2);
+    assert_int_equal(m->client_close_err, 0);
+    assert_int_equal(m->server_close_err, 0);
+    xpr_timer_free(m->tick);
+    tloop_free(m->loop);
+    free(m);
+}
+
 /* ---- while paused, neither data nor EOF is delivered ---- */
 
 #define HELD_LEN 1000u
@@ -296,11 +475,254 @@ static void test_pause_holds_data_and_eof(void **state)
     tloop_free(h.loop);
 }
 
+/* ---- on_drain: once per write that queued, never for one that did not ---- */
+
+#define DRAIN_SEED 23u
+#define SMALL_LEN 100u
+#define DRAIN_GRACE_MS 200 /* after the peer got every byte */
+#define DRAIN_BURST_MIN (1024u * 1024)
+
+/* When each back end runs on_drain:
+ *   - the stream engine sends at once: a write the kernel took whole
+ *     queues nothing and brings no on_drain, and the dispatch that empties
+ *     a queue runs on_drain before anything else can see the queue empty;
+ *   - libevent-bev queues every write, so every burst brings on_drain,
+ *     from the write callback that emptied the output;
+ *   - the completion back ends and libevent-iocp count a byte out of the
+ *     queue once its send is posted and run on_drain once the sends
+ *     completed: every burst brings on_drain, some time after the queue
+ *     reads empty. */
+enum drain_kind { DRAIN_STREAM, DRAIN_BEV, DRAIN_COMPLETED };
+
+enum drain_phase {
+    DRAIN_CONNECTING,
+    DRAIN_SMALL,       /* a small write travels */
+    DRAIN_SMALL_GRACE, /* it arrived: on_drain has had its chance */
+    DRAIN_BURST,       /* a write that queued drains */
+    DRAIN_BURST_GRACE,
+    DRAIN_DONE
+};
+
+struct drain_run {
+    xpr_loop *loop;
+    xpr_listener *listener;
+    xpr_conn *server;
+    xpr_conn *client;
+    xpr_timer *tick;
+    enum drain_kind kind;
+    enum drain_phase phase;
+    unsigned char chunk[CHUNK];
+    int client_open;
+    int small_queued; /* the small write left bytes queued */
+    int empty_seen;   /* the burst's queue was seen empty */
+    unsigned drains;  /* on_drain runs */
+    unsigned drains_before_burst;
+    unsigned drains_when_empty;
+    size_t queued_at_burst;
+    uint64_t written;
+    uint64_t received;
+    uint64_t grace_until_ms;
+    unsigned closes;
+    int client_close_err;
+    int server_close_err;
+};
+
+static enum drain_kind drain_kind_of(xpr_loop *loop)
+{
+    const char *name = xpr_loop_backend(loop);
+    if (strcmp(name, "libevent-bev") == 0) {
+        return DRAIN_BEV;
+    }
+    if (strcmp(name, "iocp") == 0 || strcmp(name, "overlapped") == 0 ||
+        strcmp(name, "completion-routine") == 0 ||
+        strcmp(name, "libevent-iocp") == 0) {
+        return DRAIN_COMPLETED;
+    }
+    return DRAIN_STREAM;
+}
+
+static int drain_write(struct drain_run *d, size_t n)
+{
+    pattern_fill(DRAIN_SEED, d->written, d->chunk, n);
+    if (!CHECK_EQ(xpr_conn_write(d->server, d->chunk, n), 0)) {
+        return -1;
+    }
+    d->written += n;
+    return 0;
+}
+
+static void drain_start_burst(struct drain_run *d)
+{
+    uint64_t start = d->written;
+    d->drains_before_burst = d->drains;
+    /* Until the kernel takes no more (the write that leaves bytes queued
+     * blocked) and at least DRAIN_BURST_MIN in all. */
+    while (xpr_conn_queued(d->server) == 0 ||
+           d->written - start < DRAIN_BURST_MIN) {
+        if (!CHECK(d->written < WRITE_CAP) || drain_write(d, CHUNK) != 0) {
+            return;
+        }
+    }
+    d->queued_at_burst = xpr_conn_queued(d->server);
+    CHECK_EQ(d->drains, d->drains_before_burst); /* never inside a call */
+    d->phase = DRAIN_BURST;
+}
+
+static void drain_on_tick(xpr_timer *timer, void *arg)
+{
+    struct drain_run *d = arg;
+    uint64_t now = test_now_ms();
+    (void)timer;
+
+    if (d->server == NULL || !d->client_open) {
+        return;
+    }
+    switch (d->phase) {
+    case DRAIN_CONNECTING:
+        if (drain_write(d, SMALL_LEN) == 0) {
+            d->small_queued = xpr_conn_queued(d->server) > 0;
+            d->phase = DRAIN_SMALL;
+        }
+        break;
+    case DRAIN_SMALL:
+        if (d->received == d->written) {
+            d->grace_until_ms = now + DRAIN_GRACE_MS;
+            d->phase = DRAIN_SMALL_GRACE;
+        }
+        break;
+    case DRAIN_SMALL_GRACE:
+        if (now < d->grace_until_ms) {
+            break;
+        }
+        if (d->kind == DRAIN_STREAM && !d->small_queued) {
+            CHECK_EQ(d->drains, 0); /* the write did not block */
+        } else {
+            CHECK_EQ(d->drains, 1);
+        }
+        drain_start_burst(d);
+        break;
+    case DRAIN_BURST:
+        if (!d->empty_seen && xpr_conn_queued(d->server) == 0) {
+            d->empty_seen = 1;
+            d->drains_when_empty = d->drains - d->drains_before_burst;
+            if (d->kind != DRAIN_COMPLETED) {
+                CHECK_EQ(d->drains_when_empty, 1);
+            }
+        }
+        if (d->received == d->written) {
+            CHECK(d->empty_seen);
+            d->grace_until_ms = now + DRAIN_GRACE_MS;
+            d->phase = DRAIN_BURST_GRACE;
+        }
+        break;
+    case DRAIN_BURST_GRACE:
+        if (now < d->grace_until_ms) {
+            break;
+        }
+        CHECK_EQ(d->drains - d->drains_before_burst, 1);
+        d->phase = DRAIN_DONE;
+        CHECK_EQ(xpr_conn_close(d->client), 0);
+        break;
+    case DRAIN_DONE:
+        break;
+    }
+}
+
+static void drain_server_on_open(xpr_conn *conn)
+{
+    struct drain_run *d = xpr_conn_userdata(conn);
+    CHECK(d->server == NULL);
+    d->server = conn;
+}
+
+static void drain_server_on_drain(xpr_conn *conn)
+{
+    struct drain_run *d = xpr_conn_userdata(conn);
+    CHECK(conn == d->server);
+    CHECK_EQ(xpr_conn_queued(conn), 0);
+    d->drains++;
+}
+
+static void drain_client_on_open(xpr_conn *conn)
+{
+    struct drain_run *d = xpr_conn_userdata(conn);
+    d->client_open = 1;
+    CHECK_EQ(xpr_timer_start(d->tick, 1, 1), 0);
+}
+
+static void drain_client_on_data(xpr_conn *conn, const void *data, size_t n)
+{
+    struct drain_run *d = xpr_conn_userdata(conn);
+    CHECK_EQ(pattern_mismatch(DRAIN_SEED, d->received, data, n), n);
+    d->received += n;
+    CHECK(d->received <= d->written);
+}
+
+static void drain_on_close(xpr_conn *conn, int err)
+{
+    struct drain_run *d = xpr_conn_userdata(conn);
+
+    if (conn == d->client) {
+        d->client_close_err = err;
+    } else {
+        CHECK(conn == d->server);
+        d->server_close_err = err;
+        d->server = NULL;
+    }
+    if (++d->closes == 2) {
+        xpr_timer_stop(d->tick);
+        CHECK_EQ(xpr_listener_close(d->listener), 0);
+        tloop_stop_when_empty(d->loop);
+    }
+}
+
+static void test_drain_once_per_blocked_write(void **state)
+{
+    static const struct xpr_conn_callbacks server_callbacks = {
+        .on_open = drain_server_on_open,
+        .on_drain = drain_server_on_drain,
+        .on_close = drain_on_close,
+    };
+    static const struct xpr_conn_callbacks client_callbacks = {
+        .on_open = drain_client_on_open,
+        .on_data = drain_client_on_data,
+        .on_close = drain_on_close,
+    };
+    struct drain_run *d = calloc(1, sizeof(*d));
+    char address[XPR_ADDRSTRLEN];
+    (void)state;
+
+    assert_non_null(d);
+    d->loop = tloop_new();
+    d->kind = drain_kind_of(d->loop);
+    assert_int_equal(xpr_timer_new(d->loop, drain_on_tick, d, &d->tick), 0);
+    d->listener = tloop_listen(d->loop, NULL, &server_callbacks, d, address);
+    d->client = tloop_connect(d->loop, address, &client_callbacks, d);
+    tloop_run(d->loop, 60000);
+    print_message("# small write %s; burst of %llu bytes left %llu queued; "
+                  "on_drain %u time(s) when the queue read empty\n",
+                  d->small_queued ? "queued" : "sent at once",
+                  (unsigned long long)(d->written - SMALL_LEN),
+                  (unsigned long long)d->queued_at_burst, d->drains_when_empty);
+    assert_int_equal(d->phase, DRAIN_DONE);
+    assert_true(d->queued_at_burst > 0);
+    assert_int_equal(d->drains - d->drains_before_burst, 1);
+    assert_int_equal(d->received, d->written);
+    assert_int_equal(d->closes, 2);
+    assert_int_equal(d->client_close_err, 0);
+    assert_int_equal(d->server_close_err, 0);
+    xpr_timer_free(d->tick);
+    tloop_free(d->loop);
+    free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paused_reader_bounds_writer_queue),
         cmocka_unit_test(test_pause_holds_data_and_eof),
+        cmocka_unit_test(test_pause_mid_stream_stalls_writer),
+        cmocka_unit_test(test_drain_once_per_blocked_write),
     };
     return cmocka_run_group_tests_name("flow", tests, NULL, NULL);
 }

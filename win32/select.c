@@ -19,6 +19,8 @@
  *    connected to itself on 127.0.0.1 (one datagram per wake). It is no TCP
  *    loopback pair: nothing listens, and a firewall has no connection to
  *    block.
+ * 7. The result sets are gathered before the dispatch: interest a callback
+ *    turned off meanwhile (a pause) is masked out with the socket's mask.
  */
 #include "alloc.h"
 #include "xpr_winsock.h"
@@ -277,6 +279,8 @@ static int select_wait(void *state, int timeout_ms)
         struct slot *sl = &st->slots[i];
         unsigned events = sl->events;
         sl->events = 0;
+        if (sl->io != NULL) /* quirk 7: the interest of now */
+            events &= sl->io->mask | XPR__IO_ERROR;
         if (events != 0 && sl->io != NULL)
             xpr__io_ready(sl->io, events);
     }
