@@ -58,14 +58,6 @@
  *      descriptors the listening socket stays readable, so the error
  *      callback hands the failure to the core, which pauses accepting
  *      (evconnlistener_disable) for a while.
- *  16. A bufferevent registers its events (epoll_ctl) when enabled and
- *      when its output goes from empty to non-empty. bufferevent_enable()
- *      returns -1 when that fails, but the add made from inside
- *      bufferevent_write() is not checked by libevent: a conn whose write
- *      event failed to register would wait forever with bytes queued. So a
- *      write to an empty output enables EV_WRITE itself (a no-op when the
- *      event is already added), and every enable is checked: a conn that
- *      cannot be registered ends with the error.
  *
  * IOCP bufferevents (libevent-iocp, "socket_async" in libevent's terms):
  *  11. Overlapped completions run on libevent's own IOCP threads, not on
@@ -114,6 +106,14 @@
  *      is enabled before anything is queued. on_drain follows bytes
  *      queued, so it is delivered only when some were written since the
  *      last one (drain_due).
+ *  17. A bufferevent registers its events (epoll_ctl) when enabled and
+ *      when its output goes from empty to non-empty. bufferevent_enable()
+ *      returns -1 when that fails, but the add made from inside
+ *      bufferevent_write() is not checked by libevent: a conn whose write
+ *      event failed to register would wait forever with bytes queued. So a
+ *      write to an empty output enables EV_WRITE itself (a no-op when the
+ *      event is already added), and every enable is checked: a conn that
+ *      cannot be registered ends with the error.
  */
 #include <stdlib.h>
 
@@ -227,7 +227,7 @@ static void finish(struct bev_conn *bc, int err, int reset)
     xpr__conn_finish(&bc->base, err);
 }
 
-/* Quirk 16: bufferevent_enable, checked. 0 or the error. */
+/* Quirk 17: bufferevent_enable, checked. 0 or the error. */
 static int enable(struct bufferevent *bev, short what)
 {
     int rc;
@@ -579,7 +579,7 @@ static int bev_write(xpr_conn *c, const void *p, size_t n)
         return XPR_ENOMEM;
     bc->drain_due = 1;
     c->loop->stats.queued_write_bytes += n;
-    /* Quirk 16; IOCP bufferevents register nothing (quirk 13 keeps
+    /* Quirk 17; IOCP bufferevents register nothing (quirk 13 keeps
      * writing off while connecting). */
     if (was_empty && !(c->flags & XPR__CONN_CONNECTING) &&
         !libevent_closes_sockets(c->loop)) {
