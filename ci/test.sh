@@ -68,6 +68,9 @@ meson test -C build --print-errorlogs --num-processes 2 \
     --timeout-multiplier 4 "${valgrind_suites[@]}" \
     --wrap 'valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no'
 
+step "ThreadSanitizer: posts, stops and thread checks from other threads"
+ci/tsan.sh
+
 step "fuzz targets (libFuzzer, ${FUZZ_SECONDS:-60} s each)"
 ci/fuzz.sh
 

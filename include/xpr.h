@@ -8,8 +8,13 @@
  *     left untouched on failure.
  *   - Thread rules: a loop and everything created on it (listeners,
  *     connections, timers) belong to the thread(s) that run the loop. Only
- *     xpr_loop_post() and xpr_loop_stop() may be called from any thread. Calls
- *     from another thread while the loop runs return XPR_ETHREAD.
+ *     xpr_loop_post() and xpr_loop_stop() may be called from any thread.
+ *     Other calls from another thread while the loop runs leave it untouched
+ *     and return XPR_ETHREAD (void ones just return), xpr_loop_run and
+ *     xpr_loop_stats included; of two threads calling xpr_loop_run at once,
+ *     one runs the loop. A loop that does not run may be used from any
+ *     thread, one at a time: a thread whose call finds the run over (no
+ *     XPR_ETHREAD) also sees everything the run did.
  *   - Callbacks run on the loop's thread(s); for one connection they never
  *     overlap and arrive in order. With workers (cfg.workers) callbacks may
  *     run on any of the loop's worker threads, one at a time: no two
@@ -195,14 +200,14 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg);
 /*
  * Runs callbacks until xpr_loop_stop() is called or nothing is left to do (no
  * live connection or listener, no started timer, no pending post).
- * Returns 0, XPR_EINVAL, XPR_EBUSY if the loop is already running, or
- * XPR_ETHREAD; with workers, XPR_ENOMEM (or a system error) when a worker
- * thread cannot be started. A failed wait for events (out of memory, out of
- * buffers) does not end the run: it is retried after a pause of 1 ms that
- * doubles up to 100 ms while failures repeat, and counted in
- * stats.wait_failures. Only a wait that has failed without a break for 30 s
- * ends the run, with its error. A stop requested before the call makes it
- * return after one iteration.
+ * Returns 0, XPR_EINVAL, XPR_EBUSY if the loop is already running on this
+ * thread (from a callback), or XPR_ETHREAD if on another; with workers,
+ * XPR_ENOMEM (or a system error) when a worker thread cannot be started. A
+ * failed wait for events (out of memory, out of buffers) does not end the
+ * run: it is retried after a pause of 1 ms that doubles up to 100 ms while
+ * failures repeat, and counted in stats.wait_failures. Only a wait that has
+ * failed without a break for 30 s ends the run, with its error. A stop
+ * requested before the call makes it return after one iteration.
  */
 int xpr_loop_run(xpr_loop *loop);
 
@@ -228,7 +233,8 @@ void xpr_loop_free(xpr_loop *loop);
 /* Name of the back end in use ("iocp", "libevent", ...). */
 const char *xpr_loop_backend(const xpr_loop *loop);
 
-/* Fills *stats. Errors: XPR_EINVAL. Loop thread only, or when not running. */
+/* Fills *stats. Errors: XPR_EINVAL, XPR_ETHREAD (another thread while the
+ * loop runs). */
 int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats);
 
 /* ------------------------------------------------------------------------ */

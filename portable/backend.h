@@ -188,8 +188,11 @@ struct xpr_loop {
     uint64_t posts_queued;
     int stop_requested;
 
-    int running;
-    int freeing;
+    /* Atomic: the checks of calls from any thread read them. xpr_loop_run
+     * claims running for the whole run with a compare-and-swap;
+     * xpr_loop_free sets freeing. */
+    xpr__atomic_int running;
+    xpr__atomic_int freeing;
 
     /* Workers (back ends with supports_workers): the threads of one
      * xpr_loop_run take run_lock for everything but the back end's wait

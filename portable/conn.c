@@ -298,7 +298,7 @@ int xpr_connect(xpr_loop *loop, const char *address,
     xpr_conn *c;
     int rc;
     if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
-        loop->freeing)
+        xpr__atomic_load(&loop->freeing))
         return XPR_EINVAL;
     rc = xpr__loop_check_thread(loop);
     if (rc != 0)

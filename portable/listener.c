@@ -32,7 +32,7 @@ int xpr_listen(xpr_loop *loop, const char *address,
     xpr_listener *l;
     int rc;
     if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
-        loop->freeing)
+        xpr__atomic_load(&loop->freeing))
         return XPR_EINVAL;
     if (cfg != NULL && cfg->backlog < 0)
         return XPR_EINVAL;

@@ -119,9 +119,11 @@ fail:
 /* The loop this thread is running (any worker of it), for thread checks. */
 static XPR__THREAD_LOCAL xpr_loop *running_here;
 
+/* A foreign thread that sees the run over (0) also sees everything the run
+ * did: the run ends with a releasing store. */
 int xpr__loop_check_thread(const xpr_loop *loop)
 {
-    if (loop->running && running_here != loop)
+    if (xpr__atomic_load(&loop->running) && running_here != loop)
         return XPR_ETHREAD;
     return 0;
 }
@@ -267,11 +269,12 @@ static int run_workers(xpr_loop *loop)
 int xpr_loop_run(xpr_loop *loop)
 {
     int rc;
-    if (loop == NULL || loop->freeing)
+    if (loop == NULL || xpr__atomic_load(&loop->freeing))
         return XPR_EINVAL;
-    if (loop->running)
+    /* Of two threads that call it at once on an idle loop, one runs it and
+     * the other gets XPR_ETHREAD. */
+    if (!xpr__atomic_cas(&loop->running, 0, 1))
         return running_here == loop ? XPR_EBUSY : XPR_ETHREAD;
-    loop->running = 1;
     loop->leaving = 0;
     loop->run_rc = 0;
     loop->workers_running = 1;
@@ -281,7 +284,7 @@ int xpr_loop_run(xpr_loop *loop)
         run_cycle(loop);
         rc = loop->run_rc;
     }
-    loop->running = 0;
+    xpr__atomic_store(&loop->running, 0);
     return rc;
 }
 
@@ -304,9 +307,9 @@ void xpr_loop_free(xpr_loop *loop)
 {
     struct xpr__link *link;
     int rounds;
-    if (loop == NULL || loop->running)
+    if (loop == NULL || xpr__atomic_load(&loop->running))
         return;
-    loop->freeing = 1;
+    xpr__atomic_store(&loop->freeing, 1);
     while ((link = xpr__list_first(&loop->listeners)) != NULL)
         xpr_listener_close(XPR__CONTAINER(link, xpr_listener, link));
     link = xpr__list_first(&loop->conns);
@@ -348,8 +351,12 @@ const char *xpr_loop_backend(const xpr_loop *loop)
 
 int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats)
 {
+    int rc;
     if (loop == NULL || stats == NULL)
         return XPR_EINVAL;
+    rc = xpr__loop_check_thread(loop); /* the counters are the run's */
+    if (rc != 0)
+        return rc;
     *stats = loop->stats;
     xpr__mutex_lock(&loop->post_lock);
     stats->pending_posts = loop->posts_queued;

@@ -137,7 +137,8 @@ int xpr_timer_new(xpr_loop *loop, xpr_timer_cb cb, void *arg, xpr_timer **out)
 {
     xpr_timer *t;
     int rc;
-    if (loop == NULL || cb == NULL || out == NULL || loop->freeing)
+    if (loop == NULL || cb == NULL || out == NULL ||
+        xpr__atomic_load(&loop->freeing))
         return XPR_EINVAL;
     rc = xpr__loop_check_thread(loop);
     if (rc != 0)

@@ -33,6 +33,30 @@ unsigned xpr__cpu_count(void);
 
 #define XPR__THREAD_LOCAL _Thread_local
 
+/* An int that threads share without a lock. Loads acquire, stores release,
+ * and a compare-and-swap is sequentially consistent; the struct keeps plain
+ * reads and writes from compiling. */
+typedef struct {
+    int v;
+} xpr__atomic_int;
+
+static inline int xpr__atomic_load(const xpr__atomic_int *a)
+{
+    return __atomic_load_n(&a->v, __ATOMIC_ACQUIRE);
+}
+
+static inline void xpr__atomic_store(xpr__atomic_int *a, int v)
+{
+    __atomic_store_n(&a->v, v, __ATOMIC_RELEASE);
+}
+
+/* Sets *a to desired if it holds expected; returns whether it did. */
+static inline int xpr__atomic_cas(xpr__atomic_int *a, int expected, int desired)
+{
+    return __atomic_compare_exchange_n(&a->v, &expected, desired, 0,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
 /* Monotonic milliseconds. */
 uint64_t xpr__now_ms(void);
 /* Blocks the calling thread for about ms milliseconds. */

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -64,6 +65,21 @@ void test_thread_join(struct test_thread *thread)
     WaitForSingleObject(thread->handle, INFINITE);
     CloseHandle(thread->handle);
     free(thread);
+}
+
+long test_atomic_load(volatile long *p)
+{
+    return InterlockedCompareExchange(p, 0, 0);
+}
+
+void test_atomic_store(volatile long *p, long v)
+{
+    InterlockedExchange(p, v);
+}
+
+void test_yield(void)
+{
+    Sleep(0);
 }
 
 /* QueryPerformanceCounter, not GetTickCount64: the tick count moves in
@@ -229,6 +245,21 @@ void test_thread_join(struct test_thread *thread)
 {
     pthread_join(thread->id, NULL);
     free(thread);
+}
+
+long test_atomic_load(volatile long *p)
+{
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+
+void test_atomic_store(volatile long *p, long v)
+{
+    __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+}
+
+void test_yield(void)
+{
+    sched_yield();
 }
 
 uint64_t test_now_ms(void)

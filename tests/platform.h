@@ -1,8 +1,8 @@
 /*
  * The little the tests need from the operating system: threads (for posts
- * and stops from other threads), a monotonic clock (to check that timers do
- * not fire early), process CPU time (to check that an idle loop sleeps) and
- * the open-file limit (for the many-connections tests).
+ * and stops from other threads) and flags they share, a monotonic clock (to
+ * check that timers do not fire early), process CPU time (to check that an idle
+ * loop sleeps) and the open-file limit (for the many-connections tests).
  * platform.c is the only file in tests/ that tests _WIN32.
  */
 #ifndef XPR_TESTS_PLATFORM_H
@@ -18,6 +18,12 @@ int test_thread_start(struct test_thread **out, void (*fn)(void *arg),
                       void *arg);
 /* Waits for the thread to end and frees it. */
 void test_thread_join(struct test_thread *thread);
+
+/* Flags the tests' own threads share: sequentially consistent loads and
+ * stores, and a yield for the loops that wait on them. */
+long test_atomic_load(volatile long *p);
+void test_atomic_store(volatile long *p, long v);
+void test_yield(void);
 
 /* Monotonic milliseconds. */
 uint64_t test_now_ms(void);

@@ -1,10 +1,10 @@
-/* Windows primitives for portable/: mutex, threads, clock. */
-#include "alloc.h"
+/* Windows primitives for portable/: mutex, atomics, threads, clock. */
 #include "xpr_winsock.h"
 
 #include <process.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "xpr.h"
 #include "xpr_sys.h"
 
@@ -31,6 +31,30 @@ void xpr__mutex_lock(xpr__mutex *m)
 void xpr__mutex_unlock(xpr__mutex *m)
 {
     ReleaseSRWLockExclusive((PSRWLOCK)m);
+}
+
+/* xpr__atomic_int must be a LONG for the Interlocked functions. */
+typedef char xpr__atomic_is_long[sizeof(long) == sizeof(LONG) ? 1 : -1];
+
+/* A plain aligned load, then a full barrier: no later access moves before
+ * it (acquire on every architecture, not only x86's strong ordering). */
+int xpr__atomic_load(const xpr__atomic_int *a)
+{
+    long v = a->v;
+    MemoryBarrier();
+    return (int)v;
+}
+
+/* InterlockedExchange is a full barrier: release and more. */
+void xpr__atomic_store(xpr__atomic_int *a, int v)
+{
+    InterlockedExchange(&a->v, (LONG)v);
+}
+
+int xpr__atomic_cas(xpr__atomic_int *a, int expected, int desired)
+{
+    return InterlockedCompareExchange(&a->v, (LONG)desired, (LONG)expected) ==
+           (LONG)expected;
 }
 
 static BOOL CALLBACK run_once(PINIT_ONCE once, PVOID fn, PVOID *ctx)

@@ -46,6 +46,19 @@ unsigned xpr__cpu_count(void);
 #define XPR__THREAD_LOCAL _Thread_local
 #endif
 
+/* An int that threads share without a lock (a LONG for the Interlocked
+ * functions). Loads acquire, stores release, and a compare-and-swap is
+ * sequentially consistent; the struct keeps plain reads and writes from
+ * compiling. */
+typedef struct {
+    volatile long v;
+} xpr__atomic_int;
+
+int xpr__atomic_load(const xpr__atomic_int *a);
+void xpr__atomic_store(xpr__atomic_int *a, int v);
+/* Sets *a to desired if it holds expected; returns whether it did. */
+int xpr__atomic_cas(xpr__atomic_int *a, int expected, int desired);
+
 /* Monotonic milliseconds. */
 uint64_t xpr__now_ms(void);
 /* Blocks the calling thread for about ms milliseconds. */
