@@ -3,7 +3,8 @@
 # the CMocka suite for every back end, again under ASan/UBSan (a build with
 # the fault-injection seam), the fault leg (the faults suite, then the whole
 # suite with transparent faults), the poll and libevent suites under
-# valgrind, the ThreadSanitizer leg and the fuzz targets. Windows leg
+# valgrind, the ThreadSanitizer leg, the 10,000-connection soak and the fuzz
+# targets. Windows leg
 # (ci/test-windows.sh): the mingw-w64 cross build, the same suite and the
 # fault leg under Wine. Installs what is missing (apt). --linux-only skips
 # the Windows leg.
@@ -70,6 +71,13 @@ meson test -C build --print-errorlogs --num-processes 2 \
 
 step "ThreadSanitizer: posts, stops and thread checks from other threads"
 ci/tsan.sh
+
+step "soak: 10 active + 10,000 idle connections, verified echo (libevent)"
+if [ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 11100 ]; then
+    DURATION=5 ci/soak.sh linux libevent
+else
+    echo "soak: skipped, the hard descriptor limit ($(ulimit -Hn)) is below 11,100"
+fi
 
 step "fuzz targets (libFuzzer, ${FUZZ_SECONDS:-60} s each)"
 ci/fuzz.sh

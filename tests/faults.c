@@ -121,6 +121,27 @@ static const struct xpr_conn_callbacks client_callbacks = {
     .on_close = client_close,
 };
 
+/* A loop with a plain echo server and `count` clients that each send
+ * `total` bytes from seed first_seed + i and close once all came back. */
+static xpr_loop *start_echo(struct plain_echo *server,
+                            struct echo_client *clients, int count,
+                            uint32_t first_seed, size_t total)
+{
+    xpr_loop *loop = tloop_new();
+    int i;
+    faults_off();
+    server->listener =
+        tloop_listen(loop, NULL, &plain_callbacks, server, server->address);
+    for (i = 0; i < count; i++) {
+        clients[i].seed = first_seed + (uint32_t)i;
+        clients[i].total = total;
+        clients[i].close_when_done = 1;
+        clients[i].conn = tloop_connect(loop, server->address,
+                                        &client_callbacks, &clients[i]);
+    }
+    return loop;
+}
+
 /* ---- a failed wait is retried ---- */
 
 static void wait_failures_are_retried(void **state)
@@ -128,18 +149,11 @@ static void wait_failures_are_retried(void **state)
     struct plain_echo server;
     struct echo_client client;
     struct xpr_loop_stats stats;
-    xpr_loop *loop = tloop_new();
+    xpr_loop *loop;
     (void)state;
-    faults_off();
     memset(&server, 0, sizeof(server));
     memset(&client, 0, sizeof(client));
-    server.listener =
-        tloop_listen(loop, NULL, &plain_callbacks, &server, server.address);
-    client.seed = 11;
-    client.total = 256 * 1024;
-    client.close_when_done = 1;
-    client.conn =
-        tloop_connect(loop, server.address, &client_callbacks, &client);
+    loop = start_echo(&server, &client, 1, 11, 256 * 1024);
     xpr__fault_arm(XPR__FAULT_WAIT, 0, 5);
     tloop_stop_when_empty(loop);
     tloop_run(loop, 20000); /* asserts that xpr_loop_run returned 0 */
@@ -184,17 +198,7 @@ static void accept_pauses_while_out_of_descriptors(void **state)
     int i;
     (void)state;
     memset(&run, 0, sizeof(run));
-    run.loop = tloop_new();
-    faults_off();
-    run.server.listener = tloop_listen(run.loop, NULL, &plain_callbacks,
-                                       &run.server, run.server.address);
-    for (i = 0; i < PAUSE_CLIENTS; i++) {
-        run.clients[i].seed = 100u + (uint32_t)i;
-        run.clients[i].total = 4096;
-        run.clients[i].close_when_done = 1;
-        run.clients[i].conn = tloop_connect(run.loop, run.server.address,
-                                            &client_callbacks, &run.clients[i]);
-    }
+    run.loop = start_echo(&run.server, run.clients, PAUSE_CLIENTS, 100, 4096);
     /* every accept fails with EMFILE for 300 ms */
     xpr__fault_arm(XPR__FAULT_ACCEPT, 0, 1000000000u);
     run.waits_at_start = xpr__fault_calls(XPR__FAULT_WAIT);
@@ -265,20 +269,9 @@ static void accept_at_descriptor_limit_sheds_and_recovers(void **state)
 {
     struct limit_run run;
     struct xpr_loop_stats stats;
-    int i;
     (void)state;
     memset(&run, 0, sizeof(run));
-    run.loop = tloop_new();
-    faults_off();
-    run.server.listener = tloop_listen(run.loop, NULL, &plain_callbacks,
-                                       &run.server, run.server.address);
-    for (i = 0; i < LIMIT_CLIENTS; i++) {
-        run.clients[i].seed = 200u + (uint32_t)i;
-        run.clients[i].total = 1024;
-        run.clients[i].close_when_done = 1;
-        run.clients[i].conn = tloop_connect(run.loop, run.server.address,
-                                            &client_callbacks, &run.clients[i]);
-    }
+    run.loop = start_echo(&run.server, run.clients, LIMIT_CLIENTS, 200, 1024);
     run.saved_limit = test_exhaust_descriptors();
     if (run.saved_limit == 0) {
         tloop_forget(run.loop);
