@@ -4,10 +4,9 @@
 # the fault-injection seam), the fault leg (the faults suite, then the whole
 # suite with transparent faults), the poll and libevent suites under
 # valgrind, the ThreadSanitizer leg, the 10,000-connection soak and the fuzz
-# targets. Windows leg
-# (ci/test-windows.sh): the mingw-w64 cross build, the same suite and the
-# fault leg under Wine. Installs what is missing (apt). --linux-only skips
-# the Windows leg.
+# targets. Windows leg (ci/test-windows.sh): the mingw-w64 cross build, the
+# same suite and the fault leg under Wine. Installs what is missing (apt).
+# --linux-only skips the Windows leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 windows_leg=1
