@@ -323,6 +323,10 @@ static void queue_empty(struct xpr__cx_conn *cc, int had_bytes)
         xpr__conn_deliver_drain(c);
     if (cc->dying || (c->flags & XPR__CONN_FINISHED))
         return;
+    /* on_drain may have written again (and asked for a FIN or a close):
+     * those wait until that is sent too; its completion comes back here. */
+    if (cc->queued_bytes != 0 || cc->sends_in_flight != 0)
+        return;
     if (c->flags & XPR__CONN_CLOSING) {
         close_socket(cc, 0, 0);
         return;
