@@ -1,8 +1,10 @@
 /*
  * The little the tests need from the operating system: threads (for posts
  * and stops from other threads), a monotonic clock (to check that timers do
- * not fire early), process CPU time (to check that an idle loop sleeps) and
- * the open-file limit (for the many-connections tests).
+ * not fire early), process CPU time (to check that an idle loop sleeps),
+ * the open-file limit (for the many-connections tests), the count of open
+ * descriptors or handles (to check that nothing leaks) and child processes
+ * (a client in another process, killed while it writes).
  * platform.c is the only file in tests/ that tests _WIN32.
  */
 #ifndef XPR_TESTS_PLATFORM_H
@@ -33,5 +35,24 @@ void test_raise_socket_limit(unsigned long want);
  * test_has_alertable_waits() says 0. */
 unsigned test_alertable_wait_and_pump(void);
 int test_has_alertable_waits(void);
+
+/* Descriptors (POSIX, counted in /proc/self/fd) or handles (Windows,
+ * GetProcessHandleCount) this process holds, or -1 where they cannot be
+ * counted. */
+long test_open_handles(void);
+
+struct test_process;
+
+/* Starts this program again with the arguments args[0..n-1] (after the
+ * program name), its standard output discarded. argv0 is the argv[0] this
+ * process was started with (POSIX; Windows asks for its own module).
+ * 0 or -1. */
+int test_process_spawn_self(const char *argv0, const char *const *args,
+                            unsigned n, struct test_process **out);
+/* Kills it at once (SIGKILL, TerminateProcess). 0 or -1. */
+int test_process_kill(struct test_process *process);
+/* Waits for it to end and frees it: 1 if it ended by test_process_kill,
+ * 0 if it exited by itself, -1 on error. */
+int test_process_wait(struct test_process *process);
 
 #endif
