@@ -8,6 +8,9 @@ static void echo_on_open(xpr_conn *conn)
     struct echo_server *server = xpr_conn_userdata(conn);
     callback_enter();
     server->opened++;
+    if (server->idle_timeout_ms != 0) {
+        CHECK_EQ(xpr_conn_set_idle_timeout(conn, server->idle_timeout_ms), 0);
+    }
     if (server->opened - server->closed > server->max_live) {
         server->max_live = server->opened - server->closed;
     }

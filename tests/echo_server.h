@@ -18,9 +18,10 @@
 struct echo_server {
     xpr_listener *listener;
     char address[XPR_ADDRSTRLEN];
-    size_t high_water; /* pause reading above this many queued bytes */
-    unsigned opened;   /* on_open calls */
-    unsigned closed;   /* on_close calls */
+    size_t high_water;        /* pause reading above this many queued bytes */
+    uint32_t idle_timeout_ms; /* set on each accepted conn; 0 = none */
+    unsigned opened;          /* on_open calls */
+    unsigned closed;          /* on_close calls */
     unsigned closed_with_error;
     int last_error;  /* err of the last on_close with err != 0 */
     unsigned pauses; /* times reading was paused for backpressure */

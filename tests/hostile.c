@@ -51,7 +51,7 @@ struct client {
     uint64_t sent;
     uint64_t received;
     uint64_t abort_after; /* resets: abort once this much came back */
-    uint64_t opened_ms;
+    uint64_t connect_ms;  /* xpr_connect called (the last time) */
     unsigned opens;
     unsigned closes;
     int close_err;
@@ -136,6 +136,7 @@ static void retry_connects(xpr_timer *timer, void *arg)
     while (c != NULL) {
         struct client *next = c->next_retry;
         c->next_retry = NULL;
+        c->connect_ms = test_now_ms();
         CHECK_EQ(xpr_connect(run->loop, run->server.address, c->callbacks, c,
                              &c->conn),
                  0);
@@ -180,6 +181,7 @@ static void client_start(struct run *run, unsigned index,
     c->budget = budget;
     c->callbacks = callbacks;
     run->started++;
+    c->connect_ms = test_now_ms();
     CHECK_EQ(
         xpr_connect(run->loop, run->server.address, callbacks, c, &c->conn), 0);
 }
@@ -218,7 +220,6 @@ static void client_opened(struct client *c, xpr_conn *conn)
     CHECK_EQ(c->opens, 0);
     CHECK_EQ(c->closes, 0);
     c->opens++;
-    c->opened_ms = test_now_ms();
     c->run->clients_opened++;
 }
 
@@ -678,10 +679,12 @@ static void test_slow_reader(void **state)
 
 #define SILENT_CLIENTS 100u
 #define FIRST_DATA_MS 300u
-/* A silent conn is closed no later than this after it opened. */
+/* A silent conn is closed no later than this after its connect started
+ * (the server accepts after that, and the client's on_open may come later
+ * than the server's, so the connect is the reference). */
 #define SILENT_LATEST_MS (FIRST_DATA_MS + 5000u)
-/* Slack for the clocks: a client's on_open may run after the server's. */
-#define SILENT_EARLY_SLACK_MS 50u
+/* Slack for coarse clocks. */
+#define SILENT_EARLY_SLACK_MS 20u
 #define TALK_LEN 1024u
 /* Round trips the talker makes after the last silent conn went. */
 #define TALK_ROUNDS_AFTER 20u
@@ -732,7 +735,7 @@ static void silent_on_close(xpr_conn *conn, int err)
         /* The server closed it: EOF or a reset. */
         CHECK(err == 0 || is_reset_error(err));
         CHECK_EQ(c->opens, 1);
-        lived = test_now_ms() - c->opened_ms;
+        lived = test_now_ms() - c->connect_ms;
         CHECK(lived + SILENT_EARLY_SLACK_MS >= FIRST_DATA_MS);
         CHECK(lived <= SILENT_LATEST_MS);
         if (lived > silent.latest_close_ms) {
@@ -1115,11 +1118,19 @@ static void test_connect_close_churn(void **state)
 #define KILL_CHILDREN 2u
 /* Echoed to the children before they are killed. */
 #define KILL_AFTER (4u * 1024 * 1024)
+/* The server's idle timeout on the children's conns: the backstop for a
+ * peer that vanishes without a FIN or a reset. Under Wine that happens:
+ * the wineserver may keep a killed process's socket open (seen with the
+ * select back end: the child's socket still ESTABLISHED in wineserver64,
+ * unread bytes in its queue, the process gone), so there the conn may end
+ * with XPR_ETIMEDOUT; elsewhere it must end by EOF or reset. */
+#define KILL_IDLE_MS 3000u
 
 struct kill_state {
     struct test_process *children[KILL_CHILDREN];
     int waited[KILL_CHILDREN]; /* test_process_wait's answer */
     int killed;
+    int reported; /* the case runs long: said where it stands */
     uint64_t echoed_at_kill;
 };
 
@@ -1131,6 +1142,14 @@ static void kill_on_tick(xpr_timer *timer, void *arg)
     unsigned i;
     (void)timer;
 
+    if (!killing.reported && test_now_ms() - run->started_ms > 20000) {
+        killing.reported = 1;
+        print_message("# killed client: after 20 s: %u writers connected, "
+                      "%u closed, %llu bytes echoed, killed: %d\n",
+                      run->server.opened, run->server.closed,
+                      (unsigned long long)run->server.echoed_bytes,
+                      killing.killed);
+    }
     if (!killing.killed && run->server.opened == KILL_CHILDREN &&
         run->server.echoed_bytes >= KILL_AFTER) {
         /* Both still writing: nothing has closed yet. */
@@ -1157,6 +1176,7 @@ static void test_killed_client_process(void **state)
 
     memset(&killing, 0, sizeof(killing));
     run_start(&run, 1, NULL); /* no client of its own */
+    run.server.idle_timeout_ms = KILL_IDLE_MS;
     assert_int_equal(xpr_timer_new(run.loop, kill_on_tick, &run, &run.tick), 0);
     assert_int_equal(xpr_timer_start(run.tick, 10, 10), 0);
     for (i = 0; i < KILL_CHILDREN; i++) {
@@ -1177,7 +1197,14 @@ static void test_killed_client_process(void **state)
     }
     assert_int_equal(run.server.opened, KILL_CHILDREN);
     assert_int_equal(run.server.closed, KILL_CHILDREN);
-    assert_int_equal(run.server_clean + run.server_reset, KILL_CHILDREN);
+    if (run.server_timed_out != 0) {
+        print_message("# killed client: %u conns ended by the idle timeout "
+                      "(the host kept the killed process's socket open)\n",
+                      run.server_timed_out);
+        assert_true(test_under_wine());
+    }
+    assert_int_equal(run.server_clean + run.server_reset + run.server_timed_out,
+                     KILL_CHILDREN);
     run_finish(&run);
 }
 
@@ -1202,8 +1229,13 @@ static int kill_teardown(void **state)
  * does or after WRITER_LIFETIME_MS. */
 struct writer {
     xpr_loop *loop;
+    const char *address;
+    xpr_timer *retry;
     uint64_t sent;
+    int opened;
 };
+
+static const struct xpr_conn_callbacks writer_callbacks;
 
 static void writer_pump(xpr_conn *conn)
 {
@@ -1225,10 +1257,32 @@ static void writer_on_data(xpr_conn *conn, const void *p, size_t n)
     (void)n;
 }
 
+static void writer_on_open(xpr_conn *conn)
+{
+    struct writer *w = xpr_conn_userdata(conn);
+    w->opened = 1;
+    writer_pump(conn);
+}
+
+/* As the clients of the test do, a connect that found no free local port
+ * tries again (see client_needs_port). */
+static void writer_on_retry(xpr_timer *timer, void *arg)
+{
+    struct writer *w = arg;
+    xpr_conn *conn = NULL;
+    (void)timer;
+    if (xpr_connect(w->loop, w->address, &writer_callbacks, w, &conn) != 0) {
+        xpr_loop_stop(w->loop);
+    }
+}
+
 static void writer_on_close(xpr_conn *conn, int err)
 {
     struct writer *w = xpr_conn_userdata(conn);
-    (void)err;
+    if (!w->opened && err == XPR_EADDRNOTAVAIL &&
+        xpr_timer_start(w->retry, PORT_RETRY_MS, 0) == 0) {
+        return;
+    }
     xpr_loop_stop(w->loop);
 }
 
@@ -1238,25 +1292,28 @@ static void writer_on_lifetime(xpr_timer *timer, void *arg)
     xpr_loop_stop(arg);
 }
 
+static const struct xpr_conn_callbacks writer_callbacks = {
+    .on_open = writer_on_open,
+    .on_data = writer_on_data,
+    .on_drain = writer_pump,
+    .on_close = writer_on_close,
+};
+
 static int writer_main(const char *address)
 {
-    static const struct xpr_conn_callbacks callbacks = {
-        .on_open = writer_pump,
-        .on_data = writer_on_data,
-        .on_drain = writer_pump,
-        .on_close = writer_on_close,
-    };
     struct writer w;
     xpr_conn *conn = NULL;
     xpr_timer *lifetime = NULL;
 
     memset(&w, 0, sizeof(w));
+    w.address = address;
     if (xpr_loop_new(&w.loop, NULL) != 0) {
         return 2;
     }
     if (xpr_timer_new(w.loop, writer_on_lifetime, w.loop, &lifetime) != 0 ||
+        xpr_timer_new(w.loop, writer_on_retry, &w, &w.retry) != 0 ||
         xpr_timer_start(lifetime, WRITER_LIFETIME_MS, 0) != 0 ||
-        xpr_connect(w.loop, address, &callbacks, &w, &conn) != 0) {
+        xpr_connect(w.loop, address, &writer_callbacks, &w, &conn) != 0) {
         xpr_loop_free(w.loop);
         return 2;
     }
@@ -1268,7 +1325,7 @@ static int writer_main(const char *address)
 /* ---- 8. the loop stopped and freed under load ---- */
 
 #define STOP_CLIENTS 50u
-/* Echoed before the stop. */
+/* Echoed before the stop (and every client got some). */
 #define STOP_AFTER (16u * 1024 * 1024)
 #define STOP_POSTS 2000u
 /* Posted after the loop stopped: still queued when it is freed. */
@@ -1282,6 +1339,7 @@ struct stop_state {
     int freeing;
     int freed;
     unsigned canceled_clients;
+    unsigned clients_echoed; /* clients that got echoed bytes */
 };
 
 static struct stop_state stopping;
@@ -1312,7 +1370,7 @@ static void stop_on_tick(xpr_timer *timer, void *arg)
 {
     struct run *run = arg;
 
-    if (run->clients_opened == STOP_CLIENTS &&
+    if (stopping.clients_echoed == STOP_CLIENTS &&
         run->server.opened == STOP_CLIENTS &&
         run->server.echoed_bytes >= STOP_AFTER) {
         xpr_timer_stop(timer);
@@ -1348,6 +1406,7 @@ static void stop_on_data(xpr_conn *conn, const void *p, size_t n)
 
     callback_enter();
     CHECK(!stopping.freeing);
+    stopping.clients_echoed += c->received == 0;
     client_verify(c, p, n);
     callback_leave();
 }

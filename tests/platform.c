@@ -124,6 +124,12 @@ int test_has_alertable_waits(void)
     return 1;
 }
 
+int test_under_wine(void)
+{
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
 long test_open_handles(void)
 {
     DWORD n = 0;
@@ -292,6 +298,11 @@ unsigned test_alertable_wait_and_pump(void)
 }
 
 int test_has_alertable_waits(void)
+{
+    return 0;
+}
+
+int test_under_wine(void)
 {
     return 0;
 }

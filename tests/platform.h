@@ -36,6 +36,10 @@ void test_raise_socket_limit(unsigned long want);
 unsigned test_alertable_wait_and_pump(void);
 int test_has_alertable_waits(void);
 
+/* Whether this runs under Wine (whose wineserver may keep the sockets of
+ * a killed process open: see tests/hostile.c). */
+int test_under_wine(void);
+
 /* Descriptors (POSIX, counted in /proc/self/fd) or handles (Windows,
  * GetProcessHandleCount) this process holds, or -1 where they cannot be
  * counted. */
