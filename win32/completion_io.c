@@ -110,6 +110,11 @@ static void close_handle(struct xpr__cx_conn *cc, int reset)
         xpr__sock_set_linger0(c->sock);
     else if (cc->connected && !cc->write_shut)
         shutdown((SOCKET)c->sock, SD_SEND); /* FIN before the close */
+    /* closesocket cancels the socket's pending I/O on Windows; under Wine
+     * sends (and reads) towards a peer that neither reads nor closes stay
+     * pending after it, and the conn would never finish. */
+    if (cc->pending != 0)
+        CancelIoEx((HANDLE)c->sock, NULL);
     closesocket((SOCKET)c->sock);
     c->sock = XPR__INVALID_SOCKET;
 }
