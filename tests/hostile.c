@@ -1139,16 +1139,26 @@ static struct kill_state killing;
 static void kill_on_tick(xpr_timer *timer, void *arg)
 {
     struct run *run = arg;
+    struct xpr_loop_stats stats;
     unsigned i;
     (void)timer;
 
-    if (!killing.reported && test_now_ms() - run->started_ms > 20000) {
+    if (!killing.reported && test_now_ms() - run->started_ms > 20000 &&
+        CHECK_EQ(xpr_loop_stats(run->loop, &stats), 0)) {
         killing.reported = 1;
         print_message("# killed client: after 20 s: %u writers connected, "
-                      "%u closed, %llu bytes echoed, killed: %d\n",
+                      "%u closed, %llu bytes echoed, killed: %d; %llu live, "
+                      "%llu timed out, %llu operations pending (%llu "
+                      "reads, %llu writes), %llu bytes queued\n",
                       run->server.opened, run->server.closed,
                       (unsigned long long)run->server.echoed_bytes,
-                      killing.killed);
+                      killing.killed,
+                      (unsigned long long)stats.live_connections,
+                      (unsigned long long)stats.timed_out_connections,
+                      (unsigned long long)stats.pending_operations,
+                      (unsigned long long)stats.pending_reads,
+                      (unsigned long long)stats.pending_writes,
+                      (unsigned long long)stats.queued_write_bytes);
     }
     if (!killing.killed && run->server.opened == KILL_CHILDREN &&
         run->server.echoed_bytes >= KILL_AFTER) {
