@@ -338,7 +338,9 @@ int xpr_connect(xpr_loop *loop, const char *address,
  * Copies n bytes and sends them, now if possible; what cannot go now is
  * queued (never blocks). n == 0 is a no-op. Errors: XPR_EINVAL (NULL conn, or
  * NULL p with n > 0), XPR_ECLOSED (closing or closed), XPR_ESHUTDOWN (after
- * xpr_conn_shutdown), XPR_ENOMEM, XPR_ETHREAD.
+ * xpr_conn_shutdown), XPR_ENOMEM, XPR_ETHREAD, or the system error of a
+ * send that failed at once (XPR_ECONNRESET, XPR_EPIPE, ...): the conn then
+ * closes, and on_close(conn, that error) follows from the loop.
  */
 int xpr_conn_write(xpr_conn *conn, const void *p, size_t n);
 

@@ -156,7 +156,9 @@ static void flush_queue(struct stream_conn *sc)
     update_interest(sc);
     if (had_bytes && !(c->flags & XPR__CONN_CLOSING))
         xpr__conn_deliver_drain(c);
-    if (!(c->flags & XPR__CONN_FINISHED))
+    /* on_drain may have written again (and asked for a FIN or a close):
+     * those wait until that is sent too. */
+    if (!(c->flags & XPR__CONN_FINISHED) && xpr__wq_bytes(&sc->queue) == 0)
         queue_empty(sc);
 }
 

@@ -2,6 +2,7 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <process.h>
+#include <wchar.h>
 #include <windows.h>
 #else
 #include <arpa/inet.h>
@@ -10,10 +11,14 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #endif
@@ -141,12 +146,116 @@ int test_has_alertable_waits(void)
     return 1;
 }
 
+int test_under_wine(void)
+{
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
 long test_open_handles(void)
 {
-    DWORD count = 0;
-    return GetProcessHandleCount(GetCurrentProcess(), &count) ? (long)count
-                                                              : -1;
+    DWORD n = 0;
+    if (!GetProcessHandleCount(GetCurrentProcess(), &n)) {
+        return -1;
+    }
+    return (long)n;
 }
+
+/* The exit code test_process_kill gives: tells a kill from an exit. */
+#define KILLED_EXIT_CODE 0xdead
+
+struct test_process {
+    HANDLE handle;
+    int killed;
+};
+
+/* Appends text to the command line cmd (len wide characters, NUL
+ * included), quoted: the arguments here hold no quotes or backslashes
+ * before quotes, so quoting them whole is exact. */
+static int append_quoted(WCHAR *cmd, size_t len, size_t *at, const WCHAR *text)
+{
+    size_t n = wcslen(text);
+    if (*at + n + 4 > len) {
+        return -1;
+    }
+    if (*at > 0) {
+        cmd[(*at)++] = L' ';
+    }
+    cmd[(*at)++] = L'"';
+    memcpy(cmd + *at, text, n * sizeof(WCHAR));
+    *at += n;
+    cmd[(*at)++] = L'"';
+    cmd[*at] = L'\0';
+    return 0;
+}
+
+int test_process_spawn_self(const char *argv0, const char *const *args,
+                            unsigned n, struct test_process **out)
+{
+    WCHAR path[MAX_PATH];
+    WCHAR cmd[4096];
+    WCHAR arg[512];
+    size_t at = 0;
+    unsigned i;
+    DWORD got;
+    STARTUPINFOW si;
+    PROCESS_INFORMATION pi;
+    struct test_process *p;
+    (void)argv0; /* the module's own path is exact; argv[0] may not be */
+
+    got = GetModuleFileNameW(NULL, path, MAX_PATH);
+    if (got == 0 || got >= MAX_PATH ||
+        append_quoted(cmd, sizeof(cmd) / sizeof(cmd[0]), &at, path) != 0) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        if (MultiByteToWideChar(CP_UTF8, 0, args[i], -1, arg,
+                                (int)(sizeof(arg) / sizeof(arg[0]))) == 0 ||
+            append_quoted(cmd, sizeof(cmd) / sizeof(cmd[0]), &at, arg) != 0) {
+            return -1;
+        }
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        return -1;
+    }
+    memset(&si, 0, sizeof(si));
+    si.cb = sizeof(si);
+    /* No handle is inherited: the child's standard handles are not this
+     * process's (its output, if any, goes nowhere). */
+    if (!CreateProcessW(path, cmd, NULL, NULL, FALSE, CREATE_NO_WINDOW, NULL,
+                        NULL, &si, &pi)) {
+        free(p);
+        return -1;
+    }
+    CloseHandle(pi.hThread);
+    p->handle = pi.hProcess;
+    *out = p;
+    return 0;
+}
+
+int test_process_kill(struct test_process *process)
+{
+    if (!TerminateProcess(process->handle, KILLED_EXIT_CODE)) {
+        return -1;
+    }
+    process->killed = 1;
+    return 0;
+}
+
+int test_process_wait(struct test_process *process)
+{
+    DWORD code = 0;
+    int result = -1;
+    if (WaitForSingleObject(process->handle, INFINITE) == WAIT_OBJECT_0 &&
+        GetExitCodeProcess(process->handle, &code)) {
+        result = process->killed && code == KILLED_EXIT_CODE ? 1 : 0;
+    }
+    CloseHandle(process->handle);
+    free(process);
+    return result;
+}
+
 
 unsigned long test_exhaust_descriptors(void)
 {
@@ -298,22 +407,102 @@ int test_has_alertable_waits(void)
     return 0;
 }
 
+int test_under_wine(void)
+{
+    return 0;
+}
+
 long test_open_handles(void)
 {
     DIR *dir = opendir("/proc/self/fd");
     struct dirent *entry;
-    long count = 0;
+    long n = 0;
     if (dir == NULL) {
         return -1;
     }
     while ((entry = readdir(dir)) != NULL) {
         if (entry->d_name[0] != '.') {
-            count++;
+            n++;
         }
     }
     closedir(dir);
-    return count - 1; /* the directory's own descriptor */
+    return n - 1; /* the directory's own descriptor */
 }
+
+extern char **environ;
+
+struct test_process {
+    pid_t pid;
+    int killed;
+};
+
+int test_process_spawn_self(const char *argv0, const char *const *args,
+                            unsigned n, struct test_process **out)
+{
+    posix_spawn_file_actions_t actions;
+    struct test_process *p;
+    char **argv;
+    unsigned i;
+    int rc;
+
+    p = calloc(1, sizeof(*p));
+    argv = calloc(n + 2, sizeof(*argv));
+    if (p == NULL || argv == NULL ||
+        posix_spawn_file_actions_init(&actions) != 0) {
+        free(p);
+        free(argv);
+        return -1;
+    }
+    argv[0] = (char *)argv0;
+    for (i = 0; i < n; i++) {
+        argv[i + 1] = (char *)args[i];
+    }
+    /* Standard output is the test's TAP stream: the child stays off it. */
+    rc =
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (rc == 0) {
+        rc = strchr(argv0, '/') != NULL
+                 ? posix_spawn(&p->pid, argv0, &actions, NULL, argv, environ)
+                 : posix_spawnp(&p->pid, argv0, &actions, NULL, argv, environ);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    free(argv);
+    if (rc != 0) {
+        free(p);
+        return -1;
+    }
+    *out = p;
+    return 0;
+}
+
+int test_process_kill(struct test_process *process)
+{
+    if (kill(process->pid, SIGKILL) != 0) {
+        return -1;
+    }
+    process->killed = 1;
+    return 0;
+}
+
+int test_process_wait(struct test_process *process)
+{
+    int status = 0;
+    int result = -1;
+    pid_t got;
+
+    do {
+        got = waitpid(process->pid, &status, 0);
+    } while (got < 0 && errno == EINTR);
+    if (got == process->pid) {
+        result = process->killed && WIFSIGNALED(status) &&
+                         WTERMSIG(status) == SIGKILL
+                     ? 1
+                     : 0;
+    }
+    free(process);
+    return result;
+}
+
 
 /* Descriptors that fill the holes below the highest one in use, so that
  * the lowered limit leaves no free number at all. */

@@ -1,8 +1,11 @@
 /*
  * The little the tests need from the operating system: threads (for posts
  * and stops from other threads) and flags they share, a monotonic clock (to
- * check that timers do not fire early), process CPU time (to check that an idle
- * loop sleeps) and the open-file limit (for the many-connections tests).
+ * check that timers do not fire early), process CPU time (to check that an
+ * idle loop sleeps), the open-file limit (for the many-connections tests),
+ * the count of open descriptors or handles (to check that nothing leaks),
+ * child processes (a client in another process, killed while it writes) and
+ * a blocking socket outside xpr.
  * platform.c is the only file in tests/ that tests _WIN32.
  */
 #ifndef XPR_TESTS_PLATFORM_H
@@ -41,9 +44,28 @@ void test_raise_socket_limit(unsigned long want);
 unsigned test_alertable_wait_and_pump(void);
 int test_has_alertable_waits(void);
 
-/* Descriptors (POSIX) or handles (Windows) the process holds now, or -1
- * where that cannot be counted. */
+/* Whether this runs under Wine (whose wineserver may keep the sockets of
+ * a killed process open: see tests/hostile.c). */
+int test_under_wine(void);
+
+/* Descriptors (POSIX, counted in /proc/self/fd) or handles (Windows,
+ * GetProcessHandleCount) this process holds, or -1 where they cannot be
+ * counted. */
 long test_open_handles(void);
+
+struct test_process;
+
+/* Starts this program again with the arguments args[0..n-1] (after the
+ * program name), its standard output discarded. argv0 is the argv[0] this
+ * process was started with (POSIX; Windows asks for its own module).
+ * 0 or -1. */
+int test_process_spawn_self(const char *argv0, const char *const *args,
+                            unsigned n, struct test_process **out);
+/* Kills it at once (SIGKILL, TerminateProcess). 0 or -1. */
+int test_process_kill(struct test_process *process);
+/* Waits for it to end and frees it: 1 if it ended by test_process_kill,
+ * 0 if it exited by itself, -1 on error. */
+int test_process_wait(struct test_process *process);
 
 /* Lowers (or restores) the soft limit on descriptors so that the next one
  * opened fails with EMFILE: the limit becomes one above the highest open

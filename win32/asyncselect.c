@@ -275,6 +275,11 @@ static int asyncselect_update(void *state, struct xpr__io *io,
     if (sl != NULL && new_mask != 0) {
         if ((new_mask & XPR__IO_WRITE) && !(sl->mask & XPR__IO_WRITE))
             sl->pending |= XPR__IO_WRITE; /* quirk 6 */
+        /* Quirk 8 again: a reader coming back (resume) on a socket
+         * registered while it was paused, with write interest only, may
+         * have data no FD_READ announces: it tries once. */
+        if ((new_mask & XPR__IO_READ) && !(sl->mask & XPR__IO_READ))
+            sl->pending |= XPR__IO_READ;
         sl->mask = new_mask;
         return queue_if_ready(st, sl);
     }

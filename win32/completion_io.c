@@ -111,6 +111,11 @@ static void close_handle(struct xpr__cx_conn *cc, int reset)
         xpr__sock_set_linger0(c->sock);
     else if (cc->connected && !cc->write_shut)
         shutdown((SOCKET)c->sock, SD_SEND); /* FIN before the close */
+    /* closesocket cancels the socket's pending I/O on Windows; under Wine
+     * sends (and reads) towards a peer that neither reads nor closes stay
+     * pending after it, and the conn would never finish. */
+    if (cc->pending != 0)
+        CancelIoEx((HANDLE)c->sock, NULL);
     closesocket((SOCKET)c->sock);
     c->sock = XPR__INVALID_SOCKET;
 }
@@ -323,6 +328,10 @@ static void queue_empty(struct xpr__cx_conn *cc, int had_bytes)
     if (had_bytes && !(c->flags & XPR__CONN_CLOSING))
         xpr__conn_deliver_drain(c);
     if (cc->dying || (c->flags & XPR__CONN_FINISHED))
+        return;
+    /* on_drain may have written again (and asked for a FIN or a close):
+     * those wait until that is sent too; its completion comes back here. */
+    if (cc->queued_bytes != 0 || cc->sends_in_flight != 0)
         return;
     if (c->flags & XPR__CONN_CLOSING) {
         close_socket(cc, 0, 0);

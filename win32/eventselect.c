@@ -278,6 +278,11 @@ static int eventselect_update(void *state, struct xpr__io *io,
         /* Quirk 8: a writer that starts waiting tries once more first. */
         if ((new_mask & XPR__IO_WRITE) && !(sl->mask & XPR__IO_WRITE))
             sl->pending |= XPR__IO_WRITE;
+        /* Quirk 7 again: a reader coming back (resume) on a socket
+         * registered while it was paused, with write interest only, may
+         * have data no FD_READ announces: it tries once. */
+        if ((new_mask & XPR__IO_READ) && !(sl->mask & XPR__IO_READ))
+            sl->pending |= XPR__IO_READ;
         sl->mask = new_mask; /* the registration covers every event */
         return queue_if_ready(st, sl);
     }
