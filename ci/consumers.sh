@@ -45,14 +45,14 @@ readme_example() {
 setup_platform() {
     case $1 in
     linux)
-        cc=gcc; cross=(); run=(); cmake_args=()
+        cc=gcc; cross=(); run=(); cmake_args=(); exe_suffix=""
         pc_extra=""
         ;;
     windows)
         ci/win-deps.sh
         local deps=${XPR_DEPS_DIR:-build-deps}
         deps=$(cd "$deps" && pwd)
-        cc=x86_64-w64-mingw32-gcc
+        cc=x86_64-w64-mingw32-gcc; exe_suffix=.exe
         cross=(--cross-file "$deps/mingw-w64-x86_64.txt")
         run=(ci/cross/wine-run)
         cmake_args=(-DCMAKE_TOOLCHAIN_FILE="$root/ci/cross/mingw-w64-x86_64.cmake")
@@ -115,15 +115,17 @@ installed() { # platform kind -> prefix
             -Dbuildtype=release >"$dir.setup.log" ||
             { cat "$dir.setup.log"; fail "$1 $2: meson setup"; }
     fi
-    ninja -C "$dir/xpr" >/dev/null
-    meson install -C "$dir/xpr" >/dev/null
+    ninja -C "$dir/xpr" >"$dir.build.log" 2>&1 ||
+        { tail -n 30 "$dir.build.log" >&2; fail "$1 $2: build"; }
+    meson install -C "$dir/xpr" >>"$dir.build.log" 2>&1 ||
+        { tail -n 30 "$dir.build.log" >&2; fail "$1 $2: install"; }
     [ -x "$prefix/bin/xpr-echo" ] || [ -f "$prefix/bin/xpr-echo.exe" ] ||
         fail "$1 $2: xpr-echo not installed"
     echo "$prefix"
 }
 
 pkg_config_consumer() { # platform kind prefix
-    local out=$work/$1-$2/pkg-config/consumer static=() flags
+    local out=$work/$1-$2/pkg-config/consumer$exe_suffix static=() flags
     mkdir -p "$(dirname "$out")"
     [ "$2" = static ] && static=(--static)
     flags=$(pc "$3" "${static[@]}" --cflags --libs xpr) ||
@@ -187,7 +189,7 @@ readme_consumer() { # platform prefix(shared)
     [ -s "$dir/example.c" ] || fail "README: no C example under 'The API in brief'"
     flags=$(pc "$2" --cflags --libs xpr)
     # shellcheck disable=SC2086
-    "$cc" "${strict[@]}" "$dir/example.c" $flags -o "$dir/example" ||
+    "$cc" "${strict[@]}" "$dir/example.c" $flags -o "$dir/example$exe_suffix" ||
         fail "$1: the README's example does not build with ${strict[*]}"
     say "$1: the README's example builds with ${strict[*]}"
 }
