@@ -4,7 +4,7 @@
 set -euo pipefail
 
 xpr_linux_packages=(gcc meson ninja-build pkg-config libevent-dev libcmocka-dev
-                    valgrind clang-format)
+                    valgrind clang-format-14)
 
 xpr_install_missing() {
     local missing=() pkg

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Windows leg: cross-builds xpr with mingw-w64 (warnings as errors) and
-# runs the same CMocka suite under Wine for every Windows back end. Timings
-# under Wine are Wine's, not Windows'.
+# runs the same CMocka suite under Wine for every Windows back end, then the
+# consumers of the DLL and static installs (ci/consumers.sh windows) and the
+# clang build (ci/clang-mingw.sh). Timings under Wine are Wine's, not
+# Windows'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,3 +45,9 @@ step "test suite under Wine, every Windows back end"
 # One test at a time: one wineserver holds the sockets of every process.
 meson test -C build-win --print-errorlogs --num-processes 1 \
     --timeout-multiplier 3
+
+step "consumers under Wine: pkg-config, CMake and Meson subproject, DLL and static"
+ci/consumers.sh windows
+
+step "second Windows compiler: clang for x86_64-w64-mingw32, -Werror"
+ci/clang-mingw.sh

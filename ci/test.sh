@@ -3,9 +3,11 @@
 # the CMocka suite for every back end, again under ASan/UBSan (a build with
 # the fault-injection seam), the fault leg (the faults suite, then the whole
 # suite with transparent faults), the poll and libevent suites under
-# valgrind, the ThreadSanitizer leg, the 10,000-connection soak and the fuzz
-# targets. Windows leg (ci/test-windows.sh): the mingw-w64 cross build, the
-# same suite and the fault leg under Wine. Installs what is missing (apt).
+# valgrind, the ThreadSanitizer leg, the 10,000-connection soak, the fuzz
+# targets and the consumers (ci/consumers.sh). Windows leg
+# (ci/test-windows.sh): the mingw-w64 cross build, the same suite and the
+# fault leg under Wine, the consumers, the clang build. Installs what is
+# missing (apt).
 # --linux-only skips the Windows leg.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -80,6 +82,9 @@ fi
 
 step "fuzz targets (libFuzzer, ${FUZZ_SECONDS:-60} s each)"
 ci/fuzz.sh
+
+step "consumers: pkg-config, CMake and Meson subproject, shared and static"
+ci/consumers.sh linux
 
 if [ "$windows_leg" = 1 ]; then
     ci/test-windows.sh

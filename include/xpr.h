@@ -33,13 +33,35 @@
 extern "C" {
 #endif
 
+/*
+ * XPR_API marks the public functions: the only symbols the shared library
+ * exports. On ELF the library is built with hidden visibility and these are
+ * "default". A Windows DLL exports them (XPR_BUILDING_DLL, set by xpr's own
+ * build) and its users import them; programs that link the static library
+ * on Windows define XPR_STATIC (xpr.pc and the CMake package add it for a
+ * static install; the Meson dependency does it for a static subproject).
+ */
+#if defined(_WIN32) || defined(__CYGWIN__)
+#if defined(XPR_BUILDING_DLL)
+#define XPR_API __declspec(dllexport)
+#elif defined(XPR_STATIC)
+#define XPR_API
+#else
+#define XPR_API __declspec(dllimport)
+#endif
+#elif defined(__GNUC__) || defined(__clang__)
+#define XPR_API __attribute__((visibility("default")))
+#else
+#define XPR_API
+#endif
+
 #define XPR_VERSION_MAJOR 0
 #define XPR_VERSION_MINOR 1
 #define XPR_VERSION_PATCH 0
 #define XPR_VERSION_STRING "0.1.0"
 
 /* The version of the library linked in, as MAJOR*10000 + MINOR*100 + PATCH. */
-int xpr_version(void);
+XPR_API int xpr_version(void);
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
@@ -79,14 +101,14 @@ enum xpr_error {
 };
 
 /* A static, human-readable message for an XPR_E* code (or "unknown error"). */
-const char *xpr_strerror(int code);
+XPR_API const char *xpr_strerror(int code);
 /* The symbolic name of a code ("XPR_ECONNRESET"), or "XPR_E?" if unknown. */
-const char *xpr_err_name(int code);
+XPR_API const char *xpr_err_name(int code);
 /*
  * The raw operating-system code (errno, WSAGetLastError() or GetLastError())
  * behind the most recent system error translated on the calling thread, or 0.
  */
-int xpr_last_os_error(void);
+XPR_API int xpr_last_os_error(void);
 
 /* ------------------------------------------------------------------------ */
 /* Back ends                                                                 */
@@ -100,15 +122,15 @@ int xpr_last_os_error(void);
 #define XPR_BACKEND_DEFAULT NULL
 
 /* How many back ends this build offers, and their names by index. */
-size_t xpr_backend_count(void);
-const char *xpr_backend_name_at(size_t index); /* NULL past the end */
+XPR_API size_t xpr_backend_count(void);
+XPR_API const char *xpr_backend_name_at(size_t index); /* NULL past the end */
 /*
  * 0 if this build offers the named back end; XPR_ENOTSUP if it is a known back
  * end that this build or platform lacks; XPR_EINVAL for an unknown name.
  */
-int xpr_backend_supported(const char *name);
+XPR_API int xpr_backend_supported(const char *name);
 /* The back end a loop gets with XPR_BACKEND_DEFAULT and no XPR_BACKEND set. */
-const char *xpr_backend_default(void);
+XPR_API const char *xpr_backend_default(void);
 
 /* ------------------------------------------------------------------------ */
 /* Loop                                                                      */
@@ -195,7 +217,8 @@ struct xpr_loop_stats {
  * field), XPR_ENOTSUP (back end not in this build, or workers > 1 where not
  * supported), XPR_ENOMEM, or a system error from creating the back end.
  */
-int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg);
+XPR_API int xpr_loop_new(xpr_loop **loop_out,
+                         const struct xpr_loop_config *cfg);
 
 /*
  * Runs callbacks until xpr_loop_stop() is called or nothing is left to do (no
@@ -209,10 +232,10 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg);
  * failed without a break for 30 s ends the run, with its error. A stop
  * requested before the call makes it return after one iteration.
  */
-int xpr_loop_run(xpr_loop *loop);
+XPR_API int xpr_loop_run(xpr_loop *loop);
 
 /* Any thread. Makes xpr_loop_run return soon. 0 or XPR_EINVAL. */
-int xpr_loop_stop(xpr_loop *loop);
+XPR_API int xpr_loop_stop(xpr_loop *loop);
 
 /*
  * Any thread. Runs fn(arg) once on the loop's thread (one of its workers), in
@@ -220,7 +243,7 @@ int xpr_loop_stop(xpr_loop *loop);
  * Posts still queued when the loop is freed run inside xpr_loop_free, so arg
  * is always handed back. Errors: XPR_EINVAL, XPR_ENOMEM.
  */
-int xpr_loop_post(xpr_loop *loop, void (*fn)(void *arg), void *arg);
+XPR_API int xpr_loop_post(xpr_loop *loop, void (*fn)(void *arg), void *arg);
 
 /*
  * Closes everything still open: each live connection gets on_close(conn,
@@ -228,14 +251,14 @@ int xpr_loop_post(xpr_loop *loop, void (*fn)(void *arg), void *arg);
  * die), pending posts run. No callback runs after it returns. Must not be
  * called from a callback of the same loop. NULL is ignored.
  */
-void xpr_loop_free(xpr_loop *loop);
+XPR_API void xpr_loop_free(xpr_loop *loop);
 
 /* Name of the back end in use ("iocp", "libevent", ...). */
-const char *xpr_loop_backend(const xpr_loop *loop);
+XPR_API const char *xpr_loop_backend(const xpr_loop *loop);
 
 /* Fills *stats. Errors: XPR_EINVAL, XPR_ETHREAD (another thread while the
  * loop runs). */
-int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats);
+XPR_API int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats);
 
 /* ------------------------------------------------------------------------ */
 /* Timers                                                                    */
@@ -244,17 +267,19 @@ int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats);
 typedef void (*xpr_timer_cb)(xpr_timer *timer, void *arg);
 
 /* Creates a stopped timer. Errors: XPR_EINVAL, XPR_ENOMEM. */
-int xpr_timer_new(xpr_loop *loop, xpr_timer_cb cb, void *arg, xpr_timer **out);
+XPR_API int xpr_timer_new(xpr_loop *loop, xpr_timer_cb cb, void *arg,
+                          xpr_timer **out);
 /*
  * (Re)starts the timer: cb runs after timeout_ms, then every repeat_ms if
  * repeat_ms > 0. Timers due at the same time run in the order started. A
  * started timer keeps xpr_loop_run running. Errors: XPR_EINVAL, XPR_ETHREAD.
  */
-int xpr_timer_start(xpr_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms);
+XPR_API int xpr_timer_start(xpr_timer *timer, uint64_t timeout_ms,
+                            uint64_t repeat_ms);
 /* Stops the timer; safe inside its own callback. XPR_EINVAL on NULL. */
-int xpr_timer_stop(xpr_timer *timer);
+XPR_API int xpr_timer_stop(xpr_timer *timer);
 /* Stops and frees; safe inside its own callback. NULL is ignored. */
-void xpr_timer_free(xpr_timer *timer);
+XPR_API void xpr_timer_free(xpr_timer *timer);
 
 /* ------------------------------------------------------------------------ */
 /* Connections                                                               */
@@ -307,22 +332,23 @@ struct xpr_listen_config {
  * Errors: XPR_EINVAL (bad text or arguments), XPR_EADDRINUSE, XPR_EACCES,
  * XPR_EADDRNOTAVAIL, XPR_ETHREAD, XPR_ENOMEM, other system errors.
  */
-int xpr_listen(xpr_loop *loop, const char *address,
-               const struct xpr_listen_config *cfg,
-               const struct xpr_conn_callbacks *callbacks, void *arg,
-               xpr_listener **out);
+XPR_API int xpr_listen(xpr_loop *loop, const char *address,
+                       const struct xpr_listen_config *cfg,
+                       const struct xpr_conn_callbacks *callbacks, void *arg,
+                       xpr_listener **out);
 
 /*
  * Writes the bound address as text ("127.0.0.1:40123", "[::1]:40123") into
  * buf. Errors: XPR_EINVAL (NULL or buffer too small: nothing is truncated).
  */
-int xpr_listener_address(const xpr_listener *listener, char *buf, size_t len);
+XPR_API int xpr_listener_address(const xpr_listener *listener, char *buf,
+                                 size_t len);
 
 /*
  * Stops accepting and frees the listener. Connections already accepted stay
  * open. XPR_EINVAL on NULL, XPR_ETHREAD.
  */
-int xpr_listener_close(xpr_listener *listener);
+XPR_API int xpr_listener_close(xpr_listener *listener);
 
 /*
  * Starts connecting. On success *out is valid at once (writes are queued
@@ -330,9 +356,9 @@ int xpr_listener_close(xpr_listener *listener);
  * from the loop, never from inside this call. Errors returned here: XPR_EINVAL
  * (bad text or arguments), XPR_ENOMEM, XPR_ETHREAD, XPR_EMFILE, ...
  */
-int xpr_connect(xpr_loop *loop, const char *address,
-                const struct xpr_conn_callbacks *callbacks, void *arg,
-                xpr_conn **out);
+XPR_API int xpr_connect(xpr_loop *loop, const char *address,
+                        const struct xpr_conn_callbacks *callbacks, void *arg,
+                        xpr_conn **out);
 
 /*
  * Copies n bytes and sends them, now if possible; what cannot go now is
@@ -342,48 +368,48 @@ int xpr_connect(xpr_loop *loop, const char *address,
  * send that failed at once (XPR_ECONNRESET, XPR_EPIPE, ...): the conn then
  * closes, and on_close(conn, that error) follows from the loop.
  */
-int xpr_conn_write(xpr_conn *conn, const void *p, size_t n);
+XPR_API int xpr_conn_write(xpr_conn *conn, const void *p, size_t n);
 
 /* Bytes accepted by xpr_conn_write and not yet handed to the kernel. */
-size_t xpr_conn_queued(const xpr_conn *conn);
+XPR_API size_t xpr_conn_queued(const xpr_conn *conn);
 
 /* Stop / restart delivering on_data (and on_eof). Idempotent. Errors:
  * XPR_EINVAL, XPR_ECLOSED, XPR_ETHREAD. */
-int xpr_conn_pause_reading(xpr_conn *conn);
-int xpr_conn_resume_reading(xpr_conn *conn);
+XPR_API int xpr_conn_pause_reading(xpr_conn *conn);
+XPR_API int xpr_conn_resume_reading(xpr_conn *conn);
 
 /* Half-close: send FIN once the queue has drained. Reading goes on.
  * Errors: XPR_EINVAL, XPR_ECLOSED, XPR_ETHREAD. Idempotent. */
-int xpr_conn_shutdown(xpr_conn *conn);
+XPR_API int xpr_conn_shutdown(xpr_conn *conn);
 
 /* Graceful close: stop reading, flush the queue, close, then on_close(conn,
  * 0) from the loop. Idempotent while closing. Errors: XPR_EINVAL,
  * XPR_ETHREAD. */
-int xpr_conn_close(xpr_conn *conn);
+XPR_API int xpr_conn_close(xpr_conn *conn);
 
 /* Reset now (SO_LINGER 0); queued data are dropped; on_close(conn, 0) follows
  * from the loop. Errors: XPR_EINVAL, XPR_ETHREAD. */
-int xpr_conn_abort(xpr_conn *conn);
+XPR_API int xpr_conn_abort(xpr_conn *conn);
 
-void xpr_conn_set_userdata(xpr_conn *conn, void *userdata);
-void *xpr_conn_userdata(const xpr_conn *conn);
-xpr_loop *xpr_conn_loop(const xpr_conn *conn);
+XPR_API void xpr_conn_set_userdata(xpr_conn *conn, void *userdata);
+XPR_API void *xpr_conn_userdata(const xpr_conn *conn);
+XPR_API xpr_loop *xpr_conn_loop(const xpr_conn *conn);
 
 /* The peer's address as text. Errors: XPR_EINVAL (NULL, or too small),
  * XPR_ECLOSED, XPR_EAGAIN while still connecting. */
-int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len);
+XPR_API int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len);
 
 /* TCP_NODELAY on (non-zero) or off. Errors: XPR_EINVAL, XPR_ECLOSED. */
-int xpr_conn_set_nodelay(xpr_conn *conn, int enable);
+XPR_API int xpr_conn_set_nodelay(xpr_conn *conn, int enable);
 
 /* TCP keepalive: idle_ms == 0 turns it off; interval_ms == 0 = idle_ms.
  * Errors: XPR_EINVAL, XPR_ECLOSED, XPR_ENOTSUP where the OS lacks it. */
-int xpr_conn_set_keepalive(xpr_conn *conn, uint32_t idle_ms,
-                           uint32_t interval_ms);
+XPR_API int xpr_conn_set_keepalive(xpr_conn *conn, uint32_t idle_ms,
+                                   uint32_t interval_ms);
 
 /* on_close(conn, XPR_ETIMEDOUT) after ms without incoming data (0 = off).
  * Errors: XPR_EINVAL, XPR_ECLOSED, XPR_ETHREAD. */
-int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms);
+XPR_API int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms);
 
 /* Longest text xpr_listener_address / xpr_conn_peer_address write. */
 #define XPR_ADDRSTRLEN 64

@@ -7,9 +7,10 @@
  *
  * libevent quirks handled here:
  *   1. A bufferevent queues every write and sends it on the next writable
- *      event, one more trip through the loop per write (DESIGN.md measures
- *      the cost). So on_drain follows every burst, not only backpressure:
- *      the queued bytes did fall to zero after being non-zero.
+ *      event, one more trip through the loop per write
+ *      (docs/benchmarks.md measures the cost). So on_drain follows every
+ *      burst, not only backpressure: the queued bytes did fall to zero
+ *      after being non-zero.
  *   2. bufferevent_free() only drops a reference; the teardown, and with
  *      BEV_OPT_CLOSE_ON_FREE the close of a socket bufferevent's descriptor,
  *      runs in a finalizer on a later pass, or never if the loop is not run

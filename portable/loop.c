@@ -22,7 +22,8 @@ static const char *chosen_backend_name(const struct xpr_loop_config *cfg)
 }
 
 /* cfg.workers 0 means one per CPU where the back end supports workers
- * (DESIGN.md), else 1; XPR_WORKERS=N (a test knob) replaces the CPU count. */
+ * (docs/design.md, "Workers"), else 1; XPR_WORKERS=N (a test knob) replaces
+ * the CPU count. */
 static unsigned resolve_workers(const struct xpr_backend_entry *entry,
                                 unsigned asked)
 {

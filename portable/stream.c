@@ -8,7 +8,7 @@
  *   1. Writes go to the socket at once; the queue and write interest are
  *      used only after a send would block. This is why the libevent back end
  *      is faster than bufferevents, which defer every write to the next
- *      writable event (DESIGN.md).
+ *      writable event (docs/design.md, "Why libevent is a poller").
  *   2. Interest follows state: reading is off while paused, closing, or
  *      after EOF (a level-triggered poller would report EOF forever);
  *      writing is on only while a blocked queue waits.

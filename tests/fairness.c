@@ -1,10 +1,10 @@
 /* Fairness between connections of one loop:
  *   - one connection streaming as fast as it can does not starve 100 others
  *     doing small round trips;
- *   - the "FD_WRITE trap" (MODELS.md section 4): a writer blocked by a
- *     paused reader resumes once the reader drains, cycle after cycle on
- *     the same connection, so the engine must remember a blocked writer
- *     every time, not only the first. */
+ *   - the "FD_WRITE trap" (docs/design.md, "WSAAsyncSelect"): a writer
+ *     blocked by a paused reader resumes once the reader drains, cycle after
+ *     cycle on the same connection, so the engine must remember a blocked
+ *     writer every time, not only the first. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,5 +1,5 @@
-/* xpr on a GUI thread (Windows only; MODELS.md section 4): the asyncselect
- * back end pumps every message of the loop thread, so a window the
+/* xpr on a GUI thread (Windows only; docs/design.md, "WSAAsyncSelect"): the
+ * asyncselect back end pumps every message of the loop thread, so a window the
  * application created on that thread keeps getting its messages while
  * xpr_loop_run runs, and WM_QUIT still reaches the application's own
  * message loop. Other back ends do not pump messages: the tests skip. */

@@ -1,6 +1,6 @@
-/* The Winsock models' traps (MODELS.md sections 4-6) that the rest of the
- * suite does not reach directly; flow.c and fairness.c already cover the
- * blocked writer (FD_WRITE), pause/resume and starvation, scale.c the
+/* The Winsock models' traps (docs/design.md, "The Winsock models") that the
+ * rest of the suite does not reach directly; flow.c and fairness.c already
+ * cover the blocked writer (FD_WRITE), pause/resume and starvation, scale.c the
  * groups of 63 sockets, post.c a post waking a loop on a far timer.
  * main() runs the tests that apply to the back end under test; when none
  * does, the whole binary is a TAP skip.

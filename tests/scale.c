@@ -1,4 +1,4 @@
-/* Scale (DESIGN.md contract 5, "no hidden caps"): N concurrent connections
+/* Scale (docs/design.md, contract "no hidden caps"): N concurrent connections
  * with both ends on one loop, N from XPR_TEST_CONNECTIONS (default 1000).
  *   - all N open (both ends) before any byte is sent, then each echoes its
  *     own verified data;

@@ -11,10 +11,10 @@
  * reads, writes, close), iocp.c (the completion-port harvester),
  * overlapped.c (event objects), completion_routine.c (APCs).
  *
- * Ownership rule (DESIGN.md contract 3): every posted operation holds one
- * count in its owner's `pending`; an owner is freed only at pending == 0,
- * and a per-I/O context is released only after its completion was reaped
- * (from the harvester or from the inline list).
+ * Ownership rule (docs/design.md, contract "kernel-owned memory"): every posted
+ * operation holds one count in its owner's `pending`; an owner is freed only at
+ * pending == 0, and a per-I/O context is released only after its completion was
+ * reaped (from the harvester or from the inline list).
  */
 #ifndef XPR_COMPLETION_H
 #define XPR_COMPLETION_H

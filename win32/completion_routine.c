@@ -1,8 +1,8 @@
 /*
  * The completion-routine harvester: WSARecv / WSASend name a completion
  * routine, which the system runs as an APC on the issuing thread while it
- * sits in an alertable wait (MODELS.md section 6). Everything else is the
- * shared engine (completion.c).
+ * sits in an alertable wait (docs/design.md, "Overlapped I/O"). Everything else
+ * is the shared engine (completion.c).
  *
  * 1. A routine runs only on the thread that issued the I/O, and only in an
  *    alertable wait. The core lets only the loop's thread call the API, and

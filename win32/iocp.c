@@ -1,6 +1,6 @@
 /*
  * The iocp harvester: completions are reaped from one I/O completion port
- * (MODELS.md section 7). Everything else is the shared engine
+ * (docs/design.md, "I/O completion port"). Everything else is the shared engine
  * (completion.c).
  *
  * 1. GetQueuedCompletionStatusEx returns a batch; every entry with an

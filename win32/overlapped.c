@@ -1,8 +1,8 @@
 /*
  * The overlapped harvester: every operation carries an event object in
  * OVERLAPPED.hEvent, and finished operations are found by waiting on those
- * events (MODELS.md section 6). Everything else is the shared engine
- * (completion.c).
+ * events (docs/design.md, "Overlapped I/O"). Everything else is the shared
+ * engine (completion.c).
  *
  * 1. WSAWaitForMultipleEvents takes at most WSA_MAXIMUM_WAIT_EVENTS (64)
  *    handles. Pending operations are kept in groups of 63; each group has

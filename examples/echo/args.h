@@ -9,8 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* printf-style checking; mingw-w64 builds use C99 formats (see meson.build) */
-#if defined(__MINGW32__)
+/* printf-style checking; mingw-w64 builds use C99 formats (see meson.build):
+ * gcc says so with gnu_printf, clang checks C99 formats under "printf". */
+#if defined(__MINGW32__) && !defined(__clang__)
 #define ECHO_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
 #elif defined(__GNUC__)
 #define ECHO_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))

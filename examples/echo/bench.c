@@ -98,7 +98,11 @@ static void report(struct bench *b, const char *fmt, ...)
 
 static const char *hint(int err)
 {
-    return err == XPR_EMFILE ? " (raise ulimit -n)" : "";
+    if (err == XPR_EMFILE)
+        return " (raise ulimit -n)";
+    if (err == XPR_ECONNREFUSED)
+        return " (is `xpr-echo server` listening there?)";
+    return "";
 }
 
 static void finish(struct bench *b)
@@ -307,10 +311,16 @@ static void on_close(xpr_conn *conn, int err)
 
     bc->state = CONN_CLOSED;
     b->closed++;
-    if (err != 0) {
+    if (err != 0 && !bc->was_open) {
+        /* A failed connect: the first one says why, the rest would repeat
+         * it (the run needs every connection). */
+        if (b->errors++ == 0)
+            report(b, "connect %s: %s%s", b->opt.address, xpr_strerror(err),
+                   hint(err));
+    } else if (err != 0) {
         b->errors++;
-        report(b, "conn %" PRIu32 ": %s%s%s", bc->index,
-               bc->was_open ? "" : "connect: ", xpr_strerror(err), hint(err));
+        report(b, "conn %" PRIu32 ": %s%s", bc->index, xpr_strerror(err),
+               hint(err));
     }
     if (b->phase == PHASE_DONE)
         return; /* inside xpr_loop_free, or after finish() */
@@ -394,7 +404,14 @@ static void print_summary(const struct bench *b)
            b->opt.size, b->opt.pipeline, secs, b->msgs, rate, bytes_per_s / 1e6,
            histogram_quantile(&b->latency, 0.50),
            histogram_quantile(&b->latency, 0.99), b->errors, b->mismatches);
-    printf("ping_pongs: %.0f roundtrips/s\n", rate);
+    /* libuv's benchmark names: ping_pongs is one message in flight per
+     * connection, each waiting for the last one's echo. */
+    if (b->opt.pipeline == 1)
+        printf("ping_pongs: %.0f roundtrips/s\n", rate);
+    else
+        printf("pipelined: %.0f msgs/s (%" PRIu64
+               " in flight per connection)\n",
+               rate, b->opt.pipeline);
     printf("tcp_pump: %.3f gbit/s\n", bytes_per_s * 8 / 1e9);
     fflush(stdout);
 }
@@ -478,16 +495,16 @@ int bench_main(int argc, char **argv)
 {
     struct bench b;
     const struct arg_option options[] = {
-        {"--connect", NULL, ARG_STRING, &b.opt.address, 0, 0, 1, "ADDR",
-         "echo server to load: 127.0.0.1:5150, [::1]:5150"},
-        {"--connections", NULL, ARG_UINT, &b.opt.connections, 1, 100000, 1, "N",
-         "active connections"},
-        {"--size", NULL, ARG_UINT, &b.opt.size, 1, 16777216, 1, "BYTES",
-         "bytes per message"},
-        {"--pipeline", NULL, ARG_UINT, &b.opt.pipeline, 1, 1024, 1, "K",
-         "messages in flight per active connection"},
-        {"--duration", NULL, ARG_REAL, &b.opt.duration, 0.1, 86400, 1, "S",
-         "seconds to measure (progress each second when over 3)"},
+        {"--connect", NULL, ARG_STRING, &b.opt.address, 0, 0, 0, "ADDR",
+         "echo server to load (default " ECHO_DEFAULT_ADDRESS "; [::1]:5150)"},
+        {"--connections", NULL, ARG_UINT, &b.opt.connections, 1, 100000, 0, "N",
+         "active connections (default 10)"},
+        {"--size", NULL, ARG_UINT, &b.opt.size, 1, 16777216, 0, "BYTES",
+         "bytes per message (default 64)"},
+        {"--pipeline", NULL, ARG_UINT, &b.opt.pipeline, 1, 1024, 0, "K",
+         "messages in flight per active connection (default 1: ping-pong)"},
+        {"--duration", NULL, ARG_REAL, &b.opt.duration, 0.1, 86400, 0, "S",
+         "seconds to measure (default 5; progress each second when over 3)"},
         {"--idle", NULL, ARG_UINT, &b.opt.idle, 0, 100000, 0, "M",
          "extra connections that connect and stay silent (default 0)"},
         {"--backend", NULL, ARG_STRING, &b.opt.backend, 0, 0, 0, "NAME",
@@ -497,11 +514,17 @@ int bench_main(int argc, char **argv)
         "bench",
         "Load generator: N connections each keep K messages in flight for S\n"
         "seconds; every echoed byte is verified. Prints one summary line and\n"
-        "libuv-style ping_pongs / tcp_pump lines; exits 1 on any error.",
+        "libuv-style ping_pongs (pipeline 1) or pipelined, and tcp_pump\n"
+        "lines; exits 1 on any error.",
         options, sizeof options / sizeof options[0]};
     int rc;
 
     memset(&b, 0, sizeof b);
+    b.opt.address = ECHO_DEFAULT_ADDRESS;
+    b.opt.connections = 10;
+    b.opt.size = 64;
+    b.opt.pipeline = 1;
+    b.opt.duration = 5;
     rc = args_parse(&cmd, argc, argv);
     if (rc != ARGS_OK)
         return rc;
@@ -516,8 +539,13 @@ int bench_main(int argc, char **argv)
         return rc;
 
     rc = run(&b);
-    if (b.phase == PHASE_DONE)
+    if (b.phase == PHASE_DONE && b.start_us != 0)
         print_summary(&b);
+    else if (rc == 0)
+        fprintf(stderr,
+                "bench: no measurement: the %" PRIu64
+                " connections to %s did not all open\n",
+                b.opt.connections + b.opt.idle, b.opt.address);
     /* Whatever is still open is closed by xpr_loop_free, timers included:
      * from here on on_close only counts. */
     b.phase = PHASE_DONE;

@@ -1,8 +1,10 @@
 /*
- * xpr-echo client: the classic interactive echo client. Each line read from
- * stdin is sent without its newline; the loop then runs until as many bytes
- * have come back, and they are printed. At the end of stdin the client
- * half-closes and waits for the server to close.
+ * xpr-echo client: the classic interactive echo client. Each line of stdin
+ * is sent without its newline and its echo printed once all of it is back;
+ * empty lines send nothing. At the end of stdin the client half-closes and
+ * waits for the server to close. stdin is read on a thread of its own
+ * (stdin_reader.c), so a server that goes away is reported at once, not at
+ * the next line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,22 +12,74 @@
 
 #include "args.h"
 #include "echo.h"
+#include "stdin_reader.h"
 
 struct client {
     xpr_loop *loop;
-    int open;
-    int closed;
-    int close_err;
-    unsigned char *echo;
-    size_t echo_cap, echo_len, expected;
+    xpr_conn *conn;
+    const char *address;
+    int open, closed, input_ended, status;
+    unsigned char *echo; /* echoed bytes not yet printed */
+    size_t echo_cap, echo_len;
+    size_t *line_lens; /* FIFO of sent lines awaiting their echo */
+    size_t lines_cap, lines_head, lines_count;
 };
+
+static void fail(struct client *c, const char *fmt, const char *detail)
+{
+    args_complain("client", fmt, c->address, detail);
+    c->status = 1;
+}
+
+static int push_line_len(struct client *c, size_t len)
+{
+    if (c->lines_head + c->lines_count == c->lines_cap) {
+        size_t cap = c->lines_cap ? c->lines_cap * 2 : 16;
+        size_t *grown;
+
+        memmove(c->line_lens, c->line_lens + c->lines_head,
+                c->lines_count * sizeof *c->line_lens);
+        c->lines_head = 0;
+        if (c->lines_count < c->lines_cap / 2)
+            cap = c->lines_cap;
+        grown = realloc(c->line_lens, cap * sizeof *grown);
+        if (grown == NULL)
+            return -1;
+        c->line_lens = grown;
+        c->lines_cap = cap;
+    }
+    c->line_lens[c->lines_head + c->lines_count++] = len;
+    return 0;
+}
+
+/* Prints every line whose echo is complete. */
+static void print_echoed_lines(struct client *c)
+{
+    while (c->lines_count > 0 && c->echo_len >= c->line_lens[c->lines_head]) {
+        size_t len = c->line_lens[c->lines_head];
+
+        printf("Received [%zu bytes]: '", len);
+        fwrite(c->echo, 1, len, stdout);
+        printf("'\n");
+        fflush(stdout);
+        memmove(c->echo, c->echo + len, c->echo_len - len);
+        c->echo_len -= len;
+        c->lines_head++;
+        c->lines_count--;
+    }
+}
+
+static void on_line(struct stdin_line *line, void *arg);
 
 static void on_open(xpr_conn *conn)
 {
     struct client *c = xpr_conn_userdata(conn);
 
     c->open = 1;
-    xpr_loop_stop(c->loop);
+    if (stdin_reader_start(c->loop, on_line, c) != 0) {
+        fail(c, "%s: %s", "cannot start the stdin reader thread");
+        xpr_conn_abort(conn);
+    }
 }
 
 static void on_data(xpr_conn *conn, const void *p, size_t n)
@@ -37,6 +91,7 @@ static void on_data(xpr_conn *conn, const void *p, size_t n)
         unsigned char *grown = realloc(c->echo, cap);
 
         if (grown == NULL) {
+            fail(c, "%s: %s", "out of memory");
             xpr_conn_abort(conn);
             return;
         }
@@ -45,8 +100,7 @@ static void on_data(xpr_conn *conn, const void *p, size_t n)
     }
     memcpy(c->echo + c->echo_len, p, n);
     c->echo_len += n;
-    if (c->echo_len >= c->expected)
-        xpr_loop_stop(c->loop);
+    print_echoed_lines(c);
 }
 
 static void on_close(xpr_conn *conn, int err)
@@ -54,156 +108,105 @@ static void on_close(xpr_conn *conn, int err)
     struct client *c = xpr_conn_userdata(conn);
 
     c->closed = 1;
-    c->close_err = err;
-    xpr_loop_stop(c->loop);
+    if (c->status != 0)
+        return; /* already reported */
+    if (!c->open)
+        fail(c, "connect %s: %s", xpr_strerror(err));
+    else if (err != 0)
+        fail(c, "%s: %s", xpr_strerror(err));
+    else if (!c->input_ended)
+        fail(c, "%s: %s", "the server closed the connection");
+    else if (c->lines_count > 0)
+        fail(c, "%s: %s", "the server closed before echoing everything");
 }
 
-/* Reads one line of any length into *line (without the newline or CR).
- * Returns 1 for a line, 0 at the end of input, -1 when out of memory. */
-static int read_line(char **line, size_t *cap, size_t *len)
+/* A line of stdin, on the loop's thread. */
+static void on_line(struct stdin_line *line, void *arg)
 {
-    size_t used = 0;
-
-    for (;;) {
-        if (*cap - used < 2) {
-            size_t grown_cap = *cap ? *cap * 2 : 256;
-            char *grown = realloc(*line, grown_cap);
-
-            if (grown == NULL)
-                return -1;
-            *line = grown;
-            *cap = grown_cap;
-        }
-        if (fgets(*line + used, (int)(*cap - used), stdin) == NULL) {
-            if (used == 0)
-                return 0;
-            break;
-        }
-        used += strlen(*line + used);
-        if (used > 0 && (*line)[used - 1] == '\n')
-            break;
-    }
-    if (used > 0 && (*line)[used - 1] == '\n')
-        used--;
-    if (used > 0 && (*line)[used - 1] == '\r')
-        used--;
-    (*line)[used] = '\0';
-    *len = used;
-    return 1;
-}
-
-/* Runs the loop until *done or the connection closed. */
-static int run_until(struct client *c, const int *done)
-{
-    while (!*done && !c->closed) {
-        int rc = xpr_loop_run(c->loop);
-        if (rc != 0)
-            return rc;
-    }
-    return 0;
-}
-
-static int echo_line(struct client *c, xpr_conn *conn, const char *line,
-                     size_t len, const char *address)
-{
+    struct client *c = arg;
     int rc;
 
-    c->echo_len = 0;
-    c->expected = len;
-    if (len > 0) {
-        rc = xpr_conn_write(conn, line, len);
+    if (c->closed || line->len == 0) {
+        if (line->end == -1 && !c->closed) {
+            fail(c, "%s: %s", "out of memory reading stdin");
+            xpr_conn_abort(c->conn);
+        } else if (line->end == 1 && !c->closed) {
+            /* The server's default end-of-input handling flushes the
+             * echoes and closes; so does ours. */
+            c->input_ended = 1;
+            xpr_conn_shutdown(c->conn);
+        }
+        free(line);
+        return;
+    }
+    if (push_line_len(c, line->len) != 0) {
+        fail(c, "%s: %s", "out of memory");
+        xpr_conn_abort(c->conn);
+    } else {
+        rc = xpr_conn_write(c->conn, line->text, line->len);
         if (rc != 0) {
-            args_complain("client", "send to %s: %s", address,
-                          xpr_strerror(rc));
-            return -1;
-        }
-        while (!c->closed && c->echo_len < c->expected) {
-            rc = xpr_loop_run(c->loop);
-            if (rc != 0) {
-                args_complain("client", "loop: %s", xpr_strerror(rc));
-                return -1;
-            }
-        }
-        if (c->echo_len < c->expected) {
-            args_complain("client", "%s closed the connection: %s", address,
-                          c->close_err ? xpr_strerror(c->close_err)
-                                       : "before echoing everything");
-            return -1;
+            fail(c, "send to %s: %s", xpr_strerror(rc));
+            xpr_conn_abort(c->conn);
         }
     }
-    printf("Received [%zu bytes]: '", c->echo_len);
-    fwrite(c->echo, 1, c->echo_len, stdout);
-    printf("'\n");
-    fflush(stdout);
-    return 0;
+    free(line);
 }
 
 int client_main(int argc, char **argv)
 {
-    const char *address = NULL, *backend = NULL;
+    const char *backend = NULL;
+    struct client c;
     const struct arg_option options[] = {
-        {"--connect", NULL, ARG_STRING, &address, 0, 0, 1, "ADDR",
-         "echo server to connect to: 127.0.0.1:5150, [::1]:5150"},
+        {"--connect", NULL, ARG_STRING, &c.address, 0, 0, 0, "ADDR",
+         "echo server to connect to (default " ECHO_DEFAULT_ADDRESS
+         "; [::1]:5150)"},
         {"--backend", NULL, ARG_STRING, &backend, 0, 0, 0, "NAME",
          "xpr back end (default: XPR_BACKEND or the platform's)"},
     };
     const struct arg_command cmd = {
         "client",
         "Sends each line of stdin (without its newline) and prints the echo "
-        "as\n'Received [N bytes]: ...'; half-closes at the end of stdin.",
+        "as\n'Received [N bytes]: ...'; empty lines send nothing; "
+        "half-closes at the end of stdin.",
         options, sizeof options / sizeof options[0]};
     struct xpr_conn_callbacks callbacks = {on_open, on_data, NULL, NULL,
                                            on_close};
-    struct client c;
-    xpr_conn *conn;
-    char *line = NULL;
-    size_t line_cap = 0, line_len;
-    int rc, status = 0;
+    int rc, status;
 
+    memset(&c, 0, sizeof c);
+    c.address = ECHO_DEFAULT_ADDRESS;
     rc = args_parse(&cmd, argc, argv);
     if (rc != ARGS_OK)
         return rc;
-    memset(&c, 0, sizeof c);
     rc = echo_loop_new(cmd.name, backend, &c.loop);
     if (rc != 0)
         return rc;
-
-    rc = xpr_connect(c.loop, address, &callbacks, &c, &conn);
+    rc = xpr_connect(c.loop, c.address, &callbacks, &c, &c.conn);
     if (rc != 0) {
-        args_complain(cmd.name, "connect %s: %s", address, xpr_strerror(rc));
+        args_complain(cmd.name, "connect %s: %s", c.address, xpr_strerror(rc));
         xpr_loop_free(c.loop);
         return rc == XPR_EINVAL ? 2 : 1;
     }
-    if (run_until(&c, &c.open) != 0 || !c.open) {
-        args_complain(cmd.name, "connect %s: %s", address,
-                      c.close_err ? xpr_strerror(c.close_err)
-                                  : "connection closed");
-        xpr_loop_free(c.loop);
-        return 1;
-    }
-
-    while ((rc = read_line(&line, &line_cap, &line_len)) > 0) {
-        if (echo_line(&c, conn, line, line_len, address) != 0) {
-            status = 1;
+    /* Runs until the connection has closed; stdin is read from on_open. */
+    while (!c.closed) {
+        rc = xpr_loop_run(c.loop);
+        if (rc != 0) {
+            args_complain(cmd.name, "loop: %s", xpr_strerror(rc));
+            c.status = 1;
             break;
         }
     }
-    if (rc < 0) {
-        args_complain(cmd.name, "out of memory reading stdin");
-        status = 1;
-    }
-    if (status == 0 && !c.closed) {
-        /* End of input: half-close, then the server's default EOF handling
-         * flushes and closes, and so does ours. */
-        xpr_conn_shutdown(conn);
-        if (run_until(&c, &c.closed) != 0 || c.close_err != 0) {
-            args_complain(cmd.name, "closing %s: %s", address,
-                          xpr_strerror(c.close_err));
-            status = 1;
-        }
-    }
+    stdin_reader_detach();
     xpr_loop_free(c.loop);
-    free(line);
     free(c.echo);
+    free(c.line_lens);
+    status = c.status;
+    if (stdin_reader_running()) {
+        /* The reader is still blocked on stdin: leave without waiting for
+         * it (exit would take the stdin lock it holds). */
+        fflush(stdout);
+        fflush(stderr);
+        _Exit(status);
+    }
     return status;
 }

@@ -4,6 +4,9 @@
 
 #include <xpr.h>
 
+/* Where the server listens and the clients connect unless told otherwise. */
+#define ECHO_DEFAULT_ADDRESS "127.0.0.1:5150"
+
 /* Each takes argv[0] = sub-command name and returns the exit status:
  * 0 success, 1 runtime failure, 2 bad arguments. */
 int server_main(int argc, char **argv);

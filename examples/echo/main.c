@@ -51,7 +51,12 @@ int echo_loop_new(const char *cmd, const char *backend, xpr_loop **loop_out)
         rc = xpr_backend_supported(backend);
         if (rc != 0) {
             fprintf(stderr, "xpr-echo %s: --backend %s: %s\n", cmd, backend,
-                    rc == XPR_EINVAL ? "unknown back end" : xpr_strerror(rc));
+                    rc == XPR_EINVAL
+                        ? "unknown back end"
+                        : "not in this build (the Winsock back ends are "
+                          "Windows only; the libevent ones need libevent at "
+                          "build time)");
+            print_backends(stderr);
             return 2;
         }
     }

@@ -157,13 +157,14 @@ static void on_signal_poll(xpr_timer *timer, void *arg)
 
 int server_main(int argc, char **argv)
 {
-    const char *listen_address = NULL, *backend = NULL;
+    const char *listen_address = ECHO_DEFAULT_ADDRESS, *backend = NULL;
     uint64_t max_conn = 0, idle_timeout = 0, first_data_timeout = 0;
     uint64_t stats_ms = 0;
     int verbose = 0;
     const struct arg_option options[] = {
-        {"--listen", NULL, ARG_STRING, &listen_address, 0, 0, 1, "ADDR",
-         "address to listen on: 127.0.0.1:5150, [::1]:0, localhost:5150"},
+        {"--listen", NULL, ARG_STRING, &listen_address, 0, 0, 0, "ADDR",
+         "address to listen on (default " ECHO_DEFAULT_ADDRESS
+         "; [::1]:0 picks a port)"},
         {"--backend", NULL, ARG_STRING, &backend, 0, 0, 0, "NAME",
          "xpr back end (default: XPR_BACKEND or the platform's)"},
         {"--max-conn", NULL, ARG_UINT, &max_conn, 0, 4294967295.0, 0, "N",
