@@ -256,7 +256,6 @@ int test_process_wait(struct test_process *process)
     return result;
 }
 
-
 unsigned long test_exhaust_descriptors(void)
 {
     return 0;
@@ -502,7 +501,6 @@ int test_process_wait(struct test_process *process)
     free(process);
     return result;
 }
-
 
 /* Descriptors that fill the holes below the highest one in use, so that
  * the lowered limit leaves no free number at all. */
