@@ -650,6 +650,106 @@ static void test_close_then_peer_reset_ends_once(void **state)
     run_once_case(ONCE_CLOSE_THEN_PEER_RESET);
 }
 
+/* ---- a FIN asked for in on_drain waits for what on_drain wrote ---- */
+
+#define DRAIN_FIRST_LEN (4u * 1024 * 1024)
+#define DRAIN_TAIL_LEN (8u * 1024 * 1024)
+#define DRAIN_SEED 31u
+
+struct drain_fin_run {
+    xpr_loop *loop;
+    xpr_listener *listener;
+    unsigned char *data; /* DRAIN_FIRST_LEN + DRAIN_TAIL_LEN of the pattern */
+    int drains;
+    int server_closes;
+    int server_close_err;
+    size_t received;
+    int client_eof;
+    int client_closes;
+};
+
+static void drain_fin_server_open(xpr_conn *conn)
+{
+    struct drain_fin_run *run = xpr_conn_userdata(conn);
+    CHECK_EQ(xpr_conn_write(conn, run->data, DRAIN_FIRST_LEN), 0);
+}
+
+static void drain_fin_server_drain(xpr_conn *conn)
+{
+    struct drain_fin_run *run = xpr_conn_userdata(conn);
+    if (run->drains++ > 0)
+        return;
+    /* more than the socket takes at once, then the FIN: it must follow
+     * the tail, not go out ahead of it */
+    CHECK_EQ(xpr_conn_write(conn, run->data + DRAIN_FIRST_LEN, DRAIN_TAIL_LEN),
+             0);
+    CHECK_EQ(xpr_conn_shutdown(conn), 0);
+}
+
+static void drain_fin_server_close(xpr_conn *conn, int err)
+{
+    struct drain_fin_run *run = xpr_conn_userdata(conn);
+    run->server_closes++;
+    run->server_close_err = err;
+}
+
+static void drain_fin_client_data(xpr_conn *conn, const void *p, size_t n)
+{
+    struct drain_fin_run *run = xpr_conn_userdata(conn);
+    CHECK(run->received + n <= DRAIN_FIRST_LEN + DRAIN_TAIL_LEN);
+    CHECK_EQ(pattern_mismatch(DRAIN_SEED, run->received, p, n), n);
+    run->received += n;
+}
+
+static void drain_fin_client_eof(xpr_conn *conn)
+{
+    struct drain_fin_run *run = xpr_conn_userdata(conn);
+    run->client_eof = 1;
+    CHECK_EQ(run->received, DRAIN_FIRST_LEN + DRAIN_TAIL_LEN);
+    xpr_conn_close(conn);
+}
+
+static void drain_fin_client_close(xpr_conn *conn, int err)
+{
+    struct drain_fin_run *run = xpr_conn_userdata(conn);
+    CHECK_EQ(err, 0);
+    run->client_closes++;
+    xpr_listener_close(run->listener);
+    tloop_stop_when_empty(run->loop);
+}
+
+static void test_shutdown_from_on_drain_waits_for_its_writes(void **state)
+{
+    static const struct xpr_conn_callbacks server_callbacks = {
+        .on_open = drain_fin_server_open,
+        .on_drain = drain_fin_server_drain,
+        .on_close = drain_fin_server_close,
+    };
+    static const struct xpr_conn_callbacks client_callbacks = {
+        .on_data = drain_fin_client_data,
+        .on_eof = drain_fin_client_eof,
+        .on_close = drain_fin_client_close,
+    };
+    struct drain_fin_run run;
+    char address[XPR_ADDRSTRLEN];
+    (void)state;
+    memset(&run, 0, sizeof(run));
+    run.data = pattern_alloc(DRAIN_SEED, DRAIN_FIRST_LEN + DRAIN_TAIL_LEN);
+    assert_non_null(run.data);
+    run.loop = tloop_new();
+    run.listener =
+        tloop_listen(run.loop, NULL, &server_callbacks, &run, address);
+    tloop_connect(run.loop, address, &client_callbacks, &run);
+    tloop_run(run.loop, 60000);
+    tloop_free(run.loop);
+    free(run.data);
+    assert_true(run.client_eof);
+    assert_int_equal(run.received, DRAIN_FIRST_LEN + DRAIN_TAIL_LEN);
+    assert_int_equal(run.client_closes, 1);
+    assert_int_equal(run.server_closes, 1);
+    assert_int_equal(run.server_close_err, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -662,6 +762,7 @@ int main(void)
         cmocka_unit_test(test_listener_close_keeps_conns),
         cmocka_unit_test(test_close_then_abort_ends_once),
         cmocka_unit_test(test_close_then_peer_reset_ends_once),
+        cmocka_unit_test(test_shutdown_from_on_drain_waits_for_its_writes),
     };
     return cmocka_run_group_tests_name("close", tests, NULL, NULL);
 }
