@@ -83,6 +83,7 @@
  */
 #include "alloc.h"
 #include "completion.h"
+#include "fault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -228,10 +229,17 @@ void xpr__cx_outbox_add(struct xpr__cx_loop *cx, struct xpr__cx_conn *cc,
 static int post_now(SOCKET s, struct xpr__io_ctx *io, int skip)
 {
     DWORD flags = 0;
-    int rc = io->kind == XPR__OP_READ
-                 ? WSARecv(s, &io->wsabuf, 1, NULL, &flags, &io->ov, NULL)
-                 : WSASend(s, &io->wsabuf, 1, NULL, 0, &io->ov, NULL);
-    int err = rc == 0 ? 0 : WSAGetLastError();
+    int rc, err;
+    if (xpr__fault(io->kind == XPR__OP_READ ? XPR__FAULT_RECV
+                                            : XPR__FAULT_SEND)) {
+        WSASetLastError(WSAENOBUFS); /* completion_io.c trap 12 */
+        rc = SOCKET_ERROR;
+    } else if (io->kind == XPR__OP_READ) {
+        rc = WSARecv(s, &io->wsabuf, 1, NULL, &flags, &io->ov, NULL);
+    } else {
+        rc = WSASend(s, &io->wsabuf, 1, NULL, 0, &io->ov, NULL);
+    }
+    err = rc == 0 ? 0 : WSAGetLastError();
     if (rc != 0 && err == WSA_IO_PENDING)
         return 0;
     if (rc == 0 && !skip)
