@@ -95,6 +95,9 @@
 #define POLL_INTERVAL_MIN 16  /* trap 8: inline completions between polls */
 #define SMALL_CAP (2 * (sizeof(SOCKADDR_STORAGE) + 16)) /* AcceptEx addrs */
 #define FREE_REAP_ROUNDS 500
+/* completion_accept.c trap 9: the longest wait while a listener has no
+ * AcceptEx posted and no retry scheduled */
+#define STARVED_RETRY_MS 10
 
 static const struct xpr__harvester_ops *const harvesters[] = {
     &xpr__iocp_harvester,       /* XPR__HARVEST_IOCP */
@@ -582,7 +585,9 @@ static int cx_run_once(xpr_loop *loop, int timeout_ms)
     struct xpr__cx_loop *cx = xpr__cx_of(loop);
     uint64_t dequeued;
     int rc = 0;
-    xpr__cx_listeners_top_up(cx);
+    if (xpr__cx_listeners_top_up(cx) &&
+        (timeout_ms < 0 || timeout_ms > STARVED_RETRY_MS))
+        timeout_ms = STARVED_RETRY_MS;
     xpr__cx_flush_posts(cx); /* what the core's callbacks queued */
     if (poll_skippable(cx)) {
         run_inline(cx);
@@ -658,6 +663,7 @@ const struct xpr_backend_ops xpr__completion_ops = {
     .wake = cx_wake,
     .listen = xpr__cx_listen,
     .listener_close = xpr__cx_listener_close,
+    .listener_set_accepting = xpr__cx_listener_set_accepting,
     .connect = xpr__cx_connect,
     .write = xpr__cx_write,
     .queued = xpr__cx_queued,
