@@ -72,6 +72,10 @@
  *    a stream socket completes in full or fails, and with several sends in
  *    flight the rest of a short one could not follow in order; should one
  *    ever complete short, the conn ends (write_completed).
+ * 13. A write whose bytes cannot all be queued (no memory for a context)
+ *    ends the conn with XPR_ENOMEM. Part of them may be queued already,
+ *    and the caller cannot tell how many: sending that part and whatever
+ *    is written next would leave a gap in the stream the peer cannot see.
  */
 #include "alloc.h"
 #include "completion.h"
@@ -430,8 +434,10 @@ int xpr__cx_write(xpr_conn *c, const void *p, size_t n)
         size_t k;
         if (io == NULL || io->len == io->cap) {
             io = xpr__cx_io_get(cx, 1);
-            if (io == NULL)
+            if (io == NULL) { /* trap 13 */
+                close_socket(cc, XPR_ENOMEM, 0);
                 return XPR_ENOMEM;
+            }
             io->kind = XPR__OP_WRITE;
             io->owner = cc;
             xpr__io_append(&cc->send_head, &cc->send_tail, io);
