@@ -392,8 +392,13 @@ static int stream_write(xpr_conn *c, const void *p, size_t n)
         sc->write_blocked = 1;
     }
     rc = xpr__wq_push(&sc->queue, (const unsigned char *)p + sent, n - sent);
-    if (rc != 0)
+    if (rc != 0) {
+        /* Part of the bytes may be sent already, and the caller cannot
+         * tell how many: what it writes next would follow a gap the peer
+         * cannot see. The conn ends with the error instead. */
+        stream_close_now(c, rc, 0);
         return rc;
+    }
     c->loop->stats.queued_write_bytes += n - sent;
     return update_interest(sc);
 }

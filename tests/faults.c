@@ -452,6 +452,129 @@ static void failed_resume_closes_with_the_error(void **state)
     assert_int_equal(run.server_close_err, run.resume_rc);
 }
 
+/* ---- a write that cannot be queued ends the conn: no silent gap ---- */
+
+#define WRITE_FAIL_BYTES (32u << 20)
+
+struct write_fail_run {
+    xpr_loop *loop;
+    xpr_listener *listener;
+    char address[XPR_ADDRSTRLEN];
+    xpr_conn *server_conn;
+    xpr_conn *client_conn;
+    int write_rc;
+    int wrote;
+    int server_closes;
+    int server_close_err;
+    int server_closes_at_end;
+};
+
+static void write_fail_server_data(xpr_conn *conn, const void *p, size_t n)
+{
+    struct write_fail_run *run = xpr_conn_userdata(conn);
+    unsigned char *big;
+    (void)p;
+    (void)n;
+    if (run->wrote)
+        return;
+    run->wrote = 1;
+    run->server_conn = conn;
+    big = calloc(1, WRITE_FAIL_BYTES);
+    CHECK(big != NULL);
+    if (big == NULL)
+        return;
+    /* more than the socket buffers take (the client does not read): the
+     * rest needs memory, and every allocation fails meanwhile */
+    xpr__fault_arm(XPR__FAULT_ALLOC, 0, 1000000000u);
+    run->write_rc = xpr_conn_write(conn, big, WRITE_FAIL_BYTES);
+    xpr__fault_arm(XPR__FAULT_ALLOC, 0, 0);
+    free(big);
+}
+
+static void write_fail_server_close(xpr_conn *conn, int err)
+{
+    struct write_fail_run *run = xpr_conn_userdata(conn);
+    run->server_closes++;
+    run->server_close_err = err;
+    if (conn == run->server_conn)
+        run->server_conn = NULL;
+}
+
+static const struct xpr_conn_callbacks write_fail_server_callbacks = {
+    .on_data = write_fail_server_data,
+    .on_close = write_fail_server_close,
+};
+
+static void write_fail_client_open(xpr_conn *conn)
+{
+    CHECK_EQ(xpr_conn_write(conn, "x", 1), 0);
+    /* the socket buffers fill up: the server's write must queue */
+    CHECK_EQ(xpr_conn_pause_reading(conn), 0);
+}
+
+static void write_fail_client_data(xpr_conn *conn, const void *p, size_t n)
+{
+    (void)conn;
+    (void)p;
+    (void)n;
+}
+
+static void write_fail_client_close(xpr_conn *conn, int err)
+{
+    struct write_fail_run *run = xpr_conn_userdata(conn);
+    (void)err;
+    run->client_conn = NULL;
+}
+
+static const struct xpr_conn_callbacks write_fail_client_callbacks = {
+    .on_open = write_fail_client_open,
+    .on_data = write_fail_client_data,
+    .on_close = write_fail_client_close,
+};
+
+static void end_write_fail(xpr_timer *t, void *arg)
+{
+    struct write_fail_run *run = arg;
+    (void)t;
+    run->server_closes_at_end = run->server_closes;
+    if (run->server_conn != NULL)
+        xpr_conn_abort(run->server_conn);
+    if (run->client_conn != NULL)
+        xpr_conn_abort(run->client_conn);
+    xpr_listener_close(run->listener);
+    tloop_stop_when_empty(run->loop);
+}
+
+static void write_that_cannot_be_queued_ends_the_conn(void **state)
+{
+    struct write_fail_run run;
+    xpr_timer *end;
+    (void)state;
+    memset(&run, 0, sizeof(run));
+    run.loop = tloop_new();
+    faults_off();
+    run.listener = tloop_listen(run.loop, NULL, &write_fail_server_callbacks,
+                                &run, run.address);
+    run.client_conn = tloop_connect(run.loop, run.address,
+                                    &write_fail_client_callbacks, &run);
+    assert_int_equal(xpr_timer_new(run.loop, end_write_fail, &run, &end), 0);
+    assert_int_equal(xpr_timer_start(end, 1000, 0), 0);
+    tloop_run(run.loop, 20000);
+    xpr_timer_free(end);
+    tloop_free(run.loop);
+    assert_true(run.wrote);
+    if (run.write_rc == 0)
+        NOT_APPLICABLE("the write allocated nothing that can fail "
+                       "(libevent's evbuffers use libevent's allocator)");
+    /* the failed write ended the server's conn with its error before the
+     * deadline (the client, paused, learns of it only when it reads) */
+    print_message("# write: %s; server closes %d (err %s)\n",
+                  xpr_strerror(run.write_rc), run.server_closes_at_end,
+                  xpr_strerror(run.server_close_err));
+    assert_int_equal(run.server_closes_at_end, 1);
+    assert_int_equal(run.server_close_err, run.write_rc);
+}
+
 /* ---- the soak: random faults of every kind under echo traffic ---- */
 
 #define SOAK_CLIENTS 16
@@ -481,6 +604,9 @@ struct soak {
     struct soak_client clients[SOAK_CLIENTS];
     xpr_timer *tick;
     uint64_t ends_at;
+    uint64_t soak_ms;
+    double rate;
+    int faults_on;
     uint64_t drain_deadline;
     int draining;
     uint32_t next_seed;
@@ -645,6 +771,15 @@ static void soak_tick(xpr_timer *t, void *arg)
     struct soak *soak = arg;
     int i, open = 0;
     (void)t;
+    if (!soak->faults_on) {
+        /* From the first tick, once xpr_loop_run is under way: starting
+         * its worker threads may fail (XPR_ENOMEM ends the run, as
+         * documented), which is no fault under traffic. */
+        soak->faults_on = 1;
+        soak->ends_at = test_now_ms() + soak->soak_ms;
+        xpr__fault_configure(soak->rate, (1u << XPR__FAULT_SITES) - 1, 0.2,
+                             soak->next_seed);
+    }
     if (!soak->draining) {
         if (test_now_ms() >= soak->ends_at) {
             soak_start_drain(soak);
@@ -697,9 +832,8 @@ static void soak_under_random_faults(void **state)
     soak.next_seed = (uint32_t)env_or("XPR_FAULT_SEED", 1);
     for (i = 0; i < SOAK_CLIENTS; i++)
         soak.clients[i].soak = &soak;
-    soak.ends_at = test_now_ms() + ms;
-    xpr__fault_configure(rate, (1u << XPR__FAULT_SITES) - 1, 0.2,
-                         soak.next_seed);
+    soak.soak_ms = ms;
+    soak.rate = rate;
     for (i = 0; i < SOAK_CLIENTS; i++)
         soak_connect(&soak, &soak.clients[i]);
     tloop_run(soak.loop, ms + 30000);
@@ -744,6 +878,7 @@ int main(void)
         cmocka_unit_test(accept_at_descriptor_limit_sheds_and_recovers),
         cmocka_unit_test(registration_failure_at_accept_drops_the_conn),
         cmocka_unit_test(failed_resume_closes_with_the_error),
+        cmocka_unit_test(write_that_cannot_be_queued_ends_the_conn),
         cmocka_unit_test(soak_under_random_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -38,6 +38,16 @@
  * 10. A registration made after a connect already failed posts no
  *     FD_CONNECT (seen under Wine): a socket added only to learn the outcome
  *     of its connect is probed once with a zero-timeout select().
+ * 11. MsgWaitForMultipleObjectsEx can fail (WAIT_FAILED): the wait then
+ *     returns the error to the core, which retries after a pause, rather
+ *     than pumping again at once. Messages stay queued and recorded events
+ *     stay in the ready list for the next wait. Fault injection
+ *     (portable/fault.h) asks once per wait, whether or not the message
+ *     wait would be called (a busy loop only pumps), and fails the wait as
+ *     a failed MsgWaitForMultipleObjectsEx, with ERROR_NOT_ENOUGH_MEMORY,
+ *     before anything is pumped; it fails a registration (WSAAsyncSelect
+ *     of a socket that joins) with WSAENOBUFS: the engine ends that
+ *     socket's conn.
  */
 #include "alloc.h"
 #include "xpr_winsock.h"
@@ -46,6 +56,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "fault.h"
 #include "poller.h"
 #include "ready_list.h"
 
@@ -304,6 +315,11 @@ static int asyncselect_update(void *state, struct xpr__io *io,
     sl->msg = st->next_msg;
     st->next_msg =
         st->next_msg == LAST_SOCKET_MSG ? FIRST_SOCKET_MSG : st->next_msg + 1;
+    if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 11 */
+        free(sl);
+        WSASetLastError(WSAENOBUFS);
+        return xpr__wsa_error();
+    }
     if (WSAAsyncSelect(sl->sock, st->hwnd, sl->msg, ALL_EVENTS) != 0) {
         int rc = xpr__wsa_error();
         free(sl);
@@ -370,11 +386,16 @@ static int asyncselect_wait(void *state, int timeout_ms)
      * flag set forever: at worst this lets one more wake message in. */
     InterlockedExchange(&st->wake_posted, 0);
     st->woken = 0;
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 11 */
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+        return xpr__error_from_os((int)GetLastError());
+    }
     pump(st);
     if (st->ready.count == 0 && !st->woken && timeout_ms != 0) {
         DWORD timeout = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
-        MsgWaitForMultipleObjectsEx(0, NULL, timeout, QS_ALLINPUT,
-                                    MWMO_INPUTAVAILABLE);
+        if (MsgWaitForMultipleObjectsEx(0, NULL, timeout, QS_ALLINPUT,
+                                        MWMO_INPUTAVAILABLE) == WAIT_FAILED)
+            return xpr__error_from_os((int)GetLastError()); /* quirk 11 */
         pump(st);
     }
     dispatch(st);

@@ -83,6 +83,7 @@
  */
 #include "alloc.h"
 #include "completion.h"
+#include "fault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,9 @@
 #define POLL_INTERVAL_MIN 16  /* trap 8: inline completions between polls */
 #define SMALL_CAP (2 * (sizeof(SOCKADDR_STORAGE) + 16)) /* AcceptEx addrs */
 #define FREE_REAP_ROUNDS 500
+/* completion_accept.c trap 9: the longest wait while a listener has no
+ * AcceptEx posted and no retry scheduled */
+#define STARVED_RETRY_MS 10
 
 static const struct xpr__harvester_ops *const harvesters[] = {
     &xpr__iocp_harvester,       /* XPR__HARVEST_IOCP */
@@ -228,10 +232,17 @@ void xpr__cx_outbox_add(struct xpr__cx_loop *cx, struct xpr__cx_conn *cc,
 static int post_now(SOCKET s, struct xpr__io_ctx *io, int skip)
 {
     DWORD flags = 0;
-    int rc = io->kind == XPR__OP_READ
-                 ? WSARecv(s, &io->wsabuf, 1, NULL, &flags, &io->ov, NULL)
-                 : WSASend(s, &io->wsabuf, 1, NULL, 0, &io->ov, NULL);
-    int err = rc == 0 ? 0 : WSAGetLastError();
+    int rc, err;
+    if (xpr__fault(io->kind == XPR__OP_READ ? XPR__FAULT_RECV
+                                            : XPR__FAULT_SEND)) {
+        WSASetLastError(WSAENOBUFS); /* completion_io.c trap 12 */
+        rc = SOCKET_ERROR;
+    } else if (io->kind == XPR__OP_READ) {
+        rc = WSARecv(s, &io->wsabuf, 1, NULL, &flags, &io->ov, NULL);
+    } else {
+        rc = WSASend(s, &io->wsabuf, 1, NULL, 0, &io->ov, NULL);
+    }
+    err = rc == 0 ? 0 : WSAGetLastError();
     if (rc != 0 && err == WSA_IO_PENDING)
         return 0;
     if (rc == 0 && !skip)
@@ -574,7 +585,9 @@ static int cx_run_once(xpr_loop *loop, int timeout_ms)
     struct xpr__cx_loop *cx = xpr__cx_of(loop);
     uint64_t dequeued;
     int rc = 0;
-    xpr__cx_listeners_top_up(cx);
+    if (xpr__cx_listeners_top_up(cx) &&
+        (timeout_ms < 0 || timeout_ms > STARVED_RETRY_MS))
+        timeout_ms = STARVED_RETRY_MS;
     xpr__cx_flush_posts(cx); /* what the core's callbacks queued */
     if (poll_skippable(cx)) {
         run_inline(cx);
@@ -650,6 +663,7 @@ const struct xpr_backend_ops xpr__completion_ops = {
     .wake = cx_wake,
     .listen = xpr__cx_listen,
     .listener_close = xpr__cx_listener_close,
+    .listener_set_accepting = xpr__cx_listener_set_accepting,
     .connect = xpr__cx_connect,
     .write = xpr__cx_write,
     .queued = xpr__cx_queued,

@@ -95,6 +95,7 @@ struct xpr__cx_listener {
     unsigned char closed;
     unsigned char started;   /* cfg read (first round after xpr_listen) */
     unsigned char with_data; /* cfg.accepts_with_data */
+    unsigned char paused;    /* no AcceptEx posted until the core resumes */
     struct xpr__list accepts_waiting; /* posted AcceptEx with a buffer */
     struct xpr_timer sweep;           /* drops silent ones: SO_CONNECT_TIME */
     struct xpr__link link; /* cx->listeners, then cx->closed_listeners */
@@ -245,8 +246,11 @@ void xpr__cx_conn_free(xpr_conn *c);
 int xpr__cx_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
                    xpr_listener **out);
 void xpr__cx_listener_close(xpr_listener *l);
+int xpr__cx_listener_set_accepting(xpr_listener *l, int on);
 void xpr__cx_accept_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io);
-void xpr__cx_listeners_top_up(struct xpr__cx_loop *cx);
+/* Posts what each listener lacks. Non-zero when a listener that is not
+ * paused is left with no AcceptEx posted: the round must not wait long. */
+int xpr__cx_listeners_top_up(struct xpr__cx_loop *cx);
 void xpr__cx_listeners_reap(struct xpr__cx_loop *cx);
 /* An accept context is reaped: leaves its listener's waiting list. */
 void xpr__cx_accept_unlink(struct xpr__io_ctx *io);

@@ -42,9 +42,29 @@
  *    closes the accept socket of those past first_data_timeout_ms, which
  *    fails that AcceptEx; it is reposted like any failed accept (trap 4).
  *    The application never saw the conn: it counts as timed out only.
+ * 9. Posting can fail: no socket for the accept (WSAEMFILE, WSAENOBUFS),
+ *    no memory for its context, or AcceptEx itself (WSAENOBUFS). Posting
+ *    again at once would fail again, and a listener left with no AcceptEx
+ *    posted takes no connection at all: the clients wait in the backlog,
+ *    and FD_ACCEPT, re-enabled only by the next accept call, wakes the
+ *    loop only once. So a failure goes to the core
+ *    (xpr__listener_accept_failed), which sheds the backlog when out of
+ *    descriptors, pauses the listener (listener_set_accepting 0: nothing
+ *    is posted, the accepts already posted stay) and resumes it after a
+ *    pause that grows while failures repeat. Should the core be unable to
+ *    schedule that retry (no memory for its timer), the listener stays
+ *    unpaused with nothing posted, and the run cycle waits at most
+ *    STARVED_RETRY_MS before it tries again. A failure that concerns only
+ *    one connection (it was reset before AcceptEx took it) is retried at
+ *    once, a bounded number of times.
+ * 10. Fault injection (portable/fault.h): AcceptEx told to fail returns at
+ *    once with WSAENOBUFS; WSAEventSelect of the listener fails with
+ *    WSAENOBUFS, SO_UPDATE_ACCEPT_CONTEXT with WSAENETDOWN (that
+ *    connection is closed, like an accept that failed, trap 4).
  */
 #include "alloc.h"
 #include "completion.h"
+#include "fault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -134,11 +154,15 @@ int xpr__cx_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
         rc = xpr__cx_associate(cx, s, addr->family, &cl->skip_on_success);
     if (rc == 0) {
         cl->accept_event = CreateEventW(NULL, FALSE, FALSE, NULL);
-        if (cl->accept_event == NULL ||
-            WSAEventSelect(s, cl->accept_event, FD_ACCEPT) != 0 ||
-            !RegisterWaitForSingleObject(&cl->accept_wait, cl->accept_event,
-                                         accept_signalled, cx, INFINITE,
-                                         WT_EXECUTEINWAITTHREAD))
+        if (cl->accept_event == NULL)
+            rc = xpr__error_from_os((int)GetLastError());
+        else if (xpr__fault(XPR__FAULT_WATCH)) /* trap 10 */
+            rc = xpr__error_from_os(WSAENOBUFS);
+        else if (WSAEventSelect(s, cl->accept_event, FD_ACCEPT) != 0)
+            rc = xpr__wsa_error();
+        else if (!RegisterWaitForSingleObject(
+                     &cl->accept_wait, cl->accept_event, accept_signalled, cx,
+                     INFINITE, WT_EXECUTEINWAITTHREAD))
             rc = xpr__error_from_os((int)GetLastError());
     }
     if (rc != 0) {
@@ -209,8 +233,14 @@ static int post_accept(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
         closesocket((SOCKET)as);
         return rc;
     }
-    ok = cx->accept_ex((SOCKET)cl->base.sock, (SOCKET)as, io->buf,
-                       receive_len(io), ADDR_SLOT, ADDR_SLOT, &bytes, &io->ov);
+    if (xpr__fault(XPR__FAULT_ACCEPT)) { /* trap 10 */
+        WSASetLastError(WSAENOBUFS);
+        ok = FALSE;
+    } else {
+        ok = cx->accept_ex((SOCKET)cl->base.sock, (SOCKET)as, io->buf,
+                           receive_len(io), ADDR_SLOT, ADDR_SLOT, &bytes,
+                           &io->ov);
+    }
     rc = xpr__cx_posted(cx, io, &cl->pending, cl->skip_on_success, ok);
     if (rc != 0)
         closesocket((SOCKET)as);
@@ -248,18 +278,39 @@ static void start(struct xpr__cx_listener *cl)
         xpr__timer_arm(&cl->sweep, SWEEP_MS, SWEEP_MS);
 }
 
+/* trap 9: a failure pauses the listener, through the core. */
 static void top_up(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
 {
-    while (!cl->closed && cl->pending < cl->target) {
-        if (post_accept(cx, cl) != 0)
-            break; /* out of sockets or memory: the next round retries */
+    unsigned failures = 0;
+    while (!cl->closed && !cl->paused && cl->pending < cl->target) {
+        int rc = post_accept(cx, cl);
+        if (rc != 0 && (xpr__listener_accept_failed(&cl->base, rc) ||
+                        ++failures >= cl->target))
+            break;
     }
 }
 
-void xpr__cx_listeners_top_up(struct xpr__cx_loop *cx)
+/* trap 9: a listener that takes no connection and has no retry coming */
+static int starved(const struct xpr__cx_listener *cl)
+{
+    return cl->started && !cl->closed && !cl->paused && cl->pending == 0;
+}
+
+int xpr__cx_listener_set_accepting(xpr_listener *l, int on)
+{
+    struct xpr__cx_listener *cl = (struct xpr__cx_listener *)l;
+    cl->paused = (unsigned char)!on;
+    /* A failure here pauses it again, with the next retry scheduled. */
+    if (on && cl->started)
+        top_up(cl->cx, cl);
+    return 0;
+}
+
+int xpr__cx_listeners_top_up(struct xpr__cx_loop *cx)
 {
     struct xpr__link *link;
     int signalled = InterlockedExchange(&cx->accept_signalled, 0) != 0;
+    int any_starved = 0;
     for (link = cx->listeners.head.next; link != &cx->listeners.head;
          link = link->next) {
         struct xpr__cx_listener *cl =
@@ -274,7 +325,9 @@ void xpr__cx_listeners_top_up(struct xpr__cx_loop *cx)
         }
         if (cl->pending < cl->target)
             top_up(cx, cl);
+        any_starved |= starved(cl);
     }
+    return any_starved;
 }
 
 /* first: NULL, or the accept's context with the first bytes (trap 8). */
@@ -312,8 +365,10 @@ void xpr__cx_accept_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
     int rc = io->os_error;
     cl->pending--;
     xpr__cx_accept_unlink(io);
-    if (rc == 0 && setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
-                              (char *)&ls, sizeof(ls)) != 0)
+    if (rc == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* trap 10 */
+        rc = WSAENETDOWN;
+    else if (rc == 0 && setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
+                                   (char *)&ls, sizeof(ls)) != 0)
         rc = WSAGetLastError();
     if (rc == 0) {
         cx->get_sockaddrs(io->buf, receive_len(io), ADDR_SLOT, ADDR_SLOT,

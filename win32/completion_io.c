@@ -63,9 +63,23 @@
  *    reads are posted at once in this mode (the memory a hot conn that
  *    went quiet keeps pinned is bounded); beyond that, hot conns post
  *    zero-byte reads too.
+ * 12. Fault injection (portable/fault.h): WSARecv, WSASend and ConnectEx
+ *    told to fail return at once with WSAENOBUFS (trap 8), the bind of
+ *    trap 1 fails with WSAENOBUFS (no port left), and
+ *    SO_UPDATE_CONNECT_CONTEXT with WSAENETDOWN. A buffered WSARecv may
+ *    be posted with a shorter buffer (a read may always return fewer
+ *    bytes). Overlapped sends are not made short: an overlapped WSASend on
+ *    a stream socket completes in full or fails, and with several sends in
+ *    flight the rest of a short one could not follow in order; should one
+ *    ever complete short, the conn ends (write_completed).
+ * 13. A write whose bytes cannot all be queued (no memory for a context)
+ *    ends the conn with XPR_ENOMEM. Part of them may be queued already,
+ *    and the caller cannot tell how many: sending that part and whatever
+ *    is written next would leave a gap in the stream the peer cannot see.
  */
 #include "alloc.h"
 #include "completion.h"
+#include "fault.h"
 
 #include <mstcpip.h>
 #include <stdlib.h>
@@ -180,7 +194,8 @@ static int post_one_read(struct xpr__cx_conn *cc, int large, int hot)
     io->owner = cc;
     io->seq = cc->read_seq_next++;
     io->wsabuf.buf = (char *)io->buf;
-    io->wsabuf.len = large ? (ULONG)io->cap : 0; /* trap 3 */
+    io->wsabuf.len = /* trap 3, 12 */
+        large ? (ULONG)xpr__fault_short(XPR__FAULT_RECV, io->cap) : 0;
     rc = xpr__cx_io_arm(cx, io);
     if (rc != 0) {
         xpr__cx_io_put(cx, io);
@@ -190,8 +205,13 @@ static int post_one_read(struct xpr__cx_conn *cc, int large, int hot)
         xpr__cx_outbox_add(cx, cc, io);
         rc = 0;
     } else {
-        ok = WSARecv((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, &flags,
-                     &io->ov, cx->harvester->routine) == 0;
+        if (xpr__fault(XPR__FAULT_RECV)) { /* trap 12 */
+            WSASetLastError(WSAENOBUFS);
+            ok = 0;
+        } else {
+            ok = WSARecv((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, &flags,
+                         &io->ov, cx->harvester->routine) == 0;
+        }
         rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
     }
     if (rc == 0 && hot)
@@ -367,8 +387,13 @@ static int pump_sends(struct xpr__cx_conn *cc)
         if (xpr__cx_defers_posts(cx)) { /* completion.c trap 10 */
             xpr__cx_outbox_add(cx, cc, io);
         } else {
-            ok = WSASend((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, 0,
-                         &io->ov, cx->harvester->routine) == 0;
+            if (xpr__fault(XPR__FAULT_SEND)) { /* trap 12 */
+                WSASetLastError(WSAENOBUFS);
+                ok = 0;
+            } else {
+                ok = WSASend((SOCKET)cc->base.sock, &io->wsabuf, 1, NULL, 0,
+                             &io->ov, cx->harvester->routine) == 0;
+            }
             rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
             if (rc != 0) {
                 close_socket(cc, rc, 0);
@@ -418,8 +443,10 @@ int xpr__cx_write(xpr_conn *c, const void *p, size_t n)
         size_t k;
         if (io == NULL || io->len == io->cap) {
             io = xpr__cx_io_get(cx, 1);
-            if (io == NULL)
+            if (io == NULL) { /* trap 13 */
+                close_socket(cc, XPR_ENOMEM, 0);
                 return XPR_ENOMEM;
+            }
             io->kind = XPR__OP_WRITE;
             io->owner = cc;
             xpr__io_append(&cc->send_head, &cc->send_tail, io);
@@ -469,6 +496,10 @@ static int bind_any(SOCKET s, int family)
                                      : (int)sizeof(struct sockaddr_in6);
     memset(&ss, 0, sizeof(ss));
     ss.ss_family = family == XPR__AF_INET ? AF_INET : AF_INET6;
+    if (xpr__fault(XPR__FAULT_BIND)) { /* trap 12 */
+        WSASetLastError(WSAENOBUFS);
+        return xpr__wsa_error();
+    }
     return bind(s, (struct sockaddr *)&ss, len) == 0 ? 0 : xpr__wsa_error();
 }
 
@@ -507,8 +538,13 @@ int xpr__cx_connect(xpr_loop *loop, const struct xpr__addr *addr,
     io->owner = cc;
     rc = xpr__cx_io_arm(cx, io);
     if (rc == 0) {
-        ok = cx->connect_ex(s, (struct sockaddr *)&ss, len, NULL, 0, NULL,
-                            &io->ov);
+        if (xpr__fault(XPR__FAULT_CONNECT)) { /* trap 12 */
+            WSASetLastError(WSAENOBUFS);
+            ok = FALSE;
+        } else {
+            ok = cx->connect_ex(s, (struct sockaddr *)&ss, len, NULL, 0, NULL,
+                                &io->ov);
+        }
         rc = xpr__cx_posted(cx, io, &cc->pending, cc->skip_on_success, ok);
     } else {
         xpr__cx_io_put(cx, io);
@@ -562,8 +598,10 @@ static void connect_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
     xpr__cx_io_put(cx_of(cc), io);
     if (cc->dying)
         return;
-    if (err == 0 && setsockopt((SOCKET)cc->base.sock, SOL_SOCKET,
-                               SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
+    if (err == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* trap 12 */
+        err = WSAENETDOWN;
+    else if (err == 0 && setsockopt((SOCKET)cc->base.sock, SOL_SOCKET,
+                                    SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
         err = WSAGetLastError();
     if (err == 0 && connected_to_itself((SOCKET)cc->base.sock))
         err = WSAECONNREFUSED; /* trap 9 */

@@ -47,9 +47,14 @@
  * 10. If a pool wait cannot be registered, the operation is under way
  *    all the same: the loop polls it (HasOverlappedIoCompleted) each
  *    round, with its wait capped at POLL_MS.
+ * 11. A failed wait returns before anything is reaped: routines not run
+ *    yet stay queued to the thread, and reported operations stay on their
+ *    lists for the next wait, which the core retries. Fault injection
+ *    (portable/fault.h) fails it with ERROR_NOT_ENOUGH_MEMORY.
  */
 #include "alloc.h"
 #include "completion.h"
+#include "fault.h"
 
 #include <stdlib.h>
 
@@ -244,7 +249,12 @@ static int cr_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
     else if (st->polled_head != NULL && wait > POLL_MS)
         wait = POLL_MS; /* trap 10 */
     cx->dequeue_calls++;
-    r = WaitForSingleObjectEx(st->signal, wait, TRUE); /* trap 1 */
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 11 */
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+        r = WAIT_FAILED;
+    } else {
+        r = WaitForSingleObjectEx(st->signal, wait, TRUE); /* trap 1 */
+    }
     if (r == WAIT_FAILED)
         return xpr__error_from_os((int)GetLastError());
     EnterCriticalSection(&st->lock);

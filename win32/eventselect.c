@@ -51,6 +51,13 @@
  *    FD_CONNECT (the WSAAsyncSelect twin loses it under Wine): a socket
  *    added only to learn the outcome of its connect is probed once with a
  *    zero-timeout select() on its except set.
+ * 10. Fault injection (portable/fault.h): the loop thread's wait, told to
+ *    fail, returns WSA_WAIT_FAILED with WSA_NOT_ENOUGH_MEMORY before
+ *    anything is harvested (signalled events and the ready list stay for
+ *    the retry); a registration (WSAEventSelect of a socket that joins)
+ *    fails with WSAENOBUFS and the engine ends that socket's conn. Group
+ *    threads' waits are not failed: a failed wait there is only a report
+ *    that finds nothing, and the loop's wait is the one the core retries.
  */
 #include "alloc.h"
 #include "xpr_winsock.h"
@@ -59,6 +66,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "fault.h"
 #include "poller.h"
 #include "ready_list.h"
 
@@ -303,7 +311,13 @@ static int eventselect_update(void *state, struct xpr__io *io,
     if (sl == NULL)
         return rc;
     ev = sl->group->events[sl->index + 1];
-    if (WSAEventSelect((SOCKET)io->sock, ev, ALL_EVENTS) != 0) {
+    if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 10 */
+        WSASetLastError(WSAENOBUFS);
+        rc = SOCKET_ERROR;
+    } else {
+        rc = WSAEventSelect((SOCKET)io->sock, ev, ALL_EVENTS);
+    }
+    if (rc != 0) {
         rc = xpr__wsa_error();
         sl->group->used--;
         return rc;
@@ -391,8 +405,13 @@ static int eventselect_wait(void *state, int timeout_ms)
     size_t i;
     if (st->ready.count > 0)
         timeout = 0; /* quirk 5: closed sockets still to be read */
-    r = WSAWaitForMultipleEvents(g0->high + 1, g0->events, FALSE, timeout,
-                                 FALSE);
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 10 */
+        WSASetLastError(WSA_NOT_ENOUGH_MEMORY);
+        r = WSA_WAIT_FAILED;
+    } else {
+        r = WSAWaitForMultipleEvents(g0->high + 1, g0->events, FALSE, timeout,
+                                     FALSE);
+    }
     if (r == WSA_WAIT_FAILED)
         return xpr__wsa_error();
     if (r != WSA_WAIT_TIMEOUT && r <= WSA_WAIT_EVENT_0 + g0->high) {

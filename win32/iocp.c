@@ -30,9 +30,17 @@
  *    not wake more of them than may run.
  * 7. A batch may hold several wake packets: the run's exit packets are
  *    therefore passed on, one by each worker as it leaves (loop.c).
+ * 8. A GetQueuedCompletionStatusEx that fails for another reason than
+ *    WAIT_TIMEOUT has removed no entry: its packets stay queued for the
+ *    next call, and the error goes to the core, which retries the wait.
+ *    Fault injection (portable/fault.h) fails it that way, with
+ *    ERROR_NOT_ENOUGH_MEMORY, and fails an association
+ *    (CreateIoCompletionPort) with ERROR_NOT_ENOUGH_MEMORY too: the engine
+ *    then drops or ends that socket's conn.
  */
 #include "alloc.h"
 #include "completion.h"
+#include "fault.h"
 
 #include <stdlib.h>
 #include <stdio.h>
@@ -70,6 +78,10 @@ static void iocp_free(struct xpr__cx_loop *cx)
 static int iocp_associate(struct xpr__cx_loop *cx, SOCKET s)
 {
     struct iocp_state *st = cx->harvester_state;
+    if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 8 */
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+        return xpr__error_from_os((int)GetLastError());
+    }
     if (CreateIoCompletionPort((HANDLE)s, st->port, 0, 0) == NULL)
         return xpr__error_from_os((int)GetLastError());
     return 0;
@@ -84,10 +96,15 @@ static int iocp_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
     DWORD err = 0;
     BOOL ok;
     xpr__loop_wait_begin(cx->loop);
-    ok = GetQueuedCompletionStatusEx(st->port, entries, BATCH, &count, wait,
-                                     FALSE);
-    if (!ok)
-        err = GetLastError();
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 8: no entry removed */
+        ok = FALSE;
+        err = ERROR_NOT_ENOUGH_MEMORY;
+    } else {
+        ok = GetQueuedCompletionStatusEx(st->port, entries, BATCH, &count, wait,
+                                         FALSE);
+        if (!ok)
+            err = GetLastError();
+    }
     xpr__loop_wait_end(cx->loop);
     cx->dequeue_calls++;
     if (!ok) {

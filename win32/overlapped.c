@@ -51,9 +51,16 @@
  *    count (one wineserver for all processes under Wine) near the number
  *    of pending operations. Groups and their threads stay until the loop
  *    is freed.
+ * 11. A failed wait of the loop thread returns before anything is reaped:
+ *    the auto-reset `ready` event and the groups' flags stay set for the
+ *    next wait, which the core retries. Fault injection
+ *    (portable/fault.h) fails it with ERROR_NOT_ENOUGH_MEMORY. Waiting
+ *    threads' waits are not failed: a failed wait there is only a report
+ *    that finds nothing.
  */
 #include "alloc.h"
 #include "completion.h"
+#include "fault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -334,7 +341,12 @@ static int ov_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
     h[0] = st->wake;
     h[1] = st->ready;
     cx->dequeue_calls++;
-    r = WaitForMultipleObjects(2, h, FALSE, wait);
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 11 */
+        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
+        r = WAIT_FAILED;
+    } else {
+        r = WaitForMultipleObjects(2, h, FALSE, wait);
+    }
     if (r == WAIT_FAILED)
         return xpr__error_from_os((int)GetLastError());
     for (i = 0; i < st->ngroups; i++) {

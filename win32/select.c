@@ -21,6 +21,9 @@
  *    block.
  * 7. The result sets are gathered before the dispatch: interest a callback
  *    turned off meanwhile (a pause) is masked out with the socket's mask.
+ * 8. Fault injection (portable/fault.h): a select() told to fail returns
+ *    SOCKET_ERROR with WSAENOBUFS, having reported nothing; the core
+ *    retries the wait.
  */
 #include "alloc.h"
 #include "xpr_winsock.h"
@@ -29,6 +32,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "fault.h"
 #include "poller.h"
 
 struct counted_set { /* the layout of fd_set, with a run-time capacity */
@@ -257,9 +261,14 @@ static int select_wait(void *state, int timeout_ms)
         tv.tv_usec = (timeout_ms % 1000) * 1000;
         tvp = &tv;
     }
-    rc = select(0, (fd_set *)sets[0],
-                sets[1]->fd_count ? (fd_set *)sets[1] : NULL,
-                sets[2]->fd_count ? (fd_set *)sets[2] : NULL, tvp);
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 8 */
+        WSASetLastError(WSAENOBUFS);
+        rc = SOCKET_ERROR;
+    } else {
+        rc = select(0, (fd_set *)sets[0],
+                    sets[1]->fd_count ? (fd_set *)sets[1] : NULL,
+                    sets[2]->fd_count ? (fd_set *)sets[2] : NULL, tvp);
+    }
     if (rc == SOCKET_ERROR)
         return xpr__wsa_error();
     if (rc == 0)
