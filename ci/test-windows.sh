@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The Windows leg: cross-builds xpr with mingw-w64 (warnings as errors) and
 # runs the same CMocka suite under Wine for every Windows back end, then the
-# consumers of the DLL and static installs (ci/consumers.sh windows) and the
-# clang build (ci/clang-mingw.sh). Timings under Wine are Wine's, not
+# fault leg (a fault-injection build: the faults suite, and tcp, close and
+# flow with transparent faults), the consumers of the DLL and static
+# installs (ci/consumers.sh windows) and the clang build
+# (ci/clang-mingw.sh). Timings under Wine are Wine's, not
 # Windows'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +47,29 @@ step "test suite under Wine, every Windows back end"
 # One test at a time: one wineserver holds the sockets of every process.
 meson test -C build-win --print-errorlogs --num-processes 1 \
     --timeout-multiplier 3
+
+step "fault leg under Wine: the faults suite, every Windows back end"
+if [ -f build-win-fault/build.ninja ]; then
+    meson configure build-win-fault --werror -Dfault_injection=true >/dev/null
+else
+    meson setup build-win-fault --cross-file "$cross_file" --werror \
+        -Dfault_injection=true >/dev/null
+fi
+ninja -C build-win-fault
+meson test -C build-win-fault --print-errorlogs --num-processes 1 \
+    --timeout-multiplier 3 --suite faults
+
+step "fault leg under Wine: tcp, close and flow with transparent faults"
+# Failed waits and short reads and writes must change nothing the
+# application sees. This meson takes test names, not patterns: list them.
+mapfile -t transparent_tests < <(meson introspect build-win-fault --tests |
+    python3 -c 'import json, sys
+for t in json.load(sys.stdin):
+    if t["name"].split("/")[0] in ("tcp", "close", "flow"):
+        print(t["name"])')
+XPR_FAULT_SITES=wait XPR_FAULT_RATE=0.05 XPR_FAULT_SHORT=0.3 \
+    meson test -C build-win-fault --print-errorlogs --num-processes 1 \
+    --timeout-multiplier 3 "${transparent_tests[@]}"
 
 step "consumers under Wine: pkg-config, CMake and Meson subproject, DLL and static"
 ci/consumers.sh windows
