@@ -70,10 +70,18 @@ cleanup() {
 trap cleanup EXIT
 
 rss_kib() { # pid
-    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0
+    awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null | grep . || echo 0
 }
-wineserver_pid() {
-    pgrep -u "$(id -u)" -x wineserver | head -1
+wineserver_pid() { # the one serving this checkout's prefix
+    local pid
+    for pid in $(pgrep -u "$(id -u)" -x 'wineserver(64)?'); do
+        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null |
+            grep -qx "WINEPREFIX=$WINEPREFIX"; then
+            echo "$pid"
+            return
+        fi
+    done
+    echo 0
 }
 
 log=$work/server.log
