@@ -100,7 +100,6 @@
  *      again meanwhile (say from a timer). on_drain means "the queue is
  *      empty now", so it is only delivered when the output still is; the
  *      bytes written meanwhile bring a callback of their own once sent.
- *      (tests/fairness.c saw on_drain with ~1 MB queued, 1 run in 2.)
  *  16. The write callback also runs when the write event fires with the
  *      output empty and nothing written (bufferevent_writecb: "res ||
  *      !connected"), as it does once right after an accept, where EV_WRITE
