@@ -22,8 +22,9 @@
 # workload (default 5), BUILD_DIR (default build), CLIENT_BACKEND (back end of
 # the load generator: a name, or "same" for the server's; default libevent,
 # so only the server changes between rows), PIN=0 to not pin the server and
-# the client to separate CPUs, REPEAT=N to run each cell N times and keep the
-# run with the most msgs/s (evens out other load on a shared machine),
+# the client to separate CPUs, REPEAT=N to run every row N times, in rounds
+# over all rows, and keep each cell's run with the most msgs/s (evens out
+# other load and drifting speed on a shared machine),
 # WORKLOADS="1x64 100x4K" to run only those. SERVER_BIN and SERVER_WRAPPER run
 # another server build, e.g. the Windows one under Wine (ci/bench-wine.sh),
 # FLOOR_BIN another floor server (default the build's epoll-echo),
@@ -216,43 +217,60 @@ run_once() {
 # the end, when the floor's msgs/s of every workload is known.
 failures=0
 rows=()
-declare -A msgs_per_s=() cpu_per_msg=()
+declare -A msgs_per_s=() cpu_per_msg=() best_rate=() best_line=() best_cpu=()
+declare -A start_failed=()
 default_backend=$("$echo_bin" --help | sed -n 's/.*(default \([^;]*\);.*/\1/p')
-for backend in "${backends[@]}"; do
-    if ! start_server "$backend"; then
-        rows+=("$backend|(all)|server failed to start| | | | | | |")
-        failures=$((failures + 1))
-        continue
-    fi
-    client=$CLIENT_BACKEND
-    if [ "$client" = same ]; then
-        client=$backend
-        [ "$backend" = floor ] && client=$default_backend
-    fi
-    log "$backend: server on $address; client back end $client"
-    for w in "${workloads[@]}"; do
-        name=${w%%|*}
-        read -r -a args <<<"${w#*|}"
-        best_line='' best_cpu='? | ?' best_rate=-1
-        for ((r = 1; r <= REPEAT; r++)); do
+# REPEAT rounds, each over every row in turn with a fresh server: a machine
+# whose speed drifts during the run (a shared VM) shifts every row alike
+# instead of the rows that happen to run late.
+for ((r = 1; r <= REPEAT; r++)); do
+    for backend in "${backends[@]}"; do
+        [ -z "${start_failed[$backend]:-}" ] || continue
+        if ! start_server "$backend"; then
+            start_failed[$backend]=1
+            failures=$((failures + 1))
+            continue
+        fi
+        client=$CLIENT_BACKEND
+        if [ "$client" = same ]; then
+            client=$backend
+            [ "$backend" = floor ] && client=$default_backend
+        fi
+        log "$backend (round $r of $REPEAT): server on $address; client back end $client"
+        for w in "${workloads[@]}"; do
+            name=${w%%|*}
+            read -r -a args <<<"${w#*|}"
             run_once "$backend" "$name" "$client" "${args[@]}" ||
                 failures=$((failures + 1))
             rate=$(field msgs/s "$line")
-            if [[ $rate =~ ^[0-9]+$ ]] && [ "$rate" -gt "$best_rate" ]; then
-                best_rate=$rate best_line=$line best_cpu=$cpu
+            if [[ $rate =~ ^[0-9]+$ ]] &&
+                [ "$rate" -gt "${best_rate[$backend/$name]:--1}" ]; then
+                best_rate[$backend/$name]=$rate
+                best_line[$backend/$name]=$line
+                best_cpu[$backend/$name]=$cpu
             fi
         done
-        line=$best_line
+        if ! stop_server; then
+            log "$backend: server did not exit 0 on SIGINT"
+            failures=$((failures + 1))
+        fi
+    done
+done
+for backend in "${backends[@]}"; do
+    if [ -n "${start_failed[$backend]:-}" ]; then
+        rows+=("$backend|(all)|server failed to start| | | | | | |")
+        continue
+    fi
+    for w in "${workloads[@]}"; do
+        name=${w%%|*}
+        line=${best_line[$backend/$name]:-}
+        cpu=${best_cpu[$backend/$name]:-? | ?}
         msgs_per_s[$backend/$name]=$(field msgs/s "$line")
-        cpu_per_msg[$backend/$name]=${best_cpu%% *}
+        cpu_per_msg[$backend/$name]=${cpu%% *}
         rows+=("$backend|$name|$(field msgs/s "$line")| $(field MB/s "$line") |\
- $(field p50_us "$line") | $(field p99_us "$line") | $best_cpu |\
+ $(field p50_us "$line") | $(field p99_us "$line") | $cpu |\
  $(field errors "$line")/$(field mismatches "$line") |")
     done
-    if ! stop_server; then
-        log "$backend: server did not exit 0 on SIGINT"
-        failures=$((failures + 1))
-    fi
 done
 
 echo
