@@ -2,6 +2,7 @@
 # Draws the msgs/s column of a ci/bench.sh (or ci/bench-wine.sh) table as an
 # SVG bar chart: one panel per workload, one bar per back end, in table order,
 # each panel scaled to its own largest value (the workloads differ by 10x).
+# The floor row (the reference server), when there, is drawn in green.
 #
 # Usage: ci/bench-chart.sh TABLE.md "TITLE" > chart.svg
 #        (TABLE.md: the script's output, or any file holding its rows)
@@ -42,7 +43,7 @@ END {
             b = backends[j]
             if (!((b, w) in rate)) { y += bar + gap; continue }
             len = top[w] > 0 ? rate[b, w] / top[w] * plot : 0
-            fill = b ~ /^iocp/ ? "#1f77b4" : (b ~ /^libevent/ ? "#ff7f0e" : "#7f7f7f")
+            fill = b == "floor" ? "#2ca02c" : (b ~ /^iocp/ ? "#1f77b4" : (b ~ /^libevent/ ? "#ff7f0e" : "#7f7f7f"))
             printf "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">%s</text>\n", label - 6, y + bar - 4, esc(b)
             printf "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"%s\"/>\n", label, y, len, bar, fill
             printf "<text x=\"%.1f\" y=\"%d\">%s</text>\n", label + len + 4, y + bar - 4, group(rate[b, w])

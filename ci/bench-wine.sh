@@ -3,9 +3,12 @@
 # native Linux xpr-echo bench (Wine sockets are real sockets). The numbers
 # are Wine's, not Windows': Wine runs every socket call through wineserver.
 #
-# Usage: ci/bench-wine.sh [BACKEND...]  (default: iocp select libevent
+# Usage: ci/bench-wine.sh [BACKEND...]  (default: floor iocp select libevent
 #        libevent-bev libevent-iocp); DURATION, WORKLOADS, REPEAT, PIN as in
-#        ci/bench.sh (default workloads here: 1x64 100x4K 10+2000i).
+#        ci/bench.sh (default workloads here: 1x64 100x4K 10+2000i). The row
+#        floor is examples/floor/iocp_echo.c: GetQueuedCompletionStatus on one
+#        thread with pre-posted AcceptEx, the reference the other rows are
+#        divided by in the "vs floor" column.
 #
 # With PIN (the default) the wineserver runs on the server's CPU, beside
 # xpr-echo.exe: it is Wine's kernel, and every Winsock call the server makes
@@ -35,11 +38,12 @@ fi
 if [ ! -f build-win/build.ninja ]; then
     meson setup build-win --cross-file "${XPR_DEPS_DIR:-build-deps}/mingw-w64-x86_64.txt" >/dev/null
 fi
-ninja -C build-win examples/echo/xpr-echo.exe >&2
+ninja -C build-win examples/echo/xpr-echo.exe examples/floor/iocp-echo.exe >&2
 
-[ $# -gt 0 ] || set -- iocp select libevent libevent-bev libevent-iocp
+[ $# -gt 0 ] || set -- floor iocp select libevent libevent-bev libevent-iocp
 BENCH_NOTE="Windows server under Wine 8 (Wine's numbers, not Windows'); $note" \
 SERVER_WRAPPER=ci/cross/wine-run \
 SERVER_BIN=build-win/examples/echo/xpr-echo.exe \
+FLOOR_BIN=build-win/examples/floor/iocp-echo.exe \
 WORKLOADS=${WORKLOADS:-1x64 100x4K 10+2000i} \
     ci/bench.sh "$@"

@@ -8,16 +8,26 @@
 #             1,000 idle connections (cost of idle descriptors per wakeup)
 # then print a Markdown table and the libevent / libevent-bev ratio on 100x4K.
 #
-# Usage: ci/bench.sh [BACKEND...]      (default: libevent libevent-bev poll;
-#        BACKEND@N sets XPR_WORKERS=N for that server, e.g. iocp@1 iocp@4)
+# The row "floor" runs the reference server instead of xpr-echo: the
+# smallest echo server on the raw OS API (examples/floor/: epoll-echo here,
+# iocp-echo.exe under ci/bench-wine.sh). With a floor row in the run the
+# table gains a "vs floor" column: the row's msgs/s divided by the floor's
+# msgs/s on the same workload in the same run.
+#
+# Usage: ci/bench.sh [BACKEND...]      (default: floor libevent libevent-bev
+#        poll, floor on Linux only; BACKEND@N sets XPR_WORKERS=N for that
+#        server, e.g. iocp@1 iocp@4; floor is the reference server, e.g.
+#        ci/bench.sh floor libevent poll)
 # Environment: BACKENDS (same as the arguments), DURATION seconds per
 # workload (default 5), BUILD_DIR (default build), CLIENT_BACKEND (back end of
 # the load generator: a name, or "same" for the server's; default libevent,
 # so only the server changes between rows), PIN=0 to not pin the server and
-# the client to separate CPUs, REPEAT=N to run each cell N times and keep the
-# run with the most msgs/s (evens out other load on a shared machine),
+# the client to separate CPUs, REPEAT=N to run every row N times, in rounds
+# over all rows, and keep each cell's run with the most msgs/s (evens out
+# other load and drifting speed on a shared machine),
 # WORKLOADS="1x64 100x4K" to run only those. SERVER_BIN and SERVER_WRAPPER run
 # another server build, e.g. the Windows one under Wine (ci/bench-wine.sh),
+# FLOOR_BIN another floor server (default the build's epoll-echo),
 # BENCH_NOTE adds a line about the setup to the table's header.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,7 +40,9 @@ REPEAT=${REPEAT:-1}
 if [ $# -gt 0 ]; then
     backends=("$@")
 else
-    read -r -a backends <<<"${BACKENDS:-libevent libevent-bev poll}"
+    default_rows="libevent libevent-bev poll"
+    [ "$(uname -s)" != Linux ] || default_rows="floor $default_rows"
+    read -r -a backends <<<"${BACKENDS:-$default_rows}"
 fi
 
 all_workloads=(
@@ -54,6 +66,12 @@ fi
 ninja -C "$BUILD_DIR" examples/echo/xpr-echo >&2
 echo_bin=$BUILD_DIR/examples/echo/xpr-echo
 server_bin=${SERVER_BIN:-$echo_bin}
+have_floor=0
+[[ " ${backends[*]} " == *" floor "* ]] && have_floor=1
+if [ "$have_floor" = 1 ] && [ -z "${FLOOR_BIN:-}" ]; then
+    ninja -C "$BUILD_DIR" examples/floor/epoll-echo >&2
+fi
+floor_bin=${FLOOR_BIN:-$BUILD_DIR/examples/floor/epoll-echo}
 read -r -a server_wrapper <<<"${SERVER_WRAPPER:-}"
 
 # The load generator's back end: fixed unless "same"; fall back to the
@@ -95,14 +113,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A row NAME@N runs back end NAME with XPR_WORKERS=N (iocp's worker count).
+# A row NAME@N runs back end NAME with XPR_WORKERS=N (iocp's worker count);
+# the row floor runs the floor server.
 start_server() { # row -> sets server_pid and address, or returns 1
     local backend=${1%@*} log_file=$work/server-$1.log workers=
     [[ $1 == *@* ]] && workers=${1##*@}
     address=
-    XPR_WORKERS=${workers:-${XPR_WORKERS:-}} \
-        "${server_cpu[@]}" "${server_wrapper[@]}" "$server_bin" server \
-        --listen 127.0.0.1:0 --backend "$backend" >"$log_file" 2>&1 &
+    if [ "$1" = floor ]; then
+        "${server_cpu[@]}" "${server_wrapper[@]}" "$floor_bin" \
+            --listen 127.0.0.1:0 >"$log_file" 2>&1 &
+    else
+        XPR_WORKERS=${workers:-${XPR_WORKERS:-}} \
+            "${server_cpu[@]}" "${server_wrapper[@]}" "$server_bin" server \
+            --listen 127.0.0.1:0 --backend "$backend" >"$log_file" 2>&1 &
+    fi
     server_pid=$!
     for _ in $(seq 300); do
         # tr: a Windows server under Wine ends its lines with CRLF
@@ -189,41 +213,64 @@ run_once() {
     fi
 }
 
+# A row is "backend|workload|cells after msgs/s"; the table is printed at
+# the end, when the floor's msgs/s of every workload is known.
 failures=0
 rows=()
-declare -A msgs_per_s=() cpu_per_msg=()
-for backend in "${backends[@]}"; do
-    if ! start_server "$backend"; then
-        rows+=("| $backend | (all) | server failed to start | | | | | | |")
-        failures=$((failures + 1))
-        continue
-    fi
-    client=$CLIENT_BACKEND
-    [ "$client" = same ] && client=$backend
-    log "$backend: server on $address; client back end $client"
-    for w in "${workloads[@]}"; do
-        name=${w%%|*}
-        read -r -a args <<<"${w#*|}"
-        best_line='' best_cpu='? | ?' best_rate=-1
-        for ((r = 1; r <= REPEAT; r++)); do
+declare -A msgs_per_s=() cpu_per_msg=() best_rate=() best_line=() best_cpu=()
+declare -A start_failed=()
+default_backend=$("$echo_bin" --help | sed -n 's/.*(default \([^;]*\);.*/\1/p')
+# REPEAT rounds, each over every row in turn with a fresh server: a machine
+# whose speed drifts during the run (a shared VM) shifts every row alike
+# instead of the rows that happen to run late.
+for ((r = 1; r <= REPEAT; r++)); do
+    for backend in "${backends[@]}"; do
+        [ -z "${start_failed[$backend]:-}" ] || continue
+        if ! start_server "$backend"; then
+            start_failed[$backend]=1
+            failures=$((failures + 1))
+            continue
+        fi
+        client=$CLIENT_BACKEND
+        if [ "$client" = same ]; then
+            client=$backend
+            [ "$backend" = floor ] && client=$default_backend
+        fi
+        log "$backend (round $r of $REPEAT): server on $address; client back end $client"
+        for w in "${workloads[@]}"; do
+            name=${w%%|*}
+            read -r -a args <<<"${w#*|}"
             run_once "$backend" "$name" "$client" "${args[@]}" ||
                 failures=$((failures + 1))
             rate=$(field msgs/s "$line")
-            if [[ $rate =~ ^[0-9]+$ ]] && [ "$rate" -gt "$best_rate" ]; then
-                best_rate=$rate best_line=$line best_cpu=$cpu
+            if [[ $rate =~ ^[0-9]+$ ]] &&
+                [ "$rate" -gt "${best_rate[$backend/$name]:--1}" ]; then
+                best_rate[$backend/$name]=$rate
+                best_line[$backend/$name]=$line
+                best_cpu[$backend/$name]=$cpu
             fi
         done
-        line=$best_line
-        msgs_per_s[$backend/$name]=$(field msgs/s "$line")
-        cpu_per_msg[$backend/$name]=${best_cpu%% *}
-        rows+=("| $backend | $name | $(field msgs/s "$line") |\
- $(field MB/s "$line") | $(field p50_us "$line") | $(field p99_us "$line") |\
- $best_cpu | $(field errors "$line")/$(field mismatches "$line") |")
+        if ! stop_server; then
+            log "$backend: server did not exit 0 on SIGINT"
+            failures=$((failures + 1))
+        fi
     done
-    if ! stop_server; then
-        log "$backend: server did not exit 0 on SIGINT"
-        failures=$((failures + 1))
+done
+for backend in "${backends[@]}"; do
+    if [ -n "${start_failed[$backend]:-}" ]; then
+        rows+=("$backend|(all)|server failed to start| | | | | | |")
+        continue
     fi
+    for w in "${workloads[@]}"; do
+        name=${w%%|*}
+        line=${best_line[$backend/$name]:-}
+        cpu=${best_cpu[$backend/$name]:-? | ?}
+        msgs_per_s[$backend/$name]=$(field msgs/s "$line")
+        cpu_per_msg[$backend/$name]=${cpu%% *}
+        rows+=("$backend|$name|$(field msgs/s "$line")| $(field MB/s "$line") |\
+ $(field p50_us "$line") | $(field p99_us "$line") | $cpu |\
+ $(field errors "$line")/$(field mismatches "$line") |")
+    done
 done
 
 echo
@@ -238,9 +285,28 @@ echo
 echo "Server CPU: user+system time of the server process per echoed message,"
 echo "and as a share of one CPU over the run (connect and drain included)."
 echo
-echo "| backend | workload | msgs/s | MB/s | p50 µs | p99 µs | server CPU µs/msg | server CPU | errors/mismatches |"
-echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
-printf '%s\n' "${rows[@]}"
+if [ "$have_floor" = 1 ]; then
+    echo "vs floor: the row's msgs/s divided by the floor's (the reference"
+    echo "server on the raw OS API, examples/floor/) on the same workload."
+    echo
+    echo "| backend | workload | msgs/s | vs floor | MB/s | p50 µs | p99 µs | server CPU µs/msg | server CPU | errors/mismatches |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"
+else
+    echo "| backend | workload | msgs/s | MB/s | p50 µs | p99 µs | server CPU µs/msg | server CPU | errors/mismatches |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---|"
+fi
+for row in "${rows[@]}"; do
+    IFS='|' read -r b w m rest <<<"$row"
+    if [ "$have_floor" = 1 ]; then
+        ratio=$(awk -v m="$m" -v f="${msgs_per_s[floor/$w]:-}" 'BEGIN {
+            if (m ~ /^[0-9]+$/ && f ~ /^[0-9]+$/ && f > 0)
+                printf "%.2fx", m / f
+            else printf "?" }')
+        echo "| $b | $w | $m | $ratio |$rest"
+    else
+        echo "| $b | $w | $m |$rest"
+    fi
+done
 le=${msgs_per_s[libevent/100x4K]:-}
 bev=${msgs_per_s[libevent-bev/100x4K]:-}
 if [[ $le =~ ^[0-9]+$ && $bev =~ ^[0-9]+$ && $bev -gt 0 ]]; then

@@ -10,6 +10,9 @@
 #
 # Usage: ci/soak.sh linux [BACKEND]   (default libevent)
 #        ci/soak.sh wine [BACKEND]    (default iocp; the Windows xpr-echo.exe)
+# BACKEND floor runs the reference server of examples/floor/ instead of
+# xpr-echo (epoll-echo on Linux, iocp-echo.exe under Wine): the memory per
+# idle connection of an event loop on the raw OS API.
 # Environment: IDLE (default 10000), ACTIVE (10), DURATION seconds (15),
 # XPR_WINE_KEEP=1 to leave the wineserver running, XPR_DEPS_DIR as in
 # ci/win-deps.sh. Needs about IDLE + ACTIVE + 1000 descriptors per process (the
@@ -41,6 +44,9 @@ ulimit -n "$want_fds"
 
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build examples/echo/xpr-echo >&2
+if [ "$platform" = linux ] && [ "$backend" = floor ]; then
+    ninja -C build examples/floor/epoll-echo >&2
+fi
 if [ "$platform" = wine ]; then
     ci/win-deps.sh >/dev/null
     # shellcheck source=ci/wine-env.sh
@@ -51,6 +57,7 @@ if [ "$platform" = wine ]; then
             "${XPR_DEPS_DIR:-build-deps}/mingw-w64-x86_64.txt" >/dev/null
     fi
     ninja -C build-win examples/echo/xpr-echo.exe >&2
+    [ "$backend" != floor ] || ninja -C build-win examples/floor/iocp-echo.exe >&2
 fi
 
 work=$(mktemp -d)
@@ -72,20 +79,22 @@ trap cleanup EXIT
 rss_kib() { # pid
     awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null | grep . || echo 0
 }
-wineserver_pid() { # the one serving this checkout's prefix
-    local pid
-    for pid in $(pgrep -u "$(id -u)" -x 'wineserver(64)?'); do
-        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null |
-            grep -qx "WINEPREFIX=$WINEPREFIX"; then
-            echo "$pid"
-            return
-        fi
-    done
-    echo 0
+# The wineserver of this checkout's prefix (ci/wine-env.sh): on Debian its
+# process is wineserver64, and another checkout may run one of its own.
+wineserver_pid() {
+    xpr_wineserver_pid
 }
 
 log=$work/server.log
-if [ "$platform" = wine ]; then
+# The floor servers take --listen and --stats like xpr-echo server and print
+# the same "listening on" and "stats: open=N peak=N" lines.
+if [ "$backend" = floor ] && [ "$platform" = wine ]; then
+    ci/cross/wine-run build-win/examples/floor/iocp-echo.exe \
+        --listen 127.0.0.1:0 --stats 500 >"$log" 2>&1 &
+elif [ "$backend" = floor ]; then
+    build/examples/floor/epoll-echo --listen 127.0.0.1:0 --stats 500 \
+        >"$log" 2>&1 &
+elif [ "$platform" = wine ]; then
     ci/cross/wine-run build-win/examples/echo/xpr-echo.exe server \
         --listen 127.0.0.1:0 --backend "$backend" --stats 500 >"$log" 2>&1 &
 else
