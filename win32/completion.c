@@ -95,8 +95,8 @@
 #define POLL_INTERVAL_MIN 16  /* trap 8: inline completions between polls */
 #define SMALL_CAP (2 * (sizeof(SOCKADDR_STORAGE) + 16)) /* AcceptEx addrs */
 #define FREE_REAP_ROUNDS 500
-/* completion_accept.c trap 9: the longest wait while a listener has no
- * AcceptEx posted and no retry scheduled */
+/* The longest wait while a listener has no AcceptEx posted and no retry
+ * timer could be armed (see "Posting can fail" in completion_accept.c). */
 #define STARVED_RETRY_MS 10
 
 static const struct xpr__harvester_ops *const harvesters[] = {
@@ -235,7 +235,7 @@ static int post_now(SOCKET s, struct xpr__io_ctx *io, int skip)
     int rc, err;
     if (xpr__fault(io->kind == XPR__OP_READ ? XPR__FAULT_RECV
                                             : XPR__FAULT_SEND)) {
-        WSASetLastError(WSAENOBUFS); /* completion_io.c trap 12 */
+        WSASetLastError(WSAENOBUFS); /* injected: fails like a full pool */
         rc = SOCKET_ERROR;
     } else if (io->kind == XPR__OP_READ) {
         rc = WSARecv(s, &io->wsabuf, 1, NULL, &flags, &io->ov, NULL);
