@@ -243,7 +243,7 @@ static int enable(struct bufferevent *bev, short what)
 static void output_empty(struct bev_conn *bc)
 {
     xpr_conn *c = &bc->base;
-    if (c->flags & XPR__CONN_CLOSING) {
+    if (c->flags & XPR__CONN_FLAG_CLOSING) {
         finish(bc, 0, 0);
         return;
     }
@@ -261,7 +261,7 @@ static void output_empty(struct bev_conn *bc)
 static void deliver_input(struct bev_conn *bc)
 {
     const unsigned stop =
-        XPR__CONN_PAUSED | XPR__CONN_CLOSING | XPR__CONN_FINISHED;
+        XPR__CONN_PAUSED | XPR__CONN_FLAG_CLOSING | XPR__CONN_FLAG_FINISHED;
     xpr_conn *c = &bc->base;
     struct evbuffer *in;
     while (bc->bev != NULL && !(c->flags & stop)) {
@@ -302,7 +302,7 @@ static void bev_written(struct bufferevent *bev, void *arg)
     (void)bev;
     if (xpr__conn_done(c))
         return;
-    if (!(c->flags & XPR__CONN_CLOSING) && bc->drain_due &&
+    if (!(c->flags & XPR__CONN_FLAG_CLOSING) && bc->drain_due &&
         evbuffer_get_length(output_of(bc)) == 0) { /* quirks 15, 16 */
         bc->drain_due = 0;
         xpr__conn_deliver_drain(c);
@@ -323,7 +323,7 @@ static void bev_connected(struct bev_conn *bc)
     int rc;
     if (libevent_closes_sockets(c->loop))
         what |= EV_WRITE;
-    if (!(c->flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING)))
+    if (!(c->flags & (XPR__CONN_PAUSED | XPR__CONN_FLAG_CLOSING)))
         what |= EV_READ;
     rc = what != 0 ? enable(bc->bev, what) : 0;
     if (rc != 0) {
@@ -343,7 +343,8 @@ static int error_of(struct bev_conn *bc, int os_error)
 {
     xpr_conn *c = &bc->base;
     int rc;
-    if ((c->flags & XPR__CONN_CONNECTING) && c->sock != XPR__INVALID_SOCKET) {
+    if ((c->flags & XPR__CONN_FLAG_CONNECTING) &&
+        c->sock != XPR__INVALID_SOCKET) {
         rc = xpr__sock_connect_result(c->sock); /* quirk 8 */
         if (rc != 0 && rc != XPR_EAGAIN)
             return rc;
@@ -457,7 +458,7 @@ static void bev_accepted(struct evconnlistener *evl, evutil_socket_t fd,
     xpr__conn_init(&bc->base, l->loop, &l->cb, l->arg, (xpr_socket_t)fd);
     bc->base.has_peer =
         xpr__sock_addr_from_os(sa, (size_t)salen, &bc->base.peer) == 0;
-    bc->base.flags &= ~(unsigned)XPR__CONN_CONNECTING;
+    bc->base.flags &= ~(unsigned)XPR__CONN_FLAG_CONNECTING;
     /* on_open may close the listener: bl is not touched after this */
     xpr__listener_conn_opened(l, &bc->base);
 }
@@ -581,7 +582,7 @@ static int bev_write(xpr_conn *c, const void *p, size_t n)
     c->loop->stats.queued_write_bytes += n;
     /* Quirk 17; IOCP bufferevents register nothing (quirk 13 keeps
      * writing off while connecting). */
-    if (was_empty && !(c->flags & XPR__CONN_CONNECTING) &&
+    if (was_empty && !(c->flags & XPR__CONN_FLAG_CONNECTING) &&
         !libevent_closes_sockets(c->loop)) {
         rc = enable(bc->bev, EV_WRITE);
         if (rc != 0) {
@@ -601,7 +602,7 @@ static size_t bev_queued(const xpr_conn *c)
 static int bev_set_reading(xpr_conn *c, int on)
 {
     struct bev_conn *bc = to_bev(c);
-    if (bc->bev == NULL || (c->flags & XPR__CONN_CONNECTING))
+    if (bc->bev == NULL || (c->flags & XPR__CONN_FLAG_CONNECTING))
         return 0; /* bev_connected enables reading unless paused */
     if (!on)
         return bufferevent_disable(bc->bev, EV_READ) == 0 ? 0 : XPR_EIO;
@@ -623,7 +624,7 @@ static int bev_set_reading(xpr_conn *c, int on)
 static int bev_shutdown(xpr_conn *c)
 {
     struct bev_conn *bc = to_bev(c);
-    if (bc->bev != NULL && !(c->flags & XPR__CONN_CONNECTING) &&
+    if (bc->bev != NULL && !(c->flags & XPR__CONN_FLAG_CONNECTING) &&
         evbuffer_get_length(output_of(bc)) == 0)
         output_empty(bc);
     return 0;
@@ -635,7 +636,7 @@ static int bev_close(xpr_conn *c)
     if (bc->bev == NULL)
         return 0;
     bufferevent_disable(bc->bev, EV_READ);
-    if (!(c->flags & XPR__CONN_CONNECTING) &&
+    if (!(c->flags & XPR__CONN_FLAG_CONNECTING) &&
         evbuffer_get_length(output_of(bc)) == 0)
         output_empty(bc);
     return 0;

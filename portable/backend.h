@@ -30,6 +30,7 @@
 #include "address.h"
 #include "list.h"
 #include "timer_heap.h"
+#include "write_queue.h"
 
 struct xpr_poller_ops;
 
@@ -47,14 +48,35 @@ struct xpr_timer {
     unsigned char is_public; /* counts as work for xpr_loop_run */
 };
 
+/* Where a conn is in its life. Transitions (portable/conn.c):
+ *   CONNECTING -> OPEN       the transport reported the connect done
+ *                            (accepted conns start OPEN)
+ *   CONNECTING, OPEN -> CLOSING   xpr_conn_close, or EOF without on_eof:
+ *                            the queue flushes, then the conn ends
+ *   any of those -> ENDING   the conn ends (error, timeout, abort, or the
+ *                            flush of CLOSING is done): the transport
+ *                            closes the socket
+ *   ENDING -> FINISHED       the transport reported the socket closed with
+ *                            no I/O pending; on_close is due
+ */
+enum xpr__conn_state {
+    XPR__CONN_CONNECTING,
+    XPR__CONN_OPEN,
+    XPR__CONN_CLOSING,
+    XPR__CONN_ENDING,
+    XPR__CONN_FINISHED
+};
+
+/* Legacy stream contract (libevent-bev and the completion engine until they
+ * move to the transport contract): flags the back end reads and sets. */
 enum xpr__conn_flags {
-    XPR__CONN_CONNECTING = 1u << 0,
-    XPR__CONN_OPEN = 1u << 1,        /* on_open ran (or is running) */
-    XPR__CONN_PAUSED = 1u << 2,      /* the application paused reading */
-    XPR__CONN_SHUT_WANTED = 1u << 3, /* xpr_conn_shutdown called */
-    XPR__CONN_EOF = 1u << 4,         /* peer half-closed */
-    XPR__CONN_CLOSING = 1u << 5,     /* xpr_conn_close: flushing */
-    XPR__CONN_FINISHED = 1u << 6     /* xpr__conn_finish called */
+    XPR__CONN_FLAG_CONNECTING = 1u << 0,
+    XPR__CONN_FLAG_OPEN = 1u << 1,
+    XPR__CONN_PAUSED = 1u << 2,
+    XPR__CONN_SHUT_WANTED = 1u << 3,
+    XPR__CONN_EOF = 1u << 4,
+    XPR__CONN_FLAG_CLOSING = 1u << 5,
+    XPR__CONN_FLAG_FINISHED = 1u << 6
 };
 
 struct xpr_conn {
@@ -63,10 +85,25 @@ struct xpr_conn {
     void *userdata;
     xpr_listener *listener; /* accepted from; NULL once it closes */
     xpr_socket_t sock;
-    unsigned flags;
+    enum xpr__conn_state state;
+    unsigned char connected;   /* the socket is connected (or accepted) */
+    unsigned char paused;      /* the application paused reading */
+    unsigned char reading;     /* the transport was told to read */
+    unsigned char read_ended;  /* the peer half-closed: no more reads */
+    unsigned char shut_wanted; /* xpr_conn_shutdown: FIN once drained */
+    unsigned char shut_sent;   /* FIN handed to the transport */
+    unsigned char send_full;   /* conn_send took less than offered: more
+                                  only after xpr__conn_writable/_sent */
+    unsigned char has_peer;
+    unsigned flags; /* legacy contract only */
     int close_err;
+    /* Bytes accepted by xpr_conn_write and not yet reported sent; the
+     * first in_flight of them are handed to the transport. The queue lives
+     * until the transport reports the conn closed: a completion transport's
+     * kernel may read from it until then. */
+    struct xpr__write_queue queue;
+    size_t in_flight;
     struct xpr__addr peer;
-    int has_peer;
     struct xpr_timer timeout; /* idle / first-data timer (internal) */
     uint32_t idle_timeout_ms;
     uint32_t first_data_timeout_ms; /* non-zero until the first data */
@@ -119,28 +156,62 @@ struct xpr_backend_ops {
      * 0 or an XPR_E* code. */
     int (*listener_set_accepting)(xpr_listener *l, int on);
 
-    /* Starts a connect; the back end allocates the conn, calls
-     * xpr__conn_init, and later either opens it or finishes it with err. */
+    /* ---- conns, transport contract ----
+     * The core owns the conn: its state, write queue, pause, drain, EOF
+     * policy, shutdown and close (portable/conn.c). A transport moves bytes
+     * and reports what happened through the xpr__conn_* entry points below.
+     * The core allocates conn_size bytes per conn (struct xpr_conn first). */
+    size_t conn_size;
+    unsigned conn_flags; /* XPR__TRANSPORT_* */
+    /* c is initialised (CONNECTING, no socket): make the socket and start
+     * connecting; report xpr__conn_connected or xpr__conn_failed later,
+     * never from inside this call. An error returned means no socket is
+     * left: a connect outcome (xpr__is_connect_outcome) reaches on_close,
+     * any other error is returned by xpr_connect. */
+    int (*conn_connect)(xpr_conn *c, const struct xpr__addr *addr);
+    /* Reading on or off; on only while OPEN, not paused, before EOF.
+     * 0 or an error (the core then ends the conn with it). */
+    int (*conn_set_reading)(xpr_conn *c, int on);
+    /* Takes bytes from the front of the queue (runs of it, in order).
+     * Returns how many it took, or an XPR_E* error (the conn ends). Taking
+     * less than offered means "full": the core offers more only after
+     * xpr__conn_writable or xpr__conn_sent. With XPR__TRANSPORT_SENDS_AT_ONCE
+     * the bytes taken are sent; otherwise they stay in the queue, in
+     * flight, until xpr__conn_sent reports them. */
+    long (*conn_send)(xpr_conn *c, const void *const *bases, const size_t *lens,
+                      size_t runs);
+    /* Sends FIN now: nothing is queued or in flight. 0, XPR_ENOTSUP
+     * (ignored) or an error (the conn ends). */
+    int (*conn_shutdown)(xpr_conn *c);
+    /* Stops all I/O and closes the socket, abortively (RST) when reset is
+     * set; calls xpr__conn_closed once no operation of the conn is pending
+     * (from inside this call when none is). */
+    void (*conn_close)(xpr_conn *c, int reset);
+
+    /* ---- conns, legacy stream contract (libevent-bev, the completion
+     * engine) until they move to the transport contract above ---- */
     int (*connect)(xpr_loop *loop, const struct xpr__addr *addr,
                    const struct xpr_conn_callbacks *cb, void *arg,
                    xpr_conn **out);
-
     int (*write)(xpr_conn *c, const void *p, size_t n);
     size_t (*queued)(const xpr_conn *c);
-    /* Reading on (1) or off (0), after the core updated XPR__CONN_PAUSED. */
     int (*set_reading)(xpr_conn *c, int on);
-    /* XPR__CONN_SHUT_WANTED is set: send FIN when the queue drains. */
     int (*shutdown)(xpr_conn *c);
-    /* XPR__CONN_CLOSING is set: stop reading, flush, then close + finish. */
     int (*close)(xpr_conn *c);
-    /* Close now, dropping the queue; reset (SO_LINGER 0) when reset is set;
-     * finish with err. */
     void (*close_now)(xpr_conn *c, int err, int reset);
-    /* Frees the memory of a finished conn after its on_close ran. */
     void (*conn_free)(xpr_conn *c);
 
     /* Optional: adds back-end figures to a stats snapshot. */
     void (*stats)(xpr_loop *loop, struct xpr_loop_stats *stats);
+};
+
+/* Runs of the queue conn_send is offered at most. */
+#define XPR__SEND_RUNS 16
+
+/* conn_flags */
+enum {
+    /* conn_send's bytes are on the wire when it returns (readiness) */
+    XPR__TRANSPORT_SENDS_AT_ONCE = 1u << 0
 };
 
 /* One row of the registry: a name a user can ask for. */
@@ -210,6 +281,50 @@ struct xpr_loop {
 
 /* ---- services of the core to back ends ---- */
 
+/* ---- transport contract: what transports report ----
+ * Each entry point may run application callbacks; the conn may end (and
+ * the transport's conn_close run) inside any of them. */
+
+/* A conn for an accepted socket (state OPEN, not yet announced), or NULL
+ * when the listener is at max_connections (counted as refused) or out of
+ * memory: the caller closes the socket. The transport attaches its
+ * own state, then calls xpr__listener_conn_opened(); or, when it cannot,
+ * xpr__conn_discard() and closes the socket: the application never saw
+ * it. */
+xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock,
+                                 const struct xpr__addr *peer);
+void xpr__conn_discard(xpr_conn *c);
+/* The connect completed: on_open runs, queued writes go out. */
+void xpr__conn_connected(xpr_conn *c);
+/* Whether the transport should deliver data now (OPEN, not paused, before
+ * EOF). A transport holding data it cannot deliver keeps it until
+ * conn_set_reading(c, 1). */
+static inline int xpr__conn_wants_data(const xpr_conn *c)
+{
+    return c->state == XPR__CONN_OPEN && !c->paused && !c->read_ended;
+}
+/* Bytes arrived (only while xpr__conn_wants_data). */
+void xpr__conn_received(xpr_conn *c, const void *p, size_t n);
+/* The peer half-closed. */
+void xpr__conn_eof(xpr_conn *c);
+/* The transport can take more (after conn_send took less than offered). */
+void xpr__conn_writable(xpr_conn *c);
+/* n bytes in flight were sent (transports without SENDS_AT_ONCE). */
+void xpr__conn_sent(xpr_conn *c, size_t n);
+/* The conn fails with err (the core ends it: conn_close follows). */
+void xpr__conn_failed(xpr_conn *c, int err);
+/* After conn_close: the socket is closed and no I/O is pending. */
+void xpr__conn_closed(xpr_conn *c);
+/* True once the conn ends: the transport must not report it any more,
+ * except xpr__conn_closed. */
+static inline int xpr__conn_done(const xpr_conn *c)
+{
+    return c->state >= XPR__CONN_ENDING ||
+           (c->flags & XPR__CONN_FLAG_FINISHED) != 0;
+}
+
+/* ---- legacy stream contract ---- */
+
 /* Fills the common part of a new conn and links it into loop->conns. */
 void xpr__conn_init(xpr_conn *c, xpr_loop *loop,
                     const struct xpr_conn_callbacks *cb, void *arg,
@@ -220,11 +335,6 @@ void xpr__conn_opened(xpr_conn *c);
 void xpr__conn_finish(xpr_conn *c, int err);
 /* Bytes arrived (before on_data): restart idle / end first-data timeouts. */
 void xpr__conn_note_read(xpr_conn *c, size_t n);
-/* True when the conn is finished: the back end must stop dispatching. */
-static inline int xpr__conn_done(const xpr_conn *c)
-{
-    return (c->flags & XPR__CONN_FINISHED) != 0;
-}
 /* Delivers on_eof, or without one starts the default flush-then-close. */
 void xpr__conn_deliver_eof(xpr_conn *c);
 /* Runs on_drain if set. */

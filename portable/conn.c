@@ -1,12 +1,36 @@
-/* Connections: the public calls (checks, then the back end) and the core's
- * bookkeeping every back end shares: the live list, timeouts, on_close. */
-#include <string.h>
+/*
+ * Connections: the public calls and the one connection state machine
+ * (backend.h, enum xpr__conn_state). The core owns the write queue, pause,
+ * drain, the EOF policy, shutdown-after-drain and flush-then-close; a
+ * transport moves bytes and reports received / eof / writable / sent /
+ * failed / closed.
+ *
+ * Rules kept here:
+ *   1. on_drain runs when the queue empties after a write could not go out
+ *      whole inside xpr_conn_write, never from inside an API call.
+ *   2. A FIN or close asked for while bytes are queued or in flight waits
+ *      until they are sent, including what on_drain writes.
+ *   3. An error of the transport ends the conn with that error: on_close
+ *      reports it. Nothing the application wrote is dropped silently while
+ *      the conn lives.
+ *
+ * The legacy stream contract (libevent-bev, the completion engine) keeps
+ * its own paths here until those back ends are transports.
+ */
+#include <assert.h>
+#include <stdlib.h>
 
+#include "alloc.h"
 #include "backend.h"
 #include "loop_internal.h"
 #include "sock.h"
 
 static void conn_timeout_fired(xpr_timer *t, void *arg);
+
+static int is_legacy(const xpr_conn *c)
+{
+    return c->loop->ops->conn_send == NULL;
+}
 
 void xpr__conn_init(xpr_conn *c, xpr_loop *loop,
                     const struct xpr_conn_callbacks *cb, void *arg,
@@ -17,15 +41,50 @@ void xpr__conn_init(xpr_conn *c, xpr_loop *loop,
     c->userdata = arg;
     c->listener = NULL;
     c->sock = sock;
-    c->flags = XPR__CONN_CONNECTING;
+    c->state = XPR__CONN_CONNECTING;
+    c->connected = c->paused = c->reading = c->read_ended = 0;
+    c->shut_wanted = c->shut_sent = c->send_full = c->has_peer = 0;
+    c->flags = XPR__CONN_FLAG_CONNECTING;
     c->close_err = 0;
-    c->has_peer = 0;
+    xpr__wq_init(&c->queue);
+    c->in_flight = 0;
     c->idle_timeout_ms = 0;
     c->first_data_timeout_ms = 0;
     c->last_read_ms = 0;
     xpr__timer_init(&c->timeout, loop, conn_timeout_fired, c);
     xpr__list_push_back(&loop->conns, &c->link);
     loop->stats.live_connections++;
+}
+
+static xpr_conn *conn_new(xpr_loop *loop, const struct xpr_conn_callbacks *cb,
+                          void *arg, xpr_socket_t sock)
+{
+    xpr_conn *c = xpr__calloc(1, loop->ops->conn_size);
+    if (c != NULL)
+        xpr__conn_init(c, loop, cb, arg, sock);
+    return c;
+}
+
+/* Unlinks a conn the application never saw and frees it. */
+static void conn_unlink_free(xpr_conn *c)
+{
+    xpr__timer_release(&c->timeout);
+    xpr__list_remove(&c->link);
+    c->loop->stats.live_connections--;
+    xpr__wq_clear(&c->queue);
+    free(c);
+}
+
+/* ---- state machine ---- */
+
+static void end(xpr_conn *c, int err, int reset);
+
+/* Ends the conn unless rc is 0; returns rc. */
+static int end_on_error(xpr_conn *c, int rc)
+{
+    if (rc != 0)
+        end(c, rc, 0);
+    return rc;
 }
 
 /* 0, or the error of a timer that could not be armed (out of memory): a
@@ -43,14 +102,242 @@ static int arm_timeout(xpr_conn *c)
 
 static void end_unless_armed(xpr_conn *c, int rc)
 {
-    if (rc != 0 && !(c->flags & XPR__CONN_FINISHED))
-        c->loop->ops->close_now(c, rc, 0);
+    if (rc != 0 && !xpr__conn_done(c)) {
+        if (is_legacy(c))
+            c->loop->ops->close_now(c, rc, 0);
+        else
+            end(c, rc, 0);
+    }
 }
+
+/* Tells the transport to read or not, as the state now asks. */
+static int update_reading(xpr_conn *c)
+{
+    unsigned char want = c->connected && xpr__conn_wants_data(c);
+    int rc;
+    if (want == c->reading || c->state >= XPR__CONN_ENDING)
+        return 0;
+    rc = c->loop->ops->conn_set_reading(c, want);
+    if (rc == 0)
+        c->reading = want;
+    return rc;
+}
+
+static void consume(xpr_conn *c, size_t n)
+{
+    xpr__wq_consume(&c->queue, n);
+    c->loop->stats.queued_write_bytes -= n;
+    c->loop->stats.bytes_written += n;
+}
+
+/* Offers the transport what it does not hold yet. 0, or the error that
+ * ended the conn. */
+static int flush(xpr_conn *c)
+{
+    const struct xpr_backend_ops *ops = c->loop->ops;
+    while (!c->send_full && c->connected &&
+           (c->state == XPR__CONN_OPEN || c->state == XPR__CONN_CLOSING) &&
+           xpr__wq_bytes(&c->queue) > c->in_flight) {
+        const void *bases[XPR__SEND_RUNS];
+        size_t lens[XPR__SEND_RUNS];
+        size_t runs =
+            xpr__wq_peekv(&c->queue, c->in_flight, bases, lens, XPR__SEND_RUNS);
+        size_t offered = 0, i;
+        long n;
+        for (i = 0; i < runs; i++)
+            offered += lens[i];
+        n = ops->conn_send(c, bases, lens, runs);
+        if (n < 0)
+            return end_on_error(c, (int)n);
+        if ((size_t)n < offered)
+            c->send_full = 1;
+        if (ops->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE)
+            consume(c, (size_t)n);
+        else
+            c->in_flight += (size_t)n;
+    }
+    return 0;
+}
+
+static void send_fin(xpr_conn *c)
+{
+    int rc;
+    c->shut_sent = 1;
+    rc = c->loop->ops->conn_shutdown(c);
+    if (rc != 0 && rc != XPR_ENOTSUP)
+        end(c, rc, 0);
+}
+
+/* Nothing is queued or in flight: a close or FIN asked for can go now. */
+static void queue_empty(xpr_conn *c)
+{
+    if (!c->connected || xpr__wq_bytes(&c->queue) != 0)
+        return;
+    if (c->state == XPR__CONN_CLOSING)
+        end(c, 0, 0);
+    else if (c->state == XPR__CONN_OPEN && c->shut_wanted && !c->shut_sent)
+        send_fin(c);
+}
+
+/* After a report of the transport that may have emptied the queue. */
+static void after_send_report(xpr_conn *c, int had_bytes)
+{
+    if (flush(c) != 0)
+        return;
+    if (!had_bytes || xpr__wq_bytes(&c->queue) != 0)
+        return;
+    if (c->state == XPR__CONN_OPEN && c->cb.on_drain != NULL)
+        c->cb.on_drain(c);
+    /* on_drain may have written again (and asked for a FIN or a close):
+     * those wait until that is sent too. */
+    queue_empty(c);
+}
+
+static void end(xpr_conn *c, int err, int reset)
+{
+    if (c->state >= XPR__CONN_ENDING)
+        return;
+    c->state = XPR__CONN_ENDING;
+    c->close_err = err;
+    c->reading = 0;
+    xpr__timer_release(&c->timeout);
+    c->loop->ops->conn_close(c, reset);
+}
+
+static void start_close(xpr_conn *c)
+{
+    if (c->state >= XPR__CONN_CLOSING)
+        return;
+    c->state = XPR__CONN_CLOSING;
+    xpr__timer_disarm(&c->timeout);
+    if (end_on_error(c, update_reading(c)) == 0)
+        queue_empty(c);
+}
+
+/* The conn is connected (accepted or connect done): start timeouts and
+ * reading, run on_open, send what waits. */
+static void open_conn(xpr_conn *c)
+{
+    int rc;
+    c->connected = 1;
+    c->has_peer = 1;
+    if (c->state == XPR__CONN_CONNECTING)
+        c->state = XPR__CONN_OPEN;
+    c->last_read_ms = xpr__now_ms();
+    rc = arm_timeout(c);
+    if (end_on_error(c, update_reading(c)) != 0)
+        return;
+    /* A conn closed while it connected still hears on_open, then ends. */
+    if (c->cb.on_open != NULL)
+        c->cb.on_open(c);
+    end_unless_armed(c, rc);
+    if (flush(c) == 0)
+        queue_empty(c);
+}
+
+xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock,
+                                 const struct xpr__addr *peer)
+{
+    xpr_conn *c;
+    if (xpr__listener_admit(l) != 0)
+        return NULL;
+    c = conn_new(l->loop, &l->cb, l->arg, sock);
+    if (c == NULL)
+        return NULL;
+    c->peer = *peer;
+    c->state = XPR__CONN_OPEN;
+    c->flags = 0;
+    return c;
+}
+
+void xpr__conn_discard(xpr_conn *c)
+{
+    conn_unlink_free(c);
+}
+
+void xpr__conn_connected(xpr_conn *c)
+{
+    if (c->state >= XPR__CONN_ENDING)
+        return;
+    assert(!c->connected);
+    open_conn(c);
+}
+
+void xpr__conn_received(xpr_conn *c, const void *p, size_t n)
+{
+    xpr__conn_note_read(c, n);
+    if (c->cb.on_data != NULL && !xpr__conn_done(c))
+        c->cb.on_data(c, p, n);
+}
+
+void xpr__conn_eof(xpr_conn *c)
+{
+    if (c->state >= XPR__CONN_ENDING || c->read_ended)
+        return;
+    c->read_ended = 1;
+    if (end_on_error(c, update_reading(c)) != 0)
+        return;
+    if (c->cb.on_eof != NULL)
+        c->cb.on_eof(c);
+    else
+        start_close(c);
+}
+
+void xpr__conn_writable(xpr_conn *c)
+{
+    if (c->state >= XPR__CONN_ENDING)
+        return;
+    c->send_full = 0;
+    after_send_report(c, xpr__wq_bytes(&c->queue) > 0);
+}
+
+void xpr__conn_sent(xpr_conn *c, size_t n)
+{
+    if (c->state >= XPR__CONN_ENDING)
+        return;
+    assert(n <= c->in_flight);
+    c->in_flight -= n;
+    consume(c, n);
+    c->send_full = 0;
+    after_send_report(c, 1);
+}
+
+void xpr__conn_failed(xpr_conn *c, int err)
+{
+    end(c, err, 0);
+}
+
+void xpr__conn_closed(xpr_conn *c)
+{
+    xpr_loop *loop = c->loop;
+    if (c->state == XPR__CONN_FINISHED)
+        return;
+    assert(c->state == XPR__CONN_ENDING);
+    c->state = XPR__CONN_FINISHED;
+    c->flags |= XPR__CONN_FLAG_FINISHED;
+    loop->stats.queued_write_bytes -= xpr__wq_bytes(&c->queue);
+    xpr__wq_clear(&c->queue);
+    c->in_flight = 0;
+    xpr__timer_release(&c->timeout);
+    if (c->listener != NULL)
+        c->listener->live_conns--;
+    xpr__list_remove(&c->link);
+    xpr__list_push_back(&loop->finished, &c->link);
+    loop->stats.live_connections--;
+}
+
+/* ---- legacy stream contract ---- */
 
 void xpr__conn_opened(xpr_conn *c)
 {
     int rc;
-    c->flags = (c->flags & ~(unsigned)XPR__CONN_CONNECTING) | XPR__CONN_OPEN;
+    if (!is_legacy(c)) {
+        open_conn(c);
+        return;
+    }
+    c->flags =
+        (c->flags & ~(unsigned)XPR__CONN_FLAG_CONNECTING) | XPR__CONN_FLAG_OPEN;
+    c->state = XPR__CONN_OPEN;
     c->has_peer = 1; /* accepted: set by the back end; connected: by us */
     c->last_read_ms = xpr__now_ms();
     rc = arm_timeout(c);
@@ -61,18 +348,32 @@ void xpr__conn_opened(xpr_conn *c)
 
 void xpr__conn_finish(xpr_conn *c, int err)
 {
-    xpr_loop *loop = c->loop;
-    if (c->flags & XPR__CONN_FINISHED)
+    if (c->flags & XPR__CONN_FLAG_FINISHED)
         return;
-    c->flags |= XPR__CONN_FINISHED;
     c->close_err = err;
-    xpr__timer_release(&c->timeout);
-    if (c->listener != NULL)
-        c->listener->live_conns--;
-    xpr__list_remove(&c->link);
-    xpr__list_push_back(&loop->finished, &c->link);
-    loop->stats.live_connections--;
+    c->state = XPR__CONN_ENDING;
+    xpr__conn_closed(c);
 }
+
+void xpr__conn_deliver_eof(xpr_conn *c)
+{
+    if (c->cb.on_eof != NULL) {
+        c->cb.on_eof(c);
+    } else if (!(c->flags &
+                 (XPR__CONN_FLAG_CLOSING | XPR__CONN_FLAG_FINISHED))) {
+        c->flags |= XPR__CONN_FLAG_CLOSING;
+        c->state = XPR__CONN_CLOSING;
+        c->loop->ops->close(c);
+    }
+}
+
+void xpr__conn_deliver_drain(xpr_conn *c)
+{
+    if (c->cb.on_drain != NULL && !(c->flags & XPR__CONN_FLAG_FINISHED))
+        c->cb.on_drain(c);
+}
+
+/* ---- timeouts ---- */
 
 void xpr__conn_note_read(xpr_conn *c, size_t n)
 {
@@ -100,26 +401,20 @@ static void conn_timeout_fired(xpr_timer *t, void *arg)
         }
     }
     c->loop->stats.timed_out_connections++;
-    c->loop->ops->close_now(c, XPR_ETIMEDOUT, 0);
-}
-
-void xpr__conn_deliver_eof(xpr_conn *c)
-{
-    if (c->cb.on_eof != NULL) {
-        c->cb.on_eof(c);
-    } else if (!(c->flags & (XPR__CONN_CLOSING | XPR__CONN_FINISHED))) {
-        c->flags |= XPR__CONN_CLOSING;
-        c->loop->ops->close(c);
-    }
-}
-
-void xpr__conn_deliver_drain(xpr_conn *c)
-{
-    if (c->cb.on_drain != NULL && !(c->flags & XPR__CONN_FINISHED))
-        c->cb.on_drain(c);
+    if (is_legacy(c))
+        c->loop->ops->close_now(c, XPR_ETIMEDOUT, 0);
+    else
+        end(c, XPR_ETIMEDOUT, 0);
 }
 
 /* ---- public API ---- */
+
+/* Closing or closed: legacy flags, or the state. */
+static int closing(const xpr_conn *c)
+{
+    return c->state >= XPR__CONN_CLOSING ||
+           (c->flags & (XPR__CONN_FLAG_CLOSING | XPR__CONN_FLAG_FINISHED));
+}
 
 /* Common checks: 0, or the error to return. */
 static int usable(const xpr_conn *c)
@@ -130,9 +425,35 @@ static int usable(const xpr_conn *c)
     rc = xpr__loop_check_thread(c->loop);
     if (rc != 0)
         return rc;
-    if (c->flags & (XPR__CONN_CLOSING | XPR__CONN_FINISHED))
-        return XPR_ECLOSED;
-    return 0;
+    return closing(c) ? XPR_ECLOSED : 0;
+}
+
+static int write_transport(xpr_conn *c, const void *p, size_t n)
+{
+    const struct xpr_backend_ops *ops = c->loop->ops;
+    int rc;
+    /* Straight to the socket when nothing waits: no copy. */
+    if ((ops->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE) &&
+        c->state == XPR__CONN_OPEN && c->connected && !c->send_full &&
+        xpr__wq_bytes(&c->queue) == 0) {
+        long sent = ops->conn_send(c, &p, &n, 1);
+        if (sent < 0)
+            return end_on_error(c, (int)sent);
+        c->loop->stats.bytes_written += (uint64_t)sent;
+        if ((size_t)sent == n)
+            return 0;
+        c->send_full = 1;
+        p = (const unsigned char *)p + sent;
+        n -= (size_t)sent;
+    }
+    /* Part of the bytes may be sent already, and the caller cannot tell
+     * how many: what it writes next would follow a gap the peer cannot
+     * see. A push that fails ends the conn instead. */
+    rc = xpr__wq_push(&c->queue, p, n);
+    if (rc != 0)
+        return end_on_error(c, rc);
+    c->loop->stats.queued_write_bytes += n;
+    return flush(c);
 }
 
 int xpr_conn_write(xpr_conn *conn, const void *p, size_t n)
@@ -143,28 +464,43 @@ int xpr_conn_write(xpr_conn *conn, const void *p, size_t n)
     rc = usable(conn);
     if (rc != 0)
         return rc;
-    if (conn->flags & XPR__CONN_SHUT_WANTED)
+    if (conn->shut_wanted || (conn->flags & XPR__CONN_SHUT_WANTED))
         return XPR_ESHUTDOWN;
     if (n == 0)
         return 0;
-    return conn->loop->ops->write(conn, p, n);
+    if (is_legacy(conn))
+        return conn->loop->ops->write(conn, p, n);
+    return write_transport(conn, p, n);
 }
 
 size_t xpr_conn_queued(const xpr_conn *conn)
 {
-    if (conn == NULL || (conn->flags & XPR__CONN_FINISHED))
+    if (conn == NULL || xpr__conn_done(conn))
         return 0;
-    return conn->loop->ops->queued(conn);
+    if (is_legacy(conn))
+        return conn->loop->ops->queued(conn);
+    return xpr__wq_bytes(&conn->queue);
 }
 
-/* The flag changes first (the back end reads it); a back end that fails
- * puts it back, so the state reported is the state in force. */
+/* A transport that cannot change reading ends the conn; either way the
+ * state reported is the state in force. */
 static int set_paused(xpr_conn *conn, int paused)
 {
     unsigned before;
     int rc = usable(conn);
     if (rc != 0)
         return rc;
+    if (!is_legacy(conn)) {
+        if (conn->paused == paused)
+            return 0;
+        conn->paused = (unsigned char)paused;
+        rc = update_reading(conn);
+        if (rc != 0) {
+            conn->paused = (unsigned char)!paused;
+            end(conn, rc, 0);
+        }
+        return rc;
+    }
     if (!!(conn->flags & XPR__CONN_PAUSED) == paused)
         return 0;
     before = conn->flags & XPR__CONN_PAUSED;
@@ -193,6 +529,13 @@ int xpr_conn_shutdown(xpr_conn *conn)
     int rc = usable(conn);
     if (rc != 0)
         return rc;
+    if (!is_legacy(conn)) {
+        if (!conn->shut_wanted) {
+            conn->shut_wanted = 1;
+            queue_empty(conn);
+        }
+        return 0;
+    }
     if (conn->flags & XPR__CONN_SHUT_WANTED)
         return 0;
     conn->flags |= XPR__CONN_SHUT_WANTED;
@@ -207,9 +550,14 @@ int xpr_conn_close(xpr_conn *conn)
     rc = xpr__loop_check_thread(conn->loop);
     if (rc != 0)
         return rc;
-    if (conn->flags & (XPR__CONN_CLOSING | XPR__CONN_FINISHED))
+    if (closing(conn))
         return 0;
-    conn->flags |= XPR__CONN_CLOSING;
+    if (!is_legacy(conn)) {
+        start_close(conn);
+        return 0;
+    }
+    conn->flags |= XPR__CONN_FLAG_CLOSING;
+    conn->state = XPR__CONN_CLOSING;
     xpr__timer_disarm(&conn->timeout);
     return conn->loop->ops->close(conn);
 }
@@ -222,9 +570,24 @@ int xpr_conn_abort(xpr_conn *conn)
     rc = xpr__loop_check_thread(conn->loop);
     if (rc != 0)
         return rc;
-    if (!(conn->flags & XPR__CONN_FINISHED))
+    if (xpr__conn_done(conn))
+        return 0;
+    if (is_legacy(conn))
         conn->loop->ops->close_now(conn, 0, 1);
+    else
+        end(conn, 0, 1);
     return 0;
+}
+
+/* The loop is being freed: every conn ends now. */
+void xpr__conn_cancel(xpr_conn *c)
+{
+    if (xpr__conn_done(c))
+        return;
+    if (is_legacy(c))
+        c->loop->ops->close_now(c, XPR_ECANCELED, 0);
+    else
+        end(c, XPR_ECANCELED, 0);
 }
 
 void xpr_conn_set_userdata(xpr_conn *conn, void *userdata)
@@ -247,7 +610,7 @@ int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len)
 {
     if (conn == NULL || buf == NULL)
         return XPR_EINVAL;
-    if (conn->flags & XPR__CONN_FINISHED)
+    if (conn->state == XPR__CONN_FINISHED)
         return XPR_ECLOSED;
     if (!conn->has_peer)
         return XPR_EAGAIN;
@@ -278,7 +641,7 @@ int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms)
         return rc;
     conn->idle_timeout_ms = ms;
     conn->last_read_ms = xpr__now_ms();
-    if (conn->flags & XPR__CONN_OPEN)
+    if (conn->state == XPR__CONN_OPEN)
         return arm_timeout(conn);
     return 0;
 }
@@ -288,6 +651,30 @@ int xpr__is_connect_outcome(int err)
     return err == XPR_ECONNREFUSED || err == XPR_ENETUNREACH ||
            err == XPR_EHOSTUNREACH || err == XPR_ETIMEDOUT ||
            err == XPR_ECONNRESET || err == XPR_EADDRNOTAVAIL;
+}
+
+static int connect_transport(xpr_loop *loop, const struct xpr__addr *addr,
+                             const struct xpr_conn_callbacks *cb, void *arg,
+                             xpr_conn **out)
+{
+    xpr_conn *c = conn_new(loop, cb, arg, XPR__INVALID_SOCKET);
+    int rc;
+    if (c == NULL)
+        return XPR_ENOMEM;
+    c->flags = 0;
+    rc = loop->ops->conn_connect(c, addr);
+    if (rc != 0 && !xpr__is_connect_outcome(rc)) {
+        conn_unlink_free(c);
+        return rc;
+    }
+    if (rc != 0) {
+        /* on_close reports it, from the loop */
+        c->state = XPR__CONN_ENDING;
+        c->close_err = rc;
+        xpr__conn_closed(c);
+    }
+    *out = c;
+    return 0;
 }
 
 int xpr_connect(xpr_loop *loop, const char *address,
@@ -306,7 +693,10 @@ int xpr_connect(xpr_loop *loop, const char *address,
     rc = xpr__addr_parse(address, &addr);
     if (rc != 0)
         return rc;
-    rc = loop->ops->connect(loop, &addr, callbacks, arg, &c);
+    if (loop->ops->conn_send != NULL)
+        rc = connect_transport(loop, &addr, callbacks, arg, &c);
+    else
+        rc = loop->ops->connect(loop, &addr, callbacks, arg, &c);
     if (rc != 0)
         return rc;
     c->peer = addr; /* reported once open: XPR_EAGAIN until then */

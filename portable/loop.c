@@ -138,7 +138,10 @@ void xpr__loop_deliver_closes(xpr_loop *loop)
         xpr__list_remove(link);
         if (c->cb.on_close != NULL)
             c->cb.on_close(c, c->close_err);
-        loop->ops->conn_free(c);
+        if (loop->ops->conn_free != NULL)
+            loop->ops->conn_free(c);
+        else
+            free(c);
     }
 }
 
@@ -315,9 +318,8 @@ void xpr_loop_free(xpr_loop *loop)
         xpr_listener_close(XPR__CONTAINER(link, xpr_listener, link));
     link = xpr__list_first(&loop->conns);
     while (link != NULL && link != &loop->conns.head) {
-        struct xpr__link *next = link->next; /* close_now may unlink it */
-        loop->ops->close_now(XPR__CONTAINER(link, xpr_conn, link),
-                             XPR_ECANCELED, 0);
+        struct xpr__link *next = link->next; /* cancel may unlink it */
+        xpr__conn_cancel(XPR__CONTAINER(link, xpr_conn, link));
         link = next;
     }
     /* completion back ends finish a conn only once its I/O is reaped */

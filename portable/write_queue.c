@@ -79,14 +79,20 @@ const void *xpr__wq_peek(const struct xpr__write_queue *q, size_t *len)
     return q->head->data + q->head->start;
 }
 
-size_t xpr__wq_peekv(const struct xpr__write_queue *q, const void **bases,
-                     size_t *lens, size_t max_runs)
+size_t xpr__wq_peekv(const struct xpr__write_queue *q, size_t skip,
+                     const void **bases, size_t *lens, size_t max_runs)
 {
     size_t n = 0;
     const struct xpr__wq_chunk *c;
     for (c = q->head; c != NULL && n < max_runs; c = c->next) {
-        bases[n] = c->data + c->start;
-        lens[n] = c->end - c->start;
+        size_t len = c->end - c->start;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        bases[n] = c->data + c->start + skip;
+        lens[n] = len - skip;
+        skip = 0;
         n++;
     }
     return n;

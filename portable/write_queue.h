@@ -20,9 +20,10 @@ void xpr__wq_clear(struct xpr__write_queue *q);
 int xpr__wq_push(struct xpr__write_queue *q, const void *p, size_t n);
 /* The first contiguous run: *len == 0 and NULL when empty. */
 const void *xpr__wq_peek(const struct xpr__write_queue *q, size_t *len);
-/* Up to max_runs runs from the front, for vectored sends; returns how many. */
-size_t xpr__wq_peekv(const struct xpr__write_queue *q, const void **bases,
-                     size_t *lens, size_t max_runs);
+/* Up to max_runs runs after the first skip bytes (skip <= bytes), for
+ * vectored sends; returns how many. */
+size_t xpr__wq_peekv(const struct xpr__write_queue *q, size_t skip,
+                     const void **bases, size_t *lens, size_t max_runs);
 /* Drops n bytes from the front (n <= bytes). */
 void xpr__wq_consume(struct xpr__write_queue *q, size_t n);
 static inline size_t xpr__wq_bytes(const struct xpr__write_queue *q)

@@ -349,7 +349,7 @@ static void take_conn(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl,
     xpr__conn_init(&cc->base, cx->loop, &cl->base.cb, cl->base.arg,
                    (xpr_socket_t)s);
     cc->base.peer = *peer;
-    cc->base.flags &= ~(unsigned)XPR__CONN_CONNECTING;
+    cc->base.flags &= ~(unsigned)XPR__CONN_FLAG_CONNECTING;
     cc->connected = 1;
     xpr__listener_conn_opened(&cl->base, &cc->base);
     xpr__cx_conn_start(cc, first);

@@ -140,11 +140,11 @@ static void close_socket(struct xpr__cx_conn *cc, int err, int reset)
 {
     struct xpr__cx_loop *cx = cx_of(cc);
     xpr_conn *c = &cc->base;
-    if (cc->dying || (c->flags & XPR__CONN_FINISHED))
+    if (cc->dying || (c->flags & XPR__CONN_FLAG_FINISHED))
         return;
     cc->dying = 1;
     cc->dying_err = err;
-    c->flags |= XPR__CONN_CLOSING; /* the API now answers XPR_ECLOSED */
+    c->flags |= XPR__CONN_FLAG_CLOSING; /* the API now answers XPR_ECLOSED */
     c->loop->stats.queued_write_bytes -= cc->queued_bytes;
     cc->queued_bytes = 0;
     drop_list(cx, &cc->send_head);
@@ -177,8 +177,8 @@ static int reading_wanted(const struct xpr__cx_conn *cc)
         xpr__cx_of(cc->base.loop)->read_mode == XPR_READ_ZERO_BYTE)
         return 0;
     return cc->connected && !cc->dying &&
-           !(cc->base.flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING |
-                               XPR__CONN_EOF | XPR__CONN_FINISHED));
+           !(cc->base.flags & (XPR__CONN_PAUSED | XPR__CONN_FLAG_CLOSING |
+                               XPR__CONN_EOF | XPR__CONN_FLAG_FINISHED));
 }
 
 static int post_one_read(struct xpr__cx_conn *cc, int large, int hot)
@@ -278,8 +278,9 @@ static void deliver_parked(struct xpr__cx_conn *cc)
     xpr_conn *c = &cc->base;
     while (cc->parked != NULL && cc->parked->seq == cc->read_seq_deliver) {
         struct xpr__io_ctx *io = cc->parked;
-        if (cc->dying || (c->flags & (XPR__CONN_PAUSED | XPR__CONN_CLOSING |
-                                      XPR__CONN_FINISHED)))
+        if (cc->dying ||
+            (c->flags & (XPR__CONN_PAUSED | XPR__CONN_FLAG_CLOSING |
+                         XPR__CONN_FLAG_FINISHED)))
             return;
         cc->parked = io->next;
         cc->read_seq_deliver++;
@@ -345,15 +346,15 @@ static void read_completed(struct xpr__cx_conn *cc, struct xpr__io_ctx *io)
 static void queue_empty(struct xpr__cx_conn *cc, int had_bytes)
 {
     xpr_conn *c = &cc->base;
-    if (had_bytes && !(c->flags & XPR__CONN_CLOSING))
+    if (had_bytes && !(c->flags & XPR__CONN_FLAG_CLOSING))
         xpr__conn_deliver_drain(c);
-    if (cc->dying || (c->flags & XPR__CONN_FINISHED))
+    if (cc->dying || (c->flags & XPR__CONN_FLAG_FINISHED))
         return;
     /* on_drain may have written again (and asked for a FIN or a close):
      * those wait until that is sent too; its completion comes back here. */
     if (cc->queued_bytes != 0 || cc->sends_in_flight != 0)
         return;
-    if (c->flags & XPR__CONN_CLOSING) {
+    if (c->flags & XPR__CONN_FLAG_CLOSING) {
         close_socket(cc, 0, 0);
         return;
     }

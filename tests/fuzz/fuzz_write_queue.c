@@ -113,7 +113,7 @@ static void do_peekv(const struct model *m, size_t max_runs)
     const void *bases[MAX_RUNS];
     size_t lens[MAX_RUNS];
     uint64_t at = m->consumed;
-    size_t n = xpr__wq_peekv(&m->q, bases, lens, max_runs);
+    size_t n = xpr__wq_peekv(&m->q, 0, bases, lens, max_runs);
     size_t i;
 
     if (n > max_runs)
