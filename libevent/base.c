@@ -1,5 +1,6 @@
 /*
- * The event_base both libevent back ends run on, and xpr timers on evtimers.
+ * The event_base both libevent back ends run on, and xpr timers on evtimers
+ * (libevent-bev; the libevent poller runs timers on the core's heap).
  *
  * libevent quirks handled here:
  *   1. Threading must be switched on (evthread_use_pthreads, on Windows
@@ -9,11 +10,14 @@
  *      dispatch. Done once per process, whichever loop comes first.
  *   2. No EVENT_BASE_FLAG_IGNORE_ENV: EVENT_NOEPOLL, EVENT_NOPOLL, ... pick
  *      the method, which is how the suite runs on epoll, poll and select.
- *   3. By default a base reads CLOCK_MONOTONIC_COARSE (1-4 ms steps), so a
- *      timer could fire a few ms before its time on the core's clock:
- *      EVENT_BASE_FLAG_PRECISE_TIMER. With epoll that also means a timerfd
- *      and one timerfd_settime() per dispatch; measured, the poller still
- *      spends no more CPU per echoed message than the poll back end.
+ *   3. By default a base reads CLOCK_MONOTONIC_COARSE (1-4 ms steps), so an
+ *      evtimer could fire a few ms before its time on the core's clock:
+ *      evtimers need EVENT_BASE_FLAG_PRECISE_TIMER (XPR__LEVENT_EVTIMERS).
+ *      With epoll that flag means a timerfd and one timerfd_settime() per
+ *      dispatch, a fourth system call per echo beside epoll_wait, recv and
+ *      send, so the libevent poller leaves it off and keeps xpr timers on
+ *      the core's heap: a wait that ends early on the coarse clock finds
+ *      no timer due and waits again.
  *   4. event_add() measures a timeout from the time cached at the start of
  *      the pass; armed from a slow callback, a timer would fire early.
  *      event_base_update_cache_time() first.
@@ -88,7 +92,8 @@ static struct event_base *base_new(unsigned flags)
     struct event_base *base;
     if (cfg == NULL)
         return NULL;
-    event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+    if (flags & XPR__LEVENT_EVTIMERS)
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
     if (flags & XPR__LEVENT_IOCP)
         event_config_set_flag(cfg, EVENT_BASE_FLAG_STARTUP_IOCP);
     base = event_base_new_with_config(cfg);

@@ -19,7 +19,10 @@
 enum {
     /* EVENT_BASE_FLAG_STARTUP_IOCP: bufferevents and listeners use
      * overlapped I/O (Windows, libevent-iocp). */
-    XPR__LEVENT_IOCP = 1u << 0
+    XPR__LEVENT_IOCP = 1u << 0,
+    /* EVENT_BASE_FLAG_PRECISE_TIMER, for xpr timers on evtimers (quirk 3
+     * of base.c) */
+    XPR__LEVENT_EVTIMERS = 1u << 1
 };
 
 struct xpr__levent {

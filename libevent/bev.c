@@ -660,7 +660,7 @@ static void bev_conn_free(xpr_conn *c)
 static int bev_loop_init(xpr_loop *loop)
 {
     struct xpr__levent *lv;
-    int rc = xpr__levent_new(loop->entry->variant, &lv);
+    int rc = xpr__levent_new(loop->entry->variant | XPR__LEVENT_EVTIMERS, &lv);
     if (rc != 0)
         return rc;
     xpr__levent_ignore_sigpipe();

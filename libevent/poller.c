@@ -1,8 +1,9 @@
 /*
  * The libevent readiness poller: libevent's event_base under the shared
  * stream engine (portable/stream.c), which writes at once and asks for
- * writability only after a send would block. Timers are evtimers and
- * wake() is event_active(), both in base.c.
+ * writability only after a send would block. Timers are the core's heap
+ * (its nearest deadline is the wait's timeout) and wake() is
+ * event_active() (base.c).
  *
  * libevent quirks handled here:
  *   1. Each socket gets two persistent events, one for EV_READ and one for
@@ -156,11 +157,6 @@ static void levent_wake(void *state)
     xpr__levent_wake(state);
 }
 
-static int levent_timer_arm(struct xpr_timer *t, uint64_t timeout_ms)
-{
-    return xpr__levent_timer_arm(t->loop->poller_state, t, timeout_ms);
-}
-
 const struct xpr_poller_ops xpr__libevent_poller = {
     .flags = 0,
     .init = levent_init,
@@ -168,7 +164,4 @@ const struct xpr_poller_ops xpr__libevent_poller = {
     .update = levent_update,
     .wait = levent_wait,
     .wake = levent_wake,
-    .timer_arm = levent_timer_arm,
-    .timer_disarm = xpr__levent_timer_disarm,
-    .timer_release = xpr__levent_timer_release,
 };
