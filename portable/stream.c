@@ -455,11 +455,16 @@ static void stream_loop_free(xpr_loop *loop)
     free(st);
 }
 
+/* Rules 3 and 4 keep every io the poller listed in memory until the
+ * dispatch ends, which poller.h asks of the engine. */
 static int stream_run_once(xpr_loop *loop, int timeout_ms)
 {
-    int rc = loop->poller->wait(loop->poller_state, timeout_ms);
+    const struct xpr__fired *fired;
+    int n = loop->poller->wait(loop->poller_state, timeout_ms, &fired);
+    if (n > 0)
+        xpr__io_dispatch(fired, n);
     free_closed_listeners(loop->backend);
-    return rc;
+    return n < 0 ? n : 0;
 }
 
 static void stream_wake(xpr_loop *loop)

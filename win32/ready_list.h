@@ -1,27 +1,42 @@
-/* Slots with events waiting to be handed to the engine, for the pollers that
- * record events as Winsock reports them (eventselect, asyncselect). Two
- * arrays take turns, so a dispatch can queue slots again while it walks the
- * batch it took. */
+/* What the pollers that record Winsock's events as they come (eventselect,
+ * asyncselect) share: each slot keeps the events seen and not yet reported,
+ * and a slot with something to report is in the ready list, which the wait
+ * turns into the fired list. The events are edges that Winsock does not
+ * repeat, so what the engine has no interest in stays pending until the
+ * interest comes back. */
 #ifndef XPR_READY_LIST_H
 #define XPR_READY_LIST_H
 
 #include <stddef.h>
 
+#include "poller.h"
+
+/* The part of a poller's slot the ready list reads. */
+struct xpr__ready_slot {
+    struct xpr__io *io;   /* NULL while the slot is free */
+    unsigned mask;        /* the engine's interest */
+    unsigned pending;     /* XPR__IO_* seen and not yet reported */
+    unsigned char closed; /* FD_CLOSE seen: 1, and 2 once reported readable */
+    size_t queued;        /* index + 1 in the ready list, 0 if not there */
+};
+
 struct xpr__ready_list {
-    void **items; /* queued */
-    void **batch; /* handed out by the last take */
+    struct xpr__ready_slot **items;
     size_t count, capacity;
 };
 
-/* Queues slot: 0 or XPR_ENOMEM. */
-int xpr__ready_push(struct xpr__ready_list *r, void *slot);
-/* Takes everything queued; the array stays valid until the next take. */
-void **xpr__ready_take(struct xpr__ready_list *r, size_t *count);
+/* Room for every slot the poller has (a slot is queued at most once), so
+ * that queueing never fails: 0 or XPR_ENOMEM. */
+int xpr__ready_reserve(struct xpr__ready_list *r, size_t slots);
+/* Queues s if it has something the engine wants now and is not queued. */
+void xpr__ready_queue(struct xpr__ready_list *r, struct xpr__ready_slot *s);
+/* Takes s out of the list (a slot about to be freed or reused). */
+void xpr__ready_remove(struct xpr__ready_list *r, struct xpr__ready_slot *s);
+/* Moves what the queued slots have for the engine into fired (room for
+ * every queued slot is reserved first: 0 or XPR_ENOMEM, the list then
+ * untouched). A slot keeps its place only while it still has something,
+ * a closed socket that stays readable. */
+int xpr__ready_take(struct xpr__ready_list *r, struct xpr__fired_list *fired);
 void xpr__ready_free(struct xpr__ready_list *r);
-
-/* The events a slot can hand over: what Winsock recorded (pending) that the
- * engine wants (mask); a socket the peer closed stays readable (the read
- * sees EOF or the error), whatever came with the close. */
-unsigned xpr__ready_events(unsigned mask, unsigned pending, int closed);
 
 #endif
