@@ -48,15 +48,16 @@ struct levent_poller {
     struct xpr__fired_list fired; /* quirk 2 */
 };
 
-/* io->poller_data: the poller, then the two events (quirk 1). */
+/* io->poller_data: the poller and the interest added to libevent, then
+ * the two events (quirk 1). */
 struct io_events {
     struct levent_poller *poller;
+    unsigned mask;
     max_align_t events[];
 };
 
-static struct event *io_event(void *poller_data, int which)
+static struct event *io_event(struct io_events *ie, int which)
 {
-    struct io_events *ie = poller_data;
     return (struct event *)(void *)((char *)ie->events +
                                     (size_t)which *
                                         event_get_struct_event_size());
@@ -71,7 +72,8 @@ static void io_fired(evutil_socket_t fd, short what, void *arg)
                     (what & EV_READ) ? XPR__IO_READ : XPR__IO_WRITE);
 }
 
-static void *io_events_new(struct levent_poller *lp, struct xpr__io *io)
+static struct io_events *io_events_new(struct levent_poller *lp,
+                                       struct xpr__io *io)
 {
     struct io_events *ie =
         xpr__malloc(sizeof(*ie) + 2 * event_get_struct_event_size());
@@ -79,6 +81,7 @@ static void *io_events_new(struct levent_poller *lp, struct xpr__io *io)
     if (ie == NULL)
         return NULL;
     ie->poller = lp;
+    ie->mask = 0;
     if (event_assign(io_event(ie, READ_EV), lp->lv->base, fd,
                      EV_READ | EV_PERSIST, io_fired, io) != 0 ||
         event_assign(io_event(ie, WRITE_EV), lp->lv->base, fd,
@@ -101,47 +104,46 @@ static int set_event(struct event *ev, int on)
 
 static void io_events_free(struct xpr__io *io)
 {
-    void *events = io->poller_data;
-    if (events == NULL)
+    struct io_events *ie = io->poller_data;
+    if (ie == NULL)
         return;
-    event_del(io_event(events, READ_EV));
-    event_del(io_event(events, WRITE_EV));
-    free(events);
+    event_del(io_event(ie, READ_EV));
+    event_del(io_event(ie, WRITE_EV));
+    free(ie);
     io->poller_data = NULL;
 }
 
-static int levent_update(void *state, struct xpr__io *io, unsigned old_mask,
-                         unsigned new_mask)
+static int levent_update(void *state, struct xpr__io *io, unsigned new_mask)
 {
-    unsigned changed = old_mask ^ new_mask;
     struct levent_poller *lp = state;
+    struct io_events *ie = io->poller_data;
+    unsigned changed;
     int rc = 0;
     if (new_mask == 0) {
         io_events_free(io);
         return 0;
     }
-    if (io->poller_data == NULL) {
+    if (ie == NULL) {
         if (!xpr__levent_fd_fits(lp->lv, (evutil_socket_t)io->sock))
             return XPR_EMFILE; /* base.c quirk 8 */
-        io->poller_data = io_events_new(lp, io);
-        if (io->poller_data == NULL)
+        ie = io_events_new(lp, io);
+        if (ie == NULL)
             return XPR_ENOMEM;
-        old_mask = 0; /* nothing of it is added yet */
-        changed = new_mask;
+        io->poller_data = ie;
     }
+    changed = ie->mask ^ new_mask;
     if (changed & XPR__IO_READ)
-        rc = set_event(io_event(io->poller_data, READ_EV),
-                       new_mask & XPR__IO_READ);
+        rc = set_event(io_event(ie, READ_EV), new_mask & XPR__IO_READ);
     if (rc == 0 && (changed & XPR__IO_WRITE)) {
-        rc = set_event(io_event(io->poller_data, WRITE_EV),
-                       new_mask & XPR__IO_WRITE);
+        rc = set_event(io_event(ie, WRITE_EV), new_mask & XPR__IO_WRITE);
         if (rc != 0 && (changed & XPR__IO_READ))
-            set_event(io_event(io->poller_data, READ_EV),
-                      old_mask & XPR__IO_READ);
+            set_event(io_event(ie, READ_EV), ie->mask & XPR__IO_READ);
     }
     /* On failure the old interest stands, as the contract expects; a
      * socket that had none keeps no memory here either. */
-    if (rc != 0 && old_mask == 0)
+    if (rc == 0)
+        ie->mask = new_mask;
+    else if (ie->mask == 0)
         io_events_free(io);
     return rc;
 }

@@ -6,7 +6,7 @@
  * Rules:
  *   - Interest is level-triggered: a socket that stays readable is reported
  *     again on the next wait.
- *   - update() is given the old and new masks; new_mask 0 removes the
+ *   - update() sets the interest of io to new_mask; new_mask 0 removes the
  *     socket, after which the poller keeps nothing of io and never reports
  *     it again. On failure the interest that io had stands. The engine
  *     stores new_mask in io->mask when update() succeeds.
@@ -113,8 +113,7 @@ struct xpr_poller_ops {
     unsigned flags;
     int (*init)(struct xpr_loop *loop, void **state);
     void (*free)(void *state);
-    int (*update)(void *state, struct xpr__io *io, unsigned old_mask,
-                  unsigned new_mask);
+    int (*update)(void *state, struct xpr__io *io, unsigned new_mask);
     int (*wait)(void *state, int timeout_ms, const struct xpr__fired **fired);
     void (*wake)(void *state);
     /* Optional (NULL = the core's timer heap): pollers with timers of their

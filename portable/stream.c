@@ -61,7 +61,7 @@ static int set_interest(xpr_loop *loop, struct xpr__io *io, unsigned want)
     int rc;
     if (io->mask == want)
         return 0;
-    rc = loop->poller->update(loop->poller_state, io, io->mask, want);
+    rc = loop->poller->update(loop->poller_state, io, want);
     if (rc == 0)
         io->mask = want;
     return rc;
@@ -298,7 +298,7 @@ static int stream_listen(xpr_loop *loop, const struct xpr__addr *addr,
     }
     sl->io.sock = sl->base.sock;
     sl->io.ready = listener_ready;
-    rc = loop->poller->update(loop->poller_state, &sl->io, 0, XPR__IO_READ);
+    rc = loop->poller->update(loop->poller_state, &sl->io, XPR__IO_READ);
     if (rc != 0) {
         xpr__sock_close(sl->base.sock, 0);
         free(sl);

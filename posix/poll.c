@@ -90,12 +90,10 @@ static short to_poll_events(unsigned mask)
                    ((mask & XPR__IO_WRITE) ? POLLOUT : 0));
 }
 
-static int poll_update(void *state, struct xpr__io *io, unsigned old_mask,
-                       unsigned new_mask)
+static int poll_update(void *state, struct xpr__io *io, unsigned new_mask)
 {
     struct poll_state *ps = state;
     size_t i = (size_t)(uintptr_t)io->poller_data;
-    (void)old_mask;
     if (i == 0) {
         if (new_mask == 0)
             return 0;

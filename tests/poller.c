@@ -58,7 +58,7 @@ struct ptest {
 static void tio_update(struct tio *x, unsigned mask)
 {
     struct ptest *t = x->t;
-    int rc = t->ops->update(t->state, &x->io, x->io.mask, mask);
+    int rc = t->ops->update(t->state, &x->io, mask);
     if (CHECK_EQ(rc, 0)) {
         x->io.mask = mask;
         x->registered = mask != 0;

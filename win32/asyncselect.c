@@ -270,11 +270,10 @@ static void check_closed(struct asyncselect_state *st)
 }
 
 static int asyncselect_update(void *state, struct xpr__io *io,
-                              unsigned old_mask, unsigned new_mask)
+                              unsigned new_mask)
 {
     struct asyncselect_state *st = state;
     struct slot *sl = io->poller_data;
-    (void)old_mask;
     if (sl != NULL && new_mask != 0) {
         if ((new_mask & XPR__IO_WRITE) && !(sl->r.mask & XPR__IO_WRITE))
             sl->r.pending |= XPR__IO_WRITE; /* quirk 6 */

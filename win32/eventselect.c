@@ -260,13 +260,12 @@ static struct slot *take_slot(struct eventselect_state *st, int *rc)
 }
 
 static int eventselect_update(void *state, struct xpr__io *io,
-                              unsigned old_mask, unsigned new_mask)
+                              unsigned new_mask)
 {
     struct eventselect_state *st = state;
     struct slot *sl = io->poller_data;
     WSAEVENT ev;
     int rc = 0;
-    (void)old_mask;
     if (sl != NULL && new_mask != 0) {
         /* Quirk 8: a writer that starts waiting tries once more first. */
         if ((new_mask & XPR__IO_WRITE) && !(sl->r.mask & XPR__IO_WRITE))

@@ -109,12 +109,10 @@ static void select_free(void *state)
     free(st);
 }
 
-static int select_update(void *state, struct xpr__io *io, unsigned old_mask,
-                         unsigned new_mask)
+static int select_update(void *state, struct xpr__io *io, unsigned new_mask)
 {
     struct select_state *st = state;
     size_t i = (size_t)(uintptr_t)io->poller_data;
-    (void)old_mask;
     if (i != 0) {
         if (new_mask == 0) { /* quirk 5 */
             st->slots[i - 1] = st->slots[--st->count];
