@@ -86,7 +86,7 @@ struct asyncselect_state {
     HWND hwnd;
     struct slot **buckets;
     size_t bucket_count, slot_count;
-    struct xpr__ready_list ready;
+    struct xpr__list ready; /* slots with something to report */
     struct xpr__fired_list fired;
     UINT next_msg;
     volatile LONG wake_posted;
@@ -204,6 +204,7 @@ static int asyncselect_init(xpr_loop *loop, void **state)
     if (st == NULL)
         return XPR_ENOMEM;
     st->loop = loop;
+    xpr__list_init(&st->ready);
     st->next_msg = FIRST_SOCKET_MSG;
     st->bucket_count = 64;
     st->buckets = xpr__calloc(st->bucket_count, sizeof(*st->buckets));
@@ -237,7 +238,6 @@ static void asyncselect_free(void *state)
         }
     }
     free(st->buckets);
-    xpr__ready_free(&st->ready);
     free(st->fired.items);
     free(st);
 }
@@ -258,10 +258,11 @@ static unsigned connect_failed(SOCKET s)
  * more before the slot is reported again. */
 static void check_closed(struct asyncselect_state *st)
 {
-    size_t i;
+    struct xpr__link *link;
     char c;
-    for (i = 0; i < st->ready.count; i++) {
-        struct slot *sl = (struct slot *)st->ready.items[i];
+    for (link = st->ready.head.next; link != &st->ready.head;
+         link = link->next) {
+        struct slot *sl = XPR__CONTAINER(link, struct slot, r.link);
         if (sl->r.closed == 2 && (sl->r.mask & XPR__IO_READ) &&
             recv(sl->sock, &c, 1, MSG_PEEK) == SOCKET_ERROR &&
             WSAGetLastError() == WSAEWOULDBLOCK)
@@ -289,7 +290,7 @@ static int asyncselect_update(void *state, struct xpr__io *io,
     if (sl != NULL) {
         WSAAsyncSelect(sl->sock, st->hwnd, 0, 0); /* no more messages */
         unlink_slot(st, sl);
-        xpr__ready_remove(&st->ready, &sl->r);
+        xpr__ready_remove(&sl->r);
         io->poller_data = NULL;
         free(sl);
         return 0;
@@ -297,8 +298,6 @@ static int asyncselect_update(void *state, struct xpr__io *io,
     if (new_mask == 0)
         return 0;
     if (st->slot_count >= st->bucket_count && grow_buckets(st) != 0)
-        return XPR_ENOMEM;
-    if (xpr__ready_reserve(&st->ready, st->slot_count + 1) != 0)
         return XPR_ENOMEM;
     sl = xpr__calloc(1, sizeof(*sl));
     if (sl == NULL)
@@ -362,7 +361,7 @@ static int asyncselect_wait(void *state, int timeout_ms,
         return xpr__error_from_os((int)GetLastError());
     }
     pump(st);
-    if (st->ready.count == 0 && !st->woken && timeout_ms != 0) {
+    if (xpr__list_empty(&st->ready) && !st->woken && timeout_ms != 0) {
         DWORD timeout = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
         if (MsgWaitForMultipleObjectsEx(0, NULL, timeout, QS_ALLINPUT,
                                         MWMO_INPUTAVAILABLE) == WAIT_FAILED)
@@ -370,7 +369,7 @@ static int asyncselect_wait(void *state, int timeout_ms,
         pump(st);
     }
     check_closed(st);
-    if (xpr__ready_take(&st->ready, &st->fired) != 0)
+    if (xpr__ready_take(&st->ready, st->slot_count, &st->fired) != 0)
         return XPR_ENOMEM; /* what was recorded stays pending */
     *fired = st->fired.items;
     return (int)st->fired.count;

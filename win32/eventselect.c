@@ -99,7 +99,7 @@ struct group {
 struct eventselect_state {
     struct group **groups;
     size_t group_count, group_capacity;
-    struct xpr__ready_list ready;
+    struct xpr__list ready; /* slots with something to report */
     struct xpr__fired_list fired;
     HANDLE loop_event; /* auto-reset: wake, or a group thread reports */
     volatile LONG quit;
@@ -149,8 +149,6 @@ static int group_add(struct eventselect_state *st)
         st->groups = groups;
         st->group_capacity = cap;
     }
-    if (xpr__ready_reserve(&st->ready, (st->group_count + 1) * GROUP_SLOTS))
-        return XPR_ENOMEM;
     g = xpr__calloc(1, sizeof(*g));
     if (g == NULL)
         return XPR_ENOMEM;
@@ -193,6 +191,7 @@ static int eventselect_init(xpr_loop *loop, void **state)
     (void)loop;
     if (st == NULL)
         return XPR_ENOMEM;
+    xpr__list_init(&st->ready);
     st->loop_event = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (st->loop_event == NULL) {
         free(st);
@@ -217,7 +216,6 @@ static void eventselect_free(void *state)
         group_free(st->groups[i]);
     CloseHandle(st->loop_event);
     free(st->groups);
-    xpr__ready_free(&st->ready);
     free(st->fired.items);
     free(st);
 }
@@ -283,7 +281,7 @@ static int eventselect_update(void *state, struct xpr__io *io,
         ev = sl->group->events[sl->index + 1];
         WSAEventSelect((SOCKET)io->sock, ev, 0);
         WSAResetEvent(ev);
-        xpr__ready_remove(&st->ready, &sl->r);
+        xpr__ready_remove(&sl->r);
         memset(&sl->r, 0, sizeof(sl->r));
         sl->group->used--;
         io->poller_data = NULL;
@@ -372,7 +370,7 @@ static int eventselect_wait(void *state, int timeout_ms,
     size_t i;
     st->fired.count = 0;
     *fired = st->fired.items;
-    if (st->ready.count > 0)
+    if (!xpr__list_empty(&st->ready))
         timeout = 0; /* quirk 5: closed sockets still to be read */
     if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 10 */
         WSASetLastError(WSA_NOT_ENOUGH_MEMORY);
@@ -394,7 +392,8 @@ static int eventselect_wait(void *state, int timeout_ms,
             SetEvent(g->events[0]); /* release the parked thread */
         }
     }
-    if (xpr__ready_take(&st->ready, &st->fired) != 0)
+    if (xpr__ready_take(&st->ready, st->group_count * GROUP_SLOTS,
+                        &st->fired) != 0)
         return XPR_ENOMEM; /* what was harvested stays pending */
     *fired = st->fired.items;
     return (int)st->fired.count;

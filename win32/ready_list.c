@@ -1,9 +1,6 @@
 /* See ready_list.h. */
 #include "ready_list.h"
 
-#include <stdlib.h>
-
-#include "alloc.h"
 #include "xpr.h"
 
 /* What s can report now: what Winsock recorded (pending) that the engine
@@ -24,65 +21,42 @@ static unsigned deliverable(const struct xpr__ready_slot *s)
     return events;
 }
 
-int xpr__ready_reserve(struct xpr__ready_list *r, size_t slots)
+static int queued(const struct xpr__ready_slot *s)
 {
-    struct xpr__ready_slot **items;
-    size_t cap = r->capacity ? r->capacity : 64;
-    if (slots <= r->capacity)
-        return 0;
-    while (cap < slots)
-        cap *= 2;
-    items = xpr__realloc(r->items, cap * sizeof(*items));
-    if (items == NULL)
-        return XPR_ENOMEM;
-    r->items = items;
-    r->capacity = cap;
-    return 0;
+    return s->link.next != NULL && s->link.next != &s->link;
 }
 
-void xpr__ready_queue(struct xpr__ready_list *r, struct xpr__ready_slot *s)
+void xpr__ready_queue(struct xpr__list *ready, struct xpr__ready_slot *s)
 {
-    if (s->queued == 0 && deliverable(s) != 0) {
-        r->items[r->count++] = s;
-        s->queued = r->count;
-    }
+    if (!queued(s) && deliverable(s) != 0)
+        xpr__list_push_back(ready, &s->link);
 }
 
-void xpr__ready_remove(struct xpr__ready_list *r, struct xpr__ready_slot *s)
+void xpr__ready_remove(struct xpr__ready_slot *s)
 {
-    if (s->queued != 0) {
-        struct xpr__ready_slot *last = r->items[--r->count];
-        r->items[s->queued - 1] = last;
-        last->queued = s->queued;
-        s->queued = 0;
-    }
+    if (queued(s))
+        xpr__list_remove(&s->link);
 }
 
-int xpr__ready_take(struct xpr__ready_list *r, struct xpr__fired_list *fired)
+int xpr__ready_take(struct xpr__list *ready, size_t slots,
+                    struct xpr__fired_list *fired)
 {
-    size_t i = 0;
+    struct xpr__link *link = ready->head.next;
     fired->count = 0;
-    if (xpr__fired_reserve(fired, r->count) != 0)
+    if (xpr__fired_reserve(fired, slots) != 0)
         return XPR_ENOMEM;
-    while (i < r->count) {
-        struct xpr__ready_slot *s = r->items[i];
+    while (link != &ready->head) {
+        struct xpr__ready_slot *s =
+            XPR__CONTAINER(link, struct xpr__ready_slot, link);
         unsigned events = deliverable(s);
+        link = link->next;
         s->pending &= ~events;
         if (s->closed && (events & XPR__IO_READ))
             s->closed = 2;
         if (events != 0)
             xpr__fired_push(fired, s->io, events);
-        if (deliverable(s) != 0)
-            i++;
-        else
-            xpr__ready_remove(r, s); /* the last one moves to i */
+        if (deliverable(s) == 0)
+            xpr__list_remove(&s->link);
     }
     return 0;
-}
-
-void xpr__ready_free(struct xpr__ready_list *r)
-{
-    free(r->items);
-    r->items = NULL;
-    r->count = r->capacity = 0;
 }

@@ -9,34 +9,27 @@
 
 #include <stddef.h>
 
+#include "list.h"
 #include "poller.h"
 
 /* The part of a poller's slot the ready list reads. */
 struct xpr__ready_slot {
-    struct xpr__io *io;   /* NULL while the slot is free */
-    unsigned mask;        /* the engine's interest */
-    unsigned pending;     /* XPR__IO_* seen and not yet reported */
-    unsigned char closed; /* FD_CLOSE seen: 1, and 2 once reported readable */
-    size_t queued;        /* index + 1 in the ready list, 0 if not there */
+    struct xpr__io *io;    /* NULL while the slot is free */
+    unsigned mask;         /* the engine's interest */
+    unsigned pending;      /* XPR__IO_* seen and not yet reported */
+    unsigned char closed;  /* FD_CLOSE seen: 1, and 2 once reported readable */
+    struct xpr__link link; /* in the ready list, or NULL / to itself */
 };
 
-struct xpr__ready_list {
-    struct xpr__ready_slot **items;
-    size_t count, capacity;
-};
-
-/* Room for every slot the poller has (a slot is queued at most once), so
- * that queueing never fails: 0 or XPR_ENOMEM. */
-int xpr__ready_reserve(struct xpr__ready_list *r, size_t slots);
 /* Queues s if it has something the engine wants now and is not queued. */
-void xpr__ready_queue(struct xpr__ready_list *r, struct xpr__ready_slot *s);
+void xpr__ready_queue(struct xpr__list *ready, struct xpr__ready_slot *s);
 /* Takes s out of the list (a slot about to be freed or reused). */
-void xpr__ready_remove(struct xpr__ready_list *r, struct xpr__ready_slot *s);
-/* Moves what the queued slots have for the engine into fired (room for
- * every queued slot is reserved first: 0 or XPR_ENOMEM, the list then
- * untouched). A slot keeps its place only while it still has something,
- * a closed socket that stays readable. */
-int xpr__ready_take(struct xpr__ready_list *r, struct xpr__fired_list *fired);
-void xpr__ready_free(struct xpr__ready_list *r);
+void xpr__ready_remove(struct xpr__ready_slot *s);
+/* Moves what the queued slots have for the engine into fired, after
+ * reserving room for all the poller's slots: 0, or XPR_ENOMEM with the
+ * slots untouched. A slot stays queued only while it still has something
+ * (a closed socket stays readable). */
+int xpr__ready_take(struct xpr__list *ready, size_t slots,
+                    struct xpr__fired_list *fired);
 
 #endif
