@@ -17,16 +17,19 @@
  *      Both live in one allocation, assigned with event_assign() at the
  *      size event_get_struct_event_size() reports (no struct layout is
  *      compiled in).
- *   2. event_del() also takes an event off the active queue, so a socket
- *      removed by a callback is not dispatched later in the same pass.
- *      The events may be freed inside their own callback: libevent copies
- *      what it needs before calling and does not look at them afterwards.
+ *   2. The event callbacks run inside event_base_loop(), so they only
+ *      append to the fired list the engine dispatches after the wait.
+ *      Each callback run is one entry (a socket both readable and
+ *      writable gets two). An entry that finds no memory is dropped: the
+ *      socket is still ready, and libevent reports it again on the next
+ *      pass (level-triggered).
  *   3. Hang-up and error come as EV_READ (and EV_WRITE where asked): the
  *      engine reads or finishes the connect to learn what happened, so
  *      XPR__IO_ERROR is never reported. On Windows libevent's win32 select
  *      method reports the except set (a failed connect) as EV_WRITE, which
  *      is what the engine waits for while connecting.
  */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "alloc.h"
@@ -37,41 +40,53 @@
 
 enum { READ_EV = 0, WRITE_EV = 1 };
 
-static struct event *io_event(void *events, int which)
+struct levent_poller {
+    struct xpr__levent *lv;
+    struct xpr__fired_list fired; /* quirk 2 */
+};
+
+/* io->poller_data: the poller and the interest added to libevent, then
+ * the two events (quirk 1). */
+struct io_events {
+    struct levent_poller *poller;
+    unsigned mask;
+    max_align_t events[];
+};
+
+static struct event *io_event(struct io_events *ie, int which)
 {
-    return (struct event *)(void *)((char *)events +
+    return (struct event *)(void *)((char *)ie->events +
                                     (size_t)which *
                                         event_get_struct_event_size());
 }
 
-static void io_readable(evutil_socket_t fd, short what, void *arg)
+static void io_fired(evutil_socket_t fd, short what, void *arg)
 {
+    struct xpr__io *io = arg;
+    struct io_events *ie = io->poller_data;
     (void)fd;
-    (void)what;
-    xpr__io_ready(arg, XPR__IO_READ);
+    xpr__fired_push(&ie->poller->fired, io,
+                    (what & EV_READ) ? XPR__IO_READ : XPR__IO_WRITE);
 }
 
-static void io_writable(evutil_socket_t fd, short what, void *arg)
+static struct io_events *io_events_new(struct levent_poller *lp,
+                                       struct xpr__io *io)
 {
-    (void)fd;
-    (void)what;
-    xpr__io_ready(arg, XPR__IO_WRITE);
-}
-
-static void *io_events_new(struct xpr__levent *lv, struct xpr__io *io)
-{
-    void *events = xpr__malloc(2 * event_get_struct_event_size());
+    struct io_events *ie =
+        xpr__malloc(sizeof(*ie) + 2 * event_get_struct_event_size());
     evutil_socket_t fd = (evutil_socket_t)io->sock;
-    if (events == NULL)
+    if (ie == NULL)
         return NULL;
-    if (event_assign(io_event(events, READ_EV), lv->base, fd,
-                     EV_READ | EV_PERSIST, io_readable, io) != 0 ||
-        event_assign(io_event(events, WRITE_EV), lv->base, fd,
-                     EV_WRITE | EV_PERSIST, io_writable, io) != 0) {
-        free(events);
+    ie->poller = lp;
+    ie->mask = 0;
+    if (event_assign(io_event(ie, READ_EV), lp->lv->base, fd,
+                     EV_READ | EV_PERSIST, io_fired, io) != 0 ||
+        event_assign(io_event(ie, WRITE_EV), lp->lv->base, fd,
+                     EV_WRITE | EV_PERSIST, io_fired, io) != 0) {
+        free(ie);
         return NULL;
     }
-    return events;
+    return ie;
 }
 
 /* Adds or deletes one of the two events. */
@@ -86,75 +101,89 @@ static int set_event(struct event *ev, int on)
 
 static void io_events_free(struct xpr__io *io)
 {
-    void *events = io->poller_data;
-    if (events == NULL)
+    struct io_events *ie = io->poller_data;
+    if (ie == NULL)
         return;
-    event_del(io_event(events, READ_EV));
-    event_del(io_event(events, WRITE_EV));
-    free(events);
+    event_del(io_event(ie, READ_EV));
+    event_del(io_event(ie, WRITE_EV));
+    free(ie);
     io->poller_data = NULL;
 }
 
-static int levent_update(void *state, struct xpr__io *io, unsigned old_mask,
-                         unsigned new_mask)
+static int levent_update(void *state, struct xpr__io *io, unsigned new_mask)
 {
-    unsigned changed = old_mask ^ new_mask;
+    struct levent_poller *lp = state;
+    struct io_events *ie = io->poller_data;
+    unsigned changed;
     int rc = 0;
     if (new_mask == 0) {
         io_events_free(io);
         return 0;
     }
-    if (io->poller_data == NULL) {
-        if (!xpr__levent_fd_fits(state, (evutil_socket_t)io->sock))
+    if (ie == NULL) {
+        if (!xpr__levent_fd_fits(lp->lv, (evutil_socket_t)io->sock))
             return XPR_EMFILE; /* base.c quirk 8 */
-        io->poller_data = io_events_new(state, io);
-        if (io->poller_data == NULL)
+        ie = io_events_new(lp, io);
+        if (ie == NULL)
             return XPR_ENOMEM;
-        old_mask = 0; /* nothing of it is added yet */
-        changed = new_mask;
+        io->poller_data = ie;
     }
+    changed = ie->mask ^ new_mask;
     if (changed & XPR__IO_READ)
-        rc = set_event(io_event(io->poller_data, READ_EV),
-                       new_mask & XPR__IO_READ);
+        rc = set_event(io_event(ie, READ_EV), new_mask & XPR__IO_READ);
     if (rc == 0 && (changed & XPR__IO_WRITE)) {
-        rc = set_event(io_event(io->poller_data, WRITE_EV),
-                       new_mask & XPR__IO_WRITE);
+        rc = set_event(io_event(ie, WRITE_EV), new_mask & XPR__IO_WRITE);
         if (rc != 0 && (changed & XPR__IO_READ))
-            set_event(io_event(io->poller_data, READ_EV),
-                      old_mask & XPR__IO_READ);
+            set_event(io_event(ie, READ_EV), ie->mask & XPR__IO_READ);
     }
     /* On failure the old interest stands, as the contract expects; a
      * socket that had none keeps no memory here either. */
-    if (rc != 0 && old_mask == 0)
+    if (rc == 0)
+        ie->mask = new_mask;
+    else if (ie->mask == 0)
         io_events_free(io);
     return rc;
 }
 
 static int levent_init(struct xpr_loop *loop, void **state)
 {
-    struct xpr__levent *lv;
+    struct levent_poller *lp = xpr__calloc(1, sizeof(*lp));
     int rc;
     (void)loop;
-    rc = xpr__levent_new(0, &lv);
-    if (rc != 0)
+    if (lp == NULL)
+        return XPR_ENOMEM;
+    rc = xpr__levent_new(0, &lp->lv);
+    if (rc != 0) {
+        free(lp);
         return rc;
-    *state = lv;
+    }
+    *state = lp;
     return 0;
 }
 
 static void levent_free(void *state)
 {
-    xpr__levent_free(state);
+    struct levent_poller *lp = state;
+    xpr__levent_free(lp->lv);
+    free(lp->fired.items);
+    free(lp);
 }
 
-static int levent_wait(void *state, int timeout_ms)
+static int levent_wait(void *state, int timeout_ms,
+                       const struct xpr__fired **fired)
 {
-    return xpr__levent_run(state, timeout_ms);
+    struct levent_poller *lp = state;
+    int rc;
+    lp->fired.count = 0;
+    rc = xpr__levent_run(lp->lv, timeout_ms);
+    *fired = lp->fired.items;
+    return rc < 0 ? rc : (int)lp->fired.count;
 }
 
 static void levent_wake(void *state)
 {
-    xpr__levent_wake(state);
+    struct levent_poller *lp = state;
+    xpr__levent_wake(lp->lv);
 }
 
 const struct xpr_poller_ops xpr__libevent_poller = {

@@ -1,27 +1,38 @@
 /*
  * The readiness poller contract: everything a readiness back end supplies to
  * the shared stream engine (portable/stream.c). A poller only tracks interest
- * and waits; the engine does the I/O.
+ * and reports what fired; the engine does the I/O.
  *
  * Rules:
  *   - Interest is level-triggered: a socket that stays readable is reported
  *     again on the next wait.
- *   - update() is given the old and new masks (like libev's modify); new_mask
- *     0 removes the socket. After removal the poller must not report it, not
- *     even later in the same dispatch, and must not touch io again.
- *   - wait() dispatches by calling xpr__io_ready(io, events) for each ready
- *     socket; callbacks may add, change or remove any socket meanwhile.
- *     A report carries only what the socket's interest asks for when it is
- *     dispatched (plus XPR__IO_ERROR): a read turned off by an earlier
- *     callback of the same dispatch is not reported.
+ *   - update() sets the interest of io to new_mask; new_mask 0 removes the
+ *     socket, after which the poller keeps nothing of io and never reports
+ *     it again. On failure the interest that io had stands. The engine
+ *     stores new_mask in io->mask when update() succeeds.
+ *   - wait() runs no callback: it fills a list of fired entries (io and the
+ *     events seen) and returns how many, or an XPR_E* error (< 0). The list
+ *     belongs to the poller and stays as it is until the next wait() or
+ *     free(), whatever update() is called meanwhile.
+ *   - The engine dispatches the list after wait() returns
+ *     (xpr__io_dispatch), and callbacks may add, change or remove any
+ *     socket meanwhile. Each entry is masked with the interest of io at the
+ *     moment it is reached: a socket removed (io->mask 0), or whose read was
+ *     turned off, by an earlier callback of the same dispatch hears nothing
+ *     of it. This needs every listed io to stay in memory until the
+ *     dispatch ends, even when removed: the engine frees conns only after
+ *     their on_close, and closed listeners only after the dispatch.
  *   - wake() may be called from any thread and must make a blocked wait()
  *     return; it never uses a loopback socket pair.
  */
 #ifndef XPR_POLLER_H
 #define XPR_POLLER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
+#include "alloc.h"
+#include "xpr.h"
 #include "xpr_sys.h"
 
 struct xpr_loop;
@@ -42,9 +53,59 @@ struct xpr__io {
     void *poller_data;
 };
 
-static inline void xpr__io_ready(struct xpr__io *io, unsigned events)
+/* What wait() saw of one socket. */
+struct xpr__fired {
+    struct xpr__io *io;
+    unsigned events; /* XPR__IO_* */
+};
+
+/* A poller's fired list, grown as it needs. */
+struct xpr__fired_list {
+    struct xpr__fired *items;
+    size_t count, capacity;
+};
+
+/* Room for n entries in all: 0 or XPR_ENOMEM. */
+static inline int xpr__fired_reserve(struct xpr__fired_list *f, size_t n)
 {
-    io->ready(io, events);
+    struct xpr__fired *items;
+    size_t cap = f->capacity ? f->capacity : 64;
+    if (n <= f->capacity)
+        return 0;
+    while (cap < n)
+        cap *= 2;
+    items = xpr__realloc(f->items, cap * sizeof(*items));
+    if (items == NULL)
+        return XPR_ENOMEM;
+    f->items = items;
+    f->capacity = cap;
+    return 0;
+}
+
+/* Appends an entry: 0 or XPR_ENOMEM. */
+static inline int xpr__fired_push(struct xpr__fired_list *f, struct xpr__io *io,
+                                  unsigned events)
+{
+    if (f->count == f->capacity && xpr__fired_reserve(f, f->count + 1) != 0)
+        return XPR_ENOMEM;
+    f->items[f->count].io = io;
+    f->items[f->count].events = events;
+    f->count++;
+    return 0;
+}
+
+/* The engine's dispatch of what one wait() returned (see the rules above):
+ * the interest is read again at each entry, since an earlier callback may
+ * have changed it. */
+static inline void xpr__io_dispatch(const struct xpr__fired *fired, int count)
+{
+    int i;
+    for (i = 0; i < count; i++) {
+        struct xpr__io *io = fired[i].io;
+        unsigned events = fired[i].events & (io->mask | XPR__IO_ERROR);
+        if (io->mask != 0 && events != 0)
+            io->ready(io, events);
+    }
 }
 
 struct xpr_poller_ops {
@@ -52,9 +113,8 @@ struct xpr_poller_ops {
     unsigned flags;
     int (*init)(struct xpr_loop *loop, void **state);
     void (*free)(void *state);
-    int (*update)(void *state, struct xpr__io *io, unsigned old_mask,
-                  unsigned new_mask);
-    int (*wait)(void *state, int timeout_ms);
+    int (*update)(void *state, struct xpr__io *io, unsigned new_mask);
+    int (*wait)(void *state, int timeout_ms, const struct xpr__fired **fired);
     void (*wake)(void *state);
     /* Optional (NULL = the core's timer heap): pollers with timers of their
      * own (libevent) run xpr timers with them and call xpr__timer_expired(t)

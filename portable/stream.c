@@ -61,7 +61,7 @@ static int set_interest(xpr_loop *loop, struct xpr__io *io, unsigned want)
     int rc;
     if (io->mask == want)
         return 0;
-    rc = loop->poller->update(loop->poller_state, io, io->mask, want);
+    rc = loop->poller->update(loop->poller_state, io, want);
     if (rc == 0)
         io->mask = want;
     return rc;
@@ -284,7 +284,7 @@ static int stream_listen(xpr_loop *loop, const struct xpr__addr *addr,
     }
     sl->io.sock = sl->base.sock;
     sl->io.ready = listener_ready;
-    rc = loop->poller->update(loop->poller_state, &sl->io, 0, XPR__IO_READ);
+    rc = loop->poller->update(loop->poller_state, &sl->io, XPR__IO_READ);
     if (rc != 0) {
         xpr__sock_close(sl->base.sock, 0);
         free(sl);
@@ -339,11 +339,16 @@ static void stream_loop_free(xpr_loop *loop)
     free(st);
 }
 
+/* Rules 3 and 4 keep every io the poller listed in memory until the
+ * dispatch ends, which poller.h asks of the engine. */
 static int stream_run_once(xpr_loop *loop, int timeout_ms)
 {
-    int rc = loop->poller->wait(loop->poller_state, timeout_ms);
+    const struct xpr__fired *fired;
+    int n = loop->poller->wait(loop->poller_state, timeout_ms, &fired);
+    if (n > 0)
+        xpr__io_dispatch(fired, n);
     free_closed_listeners(loop->backend);
-    return rc;
+    return n < 0 ? n : 0;
 }
 
 static void stream_wake(xpr_loop *loop)

@@ -2,14 +2,13 @@
  * The poll() poller: the reference readiness back end, so that Linux CI runs
  * the shared stream engine under ASan and valgrind without libevent.
  *
- * 1. poll() reports POLLHUP/POLLERR even for events == 0, so a socket with no
- *    interest is parked as fd -1 (poll ignores negative descriptors).
- * 2. Removal during dispatch must stop later reports of that io in the same
- *    pass: slots are cleared (io = NULL, fd = -1) and compacted only before
- *    the next poll().
- * 3. Wakeups use a non-blocking self-pipe; its read end is slot 0.
- * 4. revents were gathered before the dispatch: interest a callback turned
- *    off meanwhile (a pause) is masked out with the socket's current mask.
+ * 1. Wakeups use a non-blocking self-pipe; its read end is slot 0.
+ * 2. poll() reports POLLHUP/POLLERR/POLLNVAL whatever was asked: they map to
+ *    XPR__IO_ERROR, on which the engine reads to learn what happened.
+ * 3. A socket's slot index lives in io->poller_data (slots start at 1, so
+ *    NULL means "not watched"). A removed socket's slot takes the last one:
+ *    nothing walks the array while the engine dispatches, which works from
+ *    the fired list.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,12 +26,8 @@ struct poll_state {
     struct xpr__io **ios; /* parallel to fds; slot 0 is the wake pipe */
     size_t count;
     size_t capacity;
-    size_t holes; /* cleared slots awaiting compaction */
+    struct xpr__fired_list fired;
     int wake_pipe[2];
-};
-
-struct slot_ref {
-    size_t index;
 };
 
 static int make_pipe(int fds[2])
@@ -81,14 +76,11 @@ static int poll_init(xpr_loop *loop, void **state)
 static void poll_free(void *state)
 {
     struct poll_state *ps = state;
-    size_t i;
-    for (i = 1; i < ps->count; i++)
-        if (ps->ios[i] != NULL)
-            free(ps->ios[i]->poller_data);
     close(ps->wake_pipe[0]);
     close(ps->wake_pipe[1]);
     free(ps->fds);
     free(ps->ios);
+    free(ps->fired.items);
     free(ps);
 }
 
@@ -98,13 +90,11 @@ static short to_poll_events(unsigned mask)
                    ((mask & XPR__IO_WRITE) ? POLLOUT : 0));
 }
 
-static int poll_update(void *state, struct xpr__io *io, unsigned old_mask,
-                       unsigned new_mask)
+static int poll_update(void *state, struct xpr__io *io, unsigned new_mask)
 {
     struct poll_state *ps = state;
-    struct slot_ref *ref = io->poller_data;
-    (void)old_mask;
-    if (ref == NULL) {
+    size_t i = (size_t)(uintptr_t)io->poller_data;
+    if (i == 0) {
         if (new_mask == 0)
             return 0;
         if (ps->count == ps->capacity) {
@@ -120,54 +110,32 @@ static int poll_update(void *state, struct xpr__io *io, unsigned old_mask,
             ps->ios = ios;
             ps->capacity = cap;
         }
-        ref = xpr__malloc(sizeof(*ref));
-        if (ref == NULL)
-            return XPR_ENOMEM;
-        ref->index = ps->count++;
-        io->poller_data = ref;
-        ps->ios[ref->index] = io;
-        ps->fds[ref->index].fd = io->sock;
-        ps->fds[ref->index].events = to_poll_events(new_mask);
-        ps->fds[ref->index].revents = 0;
-        return 0;
-    }
-    if (new_mask == 0) {
-        ps->ios[ref->index] = NULL;
-        ps->fds[ref->index].fd = -1;
-        ps->fds[ref->index].revents = 0;
-        ps->holes++;
-        free(ref);
+        i = ps->count++;
+        io->poller_data = (void *)(uintptr_t)i;
+        ps->ios[i] = io;
+        ps->fds[i].fd = io->sock;
+    } else if (new_mask == 0) { /* quirk 3 */
+        size_t last = --ps->count;
+        ps->fds[i] = ps->fds[last];
+        ps->ios[i] = ps->ios[last];
+        ps->ios[i]->poller_data = (void *)(uintptr_t)i;
         io->poller_data = NULL;
         return 0;
     }
-    ps->fds[ref->index].fd = io->sock;
-    ps->fds[ref->index].events = to_poll_events(new_mask);
+    ps->fds[i].events = to_poll_events(new_mask);
     return 0;
 }
 
-static void compact(struct poll_state *ps)
-{
-    size_t from, to = 1;
-    for (from = 1; from < ps->count; from++) {
-        struct xpr__io *io = ps->ios[from];
-        if (io == NULL)
-            continue;
-        ps->fds[to] = ps->fds[from];
-        ps->ios[to] = io;
-        ((struct slot_ref *)io->poller_data)->index = to;
-        to++;
-    }
-    ps->count = to;
-    ps->holes = 0;
-}
-
-static int poll_wait(void *state, int timeout_ms)
+static int poll_wait(void *state, int timeout_ms,
+                     const struct xpr__fired **fired)
 {
     struct poll_state *ps = state;
-    size_t i, n;
+    size_t i;
     int ready;
-    if (ps->holes > 0)
-        compact(ps);
+    ps->fired.count = 0;
+    *fired = ps->fired.items;
+    if (xpr__fired_reserve(&ps->fired, ps->count) != 0)
+        return XPR_ENOMEM;
     if (xpr__fault(XPR__FAULT_WAIT)) {
         errno = ENOMEM;
         ready = -1;
@@ -182,26 +150,22 @@ static int poll_wait(void *state, int timeout_ms)
         }
         ready--;
     }
-    n = ps->count; /* sockets added during dispatch wait for the next poll */
-    for (i = 1; i < n && ready > 0; i++) {
+    for (i = 1; i < ps->count && ready > 0; i++) {
         short re = ps->fds[i].revents;
         unsigned events = 0;
-        struct xpr__io *io = ps->ios[i];
-        if (re == 0 || io == NULL)
+        if (re == 0)
             continue;
         ready--;
-        ps->fds[i].revents = 0;
         if (re & POLLIN)
             events |= XPR__IO_READ;
         if (re & POLLOUT)
             events |= XPR__IO_WRITE;
         if (re & (POLLERR | POLLHUP | POLLNVAL))
-            events |= XPR__IO_ERROR;
-        events &= io->mask | XPR__IO_ERROR; /* rule 4 */
-        if (events != 0)
-            xpr__io_ready(io, events);
+            events |= XPR__IO_ERROR; /* quirk 2 */
+        xpr__fired_push(&ps->fired, ps->ios[i], events);
     }
-    return 0;
+    *fired = ps->fired.items;
+    return (int)ps->fired.count;
 }
 
 static void poll_wake(void *state)

@@ -9,18 +9,24 @@
  * 2. The wait pumps every message of the thread (PeekMessage, then
  *    MsgWaitForMultipleObjectsEx for the timeout), so xpr can run on a GUI
  *    thread: the application's windows get their messages meanwhile. The
- *    window procedure only records events; callbacks run after the pump,
- *    so a callback never runs inside DispatchMessage of a modal loop.
+ *    window procedure only records events (also when the application's
+ *    own message loop dispatches them); callbacks run after the wait
+ *    returns, so a callback never runs inside DispatchMessage of a modal
+ *    loop.
  *    WM_QUIT is put back (PostQuitMessage) and stops the loop, so the
  *    application's own message loop still sees it.
  * 3. A second WSAAsyncSelect replaces the first, and a socket is registered
  *    once for every event; a bit seen while the engine has no interest is
- *    kept until interest comes back (pause/resume need no new call).
+ *    kept until interest comes back (pending, ready_list.h), so pause and
+ *    resume need no new call. Interest that comes back is reported once
+ *    anyway (quirks 6 and 8): an event the engine's dispatch drops, because
+ *    an earlier callback turned that interest off, is not lost.
  * 4. Messages stay queued after a socket is removed, and its SOCKET value
  *    may be reused by a new socket at once: every registration gets its own
  *    message number (WM_APP + 1 .. 0xBFFF, rotating), and a message whose
- *    SOCKET has no registration, or a different number, is dropped. A
- *    spurious FD_READ/FD_WRITE costs one recv/send that fails with EAGAIN.
+ *    SOCKET has no registration, or a different number, is dropped; a
+ *    removed socket's slot is freed at once. A spurious FD_READ/FD_WRITE
+ *    costs one recv/send that fails with EAGAIN.
  * 5. One recv per FD_READ (XPR__POLLER_ONE_READ_PER_EVENT): a recv that
  *    leaves data re-posts FD_READ; more would only add spurious messages.
  * 6. FD_WRITE comes after connect/accept and after a send FAILED with
@@ -69,11 +75,9 @@
 static const wchar_t class_name[] = L"xpr-asyncselect";
 
 struct slot {
-    struct xpr__io *io; /* NULL once removed (freed when not queued) */
+    struct xpr__ready_slot r;
     SOCKET sock;
     UINT msg;
-    unsigned mask, pending;
-    unsigned char closed, queued;
     struct slot *next; /* hash chain */
 };
 
@@ -82,7 +86,8 @@ struct asyncselect_state {
     HWND hwnd;
     struct slot **buckets;
     size_t bucket_count, slot_count;
-    struct xpr__ready_list ready;
+    struct xpr__list ready; /* slots with something to report */
+    struct xpr__fired_list fired;
     UINT next_msg;
     volatile LONG wake_posted;
     int woken;
@@ -154,22 +159,6 @@ static void unlink_slot(struct asyncselect_state *st, struct slot *sl)
     st->slot_count--;
 }
 
-static unsigned deliverable(const struct slot *sl)
-{
-    return xpr__ready_events(sl->mask, sl->pending, sl->closed);
-}
-
-static int queue_if_ready(struct asyncselect_state *st, struct slot *sl)
-{
-    int rc;
-    if (sl->queued || sl->io == NULL || deliverable(sl) == 0)
-        return 0;
-    rc = xpr__ready_push(&st->ready, sl);
-    if (rc == 0)
-        sl->queued = 1;
-    return rc;
-}
-
 static void record(struct asyncselect_state *st, struct slot *sl, long event,
                    int error)
 {
@@ -179,14 +168,14 @@ static void record(struct asyncselect_state *st, struct slot *sl, long event,
     if (event & (FD_WRITE | FD_CONNECT))
         events |= XPR__IO_WRITE;
     if (event & FD_CLOSE) {
-        sl->closed = 1;
+        sl->r.closed = 1;
         events |= XPR__IO_READ | XPR__IO_WRITE;
         error = 1; /* hang-up: the engine reads to learn which */
     }
     if (error != 0)
         events |= XPR__IO_ERROR;
-    sl->pending |= events;
-    queue_if_ready(st, sl);
+    sl->r.pending |= events;
+    xpr__ready_queue(&st->ready, &sl->r);
 }
 
 static LRESULT CALLBACK window_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp)
@@ -215,6 +204,7 @@ static int asyncselect_init(xpr_loop *loop, void **state)
     if (st == NULL)
         return XPR_ENOMEM;
     st->loop = loop;
+    xpr__list_init(&st->ready);
     st->next_msg = FIRST_SOCKET_MSG;
     st->bucket_count = 64;
     st->buckets = xpr__calloc(st->bucket_count, sizeof(*st->buckets));
@@ -240,11 +230,6 @@ static void asyncselect_free(void *state)
     size_t i;
     SetWindowLongPtrW(st->hwnd, GWLP_USERDATA, 0);
     DestroyWindow(st->hwnd);
-    for (i = 0; i < st->ready.count; i++) {
-        struct slot *sl = st->ready.items[i];
-        if (sl->io == NULL)
-            free(sl); /* removed, waiting for the dispatch */
-    }
     for (i = 0; i < st->bucket_count; i++) {
         while (st->buckets[i] != NULL) {
             struct slot *sl = st->buckets[i];
@@ -253,7 +238,7 @@ static void asyncselect_free(void *state)
         }
     }
     free(st->buckets);
-    xpr__ready_free(&st->ready);
+    free(st->fired.items);
     free(st);
 }
 
@@ -269,38 +254,45 @@ static unsigned connect_failed(SOCKET s)
     return 0;
 }
 
-/* Quirk 7: a closed flag that survived a read is checked once more. */
-static int still_closed(struct slot *sl)
+/* Quirk 7: a closed flag that survived a read (closed 2) is checked once
+ * more before the slot is reported again. */
+static void check_closed(struct asyncselect_state *st)
 {
+    struct xpr__link *link;
     char c;
-    return recv(sl->sock, &c, 1, MSG_PEEK) != SOCKET_ERROR ||
-           WSAGetLastError() != WSAEWOULDBLOCK;
+    for (link = st->ready.head.next; link != &st->ready.head;
+         link = link->next) {
+        struct slot *sl = XPR__CONTAINER(link, struct slot, r.link);
+        if (sl->r.closed == 2 && (sl->r.mask & XPR__IO_READ) &&
+            recv(sl->sock, &c, 1, MSG_PEEK) == SOCKET_ERROR &&
+            WSAGetLastError() == WSAEWOULDBLOCK)
+            sl->r.closed = 0;
+    }
 }
 
 static int asyncselect_update(void *state, struct xpr__io *io,
-                              unsigned old_mask, unsigned new_mask)
+                              unsigned new_mask)
 {
     struct asyncselect_state *st = state;
     struct slot *sl = io->poller_data;
-    (void)old_mask;
     if (sl != NULL && new_mask != 0) {
-        if ((new_mask & XPR__IO_WRITE) && !(sl->mask & XPR__IO_WRITE))
-            sl->pending |= XPR__IO_WRITE; /* quirk 6 */
+        if ((new_mask & XPR__IO_WRITE) && !(sl->r.mask & XPR__IO_WRITE))
+            sl->r.pending |= XPR__IO_WRITE; /* quirk 6 */
         /* Quirk 8 again: a reader coming back (resume) on a socket
          * registered while it was paused, with write interest only, may
          * have data no FD_READ announces: it tries once. */
-        if ((new_mask & XPR__IO_READ) && !(sl->mask & XPR__IO_READ))
-            sl->pending |= XPR__IO_READ;
-        sl->mask = new_mask;
-        return queue_if_ready(st, sl);
+        if ((new_mask & XPR__IO_READ) && !(sl->r.mask & XPR__IO_READ))
+            sl->r.pending |= XPR__IO_READ;
+        sl->r.mask = new_mask;
+        xpr__ready_queue(&st->ready, &sl->r);
+        return 0;
     }
     if (sl != NULL) {
         WSAAsyncSelect(sl->sock, st->hwnd, 0, 0); /* no more messages */
         unlink_slot(st, sl);
+        xpr__ready_remove(&sl->r);
         io->poller_data = NULL;
-        sl->io = NULL;
-        if (!sl->queued)
-            free(sl);
+        free(sl);
         return 0;
     }
     if (new_mask == 0)
@@ -310,7 +302,7 @@ static int asyncselect_update(void *state, struct xpr__io *io,
     sl = xpr__calloc(1, sizeof(*sl));
     if (sl == NULL)
         return XPR_ENOMEM;
-    sl->io = io;
+    sl->r.io = io;
     sl->sock = (SOCKET)io->sock;
     sl->msg = st->next_msg;
     st->next_msg =
@@ -325,41 +317,16 @@ static int asyncselect_update(void *state, struct xpr__io *io,
         free(sl);
         return rc;
     }
-    sl->mask = new_mask;
-    sl->pending = new_mask & XPR__IO_READ; /* quirk 8 */
+    sl->r.mask = new_mask;
+    sl->r.pending = new_mask & XPR__IO_READ; /* quirk 8 */
     if (new_mask == XPR__IO_WRITE)
-        sl->pending = connect_failed(sl->sock);
+        sl->r.pending = connect_failed(sl->sock);
     sl->next = st->buckets[bucket_of(st, sl->sock)];
     st->buckets[bucket_of(st, sl->sock)] = sl;
     st->slot_count++;
     io->poller_data = sl;
-    return queue_if_ready(st, sl);
-}
-
-static void dispatch(struct asyncselect_state *st)
-{
-    size_t i, n;
-    void **list = xpr__ready_take(&st->ready, &n);
-    for (i = 0; i < n; i++) {
-        struct slot *sl = list[i];
-        unsigned events = 0;
-        if (sl->io != NULL) {
-            if (sl->closed == 2 && (sl->mask & XPR__IO_READ) &&
-                !still_closed(sl))
-                sl->closed = 0;
-            events = deliverable(sl);
-            if (sl->closed && (events & XPR__IO_READ))
-                sl->closed = 2;
-            sl->pending &= ~events;
-            if (events != 0)
-                xpr__io_ready(sl->io, events);
-        }
-        sl->queued = 0;
-        if (sl->io == NULL)
-            free(sl); /* removed by a callback, or before this dispatch */
-        else
-            queue_if_ready(st, sl);
-    }
+    xpr__ready_queue(&st->ready, &sl->r);
+    return 0;
 }
 
 /* Dispatches every message of the thread (quirk 2). */
@@ -379,9 +346,12 @@ static void pump(struct asyncselect_state *st)
     }
 }
 
-static int asyncselect_wait(void *state, int timeout_ms)
+static int asyncselect_wait(void *state, int timeout_ms,
+                            const struct xpr__fired **fired)
 {
     struct asyncselect_state *st = state;
+    st->fired.count = 0;
+    *fired = st->fired.items;
     /* A wake message removed by someone else's PeekMessage would leave the
      * flag set forever: at worst this lets one more wake message in. */
     InterlockedExchange(&st->wake_posted, 0);
@@ -391,15 +361,18 @@ static int asyncselect_wait(void *state, int timeout_ms)
         return xpr__error_from_os((int)GetLastError());
     }
     pump(st);
-    if (st->ready.count == 0 && !st->woken && timeout_ms != 0) {
+    if (xpr__list_empty(&st->ready) && !st->woken && timeout_ms != 0) {
         DWORD timeout = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
         if (MsgWaitForMultipleObjectsEx(0, NULL, timeout, QS_ALLINPUT,
                                         MWMO_INPUTAVAILABLE) == WAIT_FAILED)
             return xpr__error_from_os((int)GetLastError()); /* quirk 11 */
         pump(st);
     }
-    dispatch(st);
-    return 0;
+    check_closed(st);
+    if (xpr__ready_take(&st->ready, st->slot_count, &st->fired) != 0)
+        return XPR_ENOMEM; /* what was recorded stays pending */
+    *fired = st->fired.items;
+    return (int)st->fired.count;
 }
 
 static void asyncselect_wake(void *state)

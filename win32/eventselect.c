@@ -8,9 +8,8 @@
  *    thread that waits on its 63 slots plus a control event. A group
  *    thread only waits and reports: it flags its group, sets the loop event
  *    and parks on its control event. The loop thread harvests the group
- *    (WSAEnumNetworkEvents), releases the thread, and runs every callback
- *    itself, so callbacks stay on the loop thread, in order, never
- *    overlapping.
+ *    (WSAEnumNetworkEvents) and releases the thread; what fired goes to
+ *    the engine from the loop thread, so callbacks never overlap.
  * 2. Closing a handle another thread waits on is undefined: each slot owns
  *    its event for the life of the group, and a socket borrows the event of
  *    the slot it occupies. A group thread's handle array never changes;
@@ -23,9 +22,12 @@
  * 4. FD_READ, FD_WRITE and FD_ACCEPT are edges, re-enabled by the next
  *    recv/send/accept; FD_CONNECT and FD_CLOSE come once. A socket is
  *    registered for all five once, and a bit seen while the engine has no
- *    interest in it is kept (pending) until interest comes back, so pause
- *    and resume do not need a second WSAEventSelect (which would replace the
- *    first and clear the recorded events).
+ *    interest in it is kept (pending, ready_list.h) until interest comes
+ *    back, so pause and resume do not need a second WSAEventSelect (which
+ *    would replace the first and clear the recorded events). Interest that
+ *    comes back is reported once anyway (quirks 7 and 8): an event the
+ *    engine's dispatch drops, because an earlier callback turned that
+ *    interest off, is not lost.
  * 5. FD_CLOSE may come with data still unread and is not repeated, while
  *    the engine stops reading after a short read: a closed socket stays
  *    readable (level) until the engine drops read interest at EOF.
@@ -76,13 +78,9 @@
 struct group;
 
 struct slot {
-    struct xpr__io *io; /* NULL while the slot is free */
+    struct xpr__ready_slot r; /* r.closed: FD_CLOSE seen (quirk 5) */
     struct group *group;
-    unsigned index;       /* events[index + 1] of the group */
-    unsigned mask;        /* the engine's interest */
-    unsigned pending;     /* XPR__IO_* seen and not yet delivered */
-    unsigned char closed; /* FD_CLOSE seen (quirk 5) */
-    unsigned char queued; /* in the ready list, or being dispatched */
+    unsigned index; /* events[index + 1] of the group */
 };
 
 struct eventselect_state;
@@ -101,7 +99,8 @@ struct group {
 struct eventselect_state {
     struct group **groups;
     size_t group_count, group_capacity;
-    struct xpr__ready_list ready;
+    struct xpr__list ready; /* slots with something to report */
+    struct xpr__fired_list fired;
     HANDLE loop_event; /* auto-reset: wake, or a group thread reports */
     volatile LONG quit;
 };
@@ -192,6 +191,7 @@ static int eventselect_init(xpr_loop *loop, void **state)
     (void)loop;
     if (st == NULL)
         return XPR_ENOMEM;
+    xpr__list_init(&st->ready);
     st->loop_event = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (st->loop_event == NULL) {
         free(st);
@@ -216,25 +216,8 @@ static void eventselect_free(void *state)
         group_free(st->groups[i]);
     CloseHandle(st->loop_event);
     free(st->groups);
-    xpr__ready_free(&st->ready);
+    free(st->fired.items);
     free(st);
-}
-
-/* What the engine wants to hear of now. */
-static unsigned deliverable(const struct slot *sl)
-{
-    return xpr__ready_events(sl->mask, sl->pending, sl->closed);
-}
-
-static int queue_if_ready(struct eventselect_state *st, struct slot *sl)
-{
-    int rc;
-    if (sl->queued || sl->io == NULL || deliverable(sl) == 0)
-        return 0;
-    rc = xpr__ready_push(&st->ready, sl);
-    if (rc == 0)
-        sl->queued = 1;
-    return rc;
 }
 
 /* Quirk 9: a connect that failed before the socket was registered. */
@@ -264,7 +247,7 @@ static struct slot *take_slot(struct eventselect_state *st, int *rc)
         if (g->used == GROUP_SLOTS)
             continue;
         for (k = 0; k < GROUP_SLOTS; k++) {
-            if (g->slots[k].io == NULL) {
+            if (g->slots[k].r.io == NULL) {
                 g->used++;
                 if (k + 1 > g->high)
                     g->high = k + 1;
@@ -275,32 +258,31 @@ static struct slot *take_slot(struct eventselect_state *st, int *rc)
 }
 
 static int eventselect_update(void *state, struct xpr__io *io,
-                              unsigned old_mask, unsigned new_mask)
+                              unsigned new_mask)
 {
     struct eventselect_state *st = state;
     struct slot *sl = io->poller_data;
     WSAEVENT ev;
     int rc = 0;
-    (void)old_mask;
     if (sl != NULL && new_mask != 0) {
         /* Quirk 8: a writer that starts waiting tries once more first. */
-        if ((new_mask & XPR__IO_WRITE) && !(sl->mask & XPR__IO_WRITE))
-            sl->pending |= XPR__IO_WRITE;
+        if ((new_mask & XPR__IO_WRITE) && !(sl->r.mask & XPR__IO_WRITE))
+            sl->r.pending |= XPR__IO_WRITE;
         /* Quirk 7 again: a reader coming back (resume) on a socket
          * registered while it was paused, with write interest only, may
          * have data no FD_READ announces: it tries once. */
-        if ((new_mask & XPR__IO_READ) && !(sl->mask & XPR__IO_READ))
-            sl->pending |= XPR__IO_READ;
-        sl->mask = new_mask; /* the registration covers every event */
-        return queue_if_ready(st, sl);
+        if ((new_mask & XPR__IO_READ) && !(sl->r.mask & XPR__IO_READ))
+            sl->r.pending |= XPR__IO_READ;
+        sl->r.mask = new_mask; /* the registration covers every event */
+        xpr__ready_queue(&st->ready, &sl->r);
+        return 0;
     }
     if (sl != NULL) {
         ev = sl->group->events[sl->index + 1];
         WSAEventSelect((SOCKET)io->sock, ev, 0);
         WSAResetEvent(ev);
-        sl->io = NULL;
-        sl->mask = sl->pending = 0;
-        sl->closed = 0;
+        xpr__ready_remove(&sl->r);
+        memset(&sl->r, 0, sizeof(sl->r));
         sl->group->used--;
         io->poller_data = NULL;
         return 0;
@@ -322,14 +304,14 @@ static int eventselect_update(void *state, struct xpr__io *io,
         sl->group->used--;
         return rc;
     }
-    sl->io = io;
-    sl->mask = new_mask;
-    sl->pending = new_mask & XPR__IO_READ;
+    sl->r.io = io;
+    sl->r.mask = new_mask;
+    sl->r.pending = new_mask & XPR__IO_READ;
     if (new_mask == XPR__IO_WRITE)
-        sl->pending = connect_failed((SOCKET)io->sock);
-    sl->closed = 0;
+        sl->r.pending = connect_failed((SOCKET)io->sock);
     io->poller_data = sl;
-    return queue_if_ready(st, sl);
+    xpr__ready_queue(&st->ready, &sl->r);
+    return 0;
 }
 
 static void harvest_slot(struct eventselect_state *st, struct slot *sl)
@@ -338,14 +320,14 @@ static void harvest_slot(struct eventselect_state *st, struct slot *sl)
     WSANETWORKEVENTS ne;
     unsigned events = 0;
     int i;
-    if (sl->io == NULL) {
+    if (sl->r.io == NULL) {
         WSAResetEvent(ev); /* quirk 2: a signal left from a removed socket */
         return;
     }
-    if (WSAEnumNetworkEvents((SOCKET)sl->io->sock, ev, &ne) != 0) {
+    if (WSAEnumNetworkEvents((SOCKET)sl->r.io->sock, ev, &ne) != 0) {
         WSAResetEvent(ev);
-        sl->pending |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
-        queue_if_ready(st, sl);
+        sl->r.pending |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
+        xpr__ready_queue(&st->ready, &sl->r);
         return;
     }
     if (ne.lNetworkEvents & (FD_READ | FD_ACCEPT))
@@ -353,14 +335,14 @@ static void harvest_slot(struct eventselect_state *st, struct slot *sl)
     if (ne.lNetworkEvents & (FD_WRITE | FD_CONNECT))
         events |= XPR__IO_WRITE;
     if (ne.lNetworkEvents & FD_CLOSE) {
-        sl->closed = 1;
+        sl->r.closed = 1;
         events |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
     }
     for (i = 0; i < FD_MAX_EVENTS; i++)
         if ((ne.lNetworkEvents & (1L << i)) && ne.iErrorCode[i] != 0)
             events |= XPR__IO_ERROR;
-    sl->pending |= events;
-    queue_if_ready(st, sl);
+    sl->r.pending |= events;
+    xpr__ready_queue(&st->ready, &sl->r);
 }
 
 /* Quirk 3: every signalled slot event of g from events[first] on. */
@@ -378,32 +360,17 @@ static void harvest_group(struct eventselect_state *st, struct group *g,
     }
 }
 
-static void dispatch(struct eventselect_state *st)
-{
-    size_t i, n;
-    void **list = xpr__ready_take(&st->ready, &n);
-    for (i = 0; i < n; i++) {
-        struct slot *sl = list[i];
-        struct xpr__io *io = sl->io;
-        unsigned events = io != NULL ? deliverable(sl) : 0;
-        sl->pending &= ~events;
-        if (events != 0)
-            xpr__io_ready(io, events);
-        /* A removed slot has io NULL and nothing pending; a slot reused by
-         * a socket added meanwhile keeps only what that socket had. */
-        sl->queued = 0;
-        queue_if_ready(st, sl);
-    }
-}
-
-static int eventselect_wait(void *state, int timeout_ms)
+static int eventselect_wait(void *state, int timeout_ms,
+                            const struct xpr__fired **fired)
 {
     struct eventselect_state *st = state;
     struct group *g0 = st->groups[0];
     DWORD timeout = timeout_ms < 0 ? WSA_INFINITE : (DWORD)timeout_ms;
     DWORD r;
     size_t i;
-    if (st->ready.count > 0)
+    st->fired.count = 0;
+    *fired = st->fired.items;
+    if (!xpr__list_empty(&st->ready))
         timeout = 0; /* quirk 5: closed sockets still to be read */
     if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 10 */
         WSASetLastError(WSA_NOT_ENOUGH_MEMORY);
@@ -425,8 +392,11 @@ static int eventselect_wait(void *state, int timeout_ms)
             SetEvent(g->events[0]); /* release the parked thread */
         }
     }
-    dispatch(st);
-    return 0;
+    if (xpr__ready_take(&st->ready, st->group_count * GROUP_SLOTS,
+                        &st->fired) != 0)
+        return XPR_ENOMEM; /* what was harvested stays pending */
+    *fired = st->fired.items;
+    return (int)st->fired.count;
 }
 
 static void eventselect_wake(void *state)

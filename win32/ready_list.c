@@ -1,59 +1,62 @@
 /* See ready_list.h. */
 #include "ready_list.h"
 
-#include <stdlib.h>
-
-#include "alloc.h"
-#include "poller.h"
 #include "xpr.h"
 
-int xpr__ready_push(struct xpr__ready_list *r, void *slot)
-{
-    if (r->count == r->capacity) {
-        /* both arrays grow together: a batch becomes the queue next time */
-        size_t cap = r->capacity ? r->capacity * 2 : 64;
-        void **items = xpr__realloc(r->items, cap * sizeof(*items));
-        void **batch;
-        if (items == NULL)
-            return XPR_ENOMEM;
-        r->items = items;
-        batch = xpr__realloc(r->batch, cap * sizeof(*batch));
-        if (batch == NULL)
-            return XPR_ENOMEM;
-        r->batch = batch;
-        r->capacity = cap;
-    }
-    r->items[r->count++] = slot;
-    return 0;
-}
-
-void **xpr__ready_take(struct xpr__ready_list *r, size_t *count)
-{
-    void **taken = r->items;
-    *count = r->count;
-    r->items = r->batch;
-    r->batch = taken;
-    r->count = 0;
-    return taken;
-}
-
-void xpr__ready_free(struct xpr__ready_list *r)
-{
-    free(r->items);
-    free(r->batch);
-    r->items = r->batch = NULL;
-    r->count = r->capacity = 0;
-}
-
-unsigned xpr__ready_events(unsigned mask, unsigned pending, int closed)
+/* What s can report now: what Winsock recorded (pending) that the engine
+ * wants (mask); a socket the peer closed stays readable (the read sees EOF
+ * or the error), whatever came with the close. */
+static unsigned deliverable(const struct xpr__ready_slot *s)
 {
     unsigned events = 0;
-    if (mask & XPR__IO_READ) {
-        events |= pending & (XPR__IO_READ | XPR__IO_ERROR);
-        if (closed)
+    if (s->io == NULL)
+        return 0;
+    if (s->mask & XPR__IO_READ) {
+        events |= s->pending & (XPR__IO_READ | XPR__IO_ERROR);
+        if (s->closed)
             events |= XPR__IO_READ | XPR__IO_ERROR;
     }
-    if (mask & XPR__IO_WRITE)
-        events |= pending & (XPR__IO_WRITE | XPR__IO_ERROR);
+    if (s->mask & XPR__IO_WRITE)
+        events |= s->pending & (XPR__IO_WRITE | XPR__IO_ERROR);
     return events;
+}
+
+static int queued(const struct xpr__ready_slot *s)
+{
+    return s->link.next != NULL && s->link.next != &s->link;
+}
+
+void xpr__ready_queue(struct xpr__list *ready, struct xpr__ready_slot *s)
+{
+    if (!queued(s) && deliverable(s) != 0)
+        xpr__list_push_back(ready, &s->link);
+}
+
+void xpr__ready_remove(struct xpr__ready_slot *s)
+{
+    if (queued(s))
+        xpr__list_remove(&s->link);
+}
+
+int xpr__ready_take(struct xpr__list *ready, size_t slots,
+                    struct xpr__fired_list *fired)
+{
+    struct xpr__link *link = ready->head.next;
+    fired->count = 0;
+    if (xpr__fired_reserve(fired, slots) != 0)
+        return XPR_ENOMEM;
+    while (link != &ready->head) {
+        struct xpr__ready_slot *s =
+            XPR__CONTAINER(link, struct xpr__ready_slot, link);
+        unsigned events = deliverable(s);
+        link = link->next;
+        s->pending &= ~events;
+        if (s->closed && (events & XPR__IO_READ))
+            s->closed = 2;
+        if (events != 0)
+            xpr__fired_push(fired, s->io, events);
+        if (deliverable(s) == 0)
+            xpr__list_remove(&s->link);
+    }
+    return 0;
 }

@@ -1,27 +1,35 @@
-/* Slots with events waiting to be handed to the engine, for the pollers that
- * record events as Winsock reports them (eventselect, asyncselect). Two
- * arrays take turns, so a dispatch can queue slots again while it walks the
- * batch it took. */
+/* What the pollers that record Winsock's events as they come (eventselect,
+ * asyncselect) share: each slot keeps the events seen and not yet reported,
+ * and a slot with something to report is in the ready list, which the wait
+ * turns into the fired list. The events are edges that Winsock does not
+ * repeat, so what the engine has no interest in stays pending until the
+ * interest comes back. */
 #ifndef XPR_READY_LIST_H
 #define XPR_READY_LIST_H
 
 #include <stddef.h>
 
-struct xpr__ready_list {
-    void **items; /* queued */
-    void **batch; /* handed out by the last take */
-    size_t count, capacity;
+#include "list.h"
+#include "poller.h"
+
+/* The part of a poller's slot the ready list reads. */
+struct xpr__ready_slot {
+    struct xpr__io *io;    /* NULL while the slot is free */
+    unsigned mask;         /* the engine's interest */
+    unsigned pending;      /* XPR__IO_* seen and not yet reported */
+    unsigned char closed;  /* FD_CLOSE seen: 1, and 2 once reported readable */
+    struct xpr__link link; /* in the ready list, or NULL / to itself */
 };
 
-/* Queues slot: 0 or XPR_ENOMEM. */
-int xpr__ready_push(struct xpr__ready_list *r, void *slot);
-/* Takes everything queued; the array stays valid until the next take. */
-void **xpr__ready_take(struct xpr__ready_list *r, size_t *count);
-void xpr__ready_free(struct xpr__ready_list *r);
-
-/* The events a slot can hand over: what Winsock recorded (pending) that the
- * engine wants (mask); a socket the peer closed stays readable (the read
- * sees EOF or the error), whatever came with the close. */
-unsigned xpr__ready_events(unsigned mask, unsigned pending, int closed);
+/* Queues s if it has something the engine wants now and is not queued. */
+void xpr__ready_queue(struct xpr__list *ready, struct xpr__ready_slot *s);
+/* Takes s out of the list (a slot about to be freed or reused). */
+void xpr__ready_remove(struct xpr__ready_slot *s);
+/* Moves what the queued slots have for the engine into fired, after
+ * reserving room for all the poller's slots: 0, or XPR_ENOMEM with the
+ * slots untouched. A slot stays queued only while it still has something
+ * (a closed socket stays readable). */
+int xpr__ready_take(struct xpr__list *ready, size_t slots,
+                    struct xpr__fired_list *fired);
 
 #endif

@@ -12,16 +12,16 @@
  *    XPR__IO_ERROR, on which the engine reads SO_ERROR.
  * 4. The first argument (nfds) is ignored by Winsock.
  * 5. Results come back as lists of SOCKET values: a table rebuilt with the
- *    sets maps them to slots. A slot removed during dispatch is cleared, and
- *    a socket added during dispatch has no entry, so a reused SOCKET value
- *    never gets the readiness of the socket it replaced.
+ *    sets maps them to slots, and the events a socket has in the three sets
+ *    become one fired entry. Nothing changes the slots between the build of
+ *    the sets and the gathering (no callback runs in the wait), so a
+ *    SOCKET value always finds the socket that was in the sets; a removed
+ *    socket's slot takes the last one at once.
  * 6. Wakeups: select waits only on sockets, so the wake is a UDP socket
  *    connected to itself on 127.0.0.1 (one datagram per wake). It is no TCP
  *    loopback pair: nothing listens, and a firewall has no connection to
  *    block.
- * 7. The result sets are gathered before the dispatch: interest a callback
- *    turned off meanwhile (a pause) is masked out with the socket's mask.
- * 8. Fault injection (portable/fault.h): a select() told to fail returns
+ * 7. Fault injection (portable/fault.h): a select() told to fail returns
  *    SOCKET_ERROR with WSAENOBUFS, having reported nothing; the core
  *    retries the wait.
  */
@@ -41,17 +41,14 @@ struct counted_set { /* the layout of fd_set, with a run-time capacity */
 };
 
 struct slot {
-    struct xpr__io *io; /* NULL once removed */
+    struct xpr__io *io; /* io->poller_data holds the index + 1 */
     unsigned events;    /* gathered from the three result sets */
-};
-
-struct slot_ref {
-    size_t index;
 };
 
 struct select_state {
     struct slot *slots;
-    size_t count, capacity, holes;
+    size_t count, capacity;
+    struct xpr__fired_list fired;
     struct counted_set *sets[3]; /* read, write, except */
     size_t set_capacity;
     size_t *table; /* SOCKET -> slot index + 1, open addressing */
@@ -103,28 +100,23 @@ static void select_free(void *state)
 {
     struct select_state *st = state;
     size_t i;
-    for (i = 0; i < st->count; i++)
-        if (st->slots[i].io != NULL)
-            free(st->slots[i].io->poller_data);
     for (i = 0; i < 3; i++)
         free(st->sets[i]);
     closesocket(st->wake);
     free(st->slots);
     free(st->table);
+    free(st->fired.items);
     free(st);
 }
 
-static int select_update(void *state, struct xpr__io *io, unsigned old_mask,
-                         unsigned new_mask)
+static int select_update(void *state, struct xpr__io *io, unsigned new_mask)
 {
     struct select_state *st = state;
-    struct slot_ref *ref = io->poller_data;
-    (void)old_mask;
-    if (ref != NULL) {
-        if (new_mask == 0) {
-            st->slots[ref->index].io = NULL;
-            st->holes++;
-            free(ref);
+    size_t i = (size_t)(uintptr_t)io->poller_data;
+    if (i != 0) {
+        if (new_mask == 0) { /* quirk 5 */
+            st->slots[i - 1] = st->slots[--st->count];
+            st->slots[i - 1].io->poller_data = (void *)(uintptr_t)i;
             io->poller_data = NULL;
         }
         return 0; /* the mask is read from io when the sets are built */
@@ -139,29 +131,10 @@ static int select_update(void *state, struct xpr__io *io, unsigned old_mask,
         st->slots = slots;
         st->capacity = cap;
     }
-    ref = xpr__malloc(sizeof(*ref));
-    if (ref == NULL)
-        return XPR_ENOMEM;
-    ref->index = st->count++;
-    st->slots[ref->index].io = io;
-    st->slots[ref->index].events = 0;
-    io->poller_data = ref;
+    st->slots[st->count].io = io;
+    st->slots[st->count].events = 0;
+    io->poller_data = (void *)(uintptr_t)++st->count;
     return 0;
-}
-
-static void compact(struct select_state *st)
-{
-    size_t from, to = 0;
-    for (from = 0; from < st->count; from++) {
-        struct xpr__io *io = st->slots[from].io;
-        if (io == NULL)
-            continue;
-        st->slots[to].io = io;
-        ((struct slot_ref *)io->poller_data)->index = to;
-        to++;
-    }
-    st->count = to;
-    st->holes = 0;
 }
 
 static size_t hash_socket(SOCKET s, size_t size)
@@ -170,10 +143,13 @@ static size_t hash_socket(SOCKET s, size_t size)
     return (size_t)((s >> 2) * 2654435761u) & (size - 1);
 }
 
-/* Sizes the sets and the table for st->count sockets (+1 wake). */
+/* Sizes the sets, the table and the fired list for st->count sockets (+1
+ * wake). */
 static int reserve(struct select_state *st)
 {
     size_t need = st->count + 1, i, size = 16;
+    if (xpr__fired_reserve(&st->fired, st->count) != 0)
+        return XPR_ENOMEM;
     if (need > st->set_capacity) {
         size_t cap = need * 2;
         for (i = 0; i < 3; i++) {
@@ -211,7 +187,7 @@ static struct slot *table_get(struct select_state *st, SOCKET s)
     size_t h = hash_socket(s, st->table_size);
     while (st->table[h] != 0) {
         struct slot *sl = &st->slots[st->table[h] - 1];
-        if (sl->io != NULL && (SOCKET)sl->io->sock == s)
+        if ((SOCKET)sl->io->sock == s)
             return sl;
         h = (h + 1) & (st->table_size - 1);
     }
@@ -229,16 +205,17 @@ static void gather(struct select_state *st, struct counted_set *set,
     }
 }
 
-static int select_wait(void *state, int timeout_ms)
+static int select_wait(void *state, int timeout_ms,
+                       const struct xpr__fired **fired)
 {
     struct select_state *st = state;
     struct counted_set **sets = st->sets;
     struct timeval tv, *tvp = NULL;
-    size_t i, n;
+    size_t i;
     int rc;
 
-    if (st->holes > 0)
-        compact(st);
+    st->fired.count = 0;
+    *fired = st->fired.items;
     rc = reserve(st);
     if (rc != 0)
         return rc;
@@ -261,7 +238,7 @@ static int select_wait(void *state, int timeout_ms)
         tv.tv_usec = (timeout_ms % 1000) * 1000;
         tvp = &tv;
     }
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 8 */
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 7 */
         WSASetLastError(WSAENOBUFS);
         rc = SOCKET_ERROR;
     } else {
@@ -283,17 +260,12 @@ static int select_wait(void *state, int timeout_ms)
     gather(st, sets[0], XPR__IO_READ);
     gather(st, sets[1], XPR__IO_WRITE);
     gather(st, sets[2], XPR__IO_ERROR);
-    n = st->count; /* sockets added during dispatch wait for the next round */
-    for (i = 0; i < n; i++) {
-        struct slot *sl = &st->slots[i];
-        unsigned events = sl->events;
-        sl->events = 0;
-        if (sl->io != NULL) /* quirk 7: the interest of now */
-            events &= sl->io->mask | XPR__IO_ERROR;
-        if (events != 0 && sl->io != NULL)
-            xpr__io_ready(sl->io, events);
+    for (i = 0; i < st->count; i++) {
+        if (st->slots[i].events != 0)
+            xpr__fired_push(&st->fired, st->slots[i].io, st->slots[i].events);
     }
-    return 0;
+    *fired = st->fired.items;
+    return (int)st->fired.count;
 }
 
 static void select_wake(void *state)
