@@ -28,7 +28,9 @@
 # WORKLOADS="1x64 100x4K" to run only those. SERVER_BIN and SERVER_WRAPPER run
 # another server build, e.g. the Windows one under Wine (ci/bench-wine.sh),
 # FLOOR_BIN another floor server (default the build's epoll-echo),
-# BENCH_NOTE adds a line about the setup to the table's header.
+# BENCH_NOTE adds a line about the setup to the table's header. A row
+# NAME~before runs BEFORE_BIN (another build's xpr-echo, say the commit
+# before a change) with back end NAME: before and after in one run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -116,15 +118,19 @@ trap cleanup EXIT
 # A row NAME@N runs back end NAME with XPR_WORKERS=N (iocp's worker count);
 # the row floor runs the floor server.
 start_server() { # row -> sets server_pid and address, or returns 1
-    local backend=${1%@*} log_file=$work/server-$1.log workers=
+    local backend=${1%@*} log_file=$work/server-$1.log workers= bin=$server_bin
     [[ $1 == *@* ]] && workers=${1##*@}
+    if [[ $backend == *~before ]]; then
+        backend=${backend%~before}
+        bin=${BEFORE_BIN:?a row NAME~before needs BEFORE_BIN}
+    fi
     address=
     if [ "$1" = floor ]; then
         "${server_cpu[@]}" "${server_wrapper[@]}" "$floor_bin" \
             --listen 127.0.0.1:0 >"$log_file" 2>&1 &
     else
         XPR_WORKERS=${workers:-${XPR_WORKERS:-}} \
-            "${server_cpu[@]}" "${server_wrapper[@]}" "$server_bin" server \
+            "${server_cpu[@]}" "${server_wrapper[@]}" "$bin" server \
             --listen 127.0.0.1:0 --backend "$backend" >"$log_file" 2>&1 &
     fi
     server_pid=$!
