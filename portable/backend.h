@@ -104,7 +104,8 @@ struct xpr_conn {
     struct xpr__write_queue queue;
     size_t in_flight;
     struct xpr__addr peer;
-    struct xpr_timer timeout; /* idle / first-data timer (internal) */
+    struct xpr_timer *timeout; /* idle / first-data timer, made when first
+                                  armed (most conns never have one) */
     uint32_t idle_timeout_ms;
     uint32_t first_data_timeout_ms; /* non-zero until the first data */
     uint64_t last_read_ms;

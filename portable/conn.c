@@ -51,7 +51,7 @@ void xpr__conn_init(xpr_conn *c, xpr_loop *loop,
     c->idle_timeout_ms = 0;
     c->first_data_timeout_ms = 0;
     c->last_read_ms = 0;
-    xpr__timer_init(&c->timeout, loop, conn_timeout_fired, c);
+    c->timeout = NULL;
     xpr__list_push_back(&loop->conns, &c->link);
     loop->stats.live_connections++;
 }
@@ -68,11 +68,34 @@ static xpr_conn *conn_new(xpr_loop *loop, const struct xpr_conn_callbacks *cb,
 /* Unlinks a conn the application never saw and frees it. */
 static void conn_unlink_free(xpr_conn *c)
 {
-    xpr__timer_release(&c->timeout);
     xpr__list_remove(&c->link);
     c->loop->stats.live_connections--;
+    xpr__conn_free(c);
+}
+
+/* The timer ends with the conn; its memory with the conn's (a timer may be
+ * released from inside its own callback). */
+static void release_timeout(xpr_conn *c)
+{
+    if (c->timeout != NULL)
+        xpr__timer_release(c->timeout);
+}
+
+static void disarm_timeout(xpr_conn *c)
+{
+    if (c->timeout != NULL)
+        xpr__timer_disarm(c->timeout);
+}
+
+void xpr__conn_free(xpr_conn *c)
+{
+    release_timeout(c);
+    free(c->timeout);
     xpr__wq_clear(&c->queue);
-    free(c);
+    if (c->loop->ops->conn_free != NULL)
+        c->loop->ops->conn_free(c);
+    else
+        free(c);
 }
 
 /* ---- state machine ---- */
@@ -94,10 +117,16 @@ static int arm_timeout(xpr_conn *c)
     uint32_t ms = c->first_data_timeout_ms ? c->first_data_timeout_ms
                                            : c->idle_timeout_ms;
     if (ms == 0) {
-        xpr__timer_disarm(&c->timeout);
+        disarm_timeout(c);
         return 0;
     }
-    return xpr__timer_arm(&c->timeout, ms, 0);
+    if (c->timeout == NULL) {
+        c->timeout = xpr__malloc(sizeof(*c->timeout));
+        if (c->timeout == NULL)
+            return XPR_ENOMEM;
+        xpr__timer_init(c->timeout, c->loop, conn_timeout_fired, c);
+    }
+    return xpr__timer_arm(c->timeout, ms, 0);
 }
 
 static void end_unless_armed(xpr_conn *c, int rc)
@@ -200,7 +229,7 @@ static void end(xpr_conn *c, int err, int reset)
     c->state = XPR__CONN_ENDING;
     c->close_err = err;
     c->reading = 0;
-    xpr__timer_release(&c->timeout);
+    release_timeout(c);
     c->loop->ops->conn_close(c, reset);
 }
 
@@ -209,7 +238,7 @@ static void start_close(xpr_conn *c)
     if (c->state >= XPR__CONN_CLOSING)
         return;
     c->state = XPR__CONN_CLOSING;
-    xpr__timer_disarm(&c->timeout);
+    disarm_timeout(c);
     if (end_on_error(c, update_reading(c)) == 0)
         queue_empty(c);
 }
@@ -318,7 +347,7 @@ void xpr__conn_closed(xpr_conn *c)
     loop->stats.queued_write_bytes -= xpr__wq_bytes(&c->queue);
     xpr__wq_clear(&c->queue);
     c->in_flight = 0;
-    xpr__timer_release(&c->timeout);
+    release_timeout(c);
     if (c->listener != NULL)
         c->listener->live_conns--;
     xpr__list_remove(&c->link);
@@ -396,7 +425,7 @@ static void conn_timeout_fired(xpr_timer *t, void *arg)
         uint64_t silent = xpr__now_ms() - c->last_read_ms;
         if (silent < c->idle_timeout_ms) {
             end_unless_armed(
-                c, xpr__timer_arm(&c->timeout, c->idle_timeout_ms - silent, 0));
+                c, xpr__timer_arm(c->timeout, c->idle_timeout_ms - silent, 0));
             return;
         }
     }
@@ -558,7 +587,7 @@ int xpr_conn_close(xpr_conn *conn)
     }
     conn->flags |= XPR__CONN_FLAG_CLOSING;
     conn->state = XPR__CONN_CLOSING;
-    xpr__timer_disarm(&conn->timeout);
+    disarm_timeout(conn);
     return conn->loop->ops->close(conn);
 }
 

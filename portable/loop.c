@@ -138,10 +138,7 @@ void xpr__loop_deliver_closes(xpr_loop *loop)
         xpr__list_remove(link);
         if (c->cb.on_close != NULL)
             c->cb.on_close(c, c->close_err);
-        if (loop->ops->conn_free != NULL)
-            loop->ops->conn_free(c);
-        else
-            free(c);
+        xpr__conn_free(c);
     }
 }
 
