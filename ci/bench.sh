@@ -15,7 +15,7 @@
 # msgs/s on the same workload in the same run.
 #
 # Usage: ci/bench.sh [BACKEND...]      (default: floor libevent libevent-bev
-#        poll, floor on Linux only; BACKEND@N sets XPR_WORKERS=N for that
+#        poll, floor on Linux only; BACKEND@N passes --workers N to that
 #        server, e.g. iocp@1 iocp@4; floor is the reference server, e.g.
 #        ci/bench.sh floor libevent poll)
 # Environment: BACKENDS (same as the arguments), DURATION seconds per
@@ -115,23 +115,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A row NAME@N runs back end NAME with XPR_WORKERS=N (iocp's worker count);
+# A row NAME@N runs back end NAME with --workers N (iocp's worker count);
 # the row floor runs the floor server.
 start_server() { # row -> sets server_pid and address, or returns 1
-    local backend=${1%@*} log_file=$work/server-$1.log workers= bin=$server_bin
-    [[ $1 == *@* ]] && workers=${1##*@}
+    local backend=${1%@*} log_file=$work/server-$1.log workers=() bin=$server_bin
+    local before_env=()
+    [[ $1 == *@* ]] && workers=(--workers "${1##*@}")
     if [[ $backend == *~before ]]; then
+        # an older xpr-echo: the worker count may only be its test knob
         backend=${backend%~before}
         bin=${BEFORE_BIN:?a row NAME~before needs BEFORE_BIN}
+        [[ $1 == *@* ]] && before_env=(XPR_WORKERS="${1##*@}")
+        workers=()
     fi
     address=
     if [ "$1" = floor ]; then
         "${server_cpu[@]}" "${server_wrapper[@]}" "$floor_bin" \
             --listen 127.0.0.1:0 >"$log_file" 2>&1 &
     else
-        XPR_WORKERS=${workers:-${XPR_WORKERS:-}} \
-            "${server_cpu[@]}" "${server_wrapper[@]}" "$bin" server \
-            --listen 127.0.0.1:0 --backend "$backend" >"$log_file" 2>&1 &
+        env "${before_env[@]}" "${server_cpu[@]}" "${server_wrapper[@]}" \
+            "$bin" server --listen 127.0.0.1:0 --backend "$backend" \
+            "${workers[@]}" >"$log_file" 2>&1 &
     fi
     server_pid=$!
     for _ in $(seq 300); do

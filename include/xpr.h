@@ -160,8 +160,7 @@ struct xpr_loop_config {
     /* Threads running the loop: the caller of xpr_loop_run plus workers - 1
      * more, started by xpr_loop_run and joined before it returns. 0 = one
      * per CPU the process may run on (its affinity mask) where the back end
-     * supports workers (iocp; the environment variable XPR_WORKERS=N
-     * overrides the CPU count), else 1. Back ends without workers return
+     * supports workers (iocp), else 1. Back ends without workers return
      * XPR_ENOTSUP for workers > 1; more than 64 is XPR_EINVAL. The workers
      * wait on the kernel and make their reads and writes in parallel, and
      * take turns to run callbacks (a dispatch lock): see the README. */

@@ -22,22 +22,17 @@ static const char *chosen_backend_name(const struct xpr_loop_config *cfg)
 }
 
 /* cfg.workers 0 means one per CPU where the back end supports workers
- * (docs/design.md, "Workers"), else 1; XPR_WORKERS=N (a test knob) replaces
- * the CPU count. */
+ * (docs/design.md, "Workers"), else 1. */
 static unsigned resolve_workers(const struct xpr_backend_entry *entry,
                                 unsigned asked)
 {
-    const char *env = getenv("XPR_WORKERS");
-    long n;
+    unsigned n;
     if (!entry->supports_workers)
         return 1;
     if (asked > 0)
         return asked;
-    n = env != NULL ? strtol(env, NULL, 10) : 0;
-    if (n > 0 && n <= XPR__MAX_WORKERS)
-        return (unsigned)n;
-    n = (long)xpr__cpu_count();
-    return n > XPR__MAX_WORKERS ? XPR__MAX_WORKERS : (unsigned)n;
+    n = xpr__cpu_count();
+    return n > XPR__MAX_WORKERS ? XPR__MAX_WORKERS : n;
 }
 
 int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)

@@ -89,6 +89,58 @@ const char *test_backend_env(void)
     return name != NULL && name[0] != '\0' ? name : NULL;
 }
 
+/* A decimal count in [1, max] from the environment, else 0. */
+static unsigned knob_count(const char *name, unsigned max)
+{
+    const char *text = getenv(name);
+    char *end = NULL;
+    long n;
+    if (text == NULL || text[0] == '\0')
+        return 0;
+    n = strtol(text, &end, 10);
+    if (*end != '\0' || n < 1 || (unsigned long)n > max) {
+        fprintf(stderr, "# %s=%s ignored (not a count in 1..%u)\n", name, text,
+                max);
+        return 0;
+    }
+    return (unsigned)n;
+}
+
+void test_loop_config(struct xpr_loop_config *cfg)
+{
+    const char *mode = getenv("XPR_READ_MODE");
+
+    if (cfg->workers == 0)
+        cfg->workers = knob_count("XPR_WORKERS", 64);
+    if (cfg->read_mode == XPR_READ_DEFAULT && mode != NULL) {
+        if (strcmp(mode, "preposted") == 0)
+            cfg->read_mode = XPR_READ_PREPOSTED;
+        else if (strcmp(mode, "zero-byte") == 0)
+            cfg->read_mode = XPR_READ_ZERO_BYTE;
+    }
+    if (cfg->preposted_reads == 0)
+        cfg->preposted_reads = knob_count("XPR_PREPOSTED_READS", 1023);
+}
+
+int test_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
+{
+    struct xpr_loop_config config;
+    int rc;
+
+    if (cfg != NULL)
+        config = *cfg;
+    else
+        memset(&config, 0, sizeof(config));
+    test_loop_config(&config);
+    rc = xpr_loop_new(loop_out, &config);
+    if (rc == XPR_ENOTSUP && config.workers > 1 &&
+        (cfg == NULL || cfg->workers == 0)) {
+        config.workers = 0;
+        rc = xpr_loop_new(loop_out, &config);
+    }
+    return rc;
+}
+
 static void on_deadline(xpr_timer *timer, void *arg)
 {
     (void)timer;
@@ -120,7 +172,7 @@ xpr_loop *tloop_new_config(const struct xpr_loop_config *cfg)
     const char *wanted = test_backend_env();
 
     memset(&harness, 0, sizeof(harness));
-    assert_int_equal(xpr_loop_new(&loop, cfg), 0);
+    assert_int_equal(test_loop_new(&loop, cfg), 0);
     assert_non_null(loop);
     assert_non_null(xpr_loop_backend(loop));
     if (wanted != NULL) {

@@ -43,7 +43,23 @@ int on_loop_thread(xpr_loop *loop);
 const char *test_backend_env(void);
 
 /*
- * A new loop with cfg.backend = XPR_BACKEND_DEFAULT; asserts that
+ * The suite's knobs, set per back-end row in tests/meson.build and read here
+ * (the library reads none of them): XPR_WORKERS=N, XPR_READ_MODE=zero-byte|
+ * preposted and XPR_PREPOSTED_READS=N. Fills the fields of cfg that are 0
+ * and that a variable sets; the rest stay as they are.
+ */
+void test_loop_config(struct xpr_loop_config *cfg);
+/*
+ * xpr_loop_new with cfg (NULL = zeroed) after test_loop_config. Where the
+ * back end has no workers, a worker count taken from XPR_WORKERS is dropped
+ * (it names iocp's count): XPR_ENOTSUP then comes only from what cfg asked.
+ * Every test that makes a loop makes it here or through tloop_new*.
+ */
+int test_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg);
+
+/*
+ * A new loop with cfg.backend = XPR_BACKEND_DEFAULT and the suite's knobs
+ * (test_loop_new); asserts that
  * xpr_loop_backend() is the one XPR_BACKEND names. Resets the CHECK state.
  * One harness loop at a time.
  */

@@ -71,12 +71,12 @@ static xpr_loop *new_loop(struct run *run, unsigned workers,
     cfg.workers = workers;
     cfg.read_mode = mode;
     cfg.preposted_reads = preposted;
-    rc = xpr_loop_new(&loop, &cfg);
+    rc = test_loop_new(&loop, &cfg);
     if (rc == XPR_ENOTSUP && workers > 1) {
         printf("# %u workers not supported by %s yet: running with 1\n",
                workers, test_backend_env() ? test_backend_env() : "default");
         cfg.workers = 1;
-        rc = xpr_loop_new(&loop, &cfg);
+        rc = test_loop_new(&loop, &cfg);
     }
     assert_int_equal(rc, 0);
     run->loop = loop;

@@ -158,7 +158,7 @@ static void test_free_loop_that_never_ran(void **state)
     unsigned counts[4] = {0, 0, 0, 0}; /* opens, closes, -err, timer calls */
     (void)state;
 
-    assert_int_equal(xpr_loop_new(&loop, NULL), 0);
+    assert_int_equal(test_loop_new(&loop, NULL), 0);
     assert_int_equal(
         xpr_listen(loop, "127.0.0.1:0", NULL, &no_callbacks, NULL, &listener),
         0);

@@ -1325,7 +1325,7 @@ static int writer_main(const char *address)
 
     memset(&w, 0, sizeof(w));
     w.address = address;
-    if (xpr_loop_new(&w.loop, NULL) != 0) {
+    if (test_loop_new(&w.loop, NULL) != 0) {
         return 2;
     }
     if (xpr_timer_new(w.loop, writer_on_lifetime, w.loop, &lifetime) != 0 ||

@@ -649,7 +649,7 @@ static void test_wake_loop_run_on_other_thread(void **state)
         struct test_thread *runner = NULL;
         struct wake_run w;
         memset(&w, 0, sizeof(w));
-        assert_int_equal(xpr_loop_new(&w.loop, NULL), 0);
+        assert_int_equal(test_loop_new(&w.loop, NULL), 0);
         assert_int_equal(xpr_timer_new(w.loop, wake_far, &w, &w.far), 0);
         assert_int_equal(xpr_timer_new(w.loop, wake_kick, &w, &w.kick), 0);
         w.first_run = 1; /* the loop waits on this thread once */

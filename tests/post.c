@@ -273,7 +273,7 @@ static void test_pending_posts_run_at_free(void **state)
     int count = 0;
     (void)state;
 
-    assert_int_equal(xpr_loop_new(&loop, NULL), 0);
+    assert_int_equal(test_loop_new(&loop, NULL), 0);
     assert_int_equal(xpr_loop_post(loop, on_counted, &count), 0);
     assert_int_equal(xpr_loop_post(loop, on_counted, &count), 0);
     assert_int_equal(xpr_loop_post(loop, on_counted, &count), 0);

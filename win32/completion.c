@@ -25,8 +25,8 @@
  * 6. Contexts the kernel may still write are never freed: each holds a
  *    count on its owner until reaped; xpr_loop_free keeps reaping until
  *    nothing is pending.
- * 7. Test and tuning knobs, applied when the config leaves the field 0:
- *    XPR_READ_MODE=preposted|zero-byte and XPR_PREPOSTED_READS=N.
+ * 7. The read mode and the pre-posted read count come from the config
+ *    alone (cfg.read_mode, cfg.preposted_reads; 0 = zero-byte reads, 2).
  * 8. An empty poll of the harvester is not free: under Wine 8 a
  *    GetQueuedCompletionStatusEx with timeout 0 on an empty port is two
  *    wineserver requests (remove_completion answered PENDING, then a
@@ -490,24 +490,6 @@ static void run_kicks(struct xpr__cx_loop *cx)
 
 /* ---- the loop ---- */
 
-static unsigned env_unsigned(const char *name, unsigned fallback)
-{
-    const char *v = getenv(name);
-    long n;
-    if (v == NULL || v[0] == '\0')
-        return fallback;
-    n = strtol(v, NULL, 10);
-    return n > 0 && n < 1024 ? (unsigned)n : fallback;
-}
-
-static enum xpr_read_mode env_read_mode(void)
-{
-    const char *v = getenv("XPR_READ_MODE");
-    if (v != NULL && strcmp(v, "preposted") == 0)
-        return XPR_READ_PREPOSTED;
-    return XPR_READ_ZERO_BYTE;
-}
-
 /* Wine's ntdll exports wine_get_version; Windows' does not. */
 static int under_wine(void)
 {
@@ -528,11 +510,10 @@ static int cx_loop_init(xpr_loop *loop)
     }
     cx->loop = loop;
     cx->harvester = harvesters[variant];
-    cx->read_mode = loop->cfg.read_mode ? loop->cfg.read_mode : env_read_mode();
-    cx->preposted_reads =
-        loop->cfg.preposted_reads
-            ? loop->cfg.preposted_reads
-            : env_unsigned("XPR_PREPOSTED_READS", DEFAULT_PREPOSTED);
+    cx->read_mode =
+        loop->cfg.read_mode ? loop->cfg.read_mode : XPR_READ_ZERO_BYTE;
+    cx->preposted_reads = loop->cfg.preposted_reads ? loop->cfg.preposted_reads
+                                                    : DEFAULT_PREPOSTED;
     cx->max_sends = loop->cfg.max_sends_in_flight
                         ? loop->cfg.max_sends_in_flight
                         : DEFAULT_SENDS;

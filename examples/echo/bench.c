@@ -517,6 +517,7 @@ int bench_main(int argc, char **argv)
         "libuv-style ping_pongs (pipeline 1) or pipelined, and tcp_pump\n"
         "lines; exits 1 on any error.",
         options, sizeof options / sizeof options[0]};
+    struct xpr_loop_config loop_cfg;
     int rc;
 
     memset(&b, 0, sizeof b);
@@ -534,7 +535,9 @@ int bench_main(int argc, char **argv)
         args_complain(cmd.name, "connections x pipeline x size is over 1 GiB");
         return 2;
     }
-    rc = echo_loop_new(cmd.name, b.opt.backend, &b.loop);
+    memset(&loop_cfg, 0, sizeof loop_cfg);
+    loop_cfg.backend = b.opt.backend;
+    rc = echo_loop_new(cmd.name, &loop_cfg, &b.loop);
     if (rc != 0)
         return rc;
 

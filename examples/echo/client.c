@@ -171,6 +171,7 @@ int client_main(int argc, char **argv)
         options, sizeof options / sizeof options[0]};
     struct xpr_conn_callbacks callbacks = {on_open, on_data, NULL, NULL,
                                            on_close};
+    struct xpr_loop_config loop_cfg;
     int rc, status;
 
     memset(&c, 0, sizeof c);
@@ -178,7 +179,9 @@ int client_main(int argc, char **argv)
     rc = args_parse(&cmd, argc, argv);
     if (rc != ARGS_OK)
         return rc;
-    rc = echo_loop_new(cmd.name, backend, &c.loop);
+    memset(&loop_cfg, 0, sizeof loop_cfg);
+    loop_cfg.backend = backend;
+    rc = echo_loop_new(cmd.name, &loop_cfg, &c.loop);
     if (rc != 0)
         return rc;
     rc = xpr_connect(c.loop, c.address, &callbacks, &c, &c.conn);

@@ -14,11 +14,13 @@ int client_main(int argc, char **argv);
 int bench_main(int argc, char **argv);
 
 /*
- * Creates a loop on the named back end (NULL: XPR_BACKEND or the platform
- * default). On failure prints a one-line reason and returns the exit status
- * to leave with: 2 for a back end this build lacks or an unknown name, 1 for
- * other failures. Returns 0 on success.
+ * Creates a loop from cfg: its back end by name (NULL: XPR_BACKEND or the
+ * platform default) and any other field the command's options set. On
+ * failure prints a one-line reason and returns the exit status to leave
+ * with: 2 for a back end this build lacks, an unknown name or a config the
+ * back end refuses, 1 for other failures. Returns 0 on success.
  */
-int echo_loop_new(const char *cmd, const char *backend, xpr_loop **loop_out);
+int echo_loop_new(const char *cmd, const struct xpr_loop_config *cfg,
+                  xpr_loop **loop_out);
 
 #endif

@@ -42,9 +42,10 @@ static void print_help(FILE *out)
     fprintf(out, "xpr %s\n", XPR_VERSION_STRING);
 }
 
-int echo_loop_new(const char *cmd, const char *backend, xpr_loop **loop_out)
+int echo_loop_new(const char *cmd, const struct xpr_loop_config *cfg,
+                  xpr_loop **loop_out)
 {
-    struct xpr_loop_config cfg;
+    const char *backend = cfg->backend;
     int rc;
 
     if (backend != NULL) {
@@ -60,9 +61,7 @@ int echo_loop_new(const char *cmd, const char *backend, xpr_loop **loop_out)
             return 2;
         }
     }
-    memset(&cfg, 0, sizeof cfg);
-    cfg.backend = backend;
-    rc = xpr_loop_new(loop_out, &cfg);
+    rc = xpr_loop_new(loop_out, cfg);
     if (rc != 0) {
         fprintf(stderr, "xpr-echo %s: cannot create loop on back end %s: %s\n",
                 cmd, backend ? backend : xpr_backend_default(),

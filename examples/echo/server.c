@@ -158,8 +158,9 @@ static void on_signal_poll(xpr_timer *timer, void *arg)
 int server_main(int argc, char **argv)
 {
     const char *listen_address = ECHO_DEFAULT_ADDRESS, *backend = NULL;
+    const char *read_mode = NULL;
     uint64_t max_conn = 0, idle_timeout = 0, first_data_timeout = 0;
-    uint64_t stats_ms = 0;
+    uint64_t stats_ms = 0, workers = 0, preposted_reads = 0;
     int verbose = 0;
     const struct arg_option options[] = {
         {"--listen", NULL, ARG_STRING, &listen_address, 0, 0, 0, "ADDR",
@@ -167,6 +168,14 @@ int server_main(int argc, char **argv)
          "; [::1]:0 picks a port)"},
         {"--backend", NULL, ARG_STRING, &backend, 0, 0, 0, "NAME",
          "xpr back end (default: XPR_BACKEND or the platform's)"},
+        {"--workers", NULL, ARG_UINT, &workers, 0, 64, 0, "N",
+         "threads running the loop (iocp; default 0 = one per CPU)"},
+        {"--read-mode", NULL, ARG_STRING, &read_mode, 0, 0, 0, "MODE",
+         "zero-byte or preposted reads (completion back ends; default "
+         "zero-byte)"},
+        {"--preposted-reads", NULL, ARG_UINT, &preposted_reads, 0, 1023, 0, "N",
+         "buffers posted per connection with --read-mode preposted "
+         "(default 0 = 2)"},
         {"--max-conn", NULL, ARG_UINT, &max_conn, 0, 4294967295.0, 0, "N",
          "refuse connections beyond N open (0 = unlimited)"},
         {"--idle-timeout", NULL, ARG_UINT, &idle_timeout, 0, 4294967295.0, 0,
@@ -184,6 +193,7 @@ int server_main(int argc, char **argv)
         options, sizeof options / sizeof options[0]};
     struct xpr_conn_callbacks callbacks = {on_open, on_data, on_drain, NULL,
                                            on_close};
+    struct xpr_loop_config loop_cfg;
     struct xpr_listen_config listen_cfg;
     struct server server;
     xpr_listener *listener;
@@ -194,11 +204,24 @@ int server_main(int argc, char **argv)
     rc = args_parse(&cmd, argc, argv);
     if (rc != ARGS_OK)
         return rc;
+    memset(&loop_cfg, 0, sizeof loop_cfg);
+    loop_cfg.backend = backend;
+    loop_cfg.workers = (unsigned)workers;
+    loop_cfg.preposted_reads = (unsigned)preposted_reads;
+    if (read_mode == NULL || strcmp(read_mode, "zero-byte") == 0) {
+        loop_cfg.read_mode = read_mode ? XPR_READ_ZERO_BYTE : XPR_READ_DEFAULT;
+    } else if (strcmp(read_mode, "preposted") == 0) {
+        loop_cfg.read_mode = XPR_READ_PREPOSTED;
+    } else {
+        args_complain(cmd.name, "--read-mode %s: not zero-byte or preposted",
+                      read_mode);
+        return 2;
+    }
     memset(&server, 0, sizeof server);
     server.server = &server;
     server.verbose = verbose;
     server.idle_timeout_ms = (uint32_t)idle_timeout;
-    rc = echo_loop_new(cmd.name, backend, &server.loop);
+    rc = echo_loop_new(cmd.name, &loop_cfg, &server.loop);
     if (rc != 0)
         return rc;
 
