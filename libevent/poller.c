@@ -14,9 +14,11 @@
  *      DEL + ADD, two system calls, because the changelist that would merge
  *      them is off by default. The engine toggles write interest on every
  *      blocked send, and read interest stays on, so two events are cheaper.
- *      Both live in one allocation, assigned with event_assign() at the
- *      size event_get_struct_event_size() reports (no struct layout is
- *      compiled in).
+ *      The read event lives in the socket's allocation, assigned with
+ *      event_assign() at the size event_get_struct_event_size() reports
+ *      (no struct layout is compiled in); the write event is made the
+ *      first time a socket wants to write, which an idle server conn never
+ *      does, so it costs no memory there.
  *   2. The event callbacks run inside event_base_loop(), so they only
  *      append to the fired list the engine dispatches after the wait.
  *      Each callback run is one entry (a socket both readable and
@@ -38,26 +40,23 @@
 #include "libevent_backends.h"
 #include "poller.h"
 
-enum { READ_EV = 0, WRITE_EV = 1 };
-
 struct levent_poller {
     struct xpr__levent *lv;
     struct xpr__fired_list fired; /* quirk 2 */
 };
 
-/* io->poller_data: the poller and the interest added to libevent, then
- * the two events (quirk 1). */
+/* io->poller_data: the poller, the interest added to libevent, the write
+ * event once one was needed, then the read event (quirk 1). */
 struct io_events {
     struct levent_poller *poller;
     unsigned mask;
-    max_align_t events[];
+    struct event *write_ev;
+    max_align_t read_ev[];
 };
 
-static struct event *io_event(struct io_events *ie, int which)
+static struct event *read_event(struct io_events *ie)
 {
-    return (struct event *)(void *)((char *)ie->events +
-                                    (size_t)which *
-                                        event_get_struct_event_size());
+    return (struct event *)(void *)ie->read_ev;
 }
 
 static void io_fired(evutil_socket_t fd, short what, void *arg)
@@ -73,16 +72,14 @@ static struct io_events *io_events_new(struct levent_poller *lp,
                                        struct xpr__io *io)
 {
     struct io_events *ie =
-        xpr__malloc(sizeof(*ie) + 2 * event_get_struct_event_size());
-    evutil_socket_t fd = (evutil_socket_t)io->sock;
+        xpr__malloc(sizeof(*ie) + event_get_struct_event_size());
     if (ie == NULL)
         return NULL;
     ie->poller = lp;
     ie->mask = 0;
-    if (event_assign(io_event(ie, READ_EV), lp->lv->base, fd,
-                     EV_READ | EV_PERSIST, io_fired, io) != 0 ||
-        event_assign(io_event(ie, WRITE_EV), lp->lv->base, fd,
-                     EV_WRITE | EV_PERSIST, io_fired, io) != 0) {
+    ie->write_ev = NULL;
+    if (event_assign(read_event(ie), lp->lv->base, (evutil_socket_t)io->sock,
+                     EV_READ | EV_PERSIST, io_fired, io) != 0) {
         free(ie);
         return NULL;
     }
@@ -99,13 +96,26 @@ static int set_event(struct event *ev, int on)
     return xpr__levent_socket_error();
 }
 
+static int set_write_event(struct xpr__io *io, struct io_events *ie, int on)
+{
+    if (on && ie->write_ev == NULL) {
+        ie->write_ev =
+            event_new(ie->poller->lv->base, (evutil_socket_t)io->sock,
+                      EV_WRITE | EV_PERSIST, io_fired, io);
+        if (ie->write_ev == NULL)
+            return XPR_ENOMEM;
+    }
+    return ie->write_ev != NULL ? set_event(ie->write_ev, on) : 0;
+}
+
 static void io_events_free(struct xpr__io *io)
 {
     struct io_events *ie = io->poller_data;
     if (ie == NULL)
         return;
-    event_del(io_event(ie, READ_EV));
-    event_del(io_event(ie, WRITE_EV));
+    event_del(read_event(ie));
+    if (ie->write_ev != NULL)
+        event_free(ie->write_ev);
     free(ie);
     io->poller_data = NULL;
 }
@@ -130,11 +140,11 @@ static int levent_update(void *state, struct xpr__io *io, unsigned new_mask)
     }
     changed = ie->mask ^ new_mask;
     if (changed & XPR__IO_READ)
-        rc = set_event(io_event(ie, READ_EV), new_mask & XPR__IO_READ);
+        rc = set_event(read_event(ie), new_mask & XPR__IO_READ);
     if (rc == 0 && (changed & XPR__IO_WRITE)) {
-        rc = set_event(io_event(ie, WRITE_EV), new_mask & XPR__IO_WRITE);
+        rc = set_write_event(io, ie, new_mask & XPR__IO_WRITE);
         if (rc != 0 && (changed & XPR__IO_READ))
-            set_event(io_event(ie, READ_EV), ie->mask & XPR__IO_READ);
+            set_event(read_event(ie), ie->mask & XPR__IO_READ);
     }
     /* On failure the old interest stands, as the contract expects; a
      * socket that had none keeps no memory here either. */
