@@ -219,9 +219,15 @@ enum {
 struct xpr_backend_entry {
     const char *name;
     const struct xpr_backend_ops *ops;
-    const struct xpr_poller_ops *poller; /* readiness engine only */
-    int supports_workers;                /* cfg.workers > 1 allowed */
-    unsigned variant; /* the back end's own flags for this row */
+    const struct xpr_poller_ops *poller; /* readiness back ends only */
+    unsigned flags;                      /* XPR__BACKEND_* */
+    unsigned variant; /* the back end's own choice for this row */
+};
+
+/* xpr_backend_entry flags */
+enum {
+    /* cfg.workers > 1 allowed; 0 means one worker per CPU */
+    XPR__BACKEND_WORKERS = 1u << 0
 };
 
 /* ---- the loop ---- */
@@ -266,7 +272,7 @@ struct xpr_loop {
     xpr__atomic_int running;
     xpr__atomic_int freeing;
 
-    /* Workers (back ends with supports_workers): the threads of one
+    /* Workers (back ends with XPR__BACKEND_WORKERS): the threads of one
      * xpr_loop_run take run_lock for everything but the back end's wait
      * (xpr__loop_wait_begin/end), so the core and the back end's state stay
      * single-threaded and callbacks never overlap. */

@@ -27,7 +27,7 @@ static unsigned resolve_workers(const struct xpr_backend_entry *entry,
                                 unsigned asked)
 {
     unsigned n;
-    if (!entry->supports_workers)
+    if (!(entry->flags & XPR__BACKEND_WORKERS))
         return 1;
     if (asked > 0)
         return asked;
@@ -56,7 +56,7 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
     entry = xpr__backend_find(chosen_backend_name(&config));
     if (config.workers > XPR__MAX_WORKERS)
         return XPR_EINVAL;
-    if (config.workers > 1 && !entry->supports_workers)
+    if (config.workers > 1 && !(entry->flags & XPR__BACKEND_WORKERS))
         return XPR_ENOTSUP;
     rc = xpr__sock_global_init();
     if (rc != 0)

@@ -10,10 +10,12 @@ extern const struct xpr_poller_ops xpr__poll_poller;
 
 const struct xpr_backend_entry xpr__platform_backends[] = {
 #ifdef XPR_HAVE_LIBEVENT
-    {"libevent", &xpr__stream_ops, &xpr__libevent_poller, 0, 0},
-    {"libevent-bev", &xpr__bev_ops, NULL, 0, 0},
+    {.name = "libevent",
+     .ops = &xpr__stream_ops,
+     .poller = &xpr__libevent_poller},
+    {.name = "libevent-bev", .ops = &xpr__bev_ops},
 #endif
-    {"poll", &xpr__stream_ops, &xpr__poll_poller, 0, 0},
+    {.name = "poll", .ops = &xpr__stream_ops, .poller = &xpr__poll_poller},
 };
 
 const size_t xpr__platform_backend_count =

@@ -14,16 +14,28 @@ extern const struct xpr_backend_ops xpr__completion_ops;
 
 const struct xpr_backend_entry xpr__platform_backends[] = {
     /* the completion engine; variant = enum xpr__harvester_kind */
-    {"iocp", &xpr__completion_ops, NULL, 1, 0},
-    {"overlapped", &xpr__completion_ops, NULL, 0, 1},
-    {"completion-routine", &xpr__completion_ops, NULL, 0, 2},
-    {"select", &xpr__stream_ops, &xpr__select_poller, 0, 0},
-    {"eventselect", &xpr__stream_ops, &xpr__eventselect_poller, 0, 0},
-    {"asyncselect", &xpr__stream_ops, &xpr__asyncselect_poller, 0, 0},
+    {.name = "iocp",
+     .ops = &xpr__completion_ops,
+     .flags = XPR__BACKEND_WORKERS,
+     .variant = 0},
+    {.name = "overlapped", .ops = &xpr__completion_ops, .variant = 1},
+    {.name = "completion-routine", .ops = &xpr__completion_ops, .variant = 2},
+    /* the readiness engine */
+    {.name = "select", .ops = &xpr__stream_ops, .poller = &xpr__select_poller},
+    {.name = "eventselect",
+     .ops = &xpr__stream_ops,
+     .poller = &xpr__eventselect_poller},
+    {.name = "asyncselect",
+     .ops = &xpr__stream_ops,
+     .poller = &xpr__asyncselect_poller},
 #ifdef XPR_HAVE_LIBEVENT
-    {"libevent", &xpr__stream_ops, &xpr__libevent_poller, 0, 0},
-    {"libevent-bev", &xpr__bev_ops, NULL, 0, 0},
-    {"libevent-iocp", &xpr__bev_ops, NULL, 0, XPR__LEVENT_IOCP},
+    {.name = "libevent",
+     .ops = &xpr__stream_ops,
+     .poller = &xpr__libevent_poller},
+    {.name = "libevent-bev", .ops = &xpr__bev_ops},
+    {.name = "libevent-iocp",
+     .ops = &xpr__bev_ops,
+     .variant = XPR__LEVENT_IOCP},
 #endif
 };
 
