@@ -18,9 +18,10 @@
  *      0 by default: only once the output is empty. The low watermark is
  *      set to the largest size instead, so the callback runs after every
  *      write that sent something; it reports what the output's evbuffer
- *      callback (output_changed) counted as drained. It also runs when
- *      nothing was written (right after a connect, "res || !connected" in
- *      bufferevent_writecb); nothing drained is nothing reported.
+ *      callback (output_changed) counted as drained. It also runs when the
+ *      write event fires with the output empty and nothing written
+ *      ("res || !connected" in bufferevent_writecb): nothing drained is
+ *      nothing reported.
  *   3. bufferevent_free() only drops a reference; the teardown, and with
  *      BEV_OPT_CLOSE_ON_FREE the close of a socket bufferevent's descriptor,
  *      runs in a finalizer on a later pass, or never if the loop is not run
