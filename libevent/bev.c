@@ -1,42 +1,54 @@
 /*
- * libevent-bev: the stream contract (backend.h) implemented with libevent's
- * own buffering, evconnlistener + bufferevent, the way the libevent book
- * writes an echo server. It is kept for comparison: `libevent` (poller.c
- * under the shared engine) is the fast way to use libevent. Timers are
- * evtimers and posts wake the base with event_active() (base.c).
+ * libevent-bev: a transport (backend.h) made of libevent's own buffering,
+ * evconnlistener + bufferevent, the way the libevent book writes an echo
+ * server. It is kept for comparison: `libevent` (poller.c under the shared
+ * engine) is the fast way to use libevent. The core (portable/conn.c) owns
+ * each conn's state and write queue. Timers are evtimers and posts wake the
+ * base with event_active() (base.c).
  *
  * libevent quirks handled here:
  *   1. A bufferevent queues every write and sends it on the next writable
  *      event, one more trip through the loop per write
- *      (docs/benchmarks.md measures the cost). So on_drain follows every
- *      burst, not only backpressure: the queued bytes did fall to zero
- *      after being non-zero.
- *   2. bufferevent_free() only drops a reference; the teardown, and with
+ *      (docs/benchmarks.md measures the cost). So conn_send takes every
+ *      run offered, copied into the output buffer, and the bytes stay in
+ *      flight in the core's queue (xpr_conn_queued counts them) until
+ *      libevent drains them; on_drain follows every burst, not only
+ *      backpressure.
+ *   2. The write callback runs when the output falls to its low watermark,
+ *      0 by default: only once the output is empty. The low watermark is
+ *      set to the largest size instead, so the callback runs after every
+ *      write that sent something; it reports what the output's evbuffer
+ *      callback (output_changed) counted as drained. It also runs when the
+ *      write event fires with the output empty and nothing written
+ *      ("res || !connected" in bufferevent_writecb): nothing drained is
+ *      nothing reported.
+ *   3. bufferevent_free() only drops a reference; the teardown, and with
  *      BEV_OPT_CLOSE_ON_FREE the close of a socket bufferevent's descriptor,
  *      runs in a finalizer on a later pass, or never if the loop is not run
- *      again. The core finishes a conn after its socket is closed, so on
+ *      again. xpr__conn_closed must follow the close of the socket, so on
  *      plain sockets xpr owns the descriptor: disable the bufferevent (that
  *      takes it out of the kernel's poll set at once), free it, close.
  *      IOCP bufferevents (libevent-iocp) keep BEV_OPT_CLOSE_ON_FREE: their
  *      free closes the socket at once, and libevent holds the bufferevent
- *      until its pending overlapped operations are reaped.
- *   3. The same reference count keeps a bufferevent alive while its own
+ *      and its buffers until its pending overlapped operations are reaped.
+ *   4. The same reference count keeps a bufferevent alive while its own
  *      callback runs, so the application may close a conn from on_open,
  *      on_data or on_drain. bufferevent_free() clears the callbacks; this
  *      file drops its pointer and never touches the bufferevent again.
- *   4. BEV_EVENT_CONNECTED is delivered from inside the bufferevent's write
+ *   5. BEV_EVENT_CONNECTED is delivered from inside the bufferevent's write
  *      callback, which then goes on writing the output buffer if EV_WRITE
  *      is still enabled: every release disables EV_READ|EV_WRITE first.
- *   5. On EOF the bufferevent disables EV_READ by itself; enabling it again
+ *   6. On EOF the bufferevent disables EV_READ by itself; enabling it again
  *      would read the EOF once more. A conn that saw EOF is not re-enabled.
- *   6. Bytes already in the input buffer raise no new read event. Resuming
- *      a paused conn that still holds some triggers the read callback,
- *      deferred so it never runs inside the API call. While paused EV_READ
+ *   7. Bytes already in the input buffer raise no new read event. Turning
+ *      reading on for a conn that still holds some (or an EOF not yet
+ *      delivered) triggers the read callback, deferred so nothing is
+ *      reported from inside conn_set_reading. While reading is off EV_READ
  *      is off, so the input holds at most what one read brought (16 KiB by
  *      default): memory stays bounded.
- *   7. on_data gets the first chain of the input buffer in place (no copy)
- *      and the chain is drained after the call.
- *   8. bufferevent_socket_connect() turns an immediate refusal (BSD
+ *   8. The read callback hands the first chain of the input buffer to the
+ *      core in place (no copy) and drains the chain after the call.
+ *   9. bufferevent_socket_connect() turns an immediate refusal (BSD
  *      loopback; Wine's loopback too) into a deferred BEV_EVENT_ERROR and
  *      saves the socket error for it; other immediate failures return -1
  *      with the socket error set. The event callback reads
@@ -49,72 +61,57 @@
  *      (error_of): Winsock keeps it, while Linux clears it on the read
  *      libevent already made, and there errno is the answer.
  *      Left to make the socket itself, libevent would skip close-on-exec
- *      and could hand the select method a descriptor it aborts on (base.c
- *      quirk 8), so xpr makes it and lets libevent connect it.
- *   9. writev() cannot take MSG_NOSIGNAL: SIGPIPE is ignored on POSIX
+ *      and could hand the select method a descriptor it aborts on (base.c,
+ *      descriptors past FD_SETSIZE), so xpr makes it and lets libevent
+ *      connect it.
+ *  10. writev() cannot take MSG_NOSIGNAL: SIGPIPE is ignored on POSIX
  *      unless the application set a handler (base.c).
- *  10. evconnlistener accepts until EAGAIN in one callback and may be freed
+ *  11. evconnlistener accepts until EAGAIN in one callback and may be freed
  *      from inside it (reference counted). Accept errors go to an error
  *      callback; without one libevent prints a warning for each. Out of
  *      descriptors the listening socket stays readable, so the error
  *      callback hands the failure to the core, which pauses accepting
  *      (evconnlistener_disable) for a while.
+ *  12. A bufferevent registers its events (epoll_ctl) when enabled and
+ *      when its output goes from empty to non-empty. bufferevent_enable()
+ *      returns -1 when that fails, but the add made when bytes reach an
+ *      empty output is not checked by libevent: a conn whose write event
+ *      failed to register would wait forever with bytes in flight. So a
+ *      send to an empty output enables EV_WRITE itself (a no-op when the
+ *      event is already added), and every enable is checked: the error
+ *      ends the conn.
  *
  * IOCP bufferevents (libevent-iocp, "socket_async" in libevent's terms):
- *  11. Overlapped completions run on libevent's own IOCP threads, not on
+ *  13. Overlapped completions run on libevent's own IOCP threads, not on
  *      the loop's. The bufferevent's read, write and event callbacks are
  *      deferred to the loop thread, but evbuffer callbacks are not: the
  *      output buffer's callback (output_changed) runs on an IOCP thread
- *      when a WSASend completes, holding the bufferevent's lock. It only
- *      adds to bc->drained; the loop thread takes that under the same lock
- *      and moves it into loop->stats (fold_drained: xpr_loop_stats, and a
- *      last time on release). Nothing else of xpr runs on those threads.
- *  12. libevent drains output only when the overlapped WSASend completes:
- *      until then its bytes (one send in flight per bufferevent, at most
- *      bufferevent_get_max_single_write(), 16 KiB by default) stay in the
- *      output buffer, and libevent has no call that tells how many are in
- *      flight. So for this back end a byte counts as handed to the kernel
- *      (in bytes_written, out of xpr_conn_queued and queued_write_bytes)
- *      when its overlapped send completes, not when the send is posted.
- *  13. ConnectEx completes on an IOCP thread, which also starts sending
- *      whatever the output buffer holds: bytes written before on_open
- *      would leave while the loop is not even running, unlike on every
- *      other back end ("writes are queued until connected", and counted as
- *      queued until then). A connecting IOCP bufferevent has EV_WRITE off;
- *      bev_connected turns it on, on the loop thread.
- *  14. A read that completes with 0 bytes (EOF) clears the IOCP
+ *      when a WSASend completes, holding the output buffer's lock. It only
+ *      adds to bc->drained; the write callback takes that under the same
+ *      lock on the loop thread and reports it sent. Nothing else of xpr
+ *      runs on those threads. The output holds copies (evbuffer_add), not
+ *      references to the core's queue: an overlapped WSASend may still
+ *      read its buffer after the conn is closed and its queue freed.
+ *  14. libevent drains output only when the overlapped WSASend completes
+ *      (one send in flight per bufferevent, at most
+ *      bufferevent_get_max_single_write(), 16 KiB by default), and its
+ *      write callback is deferred: a byte is reported sent (bytes_written,
+ *      out of xpr_conn_queued) on the loop's pass after its send completed.
+ *  15. A read that completes with 0 bytes (EOF) clears the IOCP
  *      bufferevent's internal "ok" flag, after which it never starts
  *      another WSASend (bufferevent_enable() fails) and queued bytes stay
- *      queued: no half-close, and not even the flush of the default
- *      on_eof. libevent sets the flag again only in bufferevent_setfd()
+ *      queued: no half-close, and not even the flush of the default EOF
+ *      policy. libevent sets the flag again only in bufferevent_setfd()
  *      with a different descriptor, so rearm_after_eof() turns reading off
  *      and sets EVUTIL_INVALID_SOCKET, then the socket again. Both setfd
  *      calls ask CreateIoCompletionPort to associate the descriptor with
  *      the port, and both get ERROR_INVALID_PARAMETER (INVALID_HANDLE_VALUE
  *      with a port; a socket already associated; checked under Wine), the
  *      one error setfd tolerates, as libevent itself relies on for the
- *      second case. Should libevent refuse anyway, a conn still open after
- *      its EOF was delivered ends with XPR_EIO instead of waiting forever.
- *  15. The write callback of an IOCP bufferevent is deferred: it runs some
- *      time after the output emptied, and the application may have written
- *      again meanwhile (say from a timer). on_drain means "the queue is
- *      empty now", so it is only delivered when the output still is; the
- *      bytes written meanwhile bring a callback of their own once sent.
- *  16. The write callback also runs when the write event fires with the
- *      output empty and nothing written (bufferevent_writecb: "res ||
- *      !connected"), as it does once right after an accept, where EV_WRITE
- *      is enabled before anything is queued. on_drain follows bytes
- *      queued, so it is delivered only when some were written since the
- *      last one (drain_due).
- *  17. A bufferevent registers its events (epoll_ctl) when enabled and
- *      when its output goes from empty to non-empty. bufferevent_enable()
- *      returns -1 when that fails, but the add made from inside
- *      bufferevent_write() is not checked by libevent: a conn whose write
- *      event failed to register would wait forever with bytes queued. So a
- *      write to an empty output enables EV_WRITE itself (a no-op when the
- *      event is already added), and every enable is checked: a conn that
- *      cannot be registered ends with the error.
+ *      second case. Should libevent refuse anyway, the conn fails with
+ *      XPR_EIO after its EOF was delivered instead of waiting forever.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include <event2/buffer.h>
@@ -131,13 +128,11 @@ struct bev_conn {
     struct xpr_conn base;    /* first: the core sees an xpr_conn */
     struct bufferevent *bev; /* NULL once released */
     struct evbuffer_cb_entry *out_cb;
-    /* Bytes libevent drained from the output. Quirk 11: written under the
-     * output buffer's lock, possibly on an IOCP thread. */
-    uint64_t drained;
-    uint64_t drained_counted; /* loop thread: the part in loop->stats */
-    unsigned char eof_seen;   /* the bufferevent read EOF */
-    unsigned char write_shut; /* FIN sent */
-    unsigned char drain_due;  /* written since the last on_drain (quirk 16) */
+    /* Bytes libevent drained from the output and not yet reported sent.
+     * Quirk 13: written under the output buffer's lock, possibly on an
+     * IOCP thread. */
+    size_t drained;
+    unsigned char eof_seen; /* the bufferevent read EOF */
 };
 
 struct bev_listener {
@@ -155,7 +150,7 @@ static struct xpr__levent *levent_of(const xpr_loop *loop)
     return loop->backend;
 }
 
-/* Quirk 2: who closes a conn's socket. */
+/* Quirk 3: who closes a conn's socket. */
 static int libevent_closes_sockets(const xpr_loop *loop)
 {
     return (levent_of(loop)->flags & XPR__LEVENT_IOCP) != 0;
@@ -166,29 +161,19 @@ static struct evbuffer *output_of(const struct bev_conn *bc)
     return bufferevent_get_output(bc->bev);
 }
 
-/* ---- statistics (quirks 11, 12) ---- */
-
-/* Loop thread: moves what libevent drained since the last call from
- * queued_write_bytes to bytes_written. The caller holds the output lock. */
-static void count_drained(struct bev_conn *bc)
+/* Quirk 12: bufferevent_enable, checked. 0 or the error. */
+static int enable(struct bufferevent *bev, short what)
 {
-    struct xpr_loop_stats *stats = &bc->base.loop->stats;
-    uint64_t n = bc->drained - bc->drained_counted;
-    bc->drained_counted = bc->drained;
-    stats->queued_write_bytes -= n;
-    stats->bytes_written += n;
+    int rc;
+    if (xpr__fault(XPR__FAULT_WATCH))
+        return XPR_ENOMEM;
+    if (bufferevent_enable(bev, what) == 0)
+        return 0;
+    rc = xpr__levent_socket_error();
+    return rc == 0 || rc == XPR_EAGAIN ? XPR_ENOMEM : rc;
 }
 
-static void fold_drained(struct bev_conn *bc)
-{
-    struct evbuffer *out = output_of(bc);
-    evbuffer_lock(out);
-    count_drained(bc);
-    evbuffer_unlock(out);
-}
-
-/* ---- teardown ---- */
-
+/* Frees the bufferevent and closes the socket (quirk 3). */
 static void release_bev(struct bev_conn *bc, int reset)
 {
     struct bufferevent *bev = bc->bev;
@@ -198,15 +183,15 @@ static void release_bev(struct bev_conn *bc, int reset)
         return;
     bc->bev = NULL;
     out = bufferevent_get_output(bev);
-    /* One look under the lock: drained and the rest, which is dropped
-     * (an IOCP send still in flight may complete later, uncounted). */
+    /* Sent but not reported: counted here. The rest is dropped (an IOCP
+     * send still in flight may complete later, uncounted). */
     evbuffer_lock(out);
     if (bc->out_cb != NULL)
         evbuffer_remove_cb_entry(out, bc->out_cb);
-    count_drained(bc);
-    c->loop->stats.queued_write_bytes -= evbuffer_get_length(out);
+    c->loop->stats.bytes_written += bc->drained;
+    bc->drained = 0;
     evbuffer_unlock(out);
-    bufferevent_disable(bev, EV_READ | EV_WRITE);
+    bufferevent_disable(bev, EV_READ | EV_WRITE); /* quirk 5 */
     if (libevent_closes_sockets(c->loop)) {
         if (reset && c->sock != XPR__INVALID_SOCKET)
             xpr__sock_set_linger0((xpr_socket_t)bufferevent_getfd(bev));
@@ -219,73 +204,31 @@ static void release_bev(struct bev_conn *bc, int reset)
     c->sock = XPR__INVALID_SOCKET;
 }
 
-static void finish(struct bev_conn *bc, int err, int reset)
-{
-    if (xpr__conn_done(&bc->base))
-        return;
-    release_bev(bc, reset);
-    xpr__conn_finish(&bc->base, err);
-}
-
-/* Quirk 17: bufferevent_enable, checked. 0 or the error. */
-static int enable(struct bufferevent *bev, short what)
-{
-    int rc;
-    if (xpr__fault(XPR__FAULT_WATCH))
-        return XPR_ENOMEM;
-    if (bufferevent_enable(bev, what) == 0)
-        return 0;
-    rc = xpr__levent_socket_error();
-    return rc == 0 || rc == XPR_EAGAIN ? XPR_ENOMEM : rc;
-}
-
-/* The output buffer is empty: a wanted close or FIN can happen now. */
-static void output_empty(struct bev_conn *bc)
-{
-    xpr_conn *c = &bc->base;
-    if (c->flags & XPR__CONN_FLAG_CLOSING) {
-        finish(bc, 0, 0);
-        return;
-    }
-    if ((c->flags & XPR__CONN_SHUT_WANTED) && !bc->write_shut) {
-        int rc = xpr__sock_shutdown_write(c->sock);
-        bc->write_shut = 1;
-        if (rc != 0 && rc != XPR_ENOTSUP)
-            finish(bc, rc, 0);
-    }
-}
-
 /* ---- bufferevent callbacks ---- */
 
-/* Hands buffered input to on_data, then a pending EOF to the core. */
+/* Hands buffered input to the core while it wants data, then a pending
+ * EOF (quirks 7, 8). */
 static void deliver_input(struct bev_conn *bc)
 {
-    const unsigned stop =
-        XPR__CONN_PAUSED | XPR__CONN_FLAG_CLOSING | XPR__CONN_FLAG_FINISHED;
     xpr_conn *c = &bc->base;
-    struct evbuffer *in;
-    while (bc->bev != NULL && !(c->flags & stop)) {
+    while (xpr__conn_wants_data(c)) {
+        struct evbuffer *in = bufferevent_get_input(bc->bev);
         struct evbuffer_iovec chunk;
-        in = bufferevent_get_input(bc->bev);
-        if (evbuffer_get_length(in) == 0 ||
-            evbuffer_peek(in, -1, NULL, &chunk, 1) < 1)
-            break;
+        if (evbuffer_get_length(in) == 0) {
+            if (bc->eof_seen)
+                xpr__conn_eof(c);
+            return;
+        }
+        if (evbuffer_peek(in, -1, NULL, &chunk, 1) < 1)
+            return;
         if (chunk.iov_len == 0) { /* an empty leading chain: join up */
             chunk.iov_len = evbuffer_get_length(in);
             chunk.iov_base = evbuffer_pullup(in, -1);
         }
-        xpr__conn_note_read(c, chunk.iov_len);
-        if (c->cb.on_data != NULL)
-            c->cb.on_data(c, chunk.iov_base, chunk.iov_len);
+        xpr__conn_received(c, chunk.iov_base, chunk.iov_len);
         if (bc->bev == NULL)
-            return; /* released by the callback; the buffer went with it */
+            return; /* closed by the callback; the buffer went with it */
         evbuffer_drain(in, chunk.iov_len);
-    }
-    if (bc->eof_seen && bc->bev != NULL &&
-        !(c->flags & (stop | XPR__CONN_EOF)) &&
-        evbuffer_get_length(bufferevent_get_input(bc->bev)) == 0) {
-        c->flags |= XPR__CONN_EOF;
-        xpr__conn_deliver_eof(c);
     }
 }
 
@@ -295,47 +238,26 @@ static void bev_readable(struct bufferevent *bev, void *arg)
     deliver_input(arg);
 }
 
+/* Quirks 2, 13, 14: reports what libevent drained since the last call. */
 static void bev_written(struct bufferevent *bev, void *arg)
 {
     struct bev_conn *bc = arg;
-    xpr_conn *c = &bc->base;
-    (void)bev;
-    if (xpr__conn_done(c))
-        return;
-    if (!(c->flags & XPR__CONN_FLAG_CLOSING) && bc->drain_due &&
-        evbuffer_get_length(output_of(bc)) == 0) { /* quirks 15, 16 */
-        bc->drain_due = 0;
-        xpr__conn_deliver_drain(c);
-    }
-    /* on_drain may have written again, or closed the conn */
-    if (bc->bev != NULL && !xpr__conn_done(c) &&
-        evbuffer_get_length(output_of(bc)) == 0)
-        output_empty(bc);
+    struct evbuffer *out = bufferevent_get_output(bev);
+    size_t n;
+    evbuffer_lock(out);
+    n = bc->drained;
+    bc->drained = 0;
+    evbuffer_unlock(out);
+    if (n > 0)
+        xpr__conn_sent(&bc->base, n);
 }
 
-/* Reading (unless paused or closing) and, for IOCP, writing (quirk 13) are
- * turned on before on_open: a conn that cannot be registered ends with the
- * error instead of opening. */
-static void bev_connected(struct bev_conn *bc)
+/* Quirk 13: may run on an IOCP thread, with the output buffer locked. */
+static void output_changed(struct evbuffer *buf,
+                           const struct evbuffer_cb_info *info, void *arg)
 {
-    xpr_conn *c = &bc->base;
-    short what = 0;
-    int rc;
-    if (libevent_closes_sockets(c->loop))
-        what |= EV_WRITE;
-    if (!(c->flags & (XPR__CONN_PAUSED | XPR__CONN_FLAG_CLOSING)))
-        what |= EV_READ;
-    rc = what != 0 ? enable(bc->bev, what) : 0;
-    if (rc != 0) {
-        finish(bc, rc, 0);
-        return;
-    }
-    xpr__conn_opened(c);
-    if (bc->bev == NULL || xpr__conn_done(c))
-        return;
-    /* written meanwhile: the write callback that runs this goes on sending */
-    if (evbuffer_get_length(output_of(bc)) == 0)
-        output_empty(bc);
+    (void)buf;
+    ((struct bev_conn *)arg)->drained += info->n_deleted; /* drained = sent */
 }
 
 /* Why a bufferevent failed, given the socket error saved for its event. */
@@ -343,9 +265,8 @@ static int error_of(struct bev_conn *bc, int os_error)
 {
     xpr_conn *c = &bc->base;
     int rc;
-    if ((c->flags & XPR__CONN_FLAG_CONNECTING) &&
-        c->sock != XPR__INVALID_SOCKET) {
-        rc = xpr__sock_connect_result(c->sock); /* quirk 8 */
+    if (!c->connected && c->sock != XPR__INVALID_SOCKET) {
+        rc = xpr__sock_connect_result(c->sock); /* quirk 9 */
         if (rc != 0 && rc != XPR_EAGAIN)
             return rc;
     }
@@ -353,7 +274,7 @@ static int error_of(struct bev_conn *bc, int os_error)
     return rc == XPR_EAGAIN ? XPR_EIO : rc; /* no error is no reason */
 }
 
-/* Quirk 14: lets an IOCP bufferevent write again after it read EOF.
+/* Quirk 15: lets an IOCP bufferevent write again after it read EOF.
  * Returns 0, or -1 when libevent would not. */
 static int rearm_after_eof(struct bev_conn *bc)
 {
@@ -373,62 +294,48 @@ static int rearm_after_eof(struct bev_conn *bc)
 
 static void bev_event(struct bufferevent *bev, short what, void *arg)
 {
-    int os_error = EVUTIL_SOCKET_ERROR(); /* quirk 8: before anything */
+    int os_error = EVUTIL_SOCKET_ERROR(); /* quirk 9: before anything */
     struct bev_conn *bc = arg;
+    xpr_conn *c = &bc->base;
     (void)bev;
-    if (xpr__conn_done(&bc->base))
+    if (xpr__conn_done(c))
         return;
     if (what & BEV_EVENT_CONNECTED) {
-        bev_connected(bc);
+        xpr__conn_connected(c);
     } else if (what & BEV_EVENT_ERROR) {
-        finish(bc, error_of(bc, os_error), 0);
+        xpr__conn_failed(c, error_of(bc, os_error));
     } else if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
-        int stuck =
-            libevent_closes_sockets(bc->base.loop) && rearm_after_eof(bc) != 0;
+        int stuck = libevent_closes_sockets(c->loop) && rearm_after_eof(bc);
         bc->eof_seen = 1;
-        deliver_input(bc); /* what a resume left, then the EOF */
-        if (stuck && bc->bev != NULL)
-            finish(bc, XPR_EIO, 0); /* nothing could be written any more */
+        deliver_input(bc); /* what was held while paused, then the EOF */
+        if (stuck && !xpr__conn_done(c))
+            xpr__conn_failed(c, XPR_EIO); /* nothing can be written */
     } else if (what & BEV_EVENT_EOF) {
-        finish(bc, XPR_EIO, 0); /* a send that wrote nothing */
+        xpr__conn_failed(c, XPR_EIO); /* a send that wrote nothing */
     }
 }
 
-/* Quirk 11: may run on an IOCP thread, with the output buffer locked.
- * Additions are counted by bev_write. */
-static void output_changed(struct evbuffer *buf,
-                           const struct evbuffer_cb_info *info, void *arg)
+/* A bufferevent on the conn's socket. 0, or XPR_ENOMEM with the socket
+ * closed. */
+static int attach_bev(struct bev_conn *bc)
 {
-    (void)buf;
-    ((struct bev_conn *)arg)->drained += info->n_deleted; /* drained = sent */
-}
-
-/* A conn around a new bufferevent on fd, which it owns from here: on
- * failure fd is closed. */
-static struct bev_conn *conn_new(xpr_loop *loop, evutil_socket_t fd)
-{
-    struct bev_conn *bc = xpr__calloc(1, sizeof(*bc));
-    int options = libevent_closes_sockets(loop) ? BEV_OPT_CLOSE_ON_FREE : 0;
-    if (bc == NULL) {
-        xpr__sock_close((xpr_socket_t)fd, 0);
-        return NULL;
-    }
-    bc->base.loop = loop;
-    bc->base.sock = (xpr_socket_t)fd;
-    bc->bev = bufferevent_socket_new(levent_of(loop)->base, fd, options);
+    xpr_conn *c = &bc->base;
+    int options = libevent_closes_sockets(c->loop) ? BEV_OPT_CLOSE_ON_FREE : 0;
+    bc->bev = bufferevent_socket_new(levent_of(c->loop)->base,
+                                     (evutil_socket_t)c->sock, options);
     if (bc->bev == NULL) {
-        xpr__sock_close((xpr_socket_t)fd, 0);
-        free(bc);
-        return NULL;
+        xpr__sock_close(c->sock, 0);
+        c->sock = XPR__INVALID_SOCKET;
+        return XPR_ENOMEM;
     }
     bc->out_cb = evbuffer_add_cb(output_of(bc), output_changed, bc);
     if (bc->out_cb == NULL) {
         release_bev(bc, 0);
-        free(bc);
-        return NULL;
+        return XPR_ENOMEM;
     }
+    bufferevent_setwatermark(bc->bev, EV_WRITE, SIZE_MAX, 0); /* quirk 2 */
     bufferevent_setcb(bc->bev, bev_readable, bev_written, bev_event, bc);
-    return bc;
+    return 0;
 }
 
 /* ---- listener ---- */
@@ -438,32 +345,31 @@ static void bev_accepted(struct evconnlistener *evl, evutil_socket_t fd,
 {
     struct bev_listener *bl = arg;
     xpr_listener *l = &bl->base;
-    struct bev_conn *bc;
+    struct xpr__addr peer;
+    xpr_conn *c;
     (void)evl;
     if (!xpr__levent_fd_fits(levent_of(l->loop), fd) ||
-        xpr__listener_admit(l) != 0) {
+        xpr__sock_addr_from_os(sa, (size_t)salen, &peer) != 0 ||
+        (c = xpr__conn_new_accepted(l, (xpr_socket_t)fd, &peer)) == NULL) {
         xpr__sock_close((xpr_socket_t)fd, 0);
         return;
     }
-    bc = conn_new(l->loop, fd);
-    if (bc == NULL)
-        return;
     /* Registered before the application hears of it: a socket libevent
      * cannot watch is dropped unseen, like a failed accept. */
-    if (enable(bc->bev, EV_READ | EV_WRITE) != 0) {
-        release_bev(bc, 0);
-        free(bc);
+    if (attach_bev(to_bev(c)) != 0) {
+        xpr__conn_discard(c);
         return;
     }
-    xpr__conn_init(&bc->base, l->loop, &l->cb, l->arg, (xpr_socket_t)fd);
-    bc->base.has_peer =
-        xpr__sock_addr_from_os(sa, (size_t)salen, &bc->base.peer) == 0;
-    bc->base.flags &= ~(unsigned)XPR__CONN_FLAG_CONNECTING;
+    if (enable(to_bev(c)->bev, EV_READ) != 0) {
+        release_bev(to_bev(c), 0);
+        xpr__conn_discard(c);
+        return;
+    }
     /* on_open may close the listener: bl is not touched after this */
-    xpr__listener_conn_opened(l, &bc->base);
+    xpr__listener_conn_opened(l, c);
 }
 
-/* Quirk 10. */
+/* Quirk 11. */
 static void bev_accept_failed(struct evconnlistener *evl, void *arg)
 {
     struct bev_listener *bl = arg;
@@ -523,134 +429,85 @@ static void bev_listener_close(xpr_listener *l)
     free(bl);
 }
 
-/* ---- connect ---- */
+/* ---- transport operations ---- */
 
-static int bev_connect(xpr_loop *loop, const struct xpr__addr *addr,
-                       const struct xpr_conn_callbacks *cb, void *arg,
-                       xpr_conn **out)
+static int bev_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
 {
+    struct bev_conn *bc = to_bev(c);
     struct sockaddr_storage ss;
     int sslen = xpr__sock_addr_to_os(addr, &ss);
-    struct bev_conn *bc;
-    xpr_socket_t sock;
-    evutil_socket_t fd;
-    int rc = xpr__sock_open(addr->family, &sock);
+    xpr_socket_t s;
+    int rc = xpr__sock_open(addr->family, &s);
     if (rc != 0)
         return rc;
-    fd = (evutil_socket_t)sock;
-    if (!xpr__levent_fd_fits(levent_of(loop), fd)) {
-        xpr__sock_close(sock, 0);
+    if (!xpr__levent_fd_fits(levent_of(c->loop), (evutil_socket_t)s)) {
+        xpr__sock_close(s, 0);
         return XPR_EMFILE;
     }
-    bc = conn_new(loop, fd);
-    if (bc == NULL)
-        return XPR_ENOMEM;
-    if (libevent_closes_sockets(loop))
-        bufferevent_disable(bc->bev, EV_WRITE); /* quirk 13 */
-    /* libevent calls connect() on our socket (ConnectEx with IOCP) */
+    c->sock = s;
+    rc = attach_bev(bc);
+    if (rc != 0)
+        return rc;
+    /* libevent calls connect() on our socket (ConnectEx with IOCP); the
+     * core turns reading on once connected */
     if (bufferevent_socket_connect(bc->bev, (struct sockaddr *)&ss, sslen) !=
         0) {
         rc = xpr__levent_socket_error();
         release_bev(bc, 0);
-        if (!xpr__is_connect_outcome(rc)) {
-            free(bc);
-            return rc;
-        }
-        xpr__conn_init(&bc->base, loop, cb, arg, XPR__INVALID_SOCKET);
-        xpr__conn_finish(&bc->base, rc); /* on_close comes from the loop */
-        *out = &bc->base;
-        return 0;
-    }
-    xpr__conn_init(&bc->base, loop, cb, arg, (xpr_socket_t)fd);
-    /* reading is enabled once connected (bev_connected) */
-    *out = &bc->base;
-    return 0;
-}
-
-/* ---- stream operations ---- */
-
-static int bev_write(xpr_conn *c, const void *p, size_t n)
-{
-    struct bev_conn *bc = to_bev(c);
-    int was_empty, rc;
-    if (bc->bev == NULL)
-        return XPR_ECLOSED;
-    was_empty = evbuffer_get_length(output_of(bc)) == 0;
-    if (bufferevent_write(bc->bev, p, n) != 0)
-        return XPR_ENOMEM;
-    bc->drain_due = 1;
-    c->loop->stats.queued_write_bytes += n;
-    /* Quirk 17; IOCP bufferevents register nothing (quirk 13 keeps
-     * writing off while connecting). */
-    if (was_empty && !(c->flags & XPR__CONN_FLAG_CONNECTING) &&
-        !libevent_closes_sockets(c->loop)) {
-        rc = enable(bc->bev, EV_WRITE);
-        if (rc != 0) {
-            finish(bc, rc, 0);
-            return rc;
-        }
+        return rc;
     }
     return 0;
 }
 
-static size_t bev_queued(const xpr_conn *c)
-{
-    const struct bev_conn *bc = (const struct bev_conn *)c;
-    return bc->bev != NULL ? evbuffer_get_length(output_of(bc)) : 0;
-}
-
-static int bev_set_reading(xpr_conn *c, int on)
+static int bev_conn_set_reading(xpr_conn *c, int on)
 {
     struct bev_conn *bc = to_bev(c);
-    if (bc->bev == NULL || (c->flags & XPR__CONN_FLAG_CONNECTING))
-        return 0; /* bev_connected enables reading unless paused */
     if (!on)
         return bufferevent_disable(bc->bev, EV_READ) == 0 ? 0 : XPR_EIO;
-    if (!bc->eof_seen) {
-        int rc = enable(bc->bev, EV_READ);
-        if (rc != 0) {
-            finish(bc, rc, 0); /* cannot read again: ends with the reason */
+    if (!bc->eof_seen && !(bufferevent_get_enabled(bc->bev) & EV_READ)) {
+        int rc = enable(bc->bev, EV_READ); /* quirk 6 */
+        if (rc != 0)
             return rc;
-        }
     }
-    if (evbuffer_get_length(bufferevent_get_input(bc->bev)) > 0 ||
-        (bc->eof_seen && !(c->flags & XPR__CONN_EOF)))
+    if (bc->eof_seen ||
+        evbuffer_get_length(bufferevent_get_input(bc->bev)) > 0) /* quirk 7 */
         bufferevent_trigger(bc->bev, EV_READ,
                             BEV_TRIG_IGNORE_WATERMARKS |
                                 BEV_TRIG_DEFER_CALLBACKS);
     return 0;
 }
 
-static int bev_shutdown(xpr_conn *c)
+/* Quirk 1: every run goes into the output buffer, in flight. */
+static long bev_conn_send(xpr_conn *c, const void *const *bases,
+                          const size_t *lens, size_t runs)
 {
     struct bev_conn *bc = to_bev(c);
-    if (bc->bev != NULL && !(c->flags & XPR__CONN_FLAG_CONNECTING) &&
-        evbuffer_get_length(output_of(bc)) == 0)
-        output_empty(bc);
-    return 0;
+    struct evbuffer *out = output_of(bc);
+    int was_empty = evbuffer_get_length(out) == 0;
+    size_t taken = 0, i;
+    for (i = 0; i < runs; i++) {
+        if (evbuffer_add(out, bases[i], lens[i]) != 0)
+            return XPR_ENOMEM;
+        taken += lens[i];
+    }
+    /* Quirk 12; IOCP bufferevents register nothing. */
+    if (was_empty && !libevent_closes_sockets(c->loop)) {
+        int rc = enable(bc->bev, EV_WRITE);
+        if (rc != 0)
+            return rc;
+    }
+    return (long)taken;
 }
 
-static int bev_close(xpr_conn *c)
+static int bev_conn_shutdown(xpr_conn *c)
 {
-    struct bev_conn *bc = to_bev(c);
-    if (bc->bev == NULL)
-        return 0;
-    bufferevent_disable(bc->bev, EV_READ);
-    if (!(c->flags & XPR__CONN_FLAG_CONNECTING) &&
-        evbuffer_get_length(output_of(bc)) == 0)
-        output_empty(bc);
-    return 0;
+    return xpr__sock_shutdown_write(c->sock);
 }
 
-static void bev_close_now(xpr_conn *c, int err, int reset)
+static void bev_conn_close(xpr_conn *c, int reset)
 {
-    finish(to_bev(c), err, reset);
-}
-
-static void bev_conn_free(xpr_conn *c)
-{
-    release_bev(to_bev(c), 0);
-    free(c);
+    release_bev(to_bev(c), reset);
+    xpr__conn_closed(c);
 }
 
 /* ---- loop ---- */
@@ -689,20 +546,6 @@ static int bev_timer_arm(xpr_timer *t, uint64_t timeout_ms)
     return xpr__levent_timer_arm(t->loop->backend, t, timeout_ms);
 }
 
-/* Quirk 11: brings the byte counters up to date before a snapshot. */
-static void bev_stats(xpr_loop *loop, struct xpr_loop_stats *stats)
-{
-    struct xpr__link *it;
-    for (it = loop->conns.head.next; it != &loop->conns.head; it = it->next) {
-        struct bev_conn *bc =
-            (struct bev_conn *)XPR__CONTAINER(it, struct xpr_conn, link);
-        if (bc->bev != NULL)
-            fold_drained(bc);
-    }
-    stats->queued_write_bytes = loop->stats.queued_write_bytes;
-    stats->bytes_written = loop->stats.bytes_written;
-}
-
 const struct xpr_backend_ops xpr__bev_ops = {
     .loop_init = bev_loop_init,
     .loop_free = bev_loop_free,
@@ -714,13 +557,10 @@ const struct xpr_backend_ops xpr__bev_ops = {
     .listen = bev_listen,
     .listener_close = bev_listener_close,
     .listener_set_accepting = bev_listener_set_accepting,
-    .connect = bev_connect,
-    .write = bev_write,
-    .queued = bev_queued,
-    .set_reading = bev_set_reading,
-    .shutdown = bev_shutdown,
-    .close = bev_close,
-    .close_now = bev_close_now,
-    .conn_free = bev_conn_free,
-    .stats = bev_stats,
+    .conn_size = sizeof(struct bev_conn),
+    .conn_connect = bev_conn_connect,
+    .conn_set_reading = bev_conn_set_reading,
+    .conn_send = bev_conn_send,
+    .conn_shutdown = bev_conn_shutdown,
+    .conn_close = bev_conn_close,
 };
