@@ -189,7 +189,7 @@ struct xpr_loop_stats {
     uint64_t timed_out_connections;
     uint64_t bytes_read;
     uint64_t bytes_written;
-    uint64_t queued_write_bytes; /* accepted by xpr_conn_write, not yet sent */
+    uint64_t queued_write_bytes; /* as xpr_conn_queued, for every conn */
     uint64_t pending_posts;
     /* Waits for events that failed (out of memory or buffers, ...) and were
      * retried after a short pause. */
@@ -289,11 +289,14 @@ XPR_API void xpr_timer_free(xpr_timer *timer);
  * except where noted.
  */
 struct xpr_conn_callbacks {
-    /* Accepted, or connect completed. Not called when a connect fails. */
+    /* Accepted, or connect completed (also when xpr_conn_close was called
+     * while connecting: the close then goes on). Not called when a connect
+     * fails. */
     void (*on_open)(xpr_conn *conn);
     /* n > 0 bytes arrived; p is valid during the call only. */
     void (*on_data)(xpr_conn *conn, const void *p, size_t n);
-    /* Queued writes fell to zero after having been non-zero. */
+    /* Queued writes fell to zero after a write could not go out whole at
+     * once (never from inside xpr_conn_write). */
     void (*on_drain)(xpr_conn *conn);
     /* Peer half-closed. NULL means: flush what is queued, then close. */
     void (*on_eof)(xpr_conn *conn);
@@ -369,7 +372,9 @@ XPR_API int xpr_connect(xpr_loop *loop, const char *address,
  */
 XPR_API int xpr_conn_write(xpr_conn *conn, const void *p, size_t n);
 
-/* Bytes accepted by xpr_conn_write and not yet handed to the kernel. */
+/* Bytes accepted by xpr_conn_write and not yet sent: waiting, or (on the
+ * completion back ends and libevent-bev) handed to a send that has not
+ * completed. */
 XPR_API size_t xpr_conn_queued(const xpr_conn *conn);
 
 /* Stop / restart delivering on_data (and on_eof). Idempotent. Errors:
