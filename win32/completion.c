@@ -198,20 +198,6 @@ int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
     return 0;
 }
 
-void xpr__op_posted_or_failed(struct xpr__completion_loop *engine,
-                              struct xpr__op *op, unsigned *owner_pending,
-                              int skip, int ok)
-{
-    int err = ok ? 0 : WSAGetLastError();
-    if (ok || err == WSA_IO_PENDING) {
-        WSASetLastError(err);
-        xpr__op_posted(engine, op, owner_pending, skip, ok);
-        return;
-    }
-    count_posted(engine, op, owner_pending); /* trap 4: nothing queued */
-    push_inline(engine, op, err);
-}
-
 /* ---- posting outside the run lock (trap 10) ---- */
 
 static int defers_posts(const struct xpr__completion_loop *engine)

@@ -210,11 +210,6 @@ void xpr__op_put(struct xpr__completion_loop *engine, struct xpr__op *op);
  * done, else the error to report (the context is released). */
 int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
                    unsigned *owner_pending, int skip, int ok);
-/* The same, but a failure at once is reported from the loop like any
- * completion (ConnectEx: the outcome reaches the core later). */
-void xpr__op_posted_or_failed(struct xpr__completion_loop *engine,
-                              struct xpr__op *op, unsigned *owner_pending,
-                              int skip, int ok);
 /* Posts a conn's WSARecv or WSASend (op->bufs), or with workers puts it in
  * the conn's outbox, counted as posted. 0, or the error of a failure at
  * once (the op is released). */

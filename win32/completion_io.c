@@ -418,7 +418,6 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
         return rc;
     }
     initial_rto(s, addr);
-    c->sock = opened;
     if (xpr__fault(XPR__FAULT_CONNECT)) { /* item 11 */
         WSASetLastError(WSAENOBUFS);
         ok = FALSE;
@@ -426,10 +425,12 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
         ok = engine->connect_ex(s, (struct sockaddr *)&ss, len, NULL, 0, NULL,
                                 &op->ov);
     }
-    /* a failure at once is reported from the loop, like any outcome */
-    xpr__op_posted_or_failed(engine, op, &conn->pending, conn->skip_on_success,
-                             ok);
-    return 0;
+    rc = xpr__op_posted(engine, op, &conn->pending, conn->skip_on_success, ok);
+    if (rc != 0) /* nothing pending: no socket is left */
+        closesocket(s);
+    else
+        c->sock = opened;
+    return rc;
 }
 
 /* item 8: a TCP simultaneous open of a socket with itself. */

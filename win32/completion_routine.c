@@ -72,17 +72,6 @@ struct routine_state {
     struct xpr__event_pool events;
 };
 
-static void push(struct xpr__op **head, struct xpr__op **tail,
-                 struct xpr__op *op)
-{
-    op->next = NULL;
-    if (*tail != NULL)
-        (*tail)->next = op;
-    else
-        *head = op;
-    *tail = op;
-}
-
 /* trap 2: runs on the loop thread, inside its alertable wait */
 static void CALLBACK routine_routine(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov,
                                      DWORD flags)
@@ -94,7 +83,7 @@ static void CALLBACK routine_routine(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov,
     (void)flags;
     op->bytes = bytes;
     op->os_error = (int)err;
-    push(&st->apc_head, &st->apc_tail, op);
+    xpr__op_append(&st->apc_head, &st->apc_tail, op);
 }
 
 /* trap 4: a pool thread */
@@ -109,7 +98,7 @@ static void CALLBACK routine_event_done(PVOID arg, BOOLEAN timed_out)
     struct routine_state *st = engine->harvester_state;
     (void)timed_out;
     EnterCriticalSection(&st->lock);
-    push(&st->ev_head, &st->ev_tail, op);
+    xpr__op_append(&st->ev_head, &st->ev_tail, op);
     LeaveCriticalSection(&st->lock);
     SetEvent(st->signal);
 }
@@ -185,7 +174,7 @@ static int routine_posted(struct xpr__completion_loop *engine,
                                      routine_event_done, op, INFINITE,
                                      WT_EXECUTEONLYONCE)) {
         op->wait = NULL; /* trap 10: polled by the loop */
-        push(&st->polled_head, &st->polled_tail, op);
+        xpr__op_append(&st->polled_head, &st->polled_tail, op);
     }
     return 0;
 }
@@ -234,7 +223,7 @@ static void take_polled(struct routine_state *st, struct xpr__op **ev)
             *tail = op;
             tail = &op->next;
         } else {
-            push(&st->polled_head, &st->polled_tail, op);
+            xpr__op_append(&st->polled_head, &st->polled_tail, op);
         }
         op = next;
     }
@@ -284,9 +273,9 @@ static int routine_wait_and_reap(struct xpr__completion_loop *engine,
     while (op != NULL) { /* split, keeping the order within each */
         struct xpr__op *next = op->next;
         if (op->kind == XPR__OP_WRITE)
-            push(&w_head, &w_tail, op);
+            xpr__op_append(&w_head, &w_tail, op);
         else
-            push(&r_head, &r_tail, op);
+            xpr__op_append(&r_head, &r_tail, op);
         op = next;
     }
     reap_list(engine, w_head);

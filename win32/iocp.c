@@ -91,18 +91,12 @@ static int iocp_associate(struct xpr__completion_loop *engine, SOCKET s)
     return 0;
 }
 
-static int is_send(OVERLAPPED *ov)
-{
-    return CONTAINING_RECORD(ov, struct xpr__op, ov)->kind == XPR__OP_WRITE;
-}
-
 static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
                               int timeout_ms)
 {
     struct iocp_state *st = engine->harvester_state;
     OVERLAPPED_ENTRY entries[BATCH]; /* per worker (quirk 6) */
-    ULONG count = 0, i;
-    int pass;
+    ULONG order[BATCH], count = 0, sends = 0, others = 0, i;
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
     DWORD err = 0;
     BOOL ok;
@@ -124,16 +118,23 @@ static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
         return xpr__error_from_os((int)err);
     }
     engine->dequeued_completions += count;
-    /* quirk 9: a batch's sends first */
-    for (pass = 0; pass < 2; pass++) {
-        for (i = 0; i < count; i++) {
-            OVERLAPPED *ov = entries[i].lpOverlapped;
-            if (ov == NULL || is_send(ov) != (pass == 0))
-                continue; /* a wake, or not this pass */
-            xpr__completion_done(engine, ov,
-                                 entries[i].dwNumberOfBytesTransferred,
-                                 ov->Internal != 0);
-        }
+    /* quirk 9: a batch's sends first. The order is fixed before any is
+     * handled: a handled op goes back to the pool and may be posted again
+     * (as another kind) by a callback. */
+    for (i = 0; i < count; i++) {
+        OVERLAPPED *ov = entries[i].lpOverlapped;
+        if (ov == NULL)
+            continue; /* a wake */
+        if (CONTAINING_RECORD(ov, struct xpr__op, ov)->kind == XPR__OP_WRITE)
+            order[sends++] = i;
+        else
+            order[count - 1 - others++] = i;
+    }
+    for (i = 0; i < sends + others; i++) {
+        ULONG k = order[i < sends ? i : count - 1 - (i - sends)];
+        OVERLAPPED *ov = entries[k].lpOverlapped;
+        xpr__completion_done(engine, ov, entries[k].dwNumberOfBytesTransferred,
+                             ov->Internal != 0);
     }
     return 0;
 }
