@@ -1,20 +1,22 @@
 /*
- * The Windows completion engine, shared by the completion back ends
- * (iocp now; overlapped events and completion routines next). It posts
- * WSARecv / WSASend / AcceptEx / ConnectEx, owns the per-handle and per-I/O
- * contexts, and implements struct xpr_backend_ops once. What differs
+ * The Windows completion engine, shared by the completion back ends (iocp,
+ * overlapped, completion-routine): a transport of the core's connection
+ * state machine (backend.h). It posts WSARecv / WSASend / AcceptEx /
+ * ConnectEx and owns the posted operations (struct xpr__op). What differs
  * between the three back ends is only how finished operations are reaped:
  * that is struct xpr__harvester_ops below.
  *
  * Files: completion.c (loop, pools, dispatch, stats, the ops table),
  * completion_accept.c (listeners, AcceptEx), completion_io.c (connect,
- * reads, writes, close), iocp.c (the completion-port harvester),
+ * reads, sends, close), iocp.c (the completion-port harvester),
  * overlapped.c (event objects), completion_routine.c (APCs).
  *
- * Ownership rule (docs/design.md, contract "kernel-owned memory"): every posted
- * operation holds one count in its owner's `pending`; an owner is freed only at
- * pending == 0, and a per-I/O context is released only after its completion was
- * reaped (from the harvester or from the inline list).
+ * Ownership rule (docs/design.md, contract "kernel-owned memory"): every
+ * posted operation holds one count in its owner's `pending`; a conn is
+ * reported closed (and a listener freed) only at pending == 0, an op is
+ * released only after its completion was reaped (from the harvester or
+ * the inline list), and the core's queue memory a send points at lives
+ * until its completion is reported or the conn is reported closed.
  */
 #ifndef XPR_COMPLETION_H
 #define XPR_COMPLETION_H
