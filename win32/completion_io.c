@@ -172,8 +172,9 @@ static int hot_read(struct xpr__completion_conn *conn)
     return conn->read_hot && engine->hot_reads < engine->pool_free_max;
 }
 
-/* Posts the reads the conn lacks: 0 or the error of a post (item 7). */
-static int post_reads(struct xpr__completion_conn *conn)
+/* Posts the reads the conn lacks; a failed post ends it (item 7). From
+ * the loop only. */
+static void post_reads(struct xpr__completion_conn *conn)
 {
     struct xpr__completion_loop *engine = engine_of(conn);
     int preposted = engine->read_mode == XPR_READ_PREPOSTED;
@@ -181,19 +182,12 @@ static int post_reads(struct xpr__completion_conn *conn)
     while (reading_wanted(conn) && conn->reads_posted < want) {
         int hot = !preposted && hot_read(conn);
         int rc = post_one_read(conn, preposted || hot, hot);
-        if (rc != 0)
-            return rc;
+        if (rc != 0) {
+            xpr__conn_failed(&conn->base, rc);
+            return;
+        }
         conn->reads_posted++;
     }
-    return 0;
-}
-
-/* From the loop only: a failed post ends the conn. */
-static void post_reads_or_fail(struct xpr__completion_conn *conn)
-{
-    int rc = post_reads(conn);
-    if (rc != 0)
-        xpr__conn_failed(&conn->base, rc);
 }
 
 /* Zero-byte mode: the socket is readable; read it dry (bounded). */
@@ -219,7 +213,7 @@ static void drain(struct xpr__completion_conn *conn)
             return;
         }
     }
-    post_reads_or_fail(conn);
+    post_reads(conn);
 }
 
 /* Delivers parked reads in sequence while the core wants data (item 4). */
@@ -275,7 +269,7 @@ static void read_completed(struct xpr__completion_conn *conn,
         park(conn, op);
         deliver_parked(conn);
         if (!xpr__conn_done(c))
-            post_reads_or_fail(conn);
+            post_reads(conn);
         return;
     }
     conn->read_seq_deliver = op->seq + 1; /* one read at a time here */
@@ -486,7 +480,7 @@ void xpr__completion_conn_accepted(xpr_listener *l,
         return;
     deliver_parked(conn);
     if (!xpr__conn_done(c))
-        post_reads_or_fail(conn);
+        post_reads(conn);
 }
 
 /* ---- routing ---- */
@@ -517,7 +511,7 @@ void xpr__completion_conn_kicked(struct xpr__completion_conn *conn)
     if (!xpr__conn_done(&conn->base)) {
         deliver_parked(conn);
         if (!xpr__conn_done(&conn->base))
-            post_reads_or_fail(conn);
+            post_reads(conn);
     }
     maybe_closed(conn);
 }
@@ -526,12 +520,12 @@ void xpr__completion_conn_kicked(struct xpr__completion_conn *conn)
 
 int xpr__completion_conn_set_reading(xpr_conn *c, int on)
 {
-    struct xpr__completion_conn *conn = to_conn(c);
-    if (!on)
-        return 0; /* no more reads are posted; posted ones park (item 4) */
-    if (conn->parked != NULL) /* delivered from the loop, not from here */
-        xpr__completion_kick(engine_of(conn), conn);
-    return post_reads(conn);
+    /* Off: no more reads are posted; posted ones park (item 4). On: the
+     * kick delivers what is parked and posts reads, from the loop, where a
+     * failed post can end the conn (never from inside this call). */
+    if (on)
+        xpr__completion_kick(engine_of(to_conn(c)), to_conn(c));
+    return 0;
 }
 
 int xpr__completion_conn_shutdown(xpr_conn *c)
