@@ -211,8 +211,13 @@ struct xpr_backend_ops {
 
 /* conn_flags */
 enum {
-    /* conn_send's bytes are on the wire when it returns (readiness) */
-    XPR__TRANSPORT_SENDS_AT_ONCE = 1u << 0
+    /* conn_send's bytes are sent when it returns (readiness) */
+    XPR__TRANSPORT_SENDS_AT_ONCE = 1u << 0,
+    /* conn_send hands its bytes to the kernel (an overlapped send): they
+     * leave xpr_conn_queued and count as written when taken, though they
+     * stay in the core's queue until xpr__conn_sent; without the flag (a
+     * user-space buffer, libevent's) they count when reported sent */
+    XPR__TRANSPORT_KERNEL_TAKES = 1u << 1
 };
 
 /* One row of the registry: a name a user can ask for. */

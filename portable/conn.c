@@ -152,11 +152,22 @@ static int update_reading(xpr_conn *c)
     return rc;
 }
 
-static void consume(xpr_conn *c, size_t n)
+static int kernel_takes(const xpr_conn *c)
 {
-    xpr__wq_consume(&c->queue, n);
+    return (c->loop->ops->conn_flags & XPR__TRANSPORT_KERNEL_TAKES) != 0;
+}
+
+/* n bytes left the application's hands: handed to the kernel. */
+static void count_written(xpr_conn *c, size_t n)
+{
     c->loop->stats.queued_write_bytes -= n;
     c->loop->stats.bytes_written += n;
+}
+
+/* Bytes still counted in xpr_conn_queued. */
+static size_t queued_bytes(const xpr_conn *c)
+{
+    return xpr__wq_bytes(&c->queue) - (kernel_takes(c) ? c->in_flight : 0);
 }
 
 /* Offers the transport what it does not hold yet. 0, or the error that
@@ -180,10 +191,14 @@ static int flush(xpr_conn *c)
             return end_on_error(c, (int)n);
         if ((size_t)n < offered)
             c->send_full = 1;
-        if (ops->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE)
-            consume(c, (size_t)n);
-        else
+        if (ops->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE) {
+            xpr__wq_consume(&c->queue, (size_t)n);
+            count_written(c, (size_t)n);
+        } else {
             c->in_flight += (size_t)n;
+            if (kernel_takes(c))
+                count_written(c, (size_t)n);
+        }
     }
     return 0;
 }
@@ -254,12 +269,14 @@ static void open_conn(xpr_conn *c)
         c->state = XPR__CONN_OPEN;
     c->last_read_ms = xpr__now_ms();
     rc = arm_timeout(c);
-    if (end_on_error(c, update_reading(c)) != 0)
-        return;
-    /* A conn closed while it connected still hears on_open, then ends. */
+    /* A conn closed while it connected still hears on_open, then ends. A
+     * conn the application heard of ends with on_close, even when reading
+     * cannot start. */
     if (c->cb.on_open != NULL)
         c->cb.on_open(c);
     end_unless_armed(c, rc);
+    if (end_on_error(c, update_reading(c)) != 0)
+        return;
     if (flush(c) == 0)
         queue_empty(c);
 }
@@ -326,7 +343,9 @@ void xpr__conn_sent(xpr_conn *c, size_t n)
         return;
     assert(n <= c->in_flight);
     c->in_flight -= n;
-    consume(c, n);
+    xpr__wq_consume(&c->queue, n);
+    if (!kernel_takes(c))
+        count_written(c, n);
     c->send_full = 0;
     after_send_report(c, 1);
 }
@@ -344,7 +363,7 @@ void xpr__conn_closed(xpr_conn *c)
     assert(c->state == XPR__CONN_ENDING);
     c->state = XPR__CONN_FINISHED;
     c->flags |= XPR__CONN_FLAG_FINISHED;
-    loop->stats.queued_write_bytes -= xpr__wq_bytes(&c->queue);
+    loop->stats.queued_write_bytes -= queued_bytes(c);
     xpr__wq_clear(&c->queue);
     c->in_flight = 0;
     release_timeout(c);
@@ -508,7 +527,7 @@ size_t xpr_conn_queued(const xpr_conn *conn)
         return 0;
     if (is_legacy(conn))
         return conn->loop->ops->queued(conn);
-    return xpr__wq_bytes(&conn->queue);
+    return queued_bytes(conn);
 }
 
 /* A transport that cannot change reading ends the conn; either way the

@@ -77,159 +77,165 @@
 #define SWEEP_MS 500
 
 /* Bytes of an accept context's buffer left for data after the addresses. */
-static DWORD receive_len(const struct xpr__io_ctx *io)
+static DWORD receive_len(const struct xpr__op *op)
 {
-    return io->large ? (DWORD)(io->cap - 2 * ADDR_SLOT) : 0;
+    return op->large ? (DWORD)(op->cap - 2 * ADDR_SLOT) : 0;
 }
 
 static void CALLBACK accept_signalled(PVOID arg, BOOLEAN timed_out)
 {
-    struct xpr__cx_loop *cx = arg;
+    struct xpr__completion_loop *engine = arg;
     (void)timed_out;
-    if (InterlockedExchange(&cx->accept_signalled, 1) == 0)
-        cx->harvester->wake(cx); /* trap 5: one wake until the loop looks */
+    if (InterlockedExchange(&engine->accept_signalled, 1) == 0)
+        engine->harvester->wake(
+            engine); /* trap 5: one wake until the loop looks */
 }
 
 /* trap 8: drops the silent clients of posted accepts with data. */
 static void sweep_due(xpr_timer *t, void *arg)
 {
-    struct xpr__cx_listener *cl = arg;
-    uint32_t limit_ms = cl->base.cfg.first_data_timeout_ms;
-    struct xpr__link *link = cl->accepts_waiting.head.next;
+    struct xpr__completion_listener *listener = arg;
+    uint32_t limit_ms = listener->base.cfg.first_data_timeout_ms;
+    struct xpr__link *link = listener->accepts_waiting.head.next;
     (void)t;
-    while (link != &cl->accepts_waiting.head) {
+    while (link != &listener->accepts_waiting.head) {
         struct xpr__link *next = link->next;
-        struct xpr__io_ctx *io =
-            XPR__CONTAINER(link, struct xpr__io_ctx, accept_link);
+        struct xpr__op *op = XPR__CONTAINER(link, struct xpr__op, accept_link);
         DWORD secs = ~(DWORD)0;
         int len = (int)sizeof(secs);
-        if (getsockopt(io->accept_sock, SOL_SOCKET, SO_CONNECT_TIME,
+        if (getsockopt(op->accept_sock, SOL_SOCKET, SO_CONNECT_TIME,
                        (char *)&secs, &len) == 0 &&
             secs != ~(DWORD)0 && (uint64_t)secs * 1000 >= limit_ms) {
             xpr__list_remove(link);
-            closesocket(io->accept_sock);
-            io->accept_sock = INVALID_SOCKET;
-            cl->base.loop->stats.timed_out_connections++;
+            closesocket(op->accept_sock);
+            op->accept_sock = INVALID_SOCKET;
+            listener->base.loop->stats.timed_out_connections++;
         }
         link = next;
     }
 }
 
-void xpr__cx_accept_unlink(struct xpr__io_ctx *io)
+void xpr__completion_accept_unlink(struct xpr__op *op)
 {
-    if (io->accept_link.next != NULL)
-        xpr__list_remove(&io->accept_link);
+    if (op->accept_link.next != NULL)
+        xpr__list_remove(&op->accept_link);
 }
 
-static void free_listener(struct xpr__cx_listener *cl)
+static void free_listener(struct xpr__completion_listener *listener)
 {
-    if (cl->accept_wait != NULL)
-        UnregisterWaitEx(cl->accept_wait, INVALID_HANDLE_VALUE);
-    if (cl->accept_event != NULL)
-        CloseHandle(cl->accept_event);
-    cl->accept_wait = cl->accept_event = NULL;
+    if (listener->accept_wait != NULL)
+        UnregisterWaitEx(listener->accept_wait, INVALID_HANDLE_VALUE);
+    if (listener->accept_event != NULL)
+        CloseHandle(listener->accept_event);
+    listener->accept_wait = listener->accept_event = NULL;
 }
 
-int xpr__cx_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
-                   xpr_listener **out)
+int xpr__completion_listen(xpr_loop *loop, const struct xpr__addr *addr,
+                           int backlog, xpr_listener **out)
 {
-    struct xpr__cx_loop *cx = xpr__cx_of(loop);
-    struct xpr__cx_listener *cl = xpr__calloc(1, sizeof(*cl));
+    struct xpr__completion_loop *engine = xpr__completion_of(loop);
+    struct xpr__completion_listener *listener =
+        xpr__calloc(1, sizeof(*listener));
     SOCKET s;
     int rc;
-    if (cl == NULL)
+    if (listener == NULL)
         return XPR_ENOMEM;
-    rc = xpr__sock_listen(addr, backlog, &cl->base.sock, &cl->base.bound);
+    rc = xpr__sock_listen(addr, backlog, &listener->base.sock,
+                          &listener->base.bound);
     if (rc != 0) {
-        free(cl);
+        free(listener);
         return rc;
     }
-    s = (SOCKET)cl->base.sock;
-    cl->cx = cx;
-    cl->family = addr->family;
-    xpr__list_init(&cl->accepts_waiting);
-    xpr__timer_init(&cl->sweep, loop, sweep_due, cl);
-    rc = xpr__cx_lookup_extensions(cx, s);
+    s = (SOCKET)listener->base.sock;
+    listener->engine = engine;
+    listener->family = addr->family;
+    xpr__list_init(&listener->accepts_waiting);
+    xpr__timer_init(&listener->sweep, loop, sweep_due, listener);
+    rc = xpr__completion_lookup_extensions(engine, s);
     if (rc == 0)
-        rc = xpr__cx_associate(cx, s, addr->family, &cl->skip_on_success);
+        rc = xpr__completion_associate(engine, s, addr->family,
+                                       &listener->skip_on_success);
     if (rc == 0) {
-        cl->accept_event = CreateEventW(NULL, FALSE, FALSE, NULL);
-        if (cl->accept_event == NULL)
+        listener->accept_event = CreateEventW(NULL, FALSE, FALSE, NULL);
+        if (listener->accept_event == NULL)
             rc = xpr__error_from_os((int)GetLastError());
         else if (xpr__fault(XPR__FAULT_WATCH)) /* trap 10 */
             rc = xpr__error_from_os(WSAENOBUFS);
-        else if (WSAEventSelect(s, cl->accept_event, FD_ACCEPT) != 0)
+        else if (WSAEventSelect(s, listener->accept_event, FD_ACCEPT) != 0)
             rc = xpr__wsa_error();
-        else if (!RegisterWaitForSingleObject(
-                     &cl->accept_wait, cl->accept_event, accept_signalled, cx,
-                     INFINITE, WT_EXECUTEINWAITTHREAD))
+        else if (!RegisterWaitForSingleObject(&listener->accept_wait,
+                                              listener->accept_event,
+                                              accept_signalled, engine,
+                                              INFINITE, WT_EXECUTEINWAITTHREAD))
             rc = xpr__error_from_os((int)GetLastError());
     }
     if (rc != 0) {
-        free_listener(cl);
+        free_listener(listener);
         closesocket(s);
-        free(cl);
+        free(listener);
         return rc;
     }
-    xpr__list_push_back(&cx->listeners, &cl->link);
-    *out = &cl->base;
+    xpr__list_push_back(&engine->listeners, &listener->link);
+    *out = &listener->base;
     return 0;
 }
 
-void xpr__cx_listener_close(xpr_listener *l)
+void xpr__completion_listener_close(xpr_listener *l)
 {
-    struct xpr__cx_listener *cl = (struct xpr__cx_listener *)l;
-    struct xpr__cx_loop *cx = cl->cx;
+    struct xpr__completion_listener *listener =
+        (struct xpr__completion_listener *)l;
+    struct xpr__completion_loop *engine = listener->engine;
     /* trap 6: cancel first, so Wine lets go of the listening socket before
      * closesocket returns (a connect right after must be refused) */
     CancelIoEx((HANDLE)l->sock, NULL);
     closesocket((SOCKET)l->sock);
     l->sock = XPR__INVALID_SOCKET;
-    free_listener(cl);
-    xpr__timer_release(&cl->sweep);
-    cl->closed = 1;
-    cx->pending[XPR__OP_ACCEPT] -= cl->pending;
-    cl->held += cl->pending;
-    cl->pending = 0;
-    xpr__list_remove(&cl->link);
-    xpr__list_push_back(&cx->closed_listeners, &cl->link);
+    free_listener(listener);
+    xpr__timer_release(&listener->sweep);
+    listener->closed = 1;
+    engine->pending[XPR__OP_ACCEPT] -= listener->pending;
+    listener->held += listener->pending;
+    listener->pending = 0;
+    xpr__list_remove(&listener->link);
+    xpr__list_push_back(&engine->closed_listeners, &listener->link);
 }
 
-void xpr__cx_listeners_reap(struct xpr__cx_loop *cx)
+void xpr__completion_listeners_reap(struct xpr__completion_loop *engine)
 {
-    struct xpr__link *link = cx->closed_listeners.head.next;
-    while (link != &cx->closed_listeners.head) {
+    struct xpr__link *link = engine->closed_listeners.head.next;
+    while (link != &engine->closed_listeners.head) {
         struct xpr__link *next = link->next;
-        struct xpr__cx_listener *cl =
-            XPR__CONTAINER(link, struct xpr__cx_listener, link);
-        if (cl->held == 0) {
+        struct xpr__completion_listener *listener =
+            XPR__CONTAINER(link, struct xpr__completion_listener, link);
+        if (listener->held == 0) {
             xpr__list_remove(link);
-            free(cl);
+            free(listener);
         }
         link = next;
     }
 }
 
-static int post_accept(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
+static int post_accept(struct xpr__completion_loop *engine,
+                       struct xpr__completion_listener *listener)
 {
-    struct xpr__io_ctx *io = xpr__cx_io_get(cx, cl->with_data);
+    struct xpr__op *op = xpr__op_get(engine, listener->with_data);
     xpr_socket_t as;
     DWORD bytes = 0;
     BOOL ok;
     int rc;
-    if (io == NULL)
+    if (op == NULL)
         return XPR_ENOMEM;
-    rc = xpr__sock_open(cl->family, &as);
+    rc = xpr__sock_open(listener->family, &as);
     if (rc != 0) {
-        xpr__cx_io_put(cx, io);
+        xpr__op_put(engine, op);
         return rc;
     }
-    io->kind = XPR__OP_ACCEPT;
-    io->owner = cl;
-    io->accept_sock = (SOCKET)as;
-    rc = xpr__cx_io_arm(cx, io);
+    op->kind = XPR__OP_ACCEPT;
+    op->owner = listener;
+    op->accept_sock = (SOCKET)as;
+    rc = xpr__op_arm(engine, op);
     if (rc != 0) {
-        xpr__cx_io_put(cx, io);
+        xpr__op_put(engine, op);
         closesocket((SOCKET)as);
         return rc;
     }
@@ -237,158 +243,165 @@ static int post_accept(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
         WSASetLastError(WSAENOBUFS);
         ok = FALSE;
     } else {
-        ok = cx->accept_ex((SOCKET)cl->base.sock, (SOCKET)as, io->buf,
-                           receive_len(io), ADDR_SLOT, ADDR_SLOT, &bytes,
-                           &io->ov);
+        ok = engine->accept_ex((SOCKET)listener->base.sock, (SOCKET)as, op->buf,
+                               receive_len(op), ADDR_SLOT, ADDR_SLOT, &bytes,
+                               &op->ov);
     }
-    rc = xpr__cx_posted(cx, io, &cl->pending, cl->skip_on_success, ok);
+    rc = xpr__op_posted(engine, op, &listener->pending,
+                        listener->skip_on_success, ok);
     if (rc != 0)
         closesocket((SOCKET)as);
-    else if (cl->with_data)
-        xpr__list_push_back(&cl->accepts_waiting, &io->accept_link);
+    else if (listener->with_data)
+        xpr__list_push_back(&listener->accepts_waiting, &op->accept_link);
     return rc;
 }
 
-static unsigned accepts_max(const struct xpr__cx_listener *cl)
+static unsigned accepts_max(const struct xpr__completion_listener *listener)
 {
-    return cl->base.cfg.accepts_max ? cl->base.cfg.accepts_max
-                                    : DEFAULT_ACCEPTS_MAX;
+    return listener->base.cfg.accepts_max ? listener->base.cfg.accepts_max
+                                          : DEFAULT_ACCEPTS_MAX;
 }
 
 /* The posted accepts ran out: aim a batch higher next time. */
-static void grow_target(struct xpr__cx_listener *cl)
+static void grow_target(struct xpr__completion_listener *listener)
 {
-    unsigned batch = cl->base.cfg.accepts_initial ? cl->base.cfg.accepts_initial
-                                                  : DEFAULT_ACCEPTS;
-    cl->target += batch;
-    if (cl->target > accepts_max(cl))
-        cl->target = accepts_max(cl);
+    unsigned batch = listener->base.cfg.accepts_initial
+                         ? listener->base.cfg.accepts_initial
+                         : DEFAULT_ACCEPTS;
+    listener->target += batch;
+    if (listener->target > accepts_max(listener))
+        listener->target = accepts_max(listener);
 }
 
 /* The first round after xpr_listen: the core has set cfg by now. */
-static void start(struct xpr__cx_listener *cl)
+static void start(struct xpr__completion_listener *listener)
 {
-    cl->started = 1;
-    cl->target = cl->base.cfg.accepts_initial ? cl->base.cfg.accepts_initial
-                                              : DEFAULT_ACCEPTS;
-    if (cl->target > accepts_max(cl))
-        cl->target = accepts_max(cl);
-    cl->with_data = cl->base.cfg.accepts_with_data != 0;
-    if (cl->with_data)
-        xpr__timer_arm(&cl->sweep, SWEEP_MS, SWEEP_MS);
+    listener->started = 1;
+    listener->target = listener->base.cfg.accepts_initial
+                           ? listener->base.cfg.accepts_initial
+                           : DEFAULT_ACCEPTS;
+    if (listener->target > accepts_max(listener))
+        listener->target = accepts_max(listener);
+    listener->with_data = listener->base.cfg.accepts_with_data != 0;
+    if (listener->with_data)
+        xpr__timer_arm(&listener->sweep, SWEEP_MS, SWEEP_MS);
 }
 
 /* trap 9: a failure pauses the listener, through the core. */
-static void top_up(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl)
+static void top_up(struct xpr__completion_loop *engine,
+                   struct xpr__completion_listener *listener)
 {
     unsigned failures = 0;
-    while (!cl->closed && !cl->paused && cl->pending < cl->target) {
-        int rc = post_accept(cx, cl);
-        if (rc != 0 && (xpr__listener_accept_failed(&cl->base, rc) ||
-                        ++failures >= cl->target))
+    while (!listener->closed && !listener->paused &&
+           listener->pending < listener->target) {
+        int rc = post_accept(engine, listener);
+        if (rc != 0 && (xpr__listener_accept_failed(&listener->base, rc) ||
+                        ++failures >= listener->target))
             break;
     }
 }
 
 /* trap 9: a listener that takes no connection and has no retry coming */
-static int starved(const struct xpr__cx_listener *cl)
+static int starved(const struct xpr__completion_listener *listener)
 {
-    return cl->started && !cl->closed && !cl->paused && cl->pending == 0;
+    return listener->started && !listener->closed && !listener->paused &&
+           listener->pending == 0;
 }
 
-int xpr__cx_listener_set_accepting(xpr_listener *l, int on)
+int xpr__completion_listener_set_accepting(xpr_listener *l, int on)
 {
-    struct xpr__cx_listener *cl = (struct xpr__cx_listener *)l;
-    cl->paused = (unsigned char)!on;
+    struct xpr__completion_listener *listener =
+        (struct xpr__completion_listener *)l;
+    listener->paused = (unsigned char)!on;
     /* A failure here pauses it again, with the next retry scheduled. */
-    if (on && cl->started)
-        top_up(cl->cx, cl);
+    if (on && listener->started)
+        top_up(listener->engine, listener);
     return 0;
 }
 
-int xpr__cx_listeners_top_up(struct xpr__cx_loop *cx)
+int xpr__completion_listeners_top_up(struct xpr__completion_loop *engine)
 {
     struct xpr__link *link;
-    int signalled = InterlockedExchange(&cx->accept_signalled, 0) != 0;
+    int signalled = InterlockedExchange(&engine->accept_signalled, 0) != 0;
     int any_starved = 0;
-    for (link = cx->listeners.head.next; link != &cx->listeners.head;
+    for (link = engine->listeners.head.next; link != &engine->listeners.head;
          link = link->next) {
-        struct xpr__cx_listener *cl =
-            XPR__CONTAINER(link, struct xpr__cx_listener, link);
-        if (!cl->started)
-            start(cl);
+        struct xpr__completion_listener *listener =
+            XPR__CONTAINER(link, struct xpr__completion_listener, link);
+        if (!listener->started)
+            start(listener);
         if (signalled) {
             WSANETWORKEVENTS ne;
-            if (WSAEnumNetworkEvents((SOCKET)cl->base.sock, NULL, &ne) == 0 &&
+            if (WSAEnumNetworkEvents((SOCKET)listener->base.sock, NULL, &ne) ==
+                    0 &&
                 (ne.lNetworkEvents & FD_ACCEPT))
-                grow_target(cl);
+                grow_target(listener);
         }
-        if (cl->pending < cl->target)
-            top_up(cx, cl);
-        any_starved |= starved(cl);
+        if (listener->pending < listener->target)
+            top_up(engine, listener);
+        any_starved |= starved(listener);
     }
     return any_starved;
 }
 
 /* first: NULL, or the accept's context with the first bytes (trap 8). */
-static void take_conn(struct xpr__cx_loop *cx, struct xpr__cx_listener *cl,
-                      SOCKET s, const struct xpr__addr *peer,
-                      struct xpr__io_ctx *first)
+static void take_conn(struct xpr__completion_loop *engine,
+                      struct xpr__completion_listener *listener, SOCKET s,
+                      const struct xpr__addr *peer, struct xpr__op *first)
 {
-    struct xpr__cx_conn *cc = NULL;
-    if (xpr__listener_admit(&cl->base) == 0)
-        cc = xpr__cx_conn_new();
-    if (cc == NULL ||
-        xpr__cx_associate(cx, s, cl->family, &cc->skip_on_success) != 0) {
-        closesocket(s); /* refused, or dropped unseen like a failed accept */
-        free(cc);
+    xpr_conn *c =
+        xpr__conn_new_accepted(&listener->base, (xpr_socket_t)s, peer);
+    struct xpr__completion_conn *conn = (struct xpr__completion_conn *)c;
+    if (c != NULL && xpr__completion_associate(engine, s, listener->family,
+                                               &conn->skip_on_success) != 0) {
+        xpr__conn_discard(c); /* dropped unseen, like a failed accept */
+        c = NULL;
+    }
+    if (c == NULL) { /* refused (max_connections), or dropped */
+        closesocket(s);
         if (first != NULL)
-            xpr__cx_io_put(cx, first);
+            xpr__op_put(engine, first);
         return;
     }
-    xpr__conn_init(&cc->base, cx->loop, &cl->base.cb, cl->base.arg,
-                   (xpr_socket_t)s);
-    cc->base.peer = *peer;
-    cc->base.flags &= ~(unsigned)XPR__CONN_FLAG_CONNECTING;
-    cc->connected = 1;
-    xpr__listener_conn_opened(&cl->base, &cc->base);
-    xpr__cx_conn_start(cc, first);
+    xpr__completion_conn_accepted(&listener->base, conn, first);
 }
 
-void xpr__cx_accept_completed(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+void xpr__completion_accept_completed(struct xpr__completion_loop *engine,
+                                      struct xpr__op *op)
 {
-    struct xpr__cx_listener *cl = io->owner;
-    SOCKET s = io->accept_sock, ls = (SOCKET)cl->base.sock;
+    struct xpr__completion_listener *listener = op->owner;
+    SOCKET s = op->accept_sock, ls = (SOCKET)listener->base.sock;
     struct sockaddr *local = NULL, *remote = NULL;
     int local_len = 0, remote_len = 0;
     struct xpr__addr peer;
-    int rc = io->os_error;
-    cl->pending--;
-    xpr__cx_accept_unlink(io);
+    int rc = op->os_error;
+    listener->pending--;
+    xpr__completion_accept_unlink(op);
     if (rc == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* trap 10 */
         rc = WSAENETDOWN;
     else if (rc == 0 && setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
                                    (char *)&ls, sizeof(ls)) != 0)
         rc = WSAGetLastError();
     if (rc == 0) {
-        cx->get_sockaddrs(io->buf, receive_len(io), ADDR_SLOT, ADDR_SLOT,
-                          &local, &local_len, &remote, &remote_len);
+        engine->get_sockaddrs(op->buf, receive_len(op), ADDR_SLOT, ADDR_SLOT,
+                              &local, &local_len, &remote, &remote_len);
         if (remote == NULL ||
             xpr__sock_addr_from_os(remote, (size_t)remote_len, &peer) != 0)
             rc = WSAEAFNOSUPPORT;
     }
-    if (cl->pending == 0)
-        grow_target(cl); /* trap 5: every posted accept was used */
+    if (listener->pending == 0)
+        grow_target(listener); /* trap 5: every posted accept was used */
     if (rc != 0) {
-        xpr__cx_io_put(cx, io);
+        xpr__op_put(engine, op);
         if (s != INVALID_SOCKET) /* else swept: closed already (trap 8) */
             closesocket(s);      /* trap 4; reposted below */
-    } else if (io->large) {
-        take_conn(cx, cl, s, &peer, io); /* the bytes go with the conn */
+    } else if (op->large) {
+        take_conn(engine, listener, s, &peer,
+                  op); /* the bytes go with the conn */
     } else {
-        xpr__cx_io_put(cx, io);
-        take_conn(cx, cl, s, &peer, NULL);
+        xpr__op_put(engine, op);
+        take_conn(engine, listener, s, &peer, NULL);
     }
-    if (!cl->closed) /* on_open may have closed the listener */
-        top_up(cx, cl);
+    if (!listener->closed) /* on_open may have closed the listener */
+        top_up(engine, listener);
 }

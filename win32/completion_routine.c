@@ -60,69 +60,60 @@
 
 #define POLL_MS 10
 
-struct cr_state {
-    struct xpr__cx_loop *cx;
+struct routine_state {
+    struct xpr__completion_loop *engine;
     HANDLE signal; /* auto-reset: accept / connect done, or a wake */
     CRITICAL_SECTION lock;
     HANDLE thread; /* the loop thread, for QueueUserAPC (under lock) */
     DWORD thread_id;
-    struct xpr__io_ctx *apc_head, *apc_tail;       /* loop thread only */
-    struct xpr__io_ctx *ev_head, *ev_tail;         /* under lock */
-    struct xpr__io_ctx *polled_head, *polled_tail; /* trap 10 */
+    struct xpr__op *apc_head, *apc_tail;       /* loop thread only */
+    struct xpr__op *ev_head, *ev_tail;         /* under lock */
+    struct xpr__op *polled_head, *polled_tail; /* trap 10 */
     struct xpr__event_pool events;
 };
 
-static void push(struct xpr__io_ctx **head, struct xpr__io_ctx **tail,
-                 struct xpr__io_ctx *io)
-{
-    io->next = NULL;
-    if (*tail != NULL)
-        (*tail)->next = io;
-    else
-        *head = io;
-    *tail = io;
-}
-
 /* trap 2: runs on the loop thread, inside its alertable wait */
-static void CALLBACK cr_routine(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov,
-                                DWORD flags)
+static void CALLBACK routine_routine(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov,
+                                     DWORD flags)
 {
-    struct xpr__io_ctx *io = CONTAINING_RECORD(ov, struct xpr__io_ctx, ov);
-    struct xpr__cx_conn *cc = io->owner;
-    struct cr_state *st = xpr__cx_of(cc->base.loop)->harvester_state;
+    struct xpr__op *op = CONTAINING_RECORD(ov, struct xpr__op, ov);
+    struct xpr__completion_conn *conn = op->owner;
+    struct routine_state *st =
+        xpr__completion_of(conn->base.loop)->harvester_state;
     (void)flags;
-    io->bytes = bytes;
-    io->os_error = (int)err;
-    push(&st->apc_head, &st->apc_tail, io);
+    op->bytes = bytes;
+    op->os_error = (int)err;
+    xpr__op_append(&st->apc_head, &st->apc_tail, op);
 }
 
 /* trap 4: a pool thread */
-static void CALLBACK cr_event_done(PVOID arg, BOOLEAN timed_out)
+static void CALLBACK routine_event_done(PVOID arg, BOOLEAN timed_out)
 {
-    struct xpr__io_ctx *io = arg;
-    struct xpr__cx_loop *cx =
-        io->kind == XPR__OP_ACCEPT
-            ? ((struct xpr__cx_listener *)io->owner)->cx
-            : xpr__cx_of(((struct xpr__cx_conn *)io->owner)->base.loop);
-    struct cr_state *st = cx->harvester_state;
+    struct xpr__op *op = arg;
+    struct xpr__completion_loop *engine =
+        op->kind == XPR__OP_ACCEPT
+            ? ((struct xpr__completion_listener *)op->owner)->engine
+            : xpr__completion_of(
+                  ((struct xpr__completion_conn *)op->owner)->base.loop);
+    struct routine_state *st = engine->harvester_state;
     (void)timed_out;
     EnterCriticalSection(&st->lock);
-    push(&st->ev_head, &st->ev_tail, io);
+    xpr__op_append(&st->ev_head, &st->ev_tail, op);
     LeaveCriticalSection(&st->lock);
     SetEvent(st->signal);
 }
 
-static void CALLBACK cr_wake_apc(ULONG_PTR arg)
+static void CALLBACK routine_wake_apc(ULONG_PTR arg)
 {
     (void)arg; /* trap 6: ending the wait is all */
 }
 
-static int cr_init(struct xpr__cx_loop *cx)
+static int routine_init(struct xpr__completion_loop *engine)
 {
-    struct cr_state *st = xpr__calloc(1, sizeof(*st));
+    struct routine_state *st = xpr__calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
-    st->cx = cx;
+    st->engine = engine;
     st->signal = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (st->signal == NULL) {
         int rc = xpr__error_from_os((int)GetLastError());
@@ -130,13 +121,13 @@ static int cr_init(struct xpr__cx_loop *cx)
         return rc;
     }
     InitializeCriticalSection(&st->lock);
-    cx->harvester_state = st;
+    engine->harvester_state = st;
     return 0;
 }
 
-static void cr_free(struct xpr__cx_loop *cx)
+static void routine_free(struct xpr__completion_loop *engine)
 {
-    struct cr_state *st = cx->harvester_state;
+    struct routine_state *st = engine->harvester_state;
     xpr__event_pool_free(&st->events);
     if (st->thread != NULL)
         CloseHandle(st->thread);
@@ -145,49 +136,51 @@ static void cr_free(struct xpr__cx_loop *cx)
     free(st);
 }
 
-static int cr_associate(struct xpr__cx_loop *cx, SOCKET s)
+static int routine_associate(struct xpr__completion_loop *engine, SOCKET s)
 {
-    (void)cx;
+    (void)engine;
     (void)s;
     return 0; /* routines are per operation, not per socket */
 }
 
-static int cr_arm(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+static int routine_arm(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
-    struct cr_state *st = cx->harvester_state;
-    if (io->kind == XPR__OP_READ || io->kind == XPR__OP_WRITE ||
-        io->ov.hEvent != NULL)
+    struct routine_state *st = engine->harvester_state;
+    if (op->kind == XPR__OP_READ || op->kind == XPR__OP_WRITE ||
+        op->ov.hEvent != NULL)
         return 0; /* trap 9: routines need no event */
-    return xpr__event_pool_get(&st->events, &io->ov.hEvent); /* trap 4 */
+    return xpr__event_pool_get(&st->events, &op->ov.hEvent); /* trap 4 */
 }
 
-static void cr_io_fini(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+static void routine_op_fini(struct xpr__completion_loop *engine,
+                            struct xpr__op *op)
 {
-    struct cr_state *st = cx->harvester_state;
-    HANDLE ev = io->ov.hEvent;
-    io->ov.hEvent = NULL;
+    struct routine_state *st = engine->harvester_state;
+    HANDLE ev = op->ov.hEvent;
+    op->ov.hEvent = NULL;
     if (ev != NULL)
-        xpr__event_pool_put(&st->events, ev, cx->pool_free_max);
+        xpr__event_pool_put(&st->events, ev, engine->pool_free_max);
 }
 
-static int cr_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
-                     int done_now)
+static int routine_posted(struct xpr__completion_loop *engine,
+                          struct xpr__op *op, int done_now)
 {
-    struct cr_state *st = cx->harvester_state;
-    if (io->kind == XPR__OP_READ || io->kind == XPR__OP_WRITE)
+    struct routine_state *st = engine->harvester_state;
+    if (op->kind == XPR__OP_READ || op->kind == XPR__OP_WRITE)
         return 0; /* trap 3: the routine comes in any case */
     if (done_now)
         return 1; /* trap 4 */
-    if (!RegisterWaitForSingleObject(&io->wait, io->ov.hEvent, cr_event_done,
-                                     io, INFINITE, WT_EXECUTEONLYONCE)) {
-        io->wait = NULL; /* trap 10: polled by the loop */
-        push(&st->polled_head, &st->polled_tail, io);
+    if (!RegisterWaitForSingleObject(&op->wait, op->ov.hEvent,
+                                     routine_event_done, op, INFINITE,
+                                     WT_EXECUTEONLYONCE)) {
+        op->wait = NULL; /* trap 10: polled by the loop */
+        xpr__op_append(&st->polled_head, &st->polled_tail, op);
     }
     return 0;
 }
 
 /* trap 6: the thread that runs the loop now is the one APCs go to */
-static void note_thread(struct cr_state *st)
+static void note_thread(struct routine_state *st)
 {
     HANDLE h = NULL;
     if (st->thread_id == GetCurrentThreadId())
@@ -206,49 +199,50 @@ static void note_thread(struct cr_state *st)
 
 /* Hands a list of routine-reported operations to the engine. Each next
  * is read first: a context may be released (and its link reused). */
-static void reap_list(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+static void reap_list(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
-    while (io != NULL) {
-        struct xpr__io_ctx *next = io->next;
-        cx->dequeued_completions++;
-        xpr__completion_done(cx, &io->ov, io->bytes, io->os_error != 0);
-        io = next;
+    while (op != NULL) {
+        struct xpr__op *next = op->next;
+        engine->dequeued_completions++;
+        xpr__completion_done(engine, &op->ov, op->bytes, op->os_error != 0);
+        op = next;
     }
 }
 
 /* trap 10: finished polled operations join the list *ev. */
-static void take_polled(struct cr_state *st, struct xpr__io_ctx **ev)
+static void take_polled(struct routine_state *st, struct xpr__op **ev)
 {
-    struct xpr__io_ctx *io = st->polled_head, **tail = ev;
+    struct xpr__op *op = st->polled_head, **tail = ev;
     st->polled_head = st->polled_tail = NULL;
     while (*tail != NULL)
         tail = &(*tail)->next;
-    while (io != NULL) {
-        struct xpr__io_ctx *next = io->next;
-        io->next = NULL;
-        if (HasOverlappedIoCompleted(&io->ov)) {
-            *tail = io;
-            tail = &io->next;
+    while (op != NULL) {
+        struct xpr__op *next = op->next;
+        op->next = NULL;
+        if (HasOverlappedIoCompleted(&op->ov)) {
+            *tail = op;
+            tail = &op->next;
         } else {
-            push(&st->polled_head, &st->polled_tail, io);
+            xpr__op_append(&st->polled_head, &st->polled_tail, op);
         }
-        io = next;
+        op = next;
     }
 }
 
-static int cr_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
+static int routine_wait_and_reap(struct xpr__completion_loop *engine,
+                                 int timeout_ms)
 {
-    struct cr_state *st = cx->harvester_state;
+    struct routine_state *st = engine->harvester_state;
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, r;
-    struct xpr__io_ctx *io, *ev;
-    struct xpr__io_ctx *w_head = NULL, *w_tail = NULL;
-    struct xpr__io_ctx *r_head = NULL, *r_tail = NULL;
+    struct xpr__op *op, *ev;
+    struct xpr__op *w_head = NULL, *w_tail = NULL;
+    struct xpr__op *r_head = NULL, *r_tail = NULL;
     note_thread(st);
     if (st->apc_head != NULL)
         wait = 0;
     else if (st->polled_head != NULL && wait > POLL_MS)
         wait = POLL_MS; /* trap 10 */
-    cx->dequeue_calls++;
+    engine->dequeue_calls++;
     if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 11 */
         SetLastError(ERROR_NOT_ENOUGH_MEMORY);
         r = WAIT_FAILED;
@@ -263,52 +257,52 @@ static int cr_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
     LeaveCriticalSection(&st->lock);
     take_polled(st, &ev);
     while (ev != NULL) { /* accepts and connects (trap 4, 5) */
-        io = ev;
-        ev = io->next;
-        if (io->wait != NULL)
-            UnregisterWaitEx(io->wait, INVALID_HANDLE_VALUE);
-        io->wait = NULL;
-        cx->dequeued_completions++;
-        xpr__completion_done(cx, &io->ov, (DWORD)io->ov.InternalHigh,
-                             io->ov.Internal != 0);
+        op = ev;
+        ev = op->next;
+        if (op->wait != NULL)
+            UnregisterWaitEx(op->wait, INVALID_HANDLE_VALUE);
+        op->wait = NULL;
+        engine->dequeued_completions++;
+        xpr__completion_done(engine, &op->ov, (DWORD)op->ov.InternalHigh,
+                             op->ov.Internal != 0);
     }
     /* reads and writes, in the order their routines ran (trap 2, 7);
      * writes first (trap 8) */
-    io = st->apc_head;
+    op = st->apc_head;
     st->apc_head = st->apc_tail = NULL;
-    while (io != NULL) { /* split, keeping the order within each */
-        struct xpr__io_ctx *next = io->next;
-        if (io->kind == XPR__OP_WRITE)
-            push(&w_head, &w_tail, io);
+    while (op != NULL) { /* split, keeping the order within each */
+        struct xpr__op *next = op->next;
+        if (op->kind == XPR__OP_WRITE)
+            xpr__op_append(&w_head, &w_tail, op);
         else
-            push(&r_head, &r_tail, io);
-        io = next;
+            xpr__op_append(&r_head, &r_tail, op);
+        op = next;
     }
-    reap_list(cx, w_head);
-    reap_list(cx, r_head);
+    reap_list(engine, w_head);
+    reap_list(engine, r_head);
     return 0;
 }
 
-static void cr_wake(struct xpr__cx_loop *cx)
+static void routine_wake(struct xpr__completion_loop *engine)
 {
-    struct cr_state *st = cx->harvester_state;
+    struct routine_state *st = engine->harvester_state;
     EnterCriticalSection(&st->lock);
     if (st->thread != NULL)
-        QueueUserAPC(cr_wake_apc, st->thread, 0);
+        QueueUserAPC(routine_wake_apc, st->thread, 0);
     LeaveCriticalSection(&st->lock);
     SetEvent(st->signal); /* trap 6 */
 }
 
 const struct xpr__harvester_ops xpr__routine_harvester = {
     "completion-routine",
-    cr_init,
-    cr_free,
-    cr_associate,
-    cr_wait_and_reap,
-    cr_wake,
+    routine_init,
+    routine_free,
+    routine_associate,
+    routine_wait_and_reap,
+    routine_wake,
     0, /* skip_on_success: trap 3, 4 */
-    cr_arm,
-    cr_io_fini,
-    cr_posted,
-    cr_routine,
+    routine_arm,
+    routine_op_fini,
+    routine_posted,
+    routine_routine,
 };

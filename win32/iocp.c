@@ -37,6 +37,7 @@
  *    ERROR_NOT_ENOUGH_MEMORY, and fails an association
  *    (CreateIoCompletionPort) with ERROR_NOT_ENOUGH_MEMORY too: the engine
  *    then drops or ends that socket's conn.
+ * 9. Within a batch, sends are handed over first (completion.c, item 8).
  */
 #include "alloc.h"
 #include "completion.h"
@@ -52,32 +53,32 @@ struct iocp_state {
     HANDLE port;
 };
 
-static int iocp_init(struct xpr__cx_loop *cx)
+static int iocp_init(struct xpr__completion_loop *engine)
 {
     struct iocp_state *st = xpr__calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
     st->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0,
-                                      (DWORD)cx->loop->workers);
+                                      (DWORD)engine->loop->workers);
     if (st->port == NULL) {
         int rc = xpr__error_from_os((int)GetLastError());
         free(st);
         return rc;
     }
-    cx->harvester_state = st;
+    engine->harvester_state = st;
     return 0;
 }
 
-static void iocp_free(struct xpr__cx_loop *cx)
+static void iocp_free(struct xpr__completion_loop *engine)
 {
-    struct iocp_state *st = cx->harvester_state;
+    struct iocp_state *st = engine->harvester_state;
     CloseHandle(st->port);
     free(st);
 }
 
-static int iocp_associate(struct xpr__cx_loop *cx, SOCKET s)
+static int iocp_associate(struct xpr__completion_loop *engine, SOCKET s)
 {
-    struct iocp_state *st = cx->harvester_state;
+    struct iocp_state *st = engine->harvester_state;
     if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 8 */
         SetLastError(ERROR_NOT_ENOUGH_MEMORY);
         return xpr__error_from_os((int)GetLastError());
@@ -87,15 +88,16 @@ static int iocp_associate(struct xpr__cx_loop *cx, SOCKET s)
     return 0;
 }
 
-static int iocp_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
+static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
+                              int timeout_ms)
 {
-    struct iocp_state *st = cx->harvester_state;
+    struct iocp_state *st = engine->harvester_state;
     OVERLAPPED_ENTRY entries[BATCH]; /* per worker (quirk 6) */
-    ULONG count = 0, i;
+    ULONG order[BATCH], count = 0, sends = 0, others = 0, i;
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
     DWORD err = 0;
     BOOL ok;
-    xpr__loop_wait_begin(cx->loop);
+    xpr__loop_wait_begin(engine->loop);
     if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 8: no entry removed */
         ok = FALSE;
         err = ERROR_NOT_ENOUGH_MEMORY;
@@ -105,28 +107,38 @@ static int iocp_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
         if (!ok)
             err = GetLastError();
     }
-    xpr__loop_wait_end(cx->loop);
-    cx->dequeue_calls++;
+    xpr__loop_wait_end(engine->loop);
+    engine->dequeue_calls++;
     if (!ok) {
         if (err == WAIT_TIMEOUT)
             return 0;
         return xpr__error_from_os((int)err);
     }
-    cx->dequeued_completions += count;
+    engine->dequeued_completions += count;
+    /* quirk 9: a batch's sends first. The order is fixed before any is
+     * handled: a handled op goes back to the pool and may be posted again
+     * (as another kind) by a callback. */
     for (i = 0; i < count; i++) {
-        OVERLAPPED_ENTRY *e = &entries[i];
-        OVERLAPPED *ov = e->lpOverlapped;
+        OVERLAPPED *ov = entries[i].lpOverlapped;
         if (ov == NULL)
             continue; /* a wake */
-        xpr__completion_done(cx, ov, e->dwNumberOfBytesTransferred,
+        if (CONTAINING_RECORD(ov, struct xpr__op, ov)->kind == XPR__OP_WRITE)
+            order[sends++] = i;
+        else
+            order[count - 1 - others++] = i;
+    }
+    for (i = 0; i < sends + others; i++) {
+        ULONG k = order[i < sends ? i : count - 1 - (i - sends)];
+        OVERLAPPED *ov = entries[k].lpOverlapped;
+        xpr__completion_done(engine, ov, entries[k].dwNumberOfBytesTransferred,
                              ov->Internal != 0);
     }
     return 0;
 }
 
-static void iocp_wake(struct xpr__cx_loop *cx)
+static void iocp_wake(struct xpr__completion_loop *engine)
 {
-    struct iocp_state *st = cx->harvester_state;
+    struct iocp_state *st = engine->harvester_state;
     PostQueuedCompletionStatus(st->port, 0, WAKE_KEY, NULL);
 }
 

@@ -68,10 +68,10 @@
 #define GROUP_MAX (WSA_MAXIMUM_WAIT_EVENTS - 1) /* + the control event */
 #define POLL_MS 10
 
-struct ov_state;
+struct overlapped_state;
 
 struct group {
-    struct ov_state *st;
+    struct overlapped_state *st;
     HANDLE thread;  /* NULL: polled by the loop (trap 8) */
     HANDLE control; /* auto-reset: take a fresh copy */
     CRITICAL_SECTION lock;
@@ -80,10 +80,10 @@ struct group {
     unsigned count;
     int dirty; /* changed since the thread's copy */
     HANDLE events[GROUP_MAX];
-    struct xpr__io_ctx *ios[GROUP_MAX];
+    struct xpr__op *ops[GROUP_MAX];
 };
 
-struct ov_state {
+struct overlapped_state {
     HANDLE wake;  /* trap 7 */
     HANDLE ready; /* a waiting thread saw an event */
     struct group **groups;
@@ -118,7 +118,7 @@ static DWORD WINAPI group_thread(LPVOID arg)
     return 0;
 }
 
-static struct group *group_new(struct ov_state *st)
+static struct group *group_new(struct overlapped_state *st)
 {
     struct group *g;
     if (st->ngroups == st->cap_groups) {
@@ -158,9 +158,9 @@ static void group_free(struct group *g)
     free(g);
 }
 
-static int ov_init(struct xpr__cx_loop *cx)
+static int overlapped_init(struct xpr__completion_loop *engine)
 {
-    struct ov_state *st = xpr__calloc(1, sizeof(*st));
+    struct overlapped_state *st = xpr__calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
     st->wake = CreateEventW(NULL, FALSE, FALSE, NULL);
@@ -174,13 +174,13 @@ static int ov_init(struct xpr__cx_loop *cx)
         free(st);
         return rc;
     }
-    cx->harvester_state = st;
+    engine->harvester_state = st;
     return 0;
 }
 
-static void ov_free(struct xpr__cx_loop *cx)
+static void overlapped_free(struct xpr__completion_loop *engine)
 {
-    struct ov_state *st = cx->harvester_state;
+    struct overlapped_state *st = engine->harvester_state;
     unsigned i, k;
     for (i = 0; i < st->ngroups; i++) {
         struct group *g = st->groups[i];
@@ -198,44 +198,46 @@ static void ov_free(struct xpr__cx_loop *cx)
     free(st);
 }
 
-static int ov_associate(struct xpr__cx_loop *cx, SOCKET s)
+static int overlapped_associate(struct xpr__completion_loop *engine, SOCKET s)
 {
-    (void)cx;
+    (void)engine;
     (void)s;
     return 0; /* events are per operation, not per socket */
 }
 
 /* Lends the context an event, and makes sure a group slot is free for it
  * should it be pending (trap 10). */
-static int ov_arm(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+static int overlapped_arm(struct xpr__completion_loop *engine,
+                          struct xpr__op *op)
 {
-    struct ov_state *st = cx->harvester_state;
+    struct overlapped_state *st = engine->harvester_state;
     int rc;
-    if (io->ov.hEvent != NULL)
+    if (op->ov.hEvent != NULL)
         return 0;
     if (st->armed >= st->ngroups * GROUP_MAX && group_new(st) == NULL)
         return XPR_ENOMEM;
-    rc = xpr__event_pool_get(&st->events, &io->ov.hEvent); /* trap 5 */
+    rc = xpr__event_pool_get(&st->events, &op->ov.hEvent); /* trap 5 */
     if (rc == 0)
         st->armed++;
     return rc;
 }
 
-static void ov_io_fini(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+static void overlapped_op_fini(struct xpr__completion_loop *engine,
+                               struct xpr__op *op)
 {
-    struct ov_state *st = cx->harvester_state;
-    HANDLE ev = io->ov.hEvent;
-    io->ov.hEvent = NULL;
+    struct overlapped_state *st = engine->harvester_state;
+    HANDLE ev = op->ov.hEvent;
+    op->ov.hEvent = NULL;
     if (ev == NULL)
         return;
     st->armed--;
-    xpr__event_pool_put(&st->events, ev, cx->pool_free_max); /* trap 4, 5 */
+    xpr__event_pool_put(&st->events, ev, engine->pool_free_max); /* trap 4, 5 */
 }
 
-static int ov_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
-                     int done_now)
+static int overlapped_posted(struct xpr__completion_loop *engine,
+                             struct xpr__op *op, int done_now)
 {
-    struct ov_state *st = cx->harvester_state;
+    struct overlapped_state *st = engine->harvester_state;
     struct group *g = NULL;
     unsigned i;
     if (done_now)
@@ -246,15 +248,15 @@ static int ov_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
             break;
         }
     }
-    if (g == NULL) /* cannot happen: ov_arm reserved a slot (trap 10) */
+    if (g == NULL) /* cannot happen: overlapped_arm reserved a slot (trap 10) */
         g = group_new(st);
     if (g == NULL) {
-        WaitForSingleObject(io->ov.hEvent, INFINITE);
+        WaitForSingleObject(op->ov.hEvent, INFINITE);
         return 1;
     }
     EnterCriticalSection(&g->lock);
-    g->events[g->count] = io->ov.hEvent;
-    g->ios[g->count] = io;
+    g->events[g->count] = op->ov.hEvent;
+    g->ops[g->count] = op;
     g->count++;
     LeaveCriticalSection(&g->lock);
     g->dirty = 1;
@@ -262,7 +264,7 @@ static int ov_posted(struct xpr__cx_loop *cx, struct xpr__io_ctx *io,
 }
 
 struct batch {
-    struct xpr__io_ctx *writes, **w_tail, *rest, **r_tail;
+    struct xpr__op *writes, **w_tail, *rest, **r_tail;
 };
 
 /* Takes the finished operations of one group (at most GROUP_MAX) out of it,
@@ -273,44 +275,44 @@ static void reap_group(struct batch *b, struct group *g)
     for (n = 0; n < GROUP_MAX && g->count > 0; n++) {
         DWORD r =
             WSAWaitForMultipleEvents(g->count, g->events, FALSE, 0, FALSE);
-        struct xpr__io_ctx *io;
+        struct xpr__op *op;
         unsigned idx;
         if (r >= WSA_WAIT_EVENT_0 + g->count)
             break; /* none (or a timeout) */
         idx = (unsigned)(r - WSA_WAIT_EVENT_0);
-        io = g->ios[idx];
+        op = g->ops[idx];
         EnterCriticalSection(&g->lock);
         g->count--;
         g->events[idx] = g->events[g->count];
-        g->ios[idx] = g->ios[g->count];
+        g->ops[idx] = g->ops[g->count];
         LeaveCriticalSection(&g->lock);
         g->dirty = 1;
-        io->next = NULL; /* trap 9: writes first */
-        if (io->kind == XPR__OP_WRITE) {
-            *b->w_tail = io;
-            b->w_tail = &io->next;
+        op->next = NULL; /* trap 9: writes first */
+        if (op->kind == XPR__OP_WRITE) {
+            *b->w_tail = op;
+            b->w_tail = &op->next;
         } else {
-            *b->r_tail = io;
-            b->r_tail = &io->next;
+            *b->r_tail = op;
+            b->r_tail = &op->next;
         }
     }
 }
 
 /* Hands a batch to the engine (trap 6). Each next is read first: a context
  * may be released, and its link reused. */
-static void deliver(struct xpr__cx_loop *cx, struct xpr__io_ctx *io)
+static void deliver(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
-    while (io != NULL) {
-        struct xpr__io_ctx *next = io->next;
-        cx->dequeued_completions++;
-        xpr__completion_done(cx, &io->ov, (DWORD)io->ov.InternalHigh,
-                             io->ov.Internal != 0);
-        io = next;
+    while (op != NULL) {
+        struct xpr__op *next = op->next;
+        engine->dequeued_completions++;
+        xpr__completion_done(engine, &op->ov, (DWORD)op->ov.InternalHigh,
+                             op->ov.Internal != 0);
+        op = next;
     }
 }
 
 /* Lets every thread whose set changed take a fresh copy (trap 2). */
-static int flush(struct ov_state *st)
+static int flush(struct overlapped_state *st)
 {
     unsigned i;
     int polled = 0;
@@ -326,9 +328,10 @@ static int flush(struct ov_state *st)
     return polled;
 }
 
-static int ov_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
+static int overlapped_wait_and_reap(struct xpr__completion_loop *engine,
+                                    int timeout_ms)
 {
-    struct ov_state *st = cx->harvester_state;
+    struct overlapped_state *st = engine->harvester_state;
     HANDLE h[2];
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, r;
     unsigned i;
@@ -340,7 +343,7 @@ static int ov_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
         wait = POLL_MS; /* trap 8 */
     h[0] = st->wake;
     h[1] = st->ready;
-    cx->dequeue_calls++;
+    engine->dequeue_calls++;
     if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 11 */
         SetLastError(ERROR_NOT_ENOUGH_MEMORY);
         r = WAIT_FAILED;
@@ -359,19 +362,27 @@ static int ov_wait_and_reap(struct xpr__cx_loop *cx, int timeout_ms)
         }
     }
     flush(st);
-    deliver(cx, b.writes);
-    deliver(cx, b.rest);
+    deliver(engine, b.writes);
+    deliver(engine, b.rest);
     return 0;
 }
 
-static void ov_wake(struct xpr__cx_loop *cx)
+static void overlapped_wake(struct xpr__completion_loop *engine)
 {
-    struct ov_state *st = cx->harvester_state;
+    struct overlapped_state *st = engine->harvester_state;
     SetEvent(st->wake);
 }
 
 const struct xpr__harvester_ops xpr__overlapped_harvester = {
-    "overlapped",     ov_init,    ov_free,   ov_associate,
-    ov_wait_and_reap, ov_wake,    0, /* skip_on_success: trap 4 */
-    ov_arm,           ov_io_fini, ov_posted, NULL,
+    "overlapped",
+    overlapped_init,
+    overlapped_free,
+    overlapped_associate,
+    overlapped_wait_and_reap,
+    overlapped_wake,
+    0, /* skip_on_success: trap 4 */
+    overlapped_arm,
+    overlapped_op_fini,
+    overlapped_posted,
+    NULL,
 };
