@@ -1,26 +1,28 @@
 /*
- * The stream-level contract between the portable core and a back end.
+ * The contract between the portable core and a back end.
  *
- * The core (portable/loop.c, conn.c, timer.c, post.c) owns what every back end
- * shares: argument checks, thread checks, the list of live objects, timeouts,
- * max_connections, statistics and the delivery of on_close. A back end owns
- * sockets and I/O. Three families implement struct xpr_backend_ops:
- *   - the shared readiness engine (portable/stream.c) over a poller
+ * The core (portable/loop.c, conn.c, listener.c, timer.c, post.c) owns what
+ * every back end shares: argument and thread checks, the live objects, each
+ * conn's state machine and write queue (conn.c), timeouts,
+ * max_connections, statistics and the delivery of on_close. A back end is
+ * a transport: it owns sockets and moves bytes, and reports what happened
+ * through the xpr__conn_* entry points below. Three families implement
+ * struct xpr_backend_ops:
+ *   - the readiness transport (portable/stream.c) over a poller
  *     (portable/poller.h): poll, select, eventselect, asyncselect, libevent;
  *   - libevent's bufferevents (libevent/bev.c): libevent-bev, libevent-iocp;
- *   - the Windows completion engine (win32/): overlapped,
+ *   - the Windows completion engine (win32/completion*.c): overlapped,
  *     completion-routine, iocp.
  *
- * Rules every back end follows:
- *   1. Each accepted or connected conn is set up with xpr__conn_init() and
- *      ends with exactly one xpr__conn_finish(conn, err), called once the
- *      socket is closed and no I/O of it is pending. The core then runs
- *      on_close from the loop (never from inside an API call) and calls
- *      ops->conn_free.
- *   2. Accepts go through xpr__listener_admit(): over max_connections the
- *      back end closes the new socket at once.
- *   3. Every read that delivers data calls xpr__conn_note_read() (idle and
- *      first-data timeouts) before on_data.
+ * Rules every transport follows:
+ *   1. A conn ends with exactly one xpr__conn_closed, after the core asked
+ *      for conn_close and once its socket is closed and no I/O of it is
+ *      pending. The core then runs on_close from the loop (never from
+ *      inside an API call) and frees the conn.
+ *   2. Accepted sockets become conns through xpr__conn_new_accepted
+ *      (max_connections) and are announced by xpr__listener_conn_opened.
+ *   3. Nothing is reported from inside a conn_* operation, except
+ *      xpr__conn_closed from conn_close.
  */
 #ifndef XPR_BACKEND_H
 #define XPR_BACKEND_H
@@ -67,18 +69,6 @@ enum xpr__conn_state {
     XPR__CONN_FINISHED
 };
 
-/* Legacy stream contract (libevent-bev and the completion engine until they
- * move to the transport contract): flags the back end reads and sets. */
-enum xpr__conn_flags {
-    XPR__CONN_FLAG_CONNECTING = 1u << 0,
-    XPR__CONN_FLAG_OPEN = 1u << 1,
-    XPR__CONN_PAUSED = 1u << 2,
-    XPR__CONN_SHUT_WANTED = 1u << 3,
-    XPR__CONN_EOF = 1u << 4,
-    XPR__CONN_FLAG_CLOSING = 1u << 5,
-    XPR__CONN_FLAG_FINISHED = 1u << 6
-};
-
 struct xpr_conn {
     xpr_loop *loop;
     struct xpr_conn_callbacks cb;
@@ -95,7 +85,6 @@ struct xpr_conn {
     unsigned char send_full;   /* conn_send took less than offered: more
                                   only after xpr__conn_writable/_sent */
     unsigned char has_peer;
-    unsigned flags; /* legacy contract only */
     int close_err;
     /* Bytes accepted by xpr_conn_write and not yet reported sent; the
      * first in_flight of them are handed to the transport. The queue lives
@@ -157,7 +146,7 @@ struct xpr_backend_ops {
      * 0 or an XPR_E* code. */
     int (*listener_set_accepting)(xpr_listener *l, int on);
 
-    /* ---- conns, transport contract ----
+    /* ---- conns ----
      * The core owns the conn: its state, write queue, pause, drain, EOF
      * policy, shutdown and close (portable/conn.c). A transport moves bytes
      * and reports what happened through the xpr__conn_* entry points below.
@@ -188,19 +177,6 @@ struct xpr_backend_ops {
      * set; calls xpr__conn_closed once no operation of the conn is pending
      * (from inside this call when none is). */
     void (*conn_close)(xpr_conn *c, int reset);
-
-    /* ---- conns, legacy stream contract (libevent-bev, the completion
-     * engine) until they move to the transport contract above ---- */
-    int (*connect)(xpr_loop *loop, const struct xpr__addr *addr,
-                   const struct xpr_conn_callbacks *cb, void *arg,
-                   xpr_conn **out);
-    int (*write)(xpr_conn *c, const void *p, size_t n);
-    size_t (*queued)(const xpr_conn *c);
-    int (*set_reading)(xpr_conn *c, int on);
-    int (*shutdown)(xpr_conn *c);
-    int (*close)(xpr_conn *c);
-    void (*close_now)(xpr_conn *c, int err, int reset);
-    void (*conn_free)(xpr_conn *c);
 
     /* Optional: adds back-end figures to a stats snapshot. */
     void (*stats)(xpr_loop *loop, struct xpr_loop_stats *stats);
@@ -293,7 +269,7 @@ struct xpr_loop {
 
 /* ---- services of the core to back ends ---- */
 
-/* ---- transport contract: what transports report ----
+/* ---- what transports report ----
  * Each entry point may run application callbacks; the conn may end (and
  * the transport's conn_close run) inside any of them. */
 
@@ -331,26 +307,8 @@ void xpr__conn_closed(xpr_conn *c);
  * except xpr__conn_closed. */
 static inline int xpr__conn_done(const xpr_conn *c)
 {
-    return c->state >= XPR__CONN_ENDING ||
-           (c->flags & XPR__CONN_FLAG_FINISHED) != 0;
+    return c->state >= XPR__CONN_ENDING;
 }
-
-/* ---- legacy stream contract ---- */
-
-/* Fills the common part of a new conn and links it into loop->conns. */
-void xpr__conn_init(xpr_conn *c, xpr_loop *loop,
-                    const struct xpr_conn_callbacks *cb, void *arg,
-                    xpr_socket_t sock);
-/* The conn is open: start timeouts, run on_open. */
-void xpr__conn_opened(xpr_conn *c);
-/* Exactly once per conn, after its socket is closed and no I/O is pending. */
-void xpr__conn_finish(xpr_conn *c, int err);
-/* Bytes arrived (before on_data): restart idle / end first-data timeouts. */
-void xpr__conn_note_read(xpr_conn *c, size_t n);
-/* Delivers on_eof, or without one starts the default flush-then-close. */
-void xpr__conn_deliver_eof(xpr_conn *c);
-/* Runs on_drain if set. */
-void xpr__conn_deliver_drain(xpr_conn *c);
 
 /* An accept failed with err. Returns 0 when only that connection is lost
  * (aborted or reset before it was accepted): go on accepting. Otherwise the

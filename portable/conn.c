@@ -13,9 +13,6 @@
  *   3. An error of the transport ends the conn with that error: on_close
  *      reports it. Nothing the application wrote is dropped silently while
  *      the conn lives.
- *
- * The legacy stream contract (libevent-bev, the completion engine) keeps
- * its own paths here until those back ends are transports.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -26,42 +23,23 @@
 #include "sock.h"
 
 static void conn_timeout_fired(xpr_timer *t, void *arg);
-
-static int is_legacy(const xpr_conn *c)
-{
-    return c->loop->ops->conn_send == NULL;
-}
-
-void xpr__conn_init(xpr_conn *c, xpr_loop *loop,
-                    const struct xpr_conn_callbacks *cb, void *arg,
-                    xpr_socket_t sock)
-{
-    c->loop = loop;
-    c->cb = *cb;
-    c->userdata = arg;
-    c->listener = NULL;
-    c->sock = sock;
-    c->state = XPR__CONN_CONNECTING;
-    c->connected = c->paused = c->reading = c->read_ended = 0;
-    c->shut_wanted = c->shut_sent = c->send_full = c->has_peer = 0;
-    c->flags = XPR__CONN_FLAG_CONNECTING;
-    c->close_err = 0;
-    xpr__wq_init(&c->queue);
-    c->in_flight = 0;
-    c->idle_timeout_ms = 0;
-    c->first_data_timeout_ms = 0;
-    c->last_read_ms = 0;
-    c->timeout = NULL;
-    xpr__list_push_back(&loop->conns, &c->link);
-    loop->stats.live_connections++;
-}
+static void note_read(xpr_conn *c, size_t n);
 
 static xpr_conn *conn_new(xpr_loop *loop, const struct xpr_conn_callbacks *cb,
                           void *arg, xpr_socket_t sock)
 {
     xpr_conn *c = xpr__calloc(1, loop->ops->conn_size);
-    if (c != NULL)
-        xpr__conn_init(c, loop, cb, arg, sock);
+    if (c == NULL)
+        return NULL;
+    /* zeroed: no flag set, no timeout, nothing queued */
+    c->loop = loop;
+    c->cb = *cb;
+    c->userdata = arg;
+    c->sock = sock;
+    c->state = XPR__CONN_CONNECTING;
+    xpr__wq_init(&c->queue);
+    xpr__list_push_back(&loop->conns, &c->link);
+    loop->stats.live_connections++;
     return c;
 }
 
@@ -92,10 +70,7 @@ void xpr__conn_free(xpr_conn *c)
     release_timeout(c);
     free(c->timeout);
     xpr__wq_clear(&c->queue);
-    if (c->loop->ops->conn_free != NULL)
-        c->loop->ops->conn_free(c);
-    else
-        free(c);
+    free(c);
 }
 
 /* ---- state machine ---- */
@@ -127,16 +102,6 @@ static int arm_timeout(xpr_conn *c)
         xpr__timer_init(c->timeout, c->loop, conn_timeout_fired, c);
     }
     return xpr__timer_arm(c->timeout, ms, 0);
-}
-
-static void end_unless_armed(xpr_conn *c, int rc)
-{
-    if (rc != 0 && !xpr__conn_done(c)) {
-        if (is_legacy(c))
-            c->loop->ops->close_now(c, rc, 0);
-        else
-            end(c, rc, 0);
-    }
 }
 
 /* Tells the transport to read or not, as the state now asks. */
@@ -274,7 +239,7 @@ static void open_conn(xpr_conn *c)
      * cannot start. */
     if (c->cb.on_open != NULL)
         c->cb.on_open(c);
-    end_unless_armed(c, rc);
+    end_on_error(c, rc);
     if (end_on_error(c, update_reading(c)) != 0)
         return;
     if (flush(c) == 0)
@@ -292,7 +257,6 @@ xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock,
         return NULL;
     c->peer = *peer;
     c->state = XPR__CONN_OPEN;
-    c->flags = 0;
     return c;
 }
 
@@ -311,7 +275,7 @@ void xpr__conn_connected(xpr_conn *c)
 
 void xpr__conn_received(xpr_conn *c, const void *p, size_t n)
 {
-    xpr__conn_note_read(c, n);
+    note_read(c, n);
     if (c->cb.on_data != NULL && !xpr__conn_done(c))
         c->cb.on_data(c, p, n);
 }
@@ -362,7 +326,6 @@ void xpr__conn_closed(xpr_conn *c)
         return;
     assert(c->state == XPR__CONN_ENDING);
     c->state = XPR__CONN_FINISHED;
-    c->flags |= XPR__CONN_FLAG_FINISHED;
     loop->stats.queued_write_bytes -= queued_bytes(c);
     xpr__wq_clear(&c->queue);
     c->in_flight = 0;
@@ -374,62 +337,21 @@ void xpr__conn_closed(xpr_conn *c)
     loop->stats.live_connections--;
 }
 
-/* ---- legacy stream contract ---- */
-
+/* The conn is open (accepted or connected). */
 void xpr__conn_opened(xpr_conn *c)
 {
-    int rc;
-    if (!is_legacy(c)) {
-        open_conn(c);
-        return;
-    }
-    c->flags =
-        (c->flags & ~(unsigned)XPR__CONN_FLAG_CONNECTING) | XPR__CONN_FLAG_OPEN;
-    c->state = XPR__CONN_OPEN;
-    c->has_peer = 1; /* accepted: set by the back end; connected: by us */
-    c->last_read_ms = xpr__now_ms();
-    rc = arm_timeout(c);
-    if (c->cb.on_open != NULL)
-        c->cb.on_open(c);
-    end_unless_armed(c, rc);
-}
-
-void xpr__conn_finish(xpr_conn *c, int err)
-{
-    if (c->flags & XPR__CONN_FLAG_FINISHED)
-        return;
-    c->close_err = err;
-    c->state = XPR__CONN_ENDING;
-    xpr__conn_closed(c);
-}
-
-void xpr__conn_deliver_eof(xpr_conn *c)
-{
-    if (c->cb.on_eof != NULL) {
-        c->cb.on_eof(c);
-    } else if (!(c->flags &
-                 (XPR__CONN_FLAG_CLOSING | XPR__CONN_FLAG_FINISHED))) {
-        c->flags |= XPR__CONN_FLAG_CLOSING;
-        c->state = XPR__CONN_CLOSING;
-        c->loop->ops->close(c);
-    }
-}
-
-void xpr__conn_deliver_drain(xpr_conn *c)
-{
-    if (c->cb.on_drain != NULL && !(c->flags & XPR__CONN_FLAG_FINISHED))
-        c->cb.on_drain(c);
+    open_conn(c);
 }
 
 /* ---- timeouts ---- */
 
-void xpr__conn_note_read(xpr_conn *c, size_t n)
+static void note_read(xpr_conn *c, size_t n)
 {
     c->loop->stats.bytes_read += n;
     if (c->first_data_timeout_ms != 0) {
         c->first_data_timeout_ms = 0;
         c->last_read_ms = xpr__now_ms();
-        end_unless_armed(c, arm_timeout(c));
+        end_on_error(c, arm_timeout(c));
     } else if (c->idle_timeout_ms != 0) {
         /* the timer is not moved on every read: it checks when it fires */
         c->last_read_ms = xpr__now_ms();
@@ -443,26 +365,16 @@ static void conn_timeout_fired(xpr_timer *t, void *arg)
     if (c->first_data_timeout_ms == 0 && c->idle_timeout_ms != 0) {
         uint64_t silent = xpr__now_ms() - c->last_read_ms;
         if (silent < c->idle_timeout_ms) {
-            end_unless_armed(
+            end_on_error(
                 c, xpr__timer_arm(c->timeout, c->idle_timeout_ms - silent, 0));
             return;
         }
     }
     c->loop->stats.timed_out_connections++;
-    if (is_legacy(c))
-        c->loop->ops->close_now(c, XPR_ETIMEDOUT, 0);
-    else
-        end(c, XPR_ETIMEDOUT, 0);
+    end(c, XPR_ETIMEDOUT, 0);
 }
 
 /* ---- public API ---- */
-
-/* Closing or closed: legacy flags, or the state. */
-static int closing(const xpr_conn *c)
-{
-    return c->state >= XPR__CONN_CLOSING ||
-           (c->flags & (XPR__CONN_FLAG_CLOSING | XPR__CONN_FLAG_FINISHED));
-}
 
 /* Common checks: 0, or the error to return. */
 static int usable(const xpr_conn *c)
@@ -473,7 +385,7 @@ static int usable(const xpr_conn *c)
     rc = xpr__loop_check_thread(c->loop);
     if (rc != 0)
         return rc;
-    return closing(c) ? XPR_ECLOSED : 0;
+    return c->state >= XPR__CONN_CLOSING ? XPR_ECLOSED : 0;
 }
 
 static int write_transport(xpr_conn *c, const void *p, size_t n)
@@ -512,12 +424,10 @@ int xpr_conn_write(xpr_conn *conn, const void *p, size_t n)
     rc = usable(conn);
     if (rc != 0)
         return rc;
-    if (conn->shut_wanted || (conn->flags & XPR__CONN_SHUT_WANTED))
+    if (conn->shut_wanted)
         return XPR_ESHUTDOWN;
     if (n == 0)
         return 0;
-    if (is_legacy(conn))
-        return conn->loop->ops->write(conn, p, n);
     return write_transport(conn, p, n);
 }
 
@@ -525,8 +435,6 @@ size_t xpr_conn_queued(const xpr_conn *conn)
 {
     if (conn == NULL || xpr__conn_done(conn))
         return 0;
-    if (is_legacy(conn))
-        return conn->loop->ops->queued(conn);
     return queued_bytes(conn);
 }
 
@@ -534,31 +442,15 @@ size_t xpr_conn_queued(const xpr_conn *conn)
  * state reported is the state in force. */
 static int set_paused(xpr_conn *conn, int paused)
 {
-    unsigned before;
     int rc = usable(conn);
-    if (rc != 0)
+    if (rc != 0 || conn->paused == paused)
         return rc;
-    if (!is_legacy(conn)) {
-        if (conn->paused == paused)
-            return 0;
-        conn->paused = (unsigned char)paused;
-        rc = update_reading(conn);
-        if (rc != 0) {
-            conn->paused = (unsigned char)!paused;
-            end(conn, rc, 0);
-        }
-        return rc;
+    conn->paused = (unsigned char)paused;
+    rc = update_reading(conn);
+    if (rc != 0) {
+        conn->paused = (unsigned char)!paused;
+        end(conn, rc, 0);
     }
-    if (!!(conn->flags & XPR__CONN_PAUSED) == paused)
-        return 0;
-    before = conn->flags & XPR__CONN_PAUSED;
-    if (paused)
-        conn->flags |= XPR__CONN_PAUSED;
-    else
-        conn->flags &= ~(unsigned)XPR__CONN_PAUSED;
-    rc = conn->loop->ops->set_reading(conn, !paused);
-    if (rc != 0)
-        conn->flags = (conn->flags & ~(unsigned)XPR__CONN_PAUSED) | before;
     return rc;
 }
 
@@ -577,17 +469,11 @@ int xpr_conn_shutdown(xpr_conn *conn)
     int rc = usable(conn);
     if (rc != 0)
         return rc;
-    if (!is_legacy(conn)) {
-        if (!conn->shut_wanted) {
-            conn->shut_wanted = 1;
-            queue_empty(conn);
-        }
-        return 0;
+    if (!conn->shut_wanted) {
+        conn->shut_wanted = 1;
+        queue_empty(conn);
     }
-    if (conn->flags & XPR__CONN_SHUT_WANTED)
-        return 0;
-    conn->flags |= XPR__CONN_SHUT_WANTED;
-    return conn->loop->ops->shutdown(conn);
+    return 0;
 }
 
 int xpr_conn_close(xpr_conn *conn)
@@ -598,16 +484,8 @@ int xpr_conn_close(xpr_conn *conn)
     rc = xpr__loop_check_thread(conn->loop);
     if (rc != 0)
         return rc;
-    if (closing(conn))
-        return 0;
-    if (!is_legacy(conn)) {
-        start_close(conn);
-        return 0;
-    }
-    conn->flags |= XPR__CONN_FLAG_CLOSING;
-    conn->state = XPR__CONN_CLOSING;
-    disarm_timeout(conn);
-    return conn->loop->ops->close(conn);
+    start_close(conn);
+    return 0;
 }
 
 int xpr_conn_abort(xpr_conn *conn)
@@ -618,24 +496,14 @@ int xpr_conn_abort(xpr_conn *conn)
     rc = xpr__loop_check_thread(conn->loop);
     if (rc != 0)
         return rc;
-    if (xpr__conn_done(conn))
-        return 0;
-    if (is_legacy(conn))
-        conn->loop->ops->close_now(conn, 0, 1);
-    else
-        end(conn, 0, 1);
+    end(conn, 0, 1);
     return 0;
 }
 
 /* The loop is being freed: every conn ends now. */
 void xpr__conn_cancel(xpr_conn *c)
 {
-    if (xpr__conn_done(c))
-        return;
-    if (is_legacy(c))
-        c->loop->ops->close_now(c, XPR_ECANCELED, 0);
-    else
-        end(c, XPR_ECANCELED, 0);
+    end(c, XPR_ECANCELED, 0);
 }
 
 void xpr_conn_set_userdata(xpr_conn *conn, void *userdata)
@@ -701,15 +569,14 @@ int xpr__is_connect_outcome(int err)
            err == XPR_ECONNRESET || err == XPR_EADDRNOTAVAIL;
 }
 
-static int connect_transport(xpr_loop *loop, const struct xpr__addr *addr,
-                             const struct xpr_conn_callbacks *cb, void *arg,
-                             xpr_conn **out)
+static int start_connect(xpr_loop *loop, const struct xpr__addr *addr,
+                         const struct xpr_conn_callbacks *cb, void *arg,
+                         xpr_conn **out)
 {
     xpr_conn *c = conn_new(loop, cb, arg, XPR__INVALID_SOCKET);
     int rc;
     if (c == NULL)
         return XPR_ENOMEM;
-    c->flags = 0;
     rc = loop->ops->conn_connect(c, addr);
     if (rc != 0 && !xpr__is_connect_outcome(rc)) {
         conn_unlink_free(c);
@@ -741,10 +608,7 @@ int xpr_connect(xpr_loop *loop, const char *address,
     rc = xpr__addr_parse(address, &addr);
     if (rc != 0)
         return rc;
-    if (loop->ops->conn_send != NULL)
-        rc = connect_transport(loop, &addr, callbacks, arg, &c);
-    else
-        rc = loop->ops->connect(loop, &addr, callbacks, arg, &c);
+    rc = start_connect(loop, &addr, callbacks, arg, &c);
     if (rc != 0)
         return rc;
     c->peer = addr; /* reported once open: XPR_EAGAIN until then */
