@@ -197,7 +197,11 @@ struct xpr_loop_stats {
     /* Times a listener stopped accepting for a short, growing pause because
      * accept failed for want of descriptors or memory. */
     uint64_t accept_pauses;
-    /* Completion back ends (0 elsewhere). */
+};
+
+/* What the completion back ends (iocp, overlapped, completion-routine)
+ * hold in the kernel: xpr_loop_completion_stats(). */
+struct xpr_completion_stats {
     uint64_t pending_operations; /* all kinds below together */
     uint64_t pending_accepts;
     uint64_t pending_connects;
@@ -258,6 +262,12 @@ XPR_API const char *xpr_loop_backend(const xpr_loop *loop);
 /* Fills *stats. Errors: XPR_EINVAL, XPR_ETHREAD (another thread while the
  * loop runs). */
 XPR_API int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats);
+
+/* Fills *stats for a loop on a completion back end. Errors: XPR_EINVAL,
+ * XPR_ENOTSUP (a back end without completions), XPR_ETHREAD (as
+ * xpr_loop_stats). */
+XPR_API int xpr_loop_completion_stats(xpr_loop *loop,
+                                      struct xpr_completion_stats *stats);
 
 /* ------------------------------------------------------------------------ */
 /* Timers                                                                    */

@@ -178,8 +178,9 @@ struct xpr_backend_ops {
      * (from inside this call when none is). */
     void (*conn_close)(xpr_conn *c, int reset);
 
-    /* Optional: adds back-end figures to a stats snapshot. */
-    void (*stats)(xpr_loop *loop, struct xpr_loop_stats *stats);
+    /* Completion back ends: fills xpr_loop_completion_stats(). */
+    void (*completion_stats)(xpr_loop *loop,
+                             struct xpr_completion_stats *stats);
 };
 
 /* Runs of the queue conn_send is offered at most. */

@@ -356,7 +356,20 @@ int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats)
     xpr__mutex_lock(&loop->post_lock);
     stats->pending_posts = loop->posts_queued;
     xpr__mutex_unlock(&loop->post_lock);
-    if (loop->ops->stats != NULL)
-        loop->ops->stats(loop, stats);
+    return 0;
+}
+
+int xpr_loop_completion_stats(xpr_loop *loop,
+                              struct xpr_completion_stats *stats)
+{
+    int rc;
+    if (loop == NULL || stats == NULL)
+        return XPR_EINVAL;
+    rc = xpr__loop_check_thread(loop);
+    if (rc != 0)
+        return rc;
+    if (loop->ops->completion_stats == NULL)
+        return XPR_ENOTSUP;
+    loop->ops->completion_stats(loop, stats);
     return 0;
 }

@@ -72,6 +72,9 @@ xpr_loop *tloop_new_config(const struct xpr_loop_config *cfg);
  * the loop is left unfreed.
  */
 void tloop_run(xpr_loop *loop, uint64_t deadline_ms);
+/* xpr_loop_completion_stats, all zero on a back end without completions;
+ * 0 or the error. */
+int test_completion_stats(xpr_loop *loop, struct xpr_completion_stats *st);
 /* Stops the deadline timer: the loop must now return by itself once nothing
  * is alive. Call from a callback. */
 void tloop_let_idle(xpr_loop *loop);

@@ -1148,11 +1148,13 @@ static void kill_on_tick(xpr_timer *timer, void *arg)
 {
     struct run *run = arg;
     struct xpr_loop_stats stats;
+    struct xpr_completion_stats completion;
     unsigned i;
     (void)timer;
 
     if (!killing.reported && test_now_ms() - run->started_ms > 20000 &&
-        CHECK_EQ(xpr_loop_stats(run->loop, &stats), 0)) {
+        CHECK_EQ(xpr_loop_stats(run->loop, &stats), 0) &&
+        CHECK_EQ(test_completion_stats(run->loop, &completion), 0)) {
         killing.reported = 1;
         print_message("# killed client: after 20 s: %u writers connected, "
                       "%u closed, %llu bytes echoed, killed: %d; %llu live, "
@@ -1163,9 +1165,9 @@ static void kill_on_tick(xpr_timer *timer, void *arg)
                       killing.killed,
                       (unsigned long long)stats.live_connections,
                       (unsigned long long)stats.timed_out_connections,
-                      (unsigned long long)stats.pending_operations,
-                      (unsigned long long)stats.pending_reads,
-                      (unsigned long long)stats.pending_writes,
+                      (unsigned long long)completion.pending_operations,
+                      (unsigned long long)completion.pending_reads,
+                      (unsigned long long)completion.pending_writes,
                       (unsigned long long)stats.queued_write_bytes);
     }
     if (!killing.killed && run->server.opened == KILL_CHILDREN &&

@@ -80,13 +80,13 @@ static unsigned client_index(struct reads_run *run, xpr_conn *conn)
 static void reads_watch(xpr_timer *timer, void *arg)
 {
     struct reads_run *run = arg;
-    struct xpr_loop_stats st;
+    struct xpr_completion_stats st;
     unsigned i;
 
     if (run->opened < FEW_CONNS || run->server.opened < FEW_CONNS)
         return;
     xpr_timer_stop(timer);
-    if (CHECK_EQ(xpr_loop_stats(run->loop, &st), 0))
+    if (CHECK_EQ(test_completion_stats(run->loop, &st), 0))
         run->reads_when_open = st.pending_reads;
     CHECK_EQ(run->reads_when_open, 2 * FEW_CONNS * MANY_READS);
     for (i = 0; i < FEW_CONNS; i++) {
@@ -140,7 +140,7 @@ static void test_pending_reads_beyond_one_wait(void **state)
         .on_close = reads_on_close,
     };
     struct xpr_loop_config cfg;
-    struct xpr_loop_stats st;
+    struct xpr_completion_stats st;
     struct reads_run run;
     unsigned i;
     (void)state;
@@ -164,7 +164,7 @@ static void test_pending_reads_beyond_one_wait(void **state)
         assert_int_equal(run.received[i], STREAM_LEN);
     assert_int_equal(run.server.closed_with_error, 0);
     assert_int_equal(run.server.echoed_bytes, FEW_CONNS * STREAM_LEN);
-    assert_int_equal(xpr_loop_stats(run.loop, &st), 0);
+    assert_int_equal(test_completion_stats(run.loop, &st), 0);
     assert_int_equal(st.pending_reads, 0);
     assert_int_equal(st.pinned_buffer_bytes, 0);
     xpr_timer_free(run.watch);
@@ -198,10 +198,10 @@ struct writes_run {
 static void writes_pump(xpr_timer *timer, void *arg)
 {
     struct writes_run *run = arg;
-    struct xpr_loop_stats st;
+    struct xpr_completion_stats st;
     unsigned i;
 
-    if (!CHECK_EQ(xpr_loop_stats(run->loop, &st), 0))
+    if (!CHECK_EQ(test_completion_stats(run->loop, &st), 0))
         return;
     if (st.pending_writes > run->most_pending)
         run->most_pending = st.pending_writes;
@@ -365,7 +365,7 @@ static void waiting_server_open(xpr_conn *conn)
 static void waiting_on_close(xpr_conn *conn, int err)
 {
     struct waiting_run *run = xpr_conn_userdata(conn);
-    struct xpr_loop_stats st;
+    struct xpr_completion_stats st;
     callback_enter();
     CHECK_EQ(err, 0);
     if (conn != run->client) {
@@ -373,13 +373,13 @@ static void waiting_on_close(xpr_conn *conn, int err)
         run->server_closes++;
         CHECK(!run->resumed);
         CHECK_EQ(run->received, 0);
-        if (CHECK_EQ(xpr_loop_stats(run->loop, &st), 0))
+        if (CHECK_EQ(test_completion_stats(run->loop, &st), 0))
             run->inline_before = st.inline_completions;
         run->resumed = 1;
         CHECK_EQ(xpr_conn_resume_reading(run->client), 0);
     }
     if (++run->closes == 2) {
-        if (CHECK_EQ(xpr_loop_stats(run->loop, &st), 0))
+        if (CHECK_EQ(test_completion_stats(run->loop, &st), 0))
             run->inline_after = st.inline_completions;
         CHECK_EQ(xpr_listener_close(run->listener), 0);
         tloop_stop_when_empty(run->loop);

@@ -619,7 +619,7 @@ static void completion_wake(xpr_loop *loop)
     engine->harvester->wake(engine);
 }
 
-static void completion_stats(xpr_loop *loop, struct xpr_loop_stats *st)
+static void completion_stats(xpr_loop *loop, struct xpr_completion_stats *st)
 {
     struct xpr__completion_loop *engine = xpr__completion_of(loop);
     st->pending_accepts = engine->pending[XPR__OP_ACCEPT];
@@ -651,7 +651,7 @@ const struct xpr_backend_ops xpr__completion_ops = {
     .conn_send = xpr__completion_conn_send,
     .conn_shutdown = xpr__completion_conn_shutdown,
     .conn_close = xpr__completion_conn_close,
-    .stats = completion_stats,
+    .completion_stats = completion_stats,
 };
 
 int xpr__event_pool_get(struct xpr__event_pool *pool, HANDLE *out)

@@ -127,10 +127,13 @@ static void on_stats(xpr_timer *timer, void *arg)
 {
     struct server *server = arg;
     struct xpr_loop_stats st;
+    struct xpr_completion_stats cst;
 
     (void)timer;
     if (xpr_loop_stats(server->loop, &st) != 0)
         return;
+    if (xpr_loop_completion_stats(server->loop, &cst) != 0)
+        memset(&cst, 0, sizeof(cst)); /* not a completion back end */
     fprintf(stderr,
             "stats: open=%" PRIu64 " peak=%" PRIu64 " accepted=%" PRIu64
             " refused=%" PRIu64 " read=%" PRIu64 " written=%" PRIu64
@@ -139,9 +142,10 @@ static void on_stats(xpr_timer *timer, void *arg)
             " dequeued=%" PRIu64 " pinned=%" PRIu64 "\n",
             server->live_connections, server->peak_connections,
             st.accepted_connections, st.refused_connections, st.bytes_read,
-            st.bytes_written, st.queued_write_bytes, st.pending_operations,
-            st.pending_reads, st.pending_writes, st.inline_completions,
-            st.dequeue_calls, st.dequeued_completions, st.pinned_buffer_bytes);
+            st.bytes_written, st.queued_write_bytes, cst.pending_operations,
+            cst.pending_reads, cst.pending_writes, cst.inline_completions,
+            cst.dequeue_calls, cst.dequeued_completions,
+            cst.pinned_buffer_bytes);
     fflush(stderr);
 }
 
