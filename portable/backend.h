@@ -11,7 +11,7 @@
  *   - the readiness transport (portable/stream.c) over a poller
  *     (portable/poller.h): poll, select, eventselect, asyncselect, libevent;
  *   - libevent's bufferevents (libevent/bev.c): libevent-bev, libevent-iocp;
- *   - the Windows completion engine (win32/completion*.c): overlapped,
+ *   - the Windows completion engine (win32/completion/): overlapped,
  *     completion-routine, iocp.
  *
  * Rules every transport follows:

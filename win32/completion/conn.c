@@ -543,7 +543,7 @@ void xpr__completion_conn_close(xpr_conn *c, int reset)
     if (conn->posting) {
         /* a worker is posting on this socket outside the run lock: closing
          * it now could let a new socket take its number under that post
-         * (completion.c trap 10); the worker closes it when done */
+         * (engine.c trap 10); the worker closes it when done */
         conn->close_deferred = 1;
         conn->close_reset = (unsigned char)reset;
         return;

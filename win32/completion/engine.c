@@ -47,7 +47,7 @@
  *    sleeps in its wait) posts the rest meanwhile. Rules that keep it
  *    safe: a conn's outbox is posted by one worker at a time, in order
  *    (pre-posted reads keep their sequence); while it is being posted,
- *    closesocket waits (completion_io.c, conn_close: its number could go
+ *    closesocket waits (conn.c, conn_close: its number could go
  *    to a new socket under the post) and the conn is not reported closed;
  *    after the call only an operation that will get no packet (done with
  *    skip-on-success, or failed at once) is touched again, since another
@@ -73,7 +73,7 @@
 #define SMALL_CAP (ACCEPT_ADDRS > SEND_BUFS ? ACCEPT_ADDRS : SEND_BUFS)
 #define FREE_REAP_ROUNDS 500
 /* The longest wait while a listener has no AcceptEx posted and no retry
- * timer could be armed (see "Posting can fail" in completion_accept.c). */
+ * timer could be armed (see "Posting can fail" in listener.c). */
 #define STARVED_RETRY_MS 10
 
 static const struct xpr__harvester_ops *const harvesters[] = {
@@ -304,7 +304,7 @@ static void flush_some(struct xpr__completion_loop *engine)
             }
             continue;
         }
-        conn->posting = 1; /* closesocket waits (completion_io.c) */
+        conn->posting = 1; /* closesocket waits (conn.c) */
         conn->next_post = NULL;
         *mine_tail = conn;
         mine_tail = &conn->next_post;

@@ -2,7 +2,7 @@
  * The overlapped harvester: every operation carries an event object in
  * OVERLAPPED.hEvent, and finished operations are found by waiting on those
  * events (docs/design.md, "Overlapped I/O"). Everything else is the shared
- * engine (completion.c).
+ * engine (engine.c).
  *
  * 1. WSAWaitForMultipleEvents takes at most WSA_MAXIMUM_WAIT_EVENTS (64)
  *    handles. Pending operations are kept in groups of 63; each group has
@@ -30,7 +30,7 @@
  *    sets them; the loop resets one before lending it again.
  * 6. The result is read from the OVERLAPPED (Internal / InternalHigh, as
  *    HasOverlappedIoCompleted does); a failure is resolved by the engine
- *    with WSAGetOverlappedResult while the socket is open (completion.c
+ *    with WSAGetOverlappedResult while the socket is open (engine.c
  *    trap 3). closesocket completes pending operations with an error
  *    (Wine: ERROR_HANDLES_CLOSED); they are reaped like any other.
  * 7. Wakes set a reserved auto-reset event the loop thread waits on next

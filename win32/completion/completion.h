@@ -6,10 +6,10 @@
  * between the three back ends is only how finished operations are reaped:
  * that is struct xpr__harvester_ops below.
  *
- * Files: completion.c (loop, pools, dispatch, stats, the ops table),
- * completion_accept.c (listeners, AcceptEx), completion_io.c (connect,
+ * Files: engine.c (loop, pools, dispatch, stats, the ops table),
+ * listener.c (listeners, AcceptEx), conn.c (connect,
  * reads, sends, close), iocp.c (the completion-port harvester),
- * overlapped.c (event objects), completion_routine.c (APCs).
+ * overlapped.c (event objects), routine.c (APCs).
  *
  * Ownership rule (docs/design.md, contract "kernel-owned memory"): every
  * posted operation holds one count in its owner's `pending`; a conn is
@@ -72,7 +72,7 @@ struct xpr__completion_conn {
     unsigned char read_hot; /* zero-byte mode: data came; buffered reads */
     struct xpr__completion_conn *next_kick;
     /* Workers: WSARecv / WSASend waiting to be posted outside the run
-     * lock, in order (completion.c trap 10) */
+     * lock, in order (engine.c trap 10) */
     struct xpr__op *outbox_head, *outbox_tail;
     struct xpr__op *outbox_taken; /* being posted by a worker */
     struct xpr__completion_conn *next_post;
@@ -201,7 +201,7 @@ static inline void xpr__op_append(struct xpr__op **head, struct xpr__op **tail,
 void xpr__completion_done(struct xpr__completion_loop *engine, OVERLAPPED *ov,
                           DWORD bytes, int failed);
 
-/* ---- engine internals shared by the completion_*.c files ---- */
+/* ---- engine internals shared by the files of win32/completion ---- */
 
 struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large);
 /* Right before a context is posted: the harvester's arm hook; 0 or an
@@ -228,7 +228,7 @@ int xpr__completion_lookup_extensions(struct xpr__completion_loop *engine,
 void xpr__completion_kick(struct xpr__completion_loop *engine,
                           struct xpr__completion_conn *conn);
 
-/* completion_io.c: the transport operations (backend.h) */
+/* conn.c: the transport operations (backend.h) */
 int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr);
 int xpr__completion_conn_set_reading(xpr_conn *c, int on);
 long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
@@ -247,7 +247,7 @@ void xpr__completion_conn_accepted(xpr_listener *l,
                                    struct xpr__completion_conn *conn,
                                    struct xpr__op *first);
 
-/* completion_accept.c */
+/* listener.c */
 int xpr__completion_listen(xpr_loop *loop, const struct xpr__addr *addr,
                            int backlog, xpr_listener **out);
 void xpr__completion_listener_close(xpr_listener *l);

@@ -2,7 +2,7 @@
  * The completion-routine harvester: WSARecv / WSASend name a completion
  * routine, which the system runs as an APC on the issuing thread while it
  * sits in an alertable wait (docs/design.md, "Overlapped I/O"). Everything else
- * is the shared engine (completion.c).
+ * is the shared engine (engine.c).
  *
  * 1. A routine runs only on the thread that issued the I/O, and only in an
  *    alertable wait. The core lets only the loop's thread call the API, and
@@ -34,7 +34,7 @@
  *    is not lost.
  * 7. The routine's error code is not kept: a failed operation is resolved
  *    by the engine through WSAGetOverlappedResult while its socket is open
- *    (completion.c trap 3); closesocket completes pending operations with
+ *    (engine.c trap 3); closesocket completes pending operations with
  *    an error (Wine: ERROR_HANDLES_CLOSED), reaped like any other.
  * 8. A send's routine may run after the routine of the peer's receive that
  *    got its bytes (same thread, both in one wait). Within one batch,

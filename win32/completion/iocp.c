@@ -1,7 +1,7 @@
 /*
  * The iocp harvester: completions are reaped from one I/O completion port
  * (docs/design.md, "I/O completion port"). Everything else is the shared engine
- * (completion.c).
+ * (engine.c).
  *
  * 1. GetQueuedCompletionStatusEx returns a batch; every entry with an
  *    OVERLAPPED is one finished operation, success or not. The "FALSE with
@@ -25,7 +25,7 @@
  *    and without the loop's run lock; the batch it gets is dispatched under
  *    the lock (portable/loop.c), so callbacks never overlap. Two reads of
  *    one conn may thus be dispatched out of order by two workers: the
- *    sequence numbers of completion_io.c (trap 4) put them back in order.
+ *    sequence numbers of conn.c (trap 4) put them back in order.
  *    The port's concurrency value is the worker count, so the kernel does
  *    not wake more of them than may run.
  * 7. A batch may hold several wake packets: the run's exit packets are
@@ -37,7 +37,7 @@
  *    ERROR_NOT_ENOUGH_MEMORY, and fails an association
  *    (CreateIoCompletionPort) with ERROR_NOT_ENOUGH_MEMORY too: the engine
  *    then drops or ends that socket's conn.
- * 9. Within a batch, sends are handed over first (completion.c, item 8).
+ * 9. Within a batch, sends are handed over first (engine.c, item 8).
  */
 #include "alloc.h"
 #include "completion.h"
