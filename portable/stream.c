@@ -97,13 +97,11 @@ static void conn_readable(struct stream_conn *sc)
             xpr__conn_received(c, loop->read_buf, (size_t)n);
             if ((size_t)n < loop->read_buf_size)
                 break; /* most likely drained; a level poller says if not */
-        } else if (n == 0) {
-            xpr__conn_eof(c);
-            break;
-        } else if (n != XPR_EAGAIN) {
-            xpr__conn_failed(c, (int)n);
-            break;
         } else {
+            if (n == 0)
+                xpr__conn_eof(c);
+            else if (n != XPR_EAGAIN)
+                xpr__conn_failed(c, (int)n);
             break;
         }
     }
@@ -127,12 +125,15 @@ static void conn_ready(struct xpr__io *io, unsigned events)
         return;
     }
     if ((events & (XPR__IO_WRITE | XPR__IO_ERROR)) && sc->write_wanted) {
+        int rc;
         sc->write_wanted = 0;
         xpr__conn_writable(c);
         if (xpr__conn_done(c))
             return;
-        if (!sc->write_wanted && update_interest(sc) != 0) {
-            xpr__conn_failed(c, XPR_ENOMEM);
+        /* drained: write interest off (a new block turned it on again) */
+        rc = sc->write_wanted ? 0 : update_interest(sc);
+        if (rc != 0) {
+            xpr__conn_failed(c, rc);
             return;
         }
     }
