@@ -242,18 +242,6 @@ static void asyncselect_free(void *state)
     free(st);
 }
 
-/* Quirk 10: a connect that failed before the socket was registered. */
-static unsigned connect_failed(SOCKET s)
-{
-    fd_set eset;
-    struct timeval zero = {0, 0};
-    FD_ZERO(&eset);
-    FD_SET(s, &eset);
-    if (select(0, NULL, NULL, &eset, &zero) == 1)
-        return XPR__IO_WRITE | XPR__IO_ERROR;
-    return 0;
-}
-
 /* Quirk 7: a closed flag that survived a read (closed 2) is checked once
  * more before the slot is reported again. */
 static void check_closed(struct asyncselect_state *st)
@@ -320,7 +308,7 @@ static int asyncselect_update(void *state, struct xpr__io *io,
     sl->r.mask = new_mask;
     sl->r.pending = new_mask & XPR__IO_READ; /* quirk 8 */
     if (new_mask == XPR__IO_WRITE)
-        sl->r.pending = connect_failed(sl->sock);
+        sl->r.pending = xpr__ready_missed_connect(sl->sock); /* quirk 10 */
     sl->next = st->buckets[bucket_of(st, sl->sock)];
     st->buckets[bucket_of(st, sl->sock)] = sl;
     st->slot_count++;

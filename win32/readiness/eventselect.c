@@ -220,18 +220,6 @@ static void eventselect_free(void *state)
     free(st);
 }
 
-/* Quirk 9: a connect that failed before the socket was registered. */
-static unsigned connect_failed(SOCKET s)
-{
-    fd_set eset;
-    struct timeval zero = {0, 0};
-    FD_ZERO(&eset);
-    FD_SET(s, &eset);
-    if (select(0, NULL, NULL, &eset, &zero) == 1)
-        return XPR__IO_WRITE | XPR__IO_ERROR;
-    return 0;
-}
-
 static struct slot *take_slot(struct eventselect_state *st, int *rc)
 {
     size_t i;
@@ -308,7 +296,8 @@ static int eventselect_update(void *state, struct xpr__io *io,
     sl->r.mask = new_mask;
     sl->r.pending = new_mask & XPR__IO_READ;
     if (new_mask == XPR__IO_WRITE)
-        sl->r.pending = connect_failed((SOCKET)io->sock);
+        sl->r.pending =
+            xpr__ready_missed_connect((SOCKET)io->sock); /* quirk 9 */
     io->poller_data = sl;
     xpr__ready_queue(&st->ready, &sl->r);
     return 0;

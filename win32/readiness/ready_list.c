@@ -60,3 +60,14 @@ int xpr__ready_take(struct xpr__list *ready, size_t slots,
     }
     return 0;
 }
+
+unsigned xpr__ready_missed_connect(SOCKET s)
+{
+    fd_set except;
+    struct timeval zero = {0, 0};
+    FD_ZERO(&except);
+    FD_SET(s, &except);
+    if (select(0, NULL, NULL, &except, &zero) == 1)
+        return XPR__IO_WRITE | XPR__IO_ERROR;
+    return 0;
+}

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "list.h"
+#include "xpr_winsock.h"
 #include "poller.h"
 
 /* The part of a poller's slot the ready list reads. */
@@ -20,6 +21,11 @@ struct xpr__ready_slot {
     unsigned char closed;  /* FD_CLOSE seen: 1, and 2 once reported readable */
     struct xpr__link link; /* in the ready list, or NULL / to itself */
 };
+
+/* For a socket registered while it connects: XPR__IO_WRITE |
+ * XPR__IO_ERROR when the connect already failed (the registration then
+ * records no FD_CONNECT), else 0. */
+unsigned xpr__ready_missed_connect(SOCKET s);
 
 /* Queues s if it has something the engine wants now and is not queued. */
 void xpr__ready_queue(struct xpr__list *ready, struct xpr__ready_slot *s);
