@@ -291,9 +291,9 @@ static inline struct xpr__completion_loop *xpr__completion_of(xpr_loop *loop)
     return (struct xpr__completion_loop *)loop->backend;
 }
 
-/* Manual-reset events lent to one posted op at a time and kept for reuse,
- * at most max_free of them (overlapped; completion-routine's AcceptEx and
- * ConnectEx). */
+/* overlapped.c: manual-reset events lent to one posted op at a time and
+ * kept for reuse, at most max_free of them (overlapped; completion-routine's
+ * AcceptEx and ConnectEx). */
 struct xpr__event_pool {
     HANDLE *spare;
     unsigned count, capacity;

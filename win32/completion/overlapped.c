@@ -339,6 +339,49 @@ static void overlapped_wake(struct xpr__completion_loop *engine)
     SetEvent(st->wake);
 }
 
+/* ---- events lent to ops (here, and completion-routine's accepts and
+ * connects) ---- */
+
+int xpr__event_pool_get(struct xpr__event_pool *pool, HANDLE *out)
+{
+    if (pool->count > 0) {
+        *out = pool->spare[--pool->count];
+        return 0;
+    }
+    *out = CreateEventW(NULL, TRUE, FALSE, NULL);
+    return *out != NULL ? 0 : xpr__error_from_os((int)GetLastError());
+}
+
+void xpr__event_pool_put(struct xpr__event_pool *pool, HANDLE ev,
+                         unsigned max_free)
+{
+    /* a completed op left its event signalled: reset it before a new op
+     * may be waited on with it */
+    ResetEvent(ev);
+    if (pool->count == pool->capacity && pool->count < max_free) {
+        unsigned cap = pool->capacity ? 2 * pool->capacity : 64;
+        HANDLE *p = xpr__realloc(pool->spare, cap * sizeof(*p));
+        if (p != NULL) {
+            pool->spare = p;
+            pool->capacity = cap;
+        }
+    }
+    if (pool->count < pool->capacity && pool->count < max_free)
+        pool->spare[pool->count++] = ev;
+    else
+        CloseHandle(ev);
+}
+
+void xpr__event_pool_free(struct xpr__event_pool *pool)
+{
+    unsigned i;
+    for (i = 0; i < pool->count; i++)
+        CloseHandle(pool->spare[i]);
+    free(pool->spare);
+    pool->spare = NULL;
+    pool->count = pool->capacity = 0;
+}
+
 const struct xpr__harvester_ops xpr__overlapped_harvester = {
     .name = "overlapped",
     .init = overlapped_init,
