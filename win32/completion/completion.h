@@ -99,6 +99,7 @@ struct xpr__completion_conn {
     struct xpr__op *parked;    /* completed reads, sorted by seq */
     struct xpr__op *outbox_head, *outbox_tail; /* WSARecv / WSASend to post */
     struct xpr__completion_conn *next_post;    /* engine's post queue */
+    int post_error; /* a WSARecv / WSASend failed at once: no more posts */
     unsigned char skip_on_success; /* no notification for ops done at once */
     unsigned char write_shut;      /* FIN sent (conn_shutdown) */
     unsigned char kicked;          /* a KICK op is queued */
@@ -142,13 +143,13 @@ struct xpr__completion_listener {
  *                    completes at once still queues one, unless its socket
  *                    has FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (asked for
  *                    when the protocol chain allows it). Without a port,
- *                    an op done at once is not watched for, and the engine
+ *                    an op done at once is not tracked, and the engine
  *                    queues it itself;
  *   workers          several threads may run the loop (only with a port);
  *   lends_events     each op gets an event object right before it is
  *                    posted (arm: 0 or an error, the op is then not
- *                    posted), the harvester watches it while it is pending
- *                    (watch_pending), and takes it back when the op returns
+ *                    posted), the harvester tracks it while it is pending
+ *                    (track_pending), and takes it back when the op returns
  *                    to the pool (disarm);
  *   routine          non-NULL: passed to WSARecv / WSASend, which then
  *                    report every outcome through it, done at once or not.
@@ -164,7 +165,7 @@ struct xpr__harvester_ops {
     unsigned char workers;
     unsigned char lends_events;
     int (*arm)(struct xpr__completion_loop *engine, struct xpr__op *op);
-    void (*watch_pending)(struct xpr__completion_loop *engine,
+    void (*track_pending)(struct xpr__completion_loop *engine,
                           struct xpr__op *op);
     void (*disarm)(struct xpr__completion_loop *engine, struct xpr__op *op);
     LPWSAOVERLAPPED_COMPLETION_ROUTINE routine;

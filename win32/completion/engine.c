@@ -8,7 +8,7 @@
  * - Done at once. WSARecv / WSASend / AcceptEx / ConnectEx may complete at
  *   once (return 0 / TRUE). A port still queues a packet for it unless the
  *   socket has FILE_SKIP_COMPLETION_PORT_ON_SUCCESS; only then, or when no
- *   port watches the op (events), does the engine queue the outcome itself.
+ *   port tracks the op (events), does the engine queue the outcome itself.
  *   A completion routine is queued in every case.
  * - Skip-on-success needs a base provider. It is asked for only when the
  *   socket's protocol chain is a base provider (ChainLen ==
@@ -242,7 +242,7 @@ int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
         engine->inline_completions++;
         xpr__op_complete(engine, op, (DWORD)op->ov.InternalHigh, 0);
     } else if (!ok && engine->harvester->lends_events) {
-        engine->harvester->watch_pending(engine, op);
+        engine->harvester->track_pending(engine, op);
     }
     return 0;
 }
@@ -296,7 +296,7 @@ static int post_transfer(struct xpr__completion_loop *engine, SOCKET s,
     err = rc == 0 ? 0 : WSAGetLastError();
     if (err == WSA_IO_PENDING) {
         if (engine->harvester->lends_events)
-            engine->harvester->watch_pending(engine, op); /* one worker */
+            engine->harvester->track_pending(engine, op); /* one worker */
         return 0;
     }
     if (err == 0 && !done_here(engine, op, skip))
@@ -306,12 +306,15 @@ static int post_transfer(struct xpr__completion_loop *engine, SOCKET s,
 }
 
 /* Posts the outboxes queued so far, outside the run lock (completion.h,
- * "Workers"), and queues the outcomes that get no notification. Each next
- * is read before the post: a pending op may be reaped and reused by
+ * "Workers"), and queues the outcomes that get no notification. After a
+ * failure at once nothing more of that conn is posted (a later send would
+ * leave a gap in its stream): its other ops end with the same error. Each
+ * next is read before the post: a pending op may be reaped and reused by
  * another worker meanwhile. */
 static void post_some(struct xpr__completion_loop *engine)
 {
     struct xpr__completion_conn *mine = engine->post_head, *conn;
+    struct xpr__completion_conn *failed = NULL;
     struct xpr__op *posts = NULL, *posts_tail = NULL, *op, *next;
     struct xpr__op *done = NULL, *done_tail = NULL;
     engine->post_head = engine->post_tail = NULL;
@@ -320,8 +323,9 @@ static void post_some(struct xpr__completion_loop *engine)
         conn->posting = 1; /* its socket stays open (conn_close waits) */
         for (op = conn->outbox_head; op != NULL; op = next) {
             next = op->next;
-            if (xpr__conn_done(&conn->base)) { /* the socket is closed */
-                op->os_error = WSA_OPERATION_ABORTED;
+            if (xpr__conn_done(&conn->base) || conn->post_error != 0) {
+                op->os_error = conn->post_error != 0 ? conn->post_error
+                                                     : WSA_OPERATION_ABORTED;
                 xpr__op_append(&done, &done_tail, op);
             } else {
                 xpr__op_append(&posts, &posts_tail, op);
@@ -333,9 +337,16 @@ static void post_some(struct xpr__completion_loop *engine)
     for (op = posts; op != NULL; op = next) {
         struct xpr__completion_conn *owner = op->owner;
         next = op->next;
-        if (post_transfer(engine, (SOCKET)owner->base.sock, op,
-                          owner->skip_on_success))
-            xpr__op_append(&done, &done_tail, op);
+        if (owner == failed) { /* an earlier op of it failed at once */
+            op->os_error = failed->post_error;
+        } else if (!post_transfer(engine, (SOCKET)owner->base.sock, op,
+                                  owner->skip_on_success)) {
+            continue;
+        } else if (op->os_error != 0) { /* ops of a conn are in a row */
+            failed = owner;
+            owner->post_error = op->os_error; /* only its poster reads it */
+        }
+        xpr__op_append(&done, &done_tail, op);
     }
     xpr__loop_wait_end(engine->loop);
     for (op = done; op != NULL; op = next) {

@@ -230,7 +230,7 @@ static void overlapped_disarm(struct xpr__completion_loop *engine,
 }
 
 /* The op is pending: its event joins a group with a free slot. */
-static void overlapped_watch_pending(struct xpr__completion_loop *engine,
+static void overlapped_track_pending(struct xpr__completion_loop *engine,
                                      struct xpr__op *op)
 {
     struct overlapped_state *st = engine->harvester_state;
@@ -393,7 +393,7 @@ const struct xpr__harvester_ops xpr__overlapped_harvester = {
     .workers = 0,
     .lends_events = 1,
     .arm = overlapped_arm,
-    .watch_pending = overlapped_watch_pending,
+    .track_pending = overlapped_track_pending,
     .disarm = overlapped_disarm,
     .routine = NULL,
 };

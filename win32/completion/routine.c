@@ -159,8 +159,8 @@ static void routine_disarm(struct xpr__completion_loop *engine,
         xpr__event_pool_put(&st->events, ev, engine->pool_free_max);
 }
 
-/* A pending accept or connect: a pool wait watches its event (trap 4). */
-static void routine_watch_pending(struct xpr__completion_loop *engine,
+/* A pending accept or connect: a pool wait tracks its event (trap 4). */
+static void routine_track_pending(struct xpr__completion_loop *engine,
                                   struct xpr__op *op)
 {
     struct routine_state *st = engine->harvester_state;
@@ -276,7 +276,7 @@ const struct xpr__harvester_ops xpr__routine_harvester = {
     .workers = 0,
     .lends_events = 1,
     .arm = routine_arm,
-    .watch_pending = routine_watch_pending,
+    .track_pending = routine_track_pending,
     .disarm = routine_disarm,
     .routine = routine_routine, /* trap 3 */
 };
