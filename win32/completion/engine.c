@@ -20,9 +20,10 @@
  *   closed SOCKET value may already name another socket.
  * - Failed at once. An op that fails at once (not WSA_IO_PENDING) gets no
  *   notification. A WSARecv / WSASend failure is queued with its error
- *   like any outcome; an AcceptEx or ConnectEx failure is returned to its
- *   caller (the core wants it at once: xpr_connect returns it, a listener
- *   pauses).
+ *   like any outcome, and nothing more of that conn is posted (a later
+ *   send would leave a gap in the stream); an AcceptEx or ConnectEx
+ *   failure is returned to its caller (the core wants it at once:
+ *   xpr_connect returns it, a listener pauses).
  * - Owner, not SOCKET. Completions are routed through the op's owner
  *   pointer, never by SOCKET value (values are reused once a socket is
  *   closed).
@@ -307,10 +308,9 @@ static int post_transfer(struct xpr__completion_loop *engine, SOCKET s,
 
 /* Posts the outboxes queued so far, outside the run lock (completion.h,
  * "Workers"), and queues the outcomes that get no notification. After a
- * failure at once nothing more of that conn is posted (a later send would
- * leave a gap in its stream): its other ops end with the same error. Each
- * next is read before the post: a pending op may be reaped and reused by
- * another worker meanwhile. */
+ * failure at once ("Failed at once") a conn's other ops end with the same
+ * error. Each next is read before the post: a pending op may be reaped
+ * and reused by another worker meanwhile. */
 static void post_some(struct xpr__completion_loop *engine)
 {
     struct xpr__completion_conn *mine = engine->post_head, *conn;
