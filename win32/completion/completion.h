@@ -4,19 +4,50 @@
  * state machine (backend.h). It posts WSARecv / WSASend / AcceptEx /
  * ConnectEx and owns the posted operations (struct xpr__op). What differs
  * between the three back ends is only how finished operations are reaped:
- * that is struct xpr__harvester_ops below.
+ * struct xpr__harvester_ops below.
  *
- * Files: engine.c (loop, pools, dispatch, stats, the ops table),
- * listener.c (listeners, AcceptEx), conn.c (connect,
- * reads, sends, close), iocp.c (the completion-port harvester),
- * overlapped.c (event objects), routine.c (APCs).
+ * Files: engine.c (the completed queue and its switch, posting, pools,
+ * the run cycle, the ops table), listener.c (AcceptEx), conn.c (ConnectEx,
+ * reads, sends, close), iocp.c (a completion port), overlapped.c (event
+ * objects), routine.c (APCs).
  *
- * Ownership rule (docs/design.md, contract "kernel-owned memory"): every
- * posted operation holds one count in its owner's `pending`; a conn is
- * reported closed (and a listener freed) only at pending == 0, an op is
- * released only after its completion was reaped (from the harvester or
- * the inline list), and the core's queue memory a send points at lives
- * until its completion is reported or the conn is reported closed.
+ * One completed queue. Every outcome reaches its handler the same way: a
+ * harvester reaps a notification, an operation completes at once with no
+ * notification to come, a WSARecv / WSASend fails at once, a conn's
+ * reading is turned back on (a KICK op), an operation of a closed socket
+ * is cancelled. Each appends its op to the engine's completed queue
+ * (xpr__op_complete); the run cycle takes the queue as it stands and
+ * handles it in order, one switch on the op's kind (engine.c, handle).
+ * What handling appends waits for the next round, which then does not
+ * block. No handler runs from inside the call that posted its op.
+ *
+ * Ownership (docs/design.md, "kernel-owned memory"): every posted op holds
+ * one count in its owner's `pending` until it is handled; a conn is
+ * reported closed (and a listener freed) only at pending == 0, so an op
+ * the kernel may still write is never freed, and the core's queue memory
+ * a send points at lives until its completion is handled.
+ *
+ * Workers (iocp only, cfg.workers > 1). N threads run one loop and share
+ * one completion port; each blocks in its own GetQueuedCompletionStatusEx
+ * without the loop's run lock and holds the lock for everything else, so
+ * callbacks never overlap. A conn's WSARecv and WSASend are never called
+ * from where they are asked for: they wait in the conn's outbox, counted
+ * as pending, and the worker that ends a round posts every outbox after
+ * letting go of the lock, so the calls of one worker overlap with the
+ * waits and rounds of the others. A conn's outbox is posted by one worker
+ * at a time, in order (its `posting` flag), so the kernel queues a conn's
+ * reads and sends in the order they were asked for; its socket is not
+ * closed while it is posted (the close waits for the poster: the number
+ * could go to a new socket). After a call the poster touches the op again
+ * only when no notification will come (done at once with skip-on-success,
+ * or failed at once): it appends it to the completed queue once it has
+ * the lock back. Reads of one conn reaped by two workers are handled in
+ * any order; sequence numbers put their bytes back in posting order
+ * (conn.c, parked reads); Wine, which runs a pending transfer in the
+ * thread that posted it, needs more (engine.c, "Wine: pending transfers
+ * run in the posting thread"). The run ends for all workers together: each
+ * passes a wake packet on as it leaves (portable/loop.c). With one worker
+ * the same protocol runs without a lock.
  */
 #ifndef XPR_COMPLETION_H
 #define XPR_COMPLETION_H
@@ -30,18 +61,18 @@ enum xpr__op_kind {
     XPR__OP_CONNECT,
     XPR__OP_READ,
     XPR__OP_WRITE,
+    XPR__OP_KICK, /* not posted: a conn's reading was turned back on */
     XPR__OP_KINDS
 };
 
-/* A posted operation. The OVERLAPPED comes first: the harvester hands back
+/* A posted operation. The OVERLAPPED comes first: a harvester hands back
  * the OVERLAPPED pointer and CONTAINING_RECORD recovers the op. */
 struct xpr__op {
     OVERLAPPED ov;
-    struct xpr__op *next; /* pool, outbox, parked or inline list */
+    struct xpr__op *next; /* pool, outbox, completed queue or parked list */
     void *owner;          /* struct xpr__completion_conn or _listener */
     unsigned char kind;   /* enum xpr__op_kind */
     unsigned char large;  /* buf holds read_buffer_size bytes */
-    unsigned char hot;    /* zero-byte mode: a buffered read (hot conn) */
     uint64_t seq;         /* reads: the order they were posted in */
     DWORD bytes;          /* result, once complete */
     int os_error;         /* 0, or the WSA / Win32 code of a failure */
@@ -60,33 +91,29 @@ struct xpr__op {
 /* A conn of the completion engine: the core's part, then the transport's. */
 struct xpr__completion_conn {
     struct xpr_conn base; /* first: the core sees an xpr_conn */
-    unsigned pending;     /* operations the kernel (or inline list) owns */
+    unsigned pending;     /* ops posted, queued or completed, not handled */
     unsigned sends_in_flight;
     unsigned reads_posted;
-    uint64_t read_seq_next;        /* next read posted */
-    uint64_t read_seq_deliver;     /* next read delivered */
-    struct xpr__op *parked;        /* completed reads, sorted by seq */
-    unsigned char skip_on_success; /* no packet for inline completions */
+    uint64_t read_seq_next;    /* next read posted */
+    uint64_t read_seq_deliver; /* next read delivered */
+    struct xpr__op *parked;    /* completed reads, sorted by seq */
+    struct xpr__op *outbox_head, *outbox_tail; /* WSARecv / WSASend to post */
+    struct xpr__completion_conn *next_post;    /* engine's post queue */
+    int post_error; /* a WSARecv / WSASend failed at once: no more posts */
+    unsigned char skip_on_success; /* no notification for ops done at once */
     unsigned char write_shut;      /* FIN sent (conn_shutdown) */
-    unsigned char kicked;          /* on the engine's kick list */
-    unsigned char read_hot; /* zero-byte mode: data came; buffered reads */
-    struct xpr__completion_conn *next_kick;
-    /* Workers: WSARecv / WSASend waiting to be posted outside the run
-     * lock, in order (engine.c trap 10) */
-    struct xpr__op *outbox_head, *outbox_tail;
-    struct xpr__op *outbox_taken; /* being posted by a worker */
-    struct xpr__completion_conn *next_post;
-    unsigned char post_queued;    /* on the engine's post queue */
-    unsigned char posting;        /* a worker is posting its outbox now */
-    unsigned char close_deferred; /* closesocket once posting ends */
-    unsigned char close_reset;    /* ... abortively */
+    unsigned char kicked;          /* a KICK op is queued */
+    unsigned char post_queued;     /* on the engine's post queue */
+    unsigned char posting;         /* a worker posts its outbox now */
+    unsigned char close_deferred;  /* closesocket once posting ends */
+    unsigned char close_reset;     /* ... abortively */
 };
 
 struct xpr__completion_listener {
     struct xpr_listener base;
     struct xpr__completion_loop *engine;
     unsigned pending;    /* AcceptEx posted and counted in stats */
-    unsigned held;       /* contexts whose packet is still to come */
+    unsigned held;       /* ops of a closed listener still to be handled */
     unsigned target;     /* AcceptEx kept posted */
     HANDLE accept_event; /* FD_ACCEPT: the posted accepts ran out */
     HANDLE accept_wait;  /* RegisterWaitForSingleObject on it */
@@ -98,30 +125,34 @@ struct xpr__completion_listener {
     unsigned char paused;    /* no AcceptEx posted until the core resumes */
     struct xpr__list accepts_waiting; /* posted AcceptEx with a buffer */
     struct xpr_timer sweep;           /* drops silent ones: SO_CONNECT_TIME */
-    struct xpr__link
-        link; /* engine->listeners, then engine->closed_listeners */
+    struct xpr__link link; /* engine->listeners, then closed_listeners */
 };
 
 /*
- * How completions are reaped: one table per back end.
- *   init / free       the harvester's state in engine->harvester_state;
- *   associate         a new socket joins (iocp: CreateIoCompletionPort);
- *   skip_on_success   non-zero when an operation that completes at once
- *                     queues no notification once the engine asked for
- *                     FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (iocp);
- *   wait_and_reap     waits up to timeout_ms (-1 = no limit) and calls
- *                     xpr__completion_done once per finished operation;
- *   wake              any thread: makes a blocked wait_and_reap return.
- * Optional hooks (NULL in iocp), for harvesters without a port:
- *   arm / op_fini     a context is about to be posted (kind and owner set)
- *                     / is given back to the pool (overlapped: lends it an
- *                     event for OVERLAPPED.hEvent, and takes it back);
- *   posted            an operation was accepted by the system (done_now: it
- *                     completed at once); returns non-zero when no
- *                     notification will be reaped for it, so the engine
- *                     handles it from its inline list (replaces the
- *                     skip-on-success test for this harvester);
- *   routine           passed to WSARecv / WSASend as the completion routine.
+ * How completions are reaped: one table per harvester, exported by its
+ * file. Every hook runs on the loop's thread (with workers, under the run
+ * lock) except wait_and_reap's wait and wake.
+ *   init / free      the harvester's state in engine->harvester_state;
+ *   associate        a new socket joins (iocp: CreateIoCompletionPort);
+ *   wait_and_reap    waits up to timeout_ms (-1 = no limit) and appends
+ *                    each finished op to the completed queue with
+ *                    xpr__op_reaped;
+ *   wake             any thread: makes a blocked wait_and_reap return.
+ * Flags:
+ *   port             notifications are packets on a port: an op that
+ *                    completes at once still queues one, unless its socket
+ *                    has FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (asked for
+ *                    when the protocol chain allows it). Without a port,
+ *                    an op done at once is not tracked, and the engine
+ *                    queues it itself;
+ *   workers          several threads may run the loop (only with a port);
+ *   lends_events     each op gets an event object right before it is
+ *                    posted (arm: 0 or an error, the op is then not
+ *                    posted), the harvester tracks it while it is pending
+ *                    (track_pending), and takes it back when the op returns
+ *                    to the pool (disarm);
+ *   routine          non-NULL: passed to WSARecv / WSASend, which then
+ *                    report every outcome through it, done at once or not.
  */
 struct xpr__harvester_ops {
     const char *name;
@@ -130,19 +161,14 @@ struct xpr__harvester_ops {
     int (*associate)(struct xpr__completion_loop *engine, SOCKET s);
     int (*wait_and_reap)(struct xpr__completion_loop *engine, int timeout_ms);
     void (*wake)(struct xpr__completion_loop *engine);
-    int skip_on_success;
+    unsigned char port;
+    unsigned char workers;
+    unsigned char lends_events;
     int (*arm)(struct xpr__completion_loop *engine, struct xpr__op *op);
-    void (*op_fini)(struct xpr__completion_loop *engine, struct xpr__op *op);
-    int (*posted)(struct xpr__completion_loop *engine, struct xpr__op *op,
-                  int done_now);
+    void (*track_pending)(struct xpr__completion_loop *engine,
+                          struct xpr__op *op);
+    void (*disarm)(struct xpr__completion_loop *engine, struct xpr__op *op);
     LPWSAOVERLAPPED_COMPLETION_ROUTINE routine;
-};
-
-/* Which harvester a registry row uses (its variant). */
-enum xpr__harvester_kind {
-    XPR__HARVEST_IOCP = 0,
-    XPR__HARVEST_OVERLAPPED = 1,
-    XPR__HARVEST_ROUTINE = 2
 };
 
 extern const struct xpr__harvester_ops xpr__iocp_harvester;
@@ -157,18 +183,14 @@ struct xpr__completion_loop {
     enum xpr_read_mode read_mode;
     unsigned preposted_reads;
     unsigned max_sends;
+    unsigned char read_batches; /* Wine with workers (engine.c) */
     unsigned pool_free_max;
     size_t buf_size;
     struct xpr__op *pool_small, *pool_large;
     unsigned pool_small_count, pool_large_count;
-    /* Operations done at once (trap 1), sends first: a send done at once
-     * has its bytes at the peer already, so its report goes before any
-     * other completion (xpr_conn_queued counts it until then). */
-    struct xpr__op *inline_head, *inline_tail;
-    struct xpr__op *inline_sends_end; /* the last send in front, or NULL */
-    unsigned hot_reads;           /* zero-byte mode: buffered reads posted */
+    struct xpr__op *completed_head, *completed_tail;    /* the one queue */
+    struct xpr__completion_conn *post_head, *post_tail; /* outboxes */
     signed char base_provider[2]; /* by family (IPv4, IPv6); -1 unknown */
-    struct xpr__completion_conn *kick_head, *kick_tail;
     struct xpr__list listeners, closed_listeners;
     LPFN_ACCEPTEX accept_ex;
     LPFN_CONNECTEX connect_ex;
@@ -178,13 +200,9 @@ struct xpr__completion_loop {
     uint64_t inline_completions, dequeue_calls, dequeued_completions;
     uint64_t pinned_bytes;
     volatile LONG accept_signalled; /* FD_ACCEPT since the last look */
-    struct xpr__completion_conn *post_head,
-        *post_tail;           /* conns with an outbox */
-    unsigned blocked_waiters; /* workers in a blocking harvester wait */
 };
 
-/* Appends op to the list that head and tail hold (inline list, outbox,
- * send queue): op->next is the link. */
+/* Appends op to the list that head and tail hold: op->next is the link. */
 static inline void xpr__op_append(struct xpr__op **head, struct xpr__op **tail,
                                   struct xpr__op *op)
 {
@@ -196,37 +214,36 @@ static inline void xpr__op_append(struct xpr__op **head, struct xpr__op **tail,
     *tail = op;
 }
 
-/* Called by harvesters: one operation finished; failed non-zero when it
- * failed (the engine then asks WSAGetOverlappedResult for the WSA code). */
-void xpr__completion_done(struct xpr__completion_loop *engine, OVERLAPPED *ov,
-                          DWORD bytes, int failed);
+/* Appends op to the completed queue with its outcome: os_error 0, or the
+ * WSA / Win32 code of its failure. */
+void xpr__op_complete(struct xpr__completion_loop *engine, struct xpr__op *op,
+                      DWORD bytes, int os_error);
+/* For harvesters: a reaped notification; failed non-zero when the op
+ * failed (WSAGetOverlappedResult then gives its WSA code). */
+void xpr__op_reaped(struct xpr__completion_loop *engine, OVERLAPPED *ov,
+                    DWORD bytes, int failed);
 
 /* ---- engine internals shared by the files of win32/completion ---- */
 
 struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large);
-/* Right before a context is posted: the harvester's arm hook; 0 or an
- * error (the context is then not posted; the caller releases it). */
-int xpr__op_arm(struct xpr__completion_loop *engine, struct xpr__op *op);
 void xpr__op_put(struct xpr__completion_loop *engine, struct xpr__op *op);
-/* Accounts a posted operation; its outcome from WSARecv & co: 0 = queued or
- * done, else the error to report (the context is released). */
+/* Right before an op is posted: lends it an event if the harvester wants
+ * one. 0 or an error (the op is then not posted; the caller releases it). */
+int xpr__op_arm(struct xpr__completion_loop *engine, struct xpr__op *op);
+/* AcceptEx / ConnectEx was called (ok: its return value): accounts the op
+ * on *owner_pending, or on failure at once returns the error and releases
+ * the op. */
 int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
                    unsigned *owner_pending, int skip, int ok);
-/* Posts a conn's WSARecv or WSASend (op->bufs), or with workers puts it in
- * the conn's outbox, counted as posted. 0, or the error of a failure at
- * once (the op is released). */
-int xpr__op_post_transfer(struct xpr__completion_loop *engine,
-                          struct xpr__completion_conn *conn,
-                          struct xpr__op *op);
-/* Posts every outbox (the run lock let go meanwhile). */
-void xpr__completion_flush_posts(struct xpr__completion_loop *engine);
+/* Queues a WSARecv or WSASend (op->bufs) in the conn's outbox, counted as
+ * pending; the round posts it. 0, or an error of arm (op released). */
+int xpr__op_send_later(struct xpr__completion_loop *engine,
+                       struct xpr__completion_conn *conn, struct xpr__op *op);
 /* Joins a socket to the harvester; sets skip-on-success when it is safe. */
 int xpr__completion_associate(struct xpr__completion_loop *engine, SOCKET s,
                               int family, unsigned char *skip);
 int xpr__completion_lookup_extensions(struct xpr__completion_loop *engine,
                                       SOCKET s);
-void xpr__completion_kick(struct xpr__completion_loop *engine,
-                          struct xpr__completion_conn *conn);
 
 /* conn.c: the transport operations (backend.h) */
 int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr);
@@ -237,9 +254,19 @@ int xpr__completion_conn_shutdown(xpr_conn *c);
 void xpr__completion_conn_close(xpr_conn *c, int reset);
 /* The socket part of a close that waited for a posting worker. */
 void xpr__completion_close_deferred(struct xpr__completion_conn *conn);
-void xpr__completion_conn_completed(struct xpr__completion_loop *engine,
-                                    struct xpr__op *op);
-void xpr__completion_conn_kicked(struct xpr__completion_conn *conn);
+/* conn.c: handlers of the completed queue's conn kinds; each takes the op
+ * (and its count in conn->pending). */
+void xpr__completion_connect_done(struct xpr__completion_conn *conn,
+                                  struct xpr__op *op);
+void xpr__completion_read_done(struct xpr__completion_conn *conn,
+                               struct xpr__op *op);
+void xpr__completion_write_done(struct xpr__completion_conn *conn,
+                                struct xpr__op *op);
+void xpr__completion_kick_done(struct xpr__completion_conn *conn,
+                               struct xpr__op *op);
+/* Reports the conn closed when its socket is closed and nothing of it is
+ * pending. */
+void xpr__completion_conn_settle(struct xpr__completion_conn *conn);
 /* A conn the core made for an accepted socket, joined to the harvester:
  * announces it and starts reading. first: NULL, or the accept's op holding
  * the conn's first bytes. */
@@ -252,22 +279,21 @@ int xpr__completion_listen(xpr_loop *loop, const struct xpr__addr *addr,
                            int backlog, xpr_listener **out);
 void xpr__completion_listener_close(xpr_listener *l);
 int xpr__completion_listener_set_accepting(xpr_listener *l, int on);
-void xpr__completion_accept_completed(struct xpr__completion_loop *engine,
-                                      struct xpr__op *op);
+/* The handler of the completed queue's ACCEPT kind. */
+void xpr__completion_accept_done(struct xpr__completion_loop *engine,
+                                 struct xpr__op *op);
 /* Posts what each listener lacks. Non-zero when a listener that is not
  * paused is left with no AcceptEx posted: the round must not wait long. */
 int xpr__completion_listeners_top_up(struct xpr__completion_loop *engine);
 void xpr__completion_listeners_reap(struct xpr__completion_loop *engine);
-/* An accept context is reaped: leaves its listener's waiting list. */
-void xpr__completion_accept_unlink(struct xpr__op *op);
 
 static inline struct xpr__completion_loop *xpr__completion_of(xpr_loop *loop)
 {
     return (struct xpr__completion_loop *)loop->backend;
 }
 
-/* Manual-reset events lent to one posted operation at a time and kept for
- * reuse, at most max_free of them (overlapped; completion-routine's
+/* overlapped.c: manual-reset events lent to one posted op at a time and
+ * kept for reuse, at most max_free of them (overlapped; completion-routine's
  * AcceptEx and ConnectEx). */
 struct xpr__event_pool {
     HANDLE *spare;

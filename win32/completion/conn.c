@@ -17,12 +17,12 @@
  *    wants no data (paused, closing) the data stay in the socket, and the
  *    next zero-byte read, posted when reading is back on, completes at once.
  * 4. With several WSARecv posted, completions may be handled out of order
- *    (several workers, or inline completions next to queued packets): each
- *    read has a sequence number and early ones wait, parked in order. A
- *    0-byte completion of a buffered read is the end of stream; reads
- *    after it are dropped. Parked reads are delivered only while the core
- *    wants data; when reading is turned back on, the conn goes on the
- *    engine's kick list and its parked reads are delivered from the loop.
+ *    (several workers reap them): each read has a sequence number and
+ *    early ones wait, parked in order. A 0-byte completion of a buffered
+ *    read is the end of stream; reads after it are dropped. Parked reads
+ *    are delivered only while the core wants data; when reading is turned
+ *    back on, a KICK op on the completed queue delivers them and posts
+ *    reads from the loop.
  * 5. A WSASend's buffers are the core's queue itself (runs of it, no
  *    copy): the kernel reads them until the send completes, and the core
  *    keeps them until xpr__conn_sent, or until the conn is reported
@@ -51,13 +51,7 @@
  *    become read number 0, parked like an early pre-posted read, so they
  *    reach on_data first even when on_open paused reading; zero-byte mode
  *    posts no read while anything is parked.
- * 10. Zero-byte mode pays a second call per read (the zero-byte WSARecv,
- *    then the recv that fetches the data). A conn that has received data
- *    ("hot") posts one buffered WSARecv instead, as in pre-posted mode with
- *    one read; a conn that never sent anything (the idle ones) still pins
- *    no buffer. At most pool_free_max buffered reads are posted at once in
- *    this mode; beyond that, hot conns post zero-byte reads too.
- * 11. Fault injection (portable/fault.h): WSARecv, WSASend and ConnectEx
+ * 10. Fault injection (portable/fault.h): WSARecv, WSASend and ConnectEx
  *    told to fail return at once with WSAENOBUFS (item 7), the bind of
  *    item 1 fails with WSAENOBUFS (no port left), and
  *    SO_UPDATE_CONNECT_CONTEXT with WSAENETDOWN. A buffered WSARecv may
@@ -88,10 +82,9 @@ static struct xpr__completion_loop *engine_of(struct xpr__completion_conn *conn)
     return xpr__completion_of(conn->base.loop);
 }
 
-/* Reports the conn closed once its socket is closed and nothing of it is
- * pending (item 6). Not while a worker posts on it: its packets may all
- * be reaped by another worker before the poster has the lock back. */
-static void maybe_closed(struct xpr__completion_conn *conn)
+/* Item 6. Not while a worker posts on it: its packets may all be reaped
+ * by another worker before the poster has the lock back. */
+void xpr__completion_conn_settle(struct xpr__completion_conn *conn)
 {
     xpr_conn *c = &conn->base;
     if (c->state == XPR__CONN_ENDING && c->sock == XPR__INVALID_SOCKET &&
@@ -128,7 +121,7 @@ void xpr__completion_close_deferred(struct xpr__completion_conn *conn)
 {
     conn->close_deferred = 0;
     close_handle(conn, conn->close_reset);
-    maybe_closed(conn);
+    xpr__completion_conn_settle(conn);
 }
 
 /* ---- reads ---- */
@@ -143,33 +136,21 @@ static int reading_wanted(struct xpr__completion_conn *conn)
     return conn->base.connected && xpr__conn_wants_data(&conn->base);
 }
 
-static int post_one_read(struct xpr__completion_conn *conn, int large, int hot)
+static int post_one_read(struct xpr__completion_conn *conn, int large)
 {
     struct xpr__completion_loop *engine = engine_of(conn);
     struct xpr__op *op = xpr__op_get(engine, large);
-    int rc;
     if (op == NULL)
         return XPR_ENOMEM;
-    op->hot = (unsigned char)hot;
     op->kind = XPR__OP_READ;
     op->owner = conn;
     op->seq = conn->read_seq_next++;
     op->wsabuf.buf = (char *)op->buf;
-    op->wsabuf.len = /* items 3, 11 */
+    op->wsabuf.len = /* items 3, 10 */
         large ? (ULONG)xpr__fault_short(XPR__FAULT_RECV, op->cap) : 0;
     op->bufs = &op->wsabuf;
     op->nbufs = 1;
-    rc = xpr__op_post_transfer(engine, conn, op); /* item 7, 11 */
-    if (rc == 0 && hot)
-        engine->hot_reads++;
-    return rc;
-}
-
-/* item 10: zero-byte mode, a conn that has received data */
-static int hot_read(struct xpr__completion_conn *conn)
-{
-    const struct xpr__completion_loop *engine = engine_of(conn);
-    return conn->read_hot && engine->hot_reads < engine->pool_free_max;
+    return xpr__op_send_later(engine, conn, op); /* item 7, 10 */
 }
 
 /* Posts the reads the conn lacks; a failed post ends it (item 7). From
@@ -179,9 +160,10 @@ static void post_reads(struct xpr__completion_conn *conn)
     struct xpr__completion_loop *engine = engine_of(conn);
     int preposted = engine->read_mode == XPR_READ_PREPOSTED;
     unsigned want = preposted ? engine->preposted_reads : 1;
+    if (engine->read_batches && conn->reads_posted > 0)
+        return; /* "Wine: pending transfers run in the posting thread" */
     while (reading_wanted(conn) && conn->reads_posted < want) {
-        int hot = !preposted && hot_read(conn);
-        int rc = post_one_read(conn, preposted || hot, hot);
+        int rc = post_one_read(conn, preposted);
         if (rc != 0) {
             xpr__conn_failed(&conn->base, rc);
             return;
@@ -199,7 +181,6 @@ static void drain(struct xpr__completion_conn *conn)
     for (i = 0; i < READS_PER_COMPLETION && reading_wanted(conn); i++) {
         long n = xpr__sock_recv(c->sock, loop->read_buf, loop->read_buf_size);
         if (n > 0) {
-            conn->read_hot = 1; /* item 10 */
             xpr__conn_received(c, loop->read_buf, (size_t)n);
             if ((size_t)n < loop->read_buf_size)
                 break; /* most likely dry: the next read tells */
@@ -253,14 +234,12 @@ static void park(struct xpr__completion_conn *conn, struct xpr__op *op)
     *at = op;
 }
 
-static void read_completed(struct xpr__completion_conn *conn,
-                           struct xpr__op *op)
+void xpr__completion_read_done(struct xpr__completion_conn *conn,
+                               struct xpr__op *op)
 {
     struct xpr__completion_loop *engine = engine_of(conn);
     xpr_conn *c = &conn->base;
     conn->reads_posted--;
-    if (op->hot)
-        engine->hot_reads--;
     if (xpr__conn_done(c) || c->read_ended) {
         xpr__op_put(engine, op);
         return;
@@ -320,7 +299,7 @@ long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
         op->bufs = bufs;
         op->nbufs = count;
         op->len = len;
-        rc = xpr__op_post_transfer(engine, conn, op); /* item 7, 11 */
+        rc = xpr__op_send_later(engine, conn, op); /* item 7, 10 */
         if (rc != 0)
             return rc;
         conn->sends_in_flight++;
@@ -329,8 +308,8 @@ long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
     return (long)taken;
 }
 
-static void write_completed(struct xpr__completion_conn *conn,
-                            struct xpr__op *op)
+void xpr__completion_write_done(struct xpr__completion_conn *conn,
+                                struct xpr__op *op)
 {
     size_t len = op->len;
     DWORD sent = op->bytes;
@@ -373,7 +352,7 @@ static int bind_any(SOCKET s, int family)
                                      : (int)sizeof(struct sockaddr_in6);
     memset(&ss, 0, sizeof(ss));
     ss.ss_family = family == XPR__AF_INET ? AF_INET : AF_INET6;
-    if (xpr__fault(XPR__FAULT_BIND)) { /* item 11 */
+    if (xpr__fault(XPR__FAULT_BIND)) { /* item 10 */
         WSASetLastError(WSAENOBUFS);
         return xpr__wsa_error();
     }
@@ -412,7 +391,7 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
         return rc;
     }
     initial_rto(s, addr);
-    if (xpr__fault(XPR__FAULT_CONNECT)) { /* item 11 */
+    if (xpr__fault(XPR__FAULT_CONNECT)) { /* item 10 */
         WSASetLastError(WSAENOBUFS);
         ok = FALSE;
     } else {
@@ -440,15 +419,15 @@ static int connected_to_itself(SOCKET s)
     return local_len == peer_len && memcmp(&local, &peer, local_len) == 0;
 }
 
-static void connect_completed(struct xpr__completion_conn *conn,
-                              struct xpr__op *op)
+void xpr__completion_connect_done(struct xpr__completion_conn *conn,
+                                  struct xpr__op *op)
 {
     SOCKET s = (SOCKET)conn->base.sock;
     int err = op->os_error;
     xpr__op_put(engine_of(conn), op);
     if (xpr__conn_done(&conn->base))
         return;
-    if (err == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* item 11 */
+    if (err == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* item 10 */
         err = WSAENETDOWN;
     else if (err == 0 &&
              setsockopt(s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
@@ -459,6 +438,8 @@ static void connect_completed(struct xpr__completion_conn *conn,
         xpr__conn_failed(&conn->base, xpr__error_from_os(err));
     else
         xpr__conn_connected(&conn->base);
+    if (!xpr__conn_done(&conn->base))
+        post_reads(conn); /* in this round, like an accepted conn's */
 }
 
 /* ---- accepted conns ---- */
@@ -483,48 +464,42 @@ void xpr__completion_conn_accepted(xpr_listener *l,
         post_reads(conn);
 }
 
-/* ---- routing ---- */
+/* ---- reading back on ---- */
 
-void xpr__completion_conn_completed(struct xpr__completion_loop *engine,
-                                    struct xpr__op *op)
+void xpr__completion_kick_done(struct xpr__completion_conn *conn,
+                               struct xpr__op *op)
 {
-    struct xpr__completion_conn *conn = op->owner;
-    (void)engine;
-    conn->pending--;
-    switch (op->kind) {
-    case XPR__OP_CONNECT:
-        connect_completed(conn, op);
-        break;
-    case XPR__OP_READ:
-        read_completed(conn, op);
-        break;
-    default:
-        write_completed(conn, op);
-        break;
-    }
-    maybe_closed(conn);
-}
-
-void xpr__completion_conn_kicked(struct xpr__completion_conn *conn)
-{
-    conn->pending--;
+    conn->kicked = 0;
+    xpr__op_put(engine_of(conn), op);
     if (!xpr__conn_done(&conn->base)) {
         deliver_parked(conn);
         if (!xpr__conn_done(&conn->base))
             post_reads(conn);
     }
-    maybe_closed(conn);
 }
 
 /* ---- the rest of the transport ---- */
 
+/* Off: no more reads are posted; posted ones park (item 4). On: a KICK op
+ * delivers what is parked and posts reads, from the loop, where a failed
+ * post can end the conn (never from inside this call). It counts as
+ * pending like a posted op. */
 int xpr__completion_conn_set_reading(xpr_conn *c, int on)
 {
-    /* Off: no more reads are posted; posted ones park (item 4). On: the
-     * kick delivers what is parked and posts reads, from the loop, where a
-     * failed post can end the conn (never from inside this call). */
-    if (on)
-        xpr__completion_kick(engine_of(to_conn(c)), to_conn(c));
+    struct xpr__completion_conn *conn = to_conn(c);
+    struct xpr__completion_loop *engine = engine_of(conn);
+    struct xpr__op *op;
+    if (!on || conn->kicked)
+        return 0;
+    op = xpr__op_get(engine, 0);
+    if (op == NULL)
+        return XPR_ENOMEM;
+    op->kind = XPR__OP_KICK;
+    op->owner = conn;
+    conn->kicked = 1;
+    conn->pending++;
+    engine->pending[XPR__OP_KICK]++;
+    xpr__op_complete(engine, op, 0, 0);
     return 0;
 }
 
@@ -542,12 +517,12 @@ void xpr__completion_conn_close(xpr_conn *c, int reset)
     drop_list(engine_of(conn), &conn->parked);
     if (conn->posting) {
         /* a worker is posting on this socket outside the run lock: closing
-         * it now could let a new socket take its number under that post
-         * (engine.c trap 10); the worker closes it when done */
+         * it now could let a new socket take its number under that post;
+         * the worker closes it when done */
         conn->close_deferred = 1;
         conn->close_reset = (unsigned char)reset;
         return;
     }
     close_handle(conn, reset);
-    maybe_closed(conn);
+    xpr__completion_conn_settle(conn);
 }

@@ -1,60 +1,37 @@
 /*
- * The completion engine's loop: configuration, pools of per-I/O contexts,
- * the accounting of posted operations, routing of completions, the run
- * cycle, stats and the struct xpr_backend_ops table shared by the
- * completion back ends (completion.h says which file does what).
+ * The completion engine's loop: configuration, pools of ops, posting, the
+ * completed queue and its switch, the run cycle, stats and the struct
+ * xpr_backend_ops table shared by the completion back ends (completion.h
+ * says which file does what and how workers share the loop).
  *
- * 1. WSARecv / WSASend / AcceptEx / ConnectEx may complete at once (return
- *    0 / TRUE). A notification is still queued for it unless the socket has
- *    FILE_SKIP_COMPLETION_PORT_ON_SUCCESS; only then is the result handled
- *    here, from an inline list the run cycle drains after the harvester,
- *    with a per-round cap (fairness) and never from inside the call that
- *    posted it (no re-entrant callbacks).
- * 2. Skip-on-success is only asked for when the socket's protocol chain is
- *    a base provider (ChainLen == BASE_PROTOCOL): a layered service
- *    provider may complete "at once" and still queue a packet, which would
- *    then be handled twice (KB 2568167).
- * 3. A failed operation comes back with an NTSTATUS in OVERLAPPED.Internal;
- *    WSAGetOverlappedResult turns it into the WSA code the error table
- *    knows. It is only asked while the socket is open: a closed SOCKET value
- *    may already name another socket.
- * 4. An operation that fails at once (not WSA_IO_PENDING) queues nothing:
- *    its context is released on the spot and the error reported.
- * 5. Completions are routed through the context's owner pointer, never by
- *    SOCKET value (values are reused as soon as a socket is closed).
- * 6. Contexts the kernel may still write are never freed: each holds a
- *    count on its owner until reaped; xpr_loop_free keeps reaping until
- *    nothing is pending.
- * 7. The read mode and the pre-posted read count come from the config
- *    alone (cfg.read_mode, cfg.preposted_reads; 0 = zero-byte reads, 2).
- * 8. A round asks the harvester (timeout 0 while operations done at once
- *    wait) before it handles those, and handles sends first, among the
- *    packets of one batch and on the inline list: a send's place in flight
- *    is free again before the round's reads run the application's
- *    callbacks, which may write.
- * 9. Wine finishes a pending overlapped WSASend in the thread that posted
- *    it (a system APC runs the actual send), so two sends of one socket
- *    posted by two workers can reach the wire out of order. Under Wine
- *    (ntdll exports wine_get_version) a loop with workers therefore keeps
- *    one send in flight per conn, whatever max_sends_in_flight says;
- *    tests/close.c sees the bytes out of order without it. Windows queues
- *    a socket's sends in the order they were posted, whichever thread
- *    posted them.
- * 10. With workers, a conn's WSARecv / WSASend are not called under the run
- *    lock: they wait in the conn's outbox (counted as posted already) and
- *    the worker that ends a round posts them after letting go of the lock,
- *    half the queued conns at a time, so that another worker (woken if it
- *    sleeps in its wait) posts the rest meanwhile. Rules that keep it
- *    safe: a conn's outbox is posted by one worker at a time, in order
- *    (pre-posted reads keep their sequence); while it is being posted,
- *    closesocket waits (conn.c, conn_close: its number could go
- *    to a new socket under the post) and the conn is not reported closed;
- *    after the call only an operation that will get no packet (done with
- *    skip-on-success, or failed at once) is touched again, since another
- *    worker may reap a packet before this one has the lock back. Failures
- *    at once and the operations of a conn that ended first go through the
- *    inline list with their error, like any completion. With one worker,
- *    calls are made at once.
+ * Windows behaviours handled here:
+ * - Done at once. WSARecv / WSASend / AcceptEx / ConnectEx may complete at
+ *   once (return 0 / TRUE). A port still queues a packet for it unless the
+ *   socket has FILE_SKIP_COMPLETION_PORT_ON_SUCCESS; only then, or when no
+ *   port tracks the op (events), does the engine queue the outcome itself.
+ *   A completion routine is queued in every case.
+ * - Skip-on-success needs a base provider. It is asked for only when the
+ *   socket's protocol chain is a base provider (ChainLen ==
+ *   BASE_PROTOCOL): a layered service provider may complete "at once" and
+ *   still queue a packet, which would then be handled twice (KB 2568167).
+ * - Failure codes are NTSTATUS. A failed op comes back with an NTSTATUS in
+ *   OVERLAPPED.Internal; WSAGetOverlappedResult turns it into the WSA code
+ *   the error table knows. It is asked only while the socket is open: a
+ *   closed SOCKET value may already name another socket.
+ * - Failed at once. An op that fails at once (not WSA_IO_PENDING) gets no
+ *   notification. A WSARecv / WSASend failure is queued with its error
+ *   like any outcome, and nothing more of that conn is posted (a later
+ *   send would leave a gap in the stream); an AcceptEx or ConnectEx
+ *   failure is returned to its caller (the core wants it at once:
+ *   xpr_connect returns it, a listener pauses).
+ * - Owner, not SOCKET. Completions are routed through the op's owner
+ *   pointer, never by SOCKET value (values are reused once a socket is
+ *   closed).
+ * - Kernel-owned memory. An op the kernel may still write is never freed:
+ *   it holds a count on its owner until handled; xpr_loop_free keeps
+ *   reaping until nothing is pending.
+ * - The read mode and the pre-posted read count come from the config
+ *   alone (cfg.read_mode, cfg.preposted_reads; 0 = zero-byte reads, 2).
  */
 #include "alloc.h"
 #include "completion.h"
@@ -66,7 +43,6 @@
 #define DEFAULT_PREPOSTED 2
 #define DEFAULT_SENDS 4
 #define DEFAULT_POOL_FREE 256
-#define INLINE_PER_ROUND 1024 /* inline completions handled per round */
 /* Small ops hold AcceptEx's two addresses, or a send's WSABUF array. */
 #define ACCEPT_ADDRS (2 * (sizeof(SOCKADDR_STORAGE) + 16))
 #define SEND_BUFS (XPR__SEND_RUNS * sizeof(WSABUF))
@@ -76,10 +52,11 @@
  * timer could be armed (see "Posting can fail" in listener.c). */
 #define STARVED_RETRY_MS 10
 
+/* Indexed by the registry row's variant (win32/backends.c). */
 static const struct xpr__harvester_ops *const harvesters[] = {
-    &xpr__iocp_harvester,       /* XPR__HARVEST_IOCP */
-    &xpr__overlapped_harvester, /* XPR__HARVEST_OVERLAPPED */
-    &xpr__routine_harvester,    /* XPR__HARVEST_ROUTINE */
+    &xpr__iocp_harvester,
+    &xpr__overlapped_harvester,
+    &xpr__routine_harvester,
 };
 
 /* ---- pools ---- */
@@ -106,21 +83,14 @@ struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large)
     return op;
 }
 
-int xpr__op_arm(struct xpr__completion_loop *engine, struct xpr__op *op)
-{
-    if (engine->harvester->arm == NULL)
-        return 0;
-    return engine->harvester->arm(engine, op);
-}
-
 void xpr__op_put(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
     struct xpr__op **pool =
         op->large ? &engine->pool_large : &engine->pool_small;
     unsigned *count =
         op->large ? &engine->pool_large_count : &engine->pool_small_count;
-    if (engine->harvester->op_fini != NULL)
-        engine->harvester->op_fini(engine, op);
+    if (engine->harvester->lends_events)
+        engine->harvester->disarm(engine, op);
     if (*count >= engine->pool_free_max) {
         free(op);
         return;
@@ -128,6 +98,12 @@ void xpr__op_put(struct xpr__completion_loop *engine, struct xpr__op *op)
     op->next = *pool;
     *pool = op;
     (*count)++;
+}
+
+int xpr__op_arm(struct xpr__completion_loop *engine, struct xpr__op *op)
+{
+    return engine->harvester->lends_events ? engine->harvester->arm(engine, op)
+                                           : 0;
 }
 
 static void pool_drain(struct xpr__op *op)
@@ -139,27 +115,45 @@ static void pool_drain(struct xpr__op *op)
     }
 }
 
-/* ---- posting and association ---- */
+/* ---- the completed queue ---- */
 
-/* A completion with no packet: handled from the inline list (trap 1). */
-static void push_inline(struct xpr__completion_loop *engine, struct xpr__op *op,
-                        int os_error)
+void xpr__op_complete(struct xpr__completion_loop *engine, struct xpr__op *op,
+                      DWORD bytes, int os_error)
 {
-    op->bytes = (DWORD)op->ov.InternalHigh; /* the bytes are in there */
+    op->bytes = bytes;
     op->os_error = os_error;
-    engine->inline_completions++;
-    if (op->kind == XPR__OP_WRITE) { /* after the sends, before the rest */
-        struct xpr__op **at = engine->inline_sends_end != NULL
-                                  ? &engine->inline_sends_end->next
-                                  : &engine->inline_head;
-        op->next = *at;
-        *at = op;
-        engine->inline_sends_end = op;
-        if (op->next == NULL)
-            engine->inline_tail = op;
-        return;
+    xpr__op_append(&engine->completed_head, &engine->completed_tail, op);
+}
+
+static SOCKET owner_socket(struct xpr__op *op)
+{
+    if (op->kind == XPR__OP_ACCEPT) {
+        struct xpr__completion_listener *listener = op->owner;
+        return listener->closed ? INVALID_SOCKET : (SOCKET)listener->base.sock;
     }
-    xpr__op_append(&engine->inline_head, &engine->inline_tail, op);
+    return (SOCKET)((struct xpr__completion_conn *)op->owner)->base.sock;
+}
+
+/* "Failure codes are NTSTATUS" */
+static int failure_code(struct xpr__op *op)
+{
+    SOCKET s = owner_socket(op);
+    DWORD bytes = 0, flags = 0;
+    if (s == INVALID_SOCKET)
+        return WSA_OPERATION_ABORTED;
+    if (!WSAGetOverlappedResult(s, &op->ov, &bytes, FALSE, &flags)) {
+        int err = WSAGetLastError();
+        return err != 0 ? err : WSAECONNRESET;
+    }
+    return WSAECONNRESET; /* reported failed, yet no code: say reset */
+}
+
+void xpr__op_reaped(struct xpr__completion_loop *engine, OVERLAPPED *ov,
+                    DWORD bytes, int failed)
+{
+    struct xpr__op *op = CONTAINING_RECORD(ov, struct xpr__op, ov);
+    engine->dequeued_completions++;
+    xpr__op_complete(engine, op, bytes, failed ? failure_code(op) : 0);
 }
 
 /* Bytes of memory the kernel holds while op is pending: its buffer, or
@@ -179,38 +173,84 @@ static void count_posted(struct xpr__completion_loop *engine,
     engine->pinned_bytes += pinned_by(op);
 }
 
+/* The one switch: every outcome is handled here, in queue order. */
+static void handle(struct xpr__completion_loop *engine, struct xpr__op *op)
+{
+    struct xpr__completion_conn *conn = op->owner;
+    engine->pinned_bytes -= pinned_by(op);
+    if (op->kind != XPR__OP_ACCEPT) { /* a closed listener's are counted out */
+        engine->pending[op->kind]--;
+        conn->pending--;
+    }
+    switch (op->kind) {
+    case XPR__OP_ACCEPT:
+        xpr__completion_accept_done(engine, op);
+        return;
+    case XPR__OP_CONNECT:
+        xpr__completion_connect_done(conn, op);
+        break;
+    case XPR__OP_READ:
+        xpr__completion_read_done(conn, op);
+        break;
+    case XPR__OP_WRITE:
+        xpr__completion_write_done(conn, op);
+        break;
+    default: /* XPR__OP_KICK */
+        xpr__completion_kick_done(conn, op);
+        break;
+    }
+    xpr__completion_conn_settle(conn);
+}
+
+/* Handles the queue as it stands; what handling appends waits for the
+ * next round. Each next is read first: a handled op may be reused. */
+static void handle_completed(struct xpr__completion_loop *engine)
+{
+    struct xpr__op *op = engine->completed_head;
+    engine->completed_head = engine->completed_tail = NULL;
+    while (op != NULL) {
+        struct xpr__op *next = op->next;
+        handle(engine, op);
+        op = next;
+    }
+}
+
+/* ---- posting ---- */
+
+/* After the system took an op: whether the engine queues its outcome
+ * ("Done at once"). */
+static int done_here(const struct xpr__completion_loop *engine,
+                     const struct xpr__op *op, int skip)
+{
+    if (engine->harvester->routine != NULL &&
+        (op->kind == XPR__OP_READ || op->kind == XPR__OP_WRITE))
+        return 0;
+    return engine->harvester->port ? skip : 1;
+}
+
 int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
                    unsigned *owner_pending, int skip, int ok)
 {
     if (!ok) {
         int err = WSAGetLastError();
-        if (err != WSA_IO_PENDING) { /* trap 4 */
+        if (err != WSA_IO_PENDING) { /* "Failed at once" */
             xpr__op_put(engine, op);
             return xpr__error_from_os(err);
         }
     }
     count_posted(engine, op, owner_pending);
-    if (engine->harvester->posted != NULL)
-        skip = engine->harvester->posted(engine, op, ok); /* its own rule */
-    if (ok && skip) /* trap 1: no packet will come */
-        push_inline(engine, op, 0);
+    if (ok && done_here(engine, op, skip)) {
+        engine->inline_completions++;
+        xpr__op_complete(engine, op, (DWORD)op->ov.InternalHigh, 0);
+    } else if (!ok && engine->harvester->lends_events) {
+        engine->harvester->track_pending(engine, op);
+    }
     return 0;
 }
 
-/* ---- posting outside the run lock (trap 10) ---- */
-
-static int defers_posts(const struct xpr__completion_loop *engine)
-{
-    /* post_now makes the calls bare: no harvester hook, no routine */
-    return engine->loop->workers > 1 && engine->harvester->posted == NULL &&
-           engine->harvester->routine == NULL;
-}
-
-static void queue_conn(struct xpr__completion_loop *engine,
+static void queue_post(struct xpr__completion_loop *engine,
                        struct xpr__completion_conn *conn)
 {
-    if (conn->post_queued || conn->posting)
-        return; /* a posting worker requeues it when done */
     conn->post_queued = 1;
     conn->next_post = NULL;
     if (engine->post_tail != NULL)
@@ -220,112 +260,100 @@ static void queue_conn(struct xpr__completion_loop *engine,
     engine->post_tail = conn;
 }
 
-/* WSARecv or WSASend of op (no completion routine with workers). */
-static int start_transfer(SOCKET s, struct xpr__op *op,
-                          LPWSAOVERLAPPED_COMPLETION_ROUTINE routine)
-{
-    DWORD flags = 0;
-    if (xpr__fault(op->kind == XPR__OP_READ ? XPR__FAULT_RECV
-                                            : XPR__FAULT_SEND)) {
-        WSASetLastError(WSAENOBUFS); /* injected: fails like a full pool */
-        return SOCKET_ERROR;
-    }
-    if (op->kind == XPR__OP_READ)
-        return WSARecv(s, op->bufs, op->nbufs, NULL, &flags, &op->ov, routine);
-    return WSASend(s, op->bufs, op->nbufs, NULL, 0, &op->ov, routine);
-}
-
-int xpr__op_post_transfer(struct xpr__completion_loop *engine,
-                          struct xpr__completion_conn *conn, struct xpr__op *op)
+int xpr__op_send_later(struct xpr__completion_loop *engine,
+                       struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     int rc = xpr__op_arm(engine, op);
     if (rc != 0) {
         xpr__op_put(engine, op);
         return rc;
     }
-    if (defers_posts(engine)) {
-        count_posted(engine, op, &conn->pending);
-        xpr__op_append(&conn->outbox_head, &conn->outbox_tail, op);
-        queue_conn(engine, conn);
-        return 0;
-    }
-    rc =
-        start_transfer((SOCKET)conn->base.sock, op, engine->harvester->routine);
-    return xpr__op_posted(engine, op, &conn->pending, conn->skip_on_success,
-                          rc == 0);
+    count_posted(engine, op, &conn->pending);
+    xpr__op_append(&conn->outbox_head, &conn->outbox_tail, op);
+    if (!conn->post_queued && !conn->posting) /* a poster requeues it */
+        queue_post(engine, conn);
+    return 0;
 }
 
-/* Outside the lock. Returns 1 when no packet will come (done with
- * skip-on-success, or failed at once): only then may op be touched again,
- * since another worker may reap its packet before this one has the lock
- * back. */
-static int post_now(SOCKET s, struct xpr__op *op, int skip)
+/* WSARecv or WSASend of op. Outside the run lock with workers: returns 1
+ * when no notification will come (done here, or failed at once), and only
+ * then may op be touched again, since another worker may reap it before
+ * this one has the lock back. */
+static int post_transfer(struct xpr__completion_loop *engine, SOCKET s,
+                         struct xpr__op *op, int skip)
 {
-    int rc = start_transfer(s, op, NULL), err;
+    LPWSAOVERLAPPED_COMPLETION_ROUTINE routine = engine->harvester->routine;
+    DWORD flags = 0;
+    int rc, err;
+    if (xpr__fault(op->kind == XPR__OP_READ ? XPR__FAULT_RECV
+                                            : XPR__FAULT_SEND)) {
+        WSASetLastError(WSAENOBUFS); /* injected: fails like a full pool */
+        rc = SOCKET_ERROR;
+    } else if (op->kind == XPR__OP_READ) {
+        rc = WSARecv(s, op->bufs, op->nbufs, NULL, &flags, &op->ov, routine);
+    } else {
+        rc = WSASend(s, op->bufs, op->nbufs, NULL, 0, &op->ov, routine);
+    }
     err = rc == 0 ? 0 : WSAGetLastError();
-    if (rc != 0 && err == WSA_IO_PENDING)
+    if (err == WSA_IO_PENDING) {
+        if (engine->harvester->lends_events)
+            engine->harvester->track_pending(engine, op); /* one worker */
         return 0;
-    if (rc == 0 && !skip)
+    }
+    if (err == 0 && !done_here(engine, op, skip))
         return 0;
     op->os_error = err;
     return 1;
 }
 
-/* Chains op at the end of *done. */
-static void chain(struct xpr__op ***done_tail, struct xpr__op *op)
+/* Posts the outboxes queued so far, outside the run lock (completion.h,
+ * "Workers"), and queues the outcomes that get no notification. After a
+ * failure at once ("Failed at once") a conn's other ops end with the same
+ * error. Each next is read before the post: a pending op may be reaped
+ * and reused by another worker meanwhile. */
+static void post_some(struct xpr__completion_loop *engine)
 {
-    op->next = NULL;
-    **done_tail = op;
-    *done_tail = &op->next;
-}
-
-static void flush_some(struct xpr__completion_loop *engine)
-{
-    struct xpr__completion_conn *mine = NULL, **mine_tail = &mine, *conn;
-    struct xpr__op *done = NULL, **done_tail = &done, *op;
-    unsigned n = 0, keep;
-    for (conn = engine->post_head; conn != NULL; conn = conn->next_post)
-        n++;
-    /* half: another worker may post the rest meanwhile (woken below if
-     * it sleeps in its wait); what is left when this one is back it
-     * takes itself (xpr__completion_flush_posts) */
-    keep = n > 1 ? (n + 1) / 2 : n;
-    while (keep-- > 0) {
-        conn = engine->post_head;
-        engine->post_head = conn->next_post;
-        conn->post_queued = 0;
-        conn->outbox_taken = conn->outbox_head;
-        conn->outbox_head = conn->outbox_tail = NULL;
-        if (xpr__conn_done(&conn->base)) { /* the socket is closed */
-            while ((op = conn->outbox_taken) != NULL) {
-                conn->outbox_taken = op->next;
-                op->os_error = WSA_OPERATION_ABORTED;
-                chain(&done_tail, op);
-            }
-            continue;
-        }
-        conn->posting = 1; /* closesocket waits (conn.c) */
-        conn->next_post = NULL;
-        *mine_tail = conn;
-        mine_tail = &conn->next_post;
-    }
-    if (engine->post_head == NULL)
-        engine->post_tail = NULL;
-    else if (engine->blocked_waiters > 0)
-        engine->harvester->wake(engine);
-    xpr__loop_wait_begin(engine->loop);
+    struct xpr__completion_conn *mine = engine->post_head, *conn;
+    struct xpr__completion_conn *failed = NULL;
+    struct xpr__op *posts = NULL, *posts_tail = NULL, *op, *next;
+    struct xpr__op *done = NULL, *done_tail = NULL;
+    engine->post_head = engine->post_tail = NULL;
     for (conn = mine; conn != NULL; conn = conn->next_post) {
-        while ((op = conn->outbox_taken) != NULL) {
-            conn->outbox_taken = op->next;
-            if (post_now((SOCKET)conn->base.sock, op, conn->skip_on_success))
-                chain(&done_tail, op);
+        conn->post_queued = 0;
+        conn->posting = 1; /* its socket stays open (conn_close waits) */
+        for (op = conn->outbox_head; op != NULL; op = next) {
+            next = op->next;
+            if (xpr__conn_done(&conn->base) || conn->post_error != 0) {
+                op->os_error = conn->post_error != 0 ? conn->post_error
+                                                     : WSA_OPERATION_ABORTED;
+                xpr__op_append(&done, &done_tail, op);
+            } else {
+                xpr__op_append(&posts, &posts_tail, op);
+            }
         }
+        conn->outbox_head = conn->outbox_tail = NULL;
+    }
+    xpr__loop_wait_begin(engine->loop);
+    for (op = posts; op != NULL; op = next) {
+        struct xpr__completion_conn *owner = op->owner;
+        next = op->next;
+        if (owner == failed) { /* an earlier op of it failed at once */
+            op->os_error = failed->post_error;
+        } else if (!post_transfer(engine, (SOCKET)owner->base.sock, op,
+                                  owner->skip_on_success)) {
+            continue;
+        } else if (op->os_error != 0) { /* ops of a conn are in a row */
+            failed = owner;
+            owner->post_error = op->os_error; /* only its poster reads it */
+        }
+        xpr__op_append(&done, &done_tail, op);
     }
     xpr__loop_wait_end(engine->loop);
-    for (op = done; op != NULL;) {
-        struct xpr__op *next = op->next;
-        push_inline(engine, op, op->os_error);
-        op = next;
+    for (op = done; op != NULL; op = next) {
+        next = op->next;
+        if (op->os_error == 0)
+            engine->inline_completions++;
+        xpr__op_complete(engine, op, (DWORD)op->ov.InternalHigh, op->os_error);
     }
     while ((conn = mine) != NULL) {
         mine = conn->next_post;
@@ -333,18 +361,18 @@ static void flush_some(struct xpr__completion_loop *engine)
         if (conn->close_deferred)
             xpr__completion_close_deferred(conn);
         if (conn->outbox_head != NULL) /* queued meanwhile */
-            queue_conn(engine, conn);
+            queue_post(engine, conn);
     }
 }
 
-/* Half the queue at a time: another worker may take the rest meanwhile,
- * so two keep requests in flight; none is left behind when this one goes
- * on to wait. */
-void xpr__completion_flush_posts(struct xpr__completion_loop *engine)
+/* Nothing is left queued when this worker goes on to wait. */
+static void post_outboxes(struct xpr__completion_loop *engine)
 {
     while (engine->post_head != NULL)
-        flush_some(engine);
+        post_some(engine);
 }
+
+/* ---- association ---- */
 
 static int base_provider(struct xpr__completion_loop *engine, SOCKET s,
                          int family)
@@ -368,8 +396,7 @@ int xpr__completion_associate(struct xpr__completion_loop *engine, SOCKET s,
     *skip = 0;
     if (rc != 0)
         return rc;
-    if (engine->harvester->skip_on_success &&
-        base_provider(engine, s, family) &&
+    if (engine->harvester->port && base_provider(engine, s, family) &&
         SetFileCompletionNotificationModes(
             (HANDLE)s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
                            FILE_SKIP_SET_EVENT_ON_HANDLE))
@@ -406,149 +433,53 @@ int xpr__completion_lookup_extensions(struct xpr__completion_loop *engine,
     return rc;
 }
 
-void xpr__completion_kick(struct xpr__completion_loop *engine,
-                          struct xpr__completion_conn *conn)
+/* ---- Wine: pending transfers run in the posting thread ----
+ * Wine performs the transfer of a pending overlapped WSARecv or WSASend in
+ * an APC of the thread that posted it, so transfers of one socket posted
+ * by two workers can take the socket's bytes out of order; one thread runs
+ * its APCs in order. Windows queues a socket's transfers in posting order
+ * whichever thread posts them. Under Wine (its ntdll exports
+ * wine_get_version) a loop with workers therefore keeps one send in flight
+ * per conn (tests/close.c, test_close_flushes_backlog, sees bytes out of
+ * order without it) and posts a conn's reads in batches, only when none is
+ * pending, so that one thread posted every pending read (tests/hostile.c,
+ * test_slow_reader on iocp-w4-preposted, sees EOF before the last bytes
+ * without it). */
+static void wine_posting_thread(struct xpr__completion_loop *engine)
 {
-    if (conn->kicked)
-        return;
-    conn->kicked = 1;
-    conn->pending++; /* the kick list holds the conn like an operation */
-    conn->next_kick = NULL;
-    if (engine->kick_tail != NULL)
-        engine->kick_tail->next_kick = conn;
-    else
-        engine->kick_head = conn;
-    engine->kick_tail = conn;
-}
-
-/* ---- routing ---- */
-
-static SOCKET owner_socket(struct xpr__op *op)
-{
-    if (op->kind == XPR__OP_ACCEPT) {
-        struct xpr__completion_listener *listener = op->owner;
-        return listener->closed ? INVALID_SOCKET : (SOCKET)listener->base.sock;
-    }
-    return (SOCKET)((struct xpr__completion_conn *)op->owner)->base.sock;
-}
-
-/* trap 3 */
-static int failure_code(struct xpr__op *op)
-{
-    SOCKET s = owner_socket(op);
-    DWORD bytes = 0, flags = 0;
-    if (s == INVALID_SOCKET)
-        return WSA_OPERATION_ABORTED;
-    if (!WSAGetOverlappedResult(s, &op->ov, &bytes, FALSE, &flags)) {
-        int err = WSAGetLastError();
-        return err != 0 ? err : WSAECONNRESET;
-    }
-    return WSAECONNRESET; /* reported failed, yet no code: say reset */
-}
-
-static void dispatch(struct xpr__completion_loop *engine, struct xpr__op *op)
-{
-    if (op->kind == XPR__OP_ACCEPT) {
-        struct xpr__completion_listener *listener = op->owner;
-        if (listener->closed) {
-            /* counted out of the stats when it closed: only memory left */
-            if (op->accept_sock != INVALID_SOCKET)
-                closesocket(op->accept_sock);
-            engine->pinned_bytes -= pinned_by(op);
-            xpr__completion_accept_unlink(op);
-            listener->held--;
-            xpr__op_put(engine, op);
-            return;
-        }
-    }
-    engine->pending[op->kind]--;
-    engine->pinned_bytes -= pinned_by(op);
-    if (op->kind == XPR__OP_ACCEPT)
-        xpr__completion_accept_completed(engine, op);
-    else
-        xpr__completion_conn_completed(engine, op);
-}
-
-static void run_inline(struct xpr__completion_loop *engine, int sends_only);
-
-/* Sends done at once are handled before the next packet (trap 1). */
-void xpr__completion_done(struct xpr__completion_loop *engine, OVERLAPPED *ov,
-                          DWORD bytes, int failed)
-{
-    struct xpr__op *op = CONTAINING_RECORD(ov, struct xpr__op, ov);
-    if (engine->inline_sends_end != NULL)
-        run_inline(engine, 1);
-    op->bytes = bytes;
-    op->os_error = failed ? failure_code(op) : 0;
-    dispatch(engine, op);
-}
-
-/* Handles the inline list from its head, sends first, what is appended
- * meanwhile included, up to a cap per round (fairness). */
-static void run_inline(struct xpr__completion_loop *engine, int sends_only)
-{
-    int n = 0;
-    while (engine->inline_head != NULL && n++ < INLINE_PER_ROUND) {
-        struct xpr__op *op = engine->inline_head;
-        if (sends_only && engine->inline_sends_end == NULL)
-            break;
-        engine->inline_head = op->next;
-        if (engine->inline_head == NULL)
-            engine->inline_tail = NULL;
-        if (engine->inline_sends_end == op)
-            engine->inline_sends_end = NULL;
-        dispatch(engine, op);
-    }
-}
-
-static void run_kicks(struct xpr__completion_loop *engine)
-{
-    struct xpr__completion_conn *conn = engine->kick_head;
-    engine->kick_head = engine->kick_tail = NULL;
-    while (conn != NULL) {
-        struct xpr__completion_conn *next = conn->next_kick;
-        conn->kicked = 0;
-        xpr__completion_conn_kicked(conn);
-        conn = next;
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    if (engine->loop->workers > 1 && ntdll != NULL &&
+        GetProcAddress(ntdll, "wine_get_version") != NULL) {
+        engine->max_sends = 1;
+        engine->read_batches = 1;
     }
 }
 
 /* ---- the loop ---- */
 
-/* Wine's ntdll exports wine_get_version; Windows' does not. */
-static int under_wine(void)
-{
-    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-    return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
-}
-
 static int completion_loop_init(xpr_loop *loop)
 {
-    struct xpr__completion_loop *engine = xpr__calloc(1, sizeof(*engine));
-    unsigned variant = loop->entry->variant;
+    struct xpr__completion_loop *engine;
+    const struct xpr_loop_config *cfg = &loop->cfg;
     int rc;
+    if (loop->entry->variant >= sizeof(harvesters) / sizeof(harvesters[0]) ||
+        (loop->workers > 1 && !harvesters[loop->entry->variant]->workers))
+        return XPR_ENOTSUP;
+    engine = xpr__calloc(1, sizeof(*engine));
     if (engine == NULL)
         return XPR_ENOMEM;
-    if (variant >= sizeof(harvesters) / sizeof(harvesters[0])) {
-        free(engine);
-        return XPR_ENOTSUP;
-    }
     engine->loop = loop;
-    engine->harvester = harvesters[variant];
-    engine->read_mode =
-        loop->cfg.read_mode ? loop->cfg.read_mode : XPR_READ_ZERO_BYTE;
-    engine->preposted_reads = loop->cfg.preposted_reads
-                                  ? loop->cfg.preposted_reads
-                                  : DEFAULT_PREPOSTED;
-    engine->max_sends = loop->cfg.max_sends_in_flight
-                            ? loop->cfg.max_sends_in_flight
-                            : DEFAULT_SENDS;
-    if (loop->workers > 1 && under_wine())
-        engine->max_sends = 1; /* trap 9 */
+    engine->harvester = harvesters[loop->entry->variant];
+    engine->read_mode = cfg->read_mode ? cfg->read_mode : XPR_READ_ZERO_BYTE;
+    engine->preposted_reads =
+        cfg->preposted_reads ? cfg->preposted_reads : DEFAULT_PREPOSTED;
+    engine->max_sends =
+        cfg->max_sends_in_flight ? cfg->max_sends_in_flight : DEFAULT_SENDS;
     engine->pool_free_max =
-        loop->cfg.pool_free_max ? loop->cfg.pool_free_max : DEFAULT_POOL_FREE;
+        cfg->pool_free_max ? cfg->pool_free_max : DEFAULT_POOL_FREE;
     engine->buf_size = loop->read_buf_size;
     engine->base_provider[0] = engine->base_provider[1] = -1;
+    wine_posting_thread(engine);
     xpr__list_init(&engine->listeners);
     xpr__list_init(&engine->closed_listeners);
     rc = engine->harvester->init(engine);
@@ -576,17 +507,12 @@ static int completion_run_once(xpr_loop *loop, int timeout_ms)
     if (xpr__completion_listeners_top_up(engine) &&
         (timeout_ms < 0 || timeout_ms > STARVED_RETRY_MS))
         timeout_ms = STARVED_RETRY_MS;
-    xpr__completion_flush_posts(engine); /* what the core's callbacks queued */
-    if (engine->inline_head != NULL || engine->kick_head != NULL)
-        timeout_ms = 0; /* trap 8: the harvester first, but no waiting */
-    if (timeout_ms != 0)
-        engine->blocked_waiters++; /* trap 10: may be handed posts */
+    post_outboxes(engine); /* what callbacks outside the round queued */
+    if (engine->completed_head != NULL)
+        timeout_ms = 0;
     rc = engine->harvester->wait_and_reap(engine, timeout_ms);
-    if (timeout_ms != 0)
-        engine->blocked_waiters--;
-    run_inline(engine, 0);
-    run_kicks(engine);
-    xpr__completion_flush_posts(engine);
+    handle_completed(engine);
+    post_outboxes(engine);
     xpr__completion_listeners_reap(engine);
     return rc;
 }
@@ -595,14 +521,12 @@ static void completion_loop_free(xpr_loop *loop)
 {
     struct xpr__completion_loop *engine = xpr__completion_of(loop);
     int rounds;
-    /* contract 3: sockets are closed; reap what the kernel still owns */
+    /* sockets are closed: reap what the kernel still owns */
     for (rounds = 0; rounds < FREE_REAP_ROUNDS; rounds++) {
-        xpr__completion_flush_posts(
-            engine); /* the conns are dying: cancelled */
-        run_inline(engine, 0);
-        run_kicks(engine);
+        post_outboxes(engine); /* the conns are closed: cancelled */
+        handle_completed(engine);
         xpr__completion_listeners_reap(engine);
-        if (pending_total(engine) == 0 && engine->inline_head == NULL &&
+        if (pending_total(engine) == 0 && engine->completed_head == NULL &&
             xpr__list_empty(&engine->closed_listeners))
             break;
         engine->harvester->wait_and_reap(engine, 10);
@@ -626,7 +550,8 @@ static void completion_stats(xpr_loop *loop, struct xpr_completion_stats *st)
     st->pending_connects = engine->pending[XPR__OP_CONNECT];
     st->pending_reads = engine->pending[XPR__OP_READ];
     st->pending_writes = engine->pending[XPR__OP_WRITE];
-    st->pending_operations = pending_total(engine);
+    st->pending_operations =
+        pending_total(engine) - engine->pending[XPR__OP_KICK];
     st->inline_completions = engine->inline_completions;
     st->dequeue_calls = engine->dequeue_calls;
     st->dequeued_completions = engine->dequeued_completions;
@@ -653,43 +578,3 @@ const struct xpr_backend_ops xpr__completion_ops = {
     .conn_close = xpr__completion_conn_close,
     .completion_stats = completion_stats,
 };
-
-int xpr__event_pool_get(struct xpr__event_pool *pool, HANDLE *out)
-{
-    if (pool->count > 0) {
-        *out = pool->spare[--pool->count];
-        return 0;
-    }
-    *out = CreateEventW(NULL, TRUE, FALSE, NULL);
-    return *out != NULL ? 0 : xpr__error_from_os((int)GetLastError());
-}
-
-void xpr__event_pool_put(struct xpr__event_pool *pool, HANDLE ev,
-                         unsigned max_free)
-{
-    /* a completed operation left its event signalled: reset it before a
-     * new operation may be waited on with it */
-    ResetEvent(ev);
-    if (pool->count == pool->capacity && pool->count < max_free) {
-        unsigned cap = pool->capacity ? 2 * pool->capacity : 64;
-        HANDLE *p = xpr__realloc(pool->spare, cap * sizeof(*p));
-        if (p != NULL) {
-            pool->spare = p;
-            pool->capacity = cap;
-        }
-    }
-    if (pool->count < pool->capacity && pool->count < max_free)
-        pool->spare[pool->count++] = ev;
-    else
-        CloseHandle(ev);
-}
-
-void xpr__event_pool_free(struct xpr__event_pool *pool)
-{
-    unsigned i;
-    for (i = 0; i < pool->count; i++)
-        CloseHandle(pool->spare[i]);
-    free(pool->spare);
-    pool->spare = NULL;
-    pool->count = pool->capacity = 0;
-}

@@ -20,14 +20,12 @@
  *    operations cancelled by closesocket still arrive (Wine:
  *    ERROR_HANDLES_CLOSED, Windows: ERROR_OPERATION_ABORTED) and are reaped
  *    like any other before their context is released.
- * 6. Workers (cfg.workers > 1): every worker blocks in its own
- *    GetQueuedCompletionStatusEx on the one port, with its own entry array
- *    and without the loop's run lock; the batch it gets is dispatched under
- *    the lock (portable/loop.c), so callbacks never overlap. Two reads of
- *    one conn may thus be dispatched out of order by two workers: the
- *    sequence numbers of conn.c (trap 4) put them back in order.
- *    The port's concurrency value is the worker count, so the kernel does
- *    not wake more of them than may run.
+ * 6. Workers (cfg.workers > 1, completion.h "Workers"): every worker
+ *    blocks in its own GetQueuedCompletionStatusEx on the one port, with
+ *    its own entry array and without the loop's run lock, and appends its
+ *    batch to the completed queue once it has the lock back. The port's
+ *    concurrency value is the worker count, so the kernel does not wake
+ *    more of them than may run.
  * 7. A batch may hold several wake packets: the run's exit packets are
  *    therefore passed on, one by each worker as it leaves (loop.c).
  * 8. A GetQueuedCompletionStatusEx that fails for another reason than
@@ -37,14 +35,12 @@
  *    ERROR_NOT_ENOUGH_MEMORY, and fails an association
  *    (CreateIoCompletionPort) with ERROR_NOT_ENOUGH_MEMORY too: the engine
  *    then drops or ends that socket's conn.
- * 9. Within a batch, sends are handed over first (engine.c, item 8).
  */
 #include "alloc.h"
 #include "completion.h"
 #include "fault.h"
 
 #include <stdlib.h>
-#include <stdio.h>
 
 #define BATCH 128
 #define WAKE_KEY ((ULONG_PTR)1)
@@ -79,7 +75,7 @@ static void iocp_free(struct xpr__completion_loop *engine)
 static int iocp_associate(struct xpr__completion_loop *engine, SOCKET s)
 {
     struct iocp_state *st = engine->harvester_state;
-    if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 8 */
+    if (xpr__fault(XPR__FAULT_WATCH)) { /* trap 8 */
         SetLastError(ERROR_NOT_ENOUGH_MEMORY);
         return xpr__error_from_os((int)GetLastError());
     }
@@ -92,13 +88,13 @@ static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
                               int timeout_ms)
 {
     struct iocp_state *st = engine->harvester_state;
-    OVERLAPPED_ENTRY entries[BATCH]; /* per worker (quirk 6) */
-    ULONG order[BATCH], count = 0, sends = 0, others = 0, i;
+    OVERLAPPED_ENTRY entries[BATCH]; /* per worker (trap 6) */
+    ULONG count = 0, i;
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
     DWORD err = 0;
     BOOL ok;
     xpr__loop_wait_begin(engine->loop);
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 8: no entry removed */
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 8: no entry removed */
         ok = FALSE;
         err = ERROR_NOT_ENOUGH_MEMORY;
     } else {
@@ -114,24 +110,11 @@ static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
             return 0;
         return xpr__error_from_os((int)err);
     }
-    engine->dequeued_completions += count;
-    /* quirk 9: a batch's sends first. The order is fixed before any is
-     * handled: a handled op goes back to the pool and may be posted again
-     * (as another kind) by a callback. */
     for (i = 0; i < count; i++) {
         OVERLAPPED *ov = entries[i].lpOverlapped;
-        if (ov == NULL)
-            continue; /* a wake */
-        if (CONTAINING_RECORD(ov, struct xpr__op, ov)->kind == XPR__OP_WRITE)
-            order[sends++] = i;
-        else
-            order[count - 1 - others++] = i;
-    }
-    for (i = 0; i < sends + others; i++) {
-        ULONG k = order[i < sends ? i : count - 1 - (i - sends)];
-        OVERLAPPED *ov = entries[k].lpOverlapped;
-        xpr__completion_done(engine, ov, entries[k].dwNumberOfBytesTransferred,
-                             ov->Internal != 0);
+        if (ov != NULL) /* else a wake */
+            xpr__op_reaped(engine, ov, entries[i].dwNumberOfBytesTransferred,
+                           ov->Internal != 0);
     }
     return 0;
 }
@@ -143,7 +126,14 @@ static void iocp_wake(struct xpr__completion_loop *engine)
 }
 
 const struct xpr__harvester_ops xpr__iocp_harvester = {
-    "iocp",    iocp_init, iocp_free, iocp_associate, iocp_wait_and_reap,
-    iocp_wake, 1,                          /* skip_on_success */
-    NULL,      NULL,      NULL,      NULL, /* no per-I/O hooks, no routine */
+    .name = "iocp",
+    .init = iocp_init,
+    .free = iocp_free,
+    .associate = iocp_associate,
+    .wait_and_reap = iocp_wait_and_reap,
+    .wake = iocp_wake,
+    .port = 1,
+    .workers = 1,
+    .lends_events = 0,
+    .routine = NULL,
 };

@@ -24,14 +24,13 @@
  *    event (RegisterWaitForSingleObject) wakes the loop; the next round
  *    posts a batch more, up to accepts_max. During a burst of connects
  *    FD_ACCEPT fires again after every AcceptEx posted (each re-enables
- *    it) while the backlog is not empty: under Wine 2,000 connects made
- *    ~3.6 wakes per accept. So the wait callback runs in the wait thread
- *    (it only flags and posts) and posts one wake until the loop has
- *    looked at the flag.
+ *    it) while the backlog is not empty, so the wait callback runs in the
+ *    wait thread (it only flags) and wakes the loop once until the loop
+ *    has looked at the flag.
  * 6. Closing the listener's socket cancels its pending AcceptEx; their
  *    packets still come (ERROR_OPERATION_ABORTED, or ERROR_HANDLES_CLOSED
  *    under Wine). They are counted out of the stats at once, but the
- *    listener's memory lives until the last of them is reaped.
+ *    listener's memory lives until the last of them is handled.
  * 7. UnregisterWaitEx(INVALID_HANDLE_VALUE) waits for a running callback
  *    of the wait, so none can touch the loop after the listener closed.
  * 8. accepts_with_data turns trap 3 around on request: AcceptEx gets a
@@ -115,7 +114,7 @@ static void sweep_due(xpr_timer *t, void *arg)
     }
 }
 
-void xpr__completion_accept_unlink(struct xpr__op *op)
+static void accept_unlink(struct xpr__op *op)
 {
     if (op->accept_link.next != NULL)
         xpr__list_remove(&op->accept_link);
@@ -366,8 +365,8 @@ static void take_conn(struct xpr__completion_loop *engine,
     xpr__completion_conn_accepted(&listener->base, conn, first);
 }
 
-void xpr__completion_accept_completed(struct xpr__completion_loop *engine,
-                                      struct xpr__op *op)
+void xpr__completion_accept_done(struct xpr__completion_loop *engine,
+                                 struct xpr__op *op)
 {
     struct xpr__completion_listener *listener = op->owner;
     SOCKET s = op->accept_sock, ls = (SOCKET)listener->base.sock;
@@ -375,8 +374,16 @@ void xpr__completion_accept_completed(struct xpr__completion_loop *engine,
     int local_len = 0, remote_len = 0;
     struct xpr__addr peer;
     int rc = op->os_error;
+    accept_unlink(op);
+    if (listener->closed) { /* trap 6: counted out when it closed */
+        if (s != INVALID_SOCKET)
+            closesocket(s);
+        listener->held--;
+        xpr__op_put(engine, op);
+        return;
+    }
+    engine->pending[XPR__OP_ACCEPT]--;
     listener->pending--;
-    xpr__completion_accept_unlink(op);
     if (rc == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* trap 10 */
         rc = WSAENETDOWN;
     else if (rc == 0 && setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,

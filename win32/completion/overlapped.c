@@ -21,28 +21,25 @@
  *    group: the loop finds nothing there and the thread takes a fresh copy.
  *    Event handles are closed only after every thread has stopped.
  * 4. An operation that completes at once (WSARecv returns 0, AcceptEx
- *    TRUE) has signalled its event already, synchronously. It is handled
- *    from the engine's inline list and never enters a group, so it cannot
- *    be delivered twice; its event is reset when the context goes back to
- *    the pool. skip_on_success is 0: no port, so
- *    SetFileCompletionNotificationModes is not asked for.
+ *    TRUE) has signalled its event already, synchronously. The engine
+ *    queues it itself and it never enters a group, so it cannot be
+ *    delivered twice; its event is reset when the op goes back to the
+ *    pool. There is no port, so SetFileCompletionNotificationModes is not
+ *    asked for.
  * 5. Events are manual-reset (WSACreateEvent semantics): the system only
  *    sets them; the loop resets one before lending it again.
  * 6. The result is read from the OVERLAPPED (Internal / InternalHigh, as
  *    HasOverlappedIoCompleted does); a failure is resolved by the engine
- *    with WSAGetOverlappedResult while the socket is open (engine.c
- *    trap 3). closesocket completes pending operations with an error
+ *    with WSAGetOverlappedResult while the socket is open ("Failure codes
+ *    are NTSTATUS"). closesocket completes pending operations with an error
  *    (Wine: ERROR_HANDLES_CLOSED); they are reaped like any other.
  * 7. Wakes set a reserved auto-reset event the loop thread waits on next
  *    to `ready`; no loopback socket pair.
  * 8. If no waiting thread can be started for a group, the loop polls that
  *    group itself every round, with the wait capped at POLL_MS.
- * 9. Groups are reaped in no particular order: a send may be reaped after
- *    the peer's receive of its bytes. All groups are reaped first, then
- *    the batch is handed over, writes first, so xpr_conn_queued never still
- *    counts bytes the peer has already seen. Handing over after the scan
- *    also keeps callbacks (which post new operations) off the groups while
- *    they are being scanned.
+ * 9. Finished operations go to the completed queue as each group is
+ *    scanned; callbacks run after the wait, so nothing posts into a group
+ *    while it is being scanned.
  * 10. A posted operation must find a slot: it is under way and cannot be
  *    taken back. Slots are reserved when the context is armed (right
  *    before the post), where running out of memory can still be reported
@@ -212,8 +209,6 @@ static int overlapped_arm(struct xpr__completion_loop *engine,
 {
     struct overlapped_state *st = engine->harvester_state;
     int rc;
-    if (op->ov.hEvent != NULL)
-        return 0;
     if (st->armed >= st->ngroups * GROUP_MAX && group_new(st) == NULL)
         return XPR_ENOMEM;
     rc = xpr__event_pool_get(&st->events, &op->ov.hEvent); /* trap 5 */
@@ -222,8 +217,8 @@ static int overlapped_arm(struct xpr__completion_loop *engine,
     return rc;
 }
 
-static void overlapped_op_fini(struct xpr__completion_loop *engine,
-                               struct xpr__op *op)
+static void overlapped_disarm(struct xpr__completion_loop *engine,
+                              struct xpr__op *op)
 {
     struct overlapped_state *st = engine->harvester_state;
     HANDLE ev = op->ov.hEvent;
@@ -234,14 +229,13 @@ static void overlapped_op_fini(struct xpr__completion_loop *engine,
     xpr__event_pool_put(&st->events, ev, engine->pool_free_max); /* trap 4, 5 */
 }
 
-static int overlapped_posted(struct xpr__completion_loop *engine,
-                             struct xpr__op *op, int done_now)
+/* The op is pending: its event joins a group with a free slot. */
+static void overlapped_track_pending(struct xpr__completion_loop *engine,
+                                     struct xpr__op *op)
 {
     struct overlapped_state *st = engine->harvester_state;
     struct group *g = NULL;
     unsigned i;
-    if (done_now)
-        return 1; /* trap 4 */
     for (i = 0; i < st->ngroups; i++) {
         if (st->groups[i]->count < GROUP_MAX) {
             g = st->groups[i];
@@ -252,7 +246,9 @@ static int overlapped_posted(struct xpr__completion_loop *engine,
         g = group_new(st);
     if (g == NULL) {
         WaitForSingleObject(op->ov.hEvent, INFINITE);
-        return 1;
+        xpr__op_reaped(engine, &op->ov, (DWORD)op->ov.InternalHigh,
+                       op->ov.Internal != 0);
+        return;
     }
     EnterCriticalSection(&g->lock);
     g->events[g->count] = op->ov.hEvent;
@@ -260,16 +256,11 @@ static int overlapped_posted(struct xpr__completion_loop *engine,
     g->count++;
     LeaveCriticalSection(&g->lock);
     g->dirty = 1;
-    return 0;
 }
 
-struct batch {
-    struct xpr__op *writes, **w_tail, *rest, **r_tail;
-};
-
 /* Takes the finished operations of one group (at most GROUP_MAX) out of it,
- * into the batch. */
-static void reap_group(struct batch *b, struct group *g)
+ * onto the completed queue. */
+static void reap_group(struct xpr__completion_loop *engine, struct group *g)
 {
     unsigned n;
     for (n = 0; n < GROUP_MAX && g->count > 0; n++) {
@@ -287,27 +278,8 @@ static void reap_group(struct batch *b, struct group *g)
         g->ops[idx] = g->ops[g->count];
         LeaveCriticalSection(&g->lock);
         g->dirty = 1;
-        op->next = NULL; /* trap 9: writes first */
-        if (op->kind == XPR__OP_WRITE) {
-            *b->w_tail = op;
-            b->w_tail = &op->next;
-        } else {
-            *b->r_tail = op;
-            b->r_tail = &op->next;
-        }
-    }
-}
-
-/* Hands a batch to the engine (trap 6). Each next is read first: a context
- * may be released, and its link reused. */
-static void deliver(struct xpr__completion_loop *engine, struct xpr__op *op)
-{
-    while (op != NULL) {
-        struct xpr__op *next = op->next;
-        engine->dequeued_completions++;
-        xpr__completion_done(engine, &op->ov, (DWORD)op->ov.InternalHigh,
-                             op->ov.Internal != 0);
-        op = next;
+        xpr__op_reaped(engine, &op->ov, (DWORD)op->ov.InternalHigh,
+                       op->ov.Internal != 0); /* trap 6 */
     }
 }
 
@@ -335,10 +307,6 @@ static int overlapped_wait_and_reap(struct xpr__completion_loop *engine,
     HANDLE h[2];
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, r;
     unsigned i;
-    struct batch b;
-    b.writes = b.rest = NULL;
-    b.w_tail = &b.writes;
-    b.r_tail = &b.rest;
     if (flush(st) && wait > POLL_MS)
         wait = POLL_MS; /* trap 8 */
     h[0] = st->wake;
@@ -355,15 +323,13 @@ static int overlapped_wait_and_reap(struct xpr__completion_loop *engine,
     for (i = 0; i < st->ngroups; i++) {
         struct group *g = st->groups[i];
         if (g->thread == NULL) {
-            reap_group(&b, g);
+            reap_group(engine, g);
         } else if (InterlockedExchange(&g->signalled, 0) != 0) {
-            reap_group(&b, g);
+            reap_group(engine, g);
             g->dirty = 1; /* the thread waits for its control event */
         }
     }
     flush(st);
-    deliver(engine, b.writes);
-    deliver(engine, b.rest);
     return 0;
 }
 
@@ -373,16 +339,61 @@ static void overlapped_wake(struct xpr__completion_loop *engine)
     SetEvent(st->wake);
 }
 
+/* ---- events lent to ops (here, and completion-routine's accepts and
+ * connects) ---- */
+
+int xpr__event_pool_get(struct xpr__event_pool *pool, HANDLE *out)
+{
+    if (pool->count > 0) {
+        *out = pool->spare[--pool->count];
+        return 0;
+    }
+    *out = CreateEventW(NULL, TRUE, FALSE, NULL);
+    return *out != NULL ? 0 : xpr__error_from_os((int)GetLastError());
+}
+
+void xpr__event_pool_put(struct xpr__event_pool *pool, HANDLE ev,
+                         unsigned max_free)
+{
+    /* a completed op left its event signalled: reset it before a new op
+     * may be waited on with it */
+    ResetEvent(ev);
+    if (pool->count == pool->capacity && pool->count < max_free) {
+        unsigned cap = pool->capacity ? 2 * pool->capacity : 64;
+        HANDLE *p = xpr__realloc(pool->spare, cap * sizeof(*p));
+        if (p != NULL) {
+            pool->spare = p;
+            pool->capacity = cap;
+        }
+    }
+    if (pool->count < pool->capacity && pool->count < max_free)
+        pool->spare[pool->count++] = ev;
+    else
+        CloseHandle(ev);
+}
+
+void xpr__event_pool_free(struct xpr__event_pool *pool)
+{
+    unsigned i;
+    for (i = 0; i < pool->count; i++)
+        CloseHandle(pool->spare[i]);
+    free(pool->spare);
+    pool->spare = NULL;
+    pool->count = pool->capacity = 0;
+}
+
 const struct xpr__harvester_ops xpr__overlapped_harvester = {
-    "overlapped",
-    overlapped_init,
-    overlapped_free,
-    overlapped_associate,
-    overlapped_wait_and_reap,
-    overlapped_wake,
-    0, /* skip_on_success: trap 4 */
-    overlapped_arm,
-    overlapped_op_fini,
-    overlapped_posted,
-    NULL,
+    .name = "overlapped",
+    .init = overlapped_init,
+    .free = overlapped_free,
+    .associate = overlapped_associate,
+    .wait_and_reap = overlapped_wait_and_reap,
+    .wake = overlapped_wake,
+    .port = 0, /* trap 4 */
+    .workers = 0,
+    .lends_events = 1,
+    .arm = overlapped_arm,
+    .track_pending = overlapped_track_pending,
+    .disarm = overlapped_disarm,
+    .routine = NULL,
 };

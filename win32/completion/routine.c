@@ -14,15 +14,15 @@
  *    inside an APC, so a callback that waits alertably itself cannot
  *    re-enter the engine.
  * 3. An operation that completes at once (WSARecv returns 0) still queues
- *    its routine: it is not handled inline (posted() returns 0), or it
- *    would be delivered twice.
+ *    its routine: the engine does not queue it itself (the table's
+ *    routine), or it would be handled twice.
  * 4. AcceptEx and ConnectEx take no completion routine. Their OVERLAPPED
  *    carries an event (lent from a pool right before the post, trap 9);
  *    a thread-pool wait on it (RegisterWaitForSingleObject,
  *    WT_EXECUTEONLYONCE) puts the context on a locked list and sets the
  *    loop's event. Pool waits scale past the 64
  *    handles of one wait (thousands of ConnectEx may be pending). If they
- *    complete at once, the engine handles them inline: the event was set
+ *    complete at once, the engine queues them itself: the event was set
  *    synchronously and no wait is registered for it.
  * 5. The registered wait is unregistered on the loop thread with
  *    UnregisterWaitEx(INVALID_HANDLE_VALUE) when the context is reaped: it
@@ -34,12 +34,10 @@
  *    is not lost.
  * 7. The routine's error code is not kept: a failed operation is resolved
  *    by the engine through WSAGetOverlappedResult while its socket is open
- *    (engine.c trap 3); closesocket completes pending operations with
- *    an error (Wine: ERROR_HANDLES_CLOSED), reaped like any other.
- * 8. A send's routine may run after the routine of the peer's receive that
- *    got its bytes (same thread, both in one wait). Within one batch,
- *    writes are handed over first, so xpr_conn_queued never still counts
- *    bytes the peer has already seen.
+ *    ("Failure codes are NTSTATUS"); closesocket completes pending operations
+ * with an error (Wine: ERROR_HANDLES_CLOSED), reaped like any other.
+ * 8. Routines run in the order the system queued them; their ops join the
+ *    completed queue in that order.
  * 9. Only accepts and connects are lent an event, right before they are
  *    posted: under Wine every event is one more handle in the one
  *    wineserver all processes share (~19,000), and thousands of idle
@@ -146,14 +144,13 @@ static int routine_associate(struct xpr__completion_loop *engine, SOCKET s)
 static int routine_arm(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
     struct routine_state *st = engine->harvester_state;
-    if (op->kind == XPR__OP_READ || op->kind == XPR__OP_WRITE ||
-        op->ov.hEvent != NULL)
+    if (op->kind == XPR__OP_READ || op->kind == XPR__OP_WRITE)
         return 0; /* trap 9: routines need no event */
     return xpr__event_pool_get(&st->events, &op->ov.hEvent); /* trap 4 */
 }
 
-static void routine_op_fini(struct xpr__completion_loop *engine,
-                            struct xpr__op *op)
+static void routine_disarm(struct xpr__completion_loop *engine,
+                           struct xpr__op *op)
 {
     struct routine_state *st = engine->harvester_state;
     HANDLE ev = op->ov.hEvent;
@@ -162,21 +159,19 @@ static void routine_op_fini(struct xpr__completion_loop *engine,
         xpr__event_pool_put(&st->events, ev, engine->pool_free_max);
 }
 
-static int routine_posted(struct xpr__completion_loop *engine,
-                          struct xpr__op *op, int done_now)
+/* A pending accept or connect: a pool wait tracks its event (trap 4). */
+static void routine_track_pending(struct xpr__completion_loop *engine,
+                                  struct xpr__op *op)
 {
     struct routine_state *st = engine->harvester_state;
     if (op->kind == XPR__OP_READ || op->kind == XPR__OP_WRITE)
-        return 0; /* trap 3: the routine comes in any case */
-    if (done_now)
-        return 1; /* trap 4 */
+        return; /* trap 3: the routine comes */
     if (!RegisterWaitForSingleObject(&op->wait, op->ov.hEvent,
                                      routine_event_done, op, INFINITE,
                                      WT_EXECUTEONLYONCE)) {
         op->wait = NULL; /* trap 10: polled by the loop */
         xpr__op_append(&st->polled_head, &st->polled_tail, op);
     }
-    return 0;
 }
 
 /* trap 6: the thread that runs the loop now is the one APCs go to */
@@ -195,18 +190,6 @@ static void note_thread(struct routine_state *st)
     st->thread = h;
     st->thread_id = GetCurrentThreadId();
     LeaveCriticalSection(&st->lock);
-}
-
-/* Hands a list of routine-reported operations to the engine. Each next
- * is read first: a context may be released (and its link reused). */
-static void reap_list(struct xpr__completion_loop *engine, struct xpr__op *op)
-{
-    while (op != NULL) {
-        struct xpr__op *next = op->next;
-        engine->dequeued_completions++;
-        xpr__completion_done(engine, &op->ov, op->bytes, op->os_error != 0);
-        op = next;
-    }
 }
 
 /* trap 10: finished polled operations join the list *ev. */
@@ -234,9 +217,7 @@ static int routine_wait_and_reap(struct xpr__completion_loop *engine,
 {
     struct routine_state *st = engine->harvester_state;
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, r;
-    struct xpr__op *op, *ev;
-    struct xpr__op *w_head = NULL, *w_tail = NULL;
-    struct xpr__op *r_head = NULL, *r_tail = NULL;
+    struct xpr__op *op, *next;
     note_thread(st);
     if (st->apc_head != NULL)
         wait = 0;
@@ -252,34 +233,25 @@ static int routine_wait_and_reap(struct xpr__completion_loop *engine,
     if (r == WAIT_FAILED)
         return xpr__error_from_os((int)GetLastError());
     EnterCriticalSection(&st->lock);
-    ev = st->ev_head;
+    op = st->ev_head;
     st->ev_head = st->ev_tail = NULL;
     LeaveCriticalSection(&st->lock);
-    take_polled(st, &ev);
-    while (ev != NULL) { /* accepts and connects (trap 4, 5) */
-        op = ev;
-        ev = op->next;
+    take_polled(st, &op);
+    for (; op != NULL; op = next) { /* accepts and connects (trap 4, 5) */
+        next = op->next;
         if (op->wait != NULL)
             UnregisterWaitEx(op->wait, INVALID_HANDLE_VALUE);
         op->wait = NULL;
-        engine->dequeued_completions++;
-        xpr__completion_done(engine, &op->ov, (DWORD)op->ov.InternalHigh,
-                             op->ov.Internal != 0);
+        xpr__op_reaped(engine, &op->ov, (DWORD)op->ov.InternalHigh,
+                       op->ov.Internal != 0);
     }
-    /* reads and writes, in the order their routines ran (trap 2, 7);
-     * writes first (trap 8) */
+    /* reads and writes, in the order their routines ran (trap 2, 7, 8) */
     op = st->apc_head;
     st->apc_head = st->apc_tail = NULL;
-    while (op != NULL) { /* split, keeping the order within each */
-        struct xpr__op *next = op->next;
-        if (op->kind == XPR__OP_WRITE)
-            xpr__op_append(&w_head, &w_tail, op);
-        else
-            xpr__op_append(&r_head, &r_tail, op);
-        op = next;
+    for (; op != NULL; op = next) {
+        next = op->next;
+        xpr__op_reaped(engine, &op->ov, op->bytes, op->os_error != 0);
     }
-    reap_list(engine, w_head);
-    reap_list(engine, r_head);
     return 0;
 }
 
@@ -294,15 +266,17 @@ static void routine_wake(struct xpr__completion_loop *engine)
 }
 
 const struct xpr__harvester_ops xpr__routine_harvester = {
-    "completion-routine",
-    routine_init,
-    routine_free,
-    routine_associate,
-    routine_wait_and_reap,
-    routine_wake,
-    0, /* skip_on_success: trap 3, 4 */
-    routine_arm,
-    routine_op_fini,
-    routine_posted,
-    routine_routine,
+    .name = "completion-routine",
+    .init = routine_init,
+    .free = routine_free,
+    .associate = routine_associate,
+    .wait_and_reap = routine_wait_and_reap,
+    .wake = routine_wake,
+    .port = 0, /* trap 4 */
+    .workers = 0,
+    .lends_events = 1,
+    .arm = routine_arm,
+    .track_pending = routine_track_pending,
+    .disarm = routine_disarm,
+    .routine = routine_routine, /* trap 3 */
 };
