@@ -109,7 +109,11 @@
  *      with a port; a socket already associated; checked under Wine), the
  *      one error setfd tolerates, as libevent itself relies on for the
  *      second case. Should libevent refuse anyway, the conn fails with
- *      XPR_EIO after its EOF was delivered instead of waiting forever.
+ *      XPR_EIO after its EOF was delivered instead of waiting forever. A
+ *      send that completes while the flag is clear drains its bytes but
+ *      runs no write callback, so the EOF handler reports what was drained
+ *      itself: otherwise those bytes stay in flight and a flush-then-close
+ *      waits for them forever.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -239,10 +243,9 @@ static void bev_readable(struct bufferevent *bev, void *arg)
 }
 
 /* Quirks 2, 13, 14: reports what libevent drained since the last call. */
-static void bev_written(struct bufferevent *bev, void *arg)
+static void report_drained(struct bev_conn *bc)
 {
-    struct bev_conn *bc = arg;
-    struct evbuffer *out = bufferevent_get_output(bev);
+    struct evbuffer *out = output_of(bc);
     size_t n;
     evbuffer_lock(out);
     n = bc->drained;
@@ -250,6 +253,12 @@ static void bev_written(struct bufferevent *bev, void *arg)
     evbuffer_unlock(out);
     if (n > 0)
         xpr__conn_sent(&bc->base, n);
+}
+
+static void bev_written(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    report_drained(arg);
 }
 
 /* Quirk 13: may run on an IOCP thread, with the output buffer locked. */
@@ -306,6 +315,9 @@ static void bev_event(struct bufferevent *bev, short what, void *arg)
         xpr__conn_failed(c, error_of(bc, os_error));
     } else if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
         int stuck = libevent_closes_sockets(c->loop) && rearm_after_eof(bc);
+        report_drained(bc); /* quirk 15: sends that completed meanwhile */
+        if (bc->bev == NULL || xpr__conn_done(c))
+            return;
         bc->eof_seen = 1;
         deliver_input(bc); /* what was held while paused, then the EOF */
         if (stuck && !xpr__conn_done(c))
