@@ -50,7 +50,8 @@ int xpr__levent_timer_arm(struct xpr__levent *lv, xpr_timer *t,
 void xpr__levent_timer_disarm(xpr_timer *t);
 void xpr__levent_timer_release(xpr_timer *t);
 
-/* Whether the base's method can watch fd (base.c, quirk 8). */
+/* Whether the base's method can watch fd (a select method aborts on a
+ * descriptor at or above FD_SETSIZE). */
 static inline int xpr__levent_fd_fits(const struct xpr__levent *lv,
                                       evutil_socket_t fd)
 {

@@ -132,7 +132,7 @@ static int levent_update(void *state, struct xpr__io *io, unsigned new_mask)
     }
     if (ie == NULL) {
         if (!xpr__levent_fd_fits(lp->lv, (evutil_socket_t)io->sock))
-            return XPR_EMFILE; /* base.c quirk 8 */
+            return XPR_EMFILE; /* past what the select method can watch */
         ie = io_events_new(lp, io);
         if (ie == NULL)
             return XPR_ENOMEM;

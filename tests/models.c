@@ -309,7 +309,8 @@ static void test_pending_writes_beyond_one_wait(void **state)
     memset(&cfg, 0, sizeof(cfg));
     cfg.max_sends_in_flight = SENDS_IN_FLIGHT;
     /* one worker: under Wine a loop with workers keeps one send in flight
-     * per conn (win32/completion/engine.c trap 9) */
+     * per conn (win32/completion/engine.c, "Wine: pending transfers run in
+     * the posting thread") */
     cfg.workers = 1;
     run.loop = tloop_new_config(&cfg);
     run.listener = tloop_listen(run.loop, NULL, &reader_cb, &run, run.address);
