@@ -357,12 +357,12 @@ static void bev_accepted(struct evconnlistener *evl, evutil_socket_t fd,
 {
     struct bev_listener *bl = arg;
     xpr_listener *l = &bl->base;
-    struct xpr__addr peer;
     xpr_conn *c;
     (void)evl;
+    (void)sa;
+    (void)salen;
     if (!xpr__levent_fd_fits(levent_of(l->loop), fd) ||
-        xpr__sock_addr_from_os(sa, (size_t)salen, &peer) != 0 ||
-        (c = xpr__conn_new_accepted(l, (xpr_socket_t)fd, &peer)) == NULL) {
+        (c = xpr__conn_new_accepted(l, (xpr_socket_t)fd)) == NULL) {
         xpr__sock_close((xpr_socket_t)fd, 0);
         return;
     }

@@ -45,11 +45,11 @@ struct levent_poller {
     struct xpr__fired_list fired; /* quirk 2 */
 };
 
-/* io->poller_data: the poller, the interest added to libevent, the write
- * event once one was needed, then the read event (quirk 1). */
+/* io->poller_data: the poller, the write event once one was needed, then
+ * the read event (quirk 1). The interest libevent has is io->mask: the
+ * engine stores a new mask only once update() succeeded. */
 struct io_events {
     struct levent_poller *poller;
-    unsigned mask;
     struct event *write_ev;
     max_align_t read_ev[];
 };
@@ -76,7 +76,6 @@ static struct io_events *io_events_new(struct levent_poller *lp,
     if (ie == NULL)
         return NULL;
     ie->poller = lp;
-    ie->mask = 0;
     ie->write_ev = NULL;
     if (event_assign(read_event(ie), lp->lv->base, (evutil_socket_t)io->sock,
                      EV_READ | EV_PERSIST, io_fired, io) != 0) {
@@ -124,7 +123,7 @@ static int levent_update(void *state, struct xpr__io *io, unsigned new_mask)
 {
     struct levent_poller *lp = state;
     struct io_events *ie = io->poller_data;
-    unsigned changed;
+    unsigned old_mask = ie != NULL ? io->mask : 0, changed;
     int rc = 0;
     if (new_mask == 0) {
         io_events_free(io);
@@ -138,19 +137,17 @@ static int levent_update(void *state, struct xpr__io *io, unsigned new_mask)
             return XPR_ENOMEM;
         io->poller_data = ie;
     }
-    changed = ie->mask ^ new_mask;
+    changed = old_mask ^ new_mask;
     if (changed & XPR__IO_READ)
         rc = set_event(read_event(ie), new_mask & XPR__IO_READ);
     if (rc == 0 && (changed & XPR__IO_WRITE)) {
         rc = set_write_event(io, ie, new_mask & XPR__IO_WRITE);
         if (rc != 0 && (changed & XPR__IO_READ))
-            set_event(read_event(ie), ie->mask & XPR__IO_READ);
+            set_event(read_event(ie), old_mask & XPR__IO_READ);
     }
     /* On failure the old interest stands, as the contract expects; a
      * socket that had none keeps no memory here either. */
-    if (rc == 0)
-        ie->mask = new_mask;
-    else if (ie->mask == 0)
+    if (rc != 0 && old_mask == 0)
         io_events_free(io);
     return rc;
 }

@@ -69,41 +69,46 @@ enum xpr__conn_state {
     XPR__CONN_FINISHED
 };
 
+/* Callbacks shared by a listener and the conns it accepted, which may
+ * outlive it: the last of them frees the copy. */
+struct xpr__shared_callbacks {
+    struct xpr_conn_callbacks cb; /* first: conns point at it */
+    unsigned refs;
+};
+
+struct xpr__conn_timeout;
+
+/* Kept small: a server holds one per connection, most of them idle. What
+ * only some conns need (a timeout, a connect's callbacks) lives elsewhere. */
 struct xpr_conn {
     xpr_loop *loop;
-    struct xpr_conn_callbacks cb;
+    const struct xpr_conn_callbacks *cb; /* in a xpr__shared_callbacks */
     void *userdata;
-    xpr_listener *listener; /* accepted from; NULL once it closes */
-    xpr_socket_t sock;
-    enum xpr__conn_state state;
-    unsigned char connected;   /* the socket is connected (or accepted) */
-    unsigned char paused;      /* the application paused reading */
-    unsigned char reading;     /* the transport was told to read */
-    unsigned char read_ended;  /* the peer half-closed: no more reads */
-    unsigned char shut_wanted; /* xpr_conn_shutdown: FIN once drained */
-    unsigned char shut_sent;   /* FIN handed to the transport */
-    unsigned char send_full;   /* conn_send took less than offered: more
-                                  only after xpr__conn_writable/_sent */
-    unsigned char has_peer;
-    int close_err;
+    xpr_listener *listener;            /* accepted from; NULL once it closes */
+    struct xpr__conn_timeout *timeout; /* made when a timeout is first set */
     /* Bytes accepted by xpr_conn_write and not yet reported sent; the
      * first in_flight of them are handed to the transport. The queue lives
      * until the transport reports the conn closed: a completion transport's
      * kernel may read from it until then. */
     struct xpr__write_queue queue;
     size_t in_flight;
-    struct xpr__addr peer;
-    struct xpr_timer *timeout; /* idle / first-data timer, made when first
-                                  armed (most conns never have one) */
-    uint32_t idle_timeout_ms;
-    uint32_t first_data_timeout_ms; /* non-zero until the first data */
-    uint64_t last_read_ms;
     struct xpr__link link; /* loop->conns, then loop->finished */
+    xpr_socket_t sock;
+    enum xpr__conn_state state;
+    int close_err;
+    unsigned connected : 1;   /* the socket is connected (or accepted) */
+    unsigned paused : 1;      /* the application paused reading */
+    unsigned reading : 1;     /* the transport was told to read */
+    unsigned read_ended : 1;  /* the peer half-closed: no more reads */
+    unsigned shut_wanted : 1; /* xpr_conn_shutdown: FIN once drained */
+    unsigned shut_sent : 1;   /* FIN handed to the transport */
+    unsigned send_full : 1;   /* conn_send took less than offered: more
+                                 only after xpr__conn_writable/_sent */
 };
 
 struct xpr_listener {
     xpr_loop *loop;
-    struct xpr_conn_callbacks cb;
+    struct xpr__shared_callbacks *callbacks; /* one ref */
     void *arg;
     struct xpr_listen_config cfg;
     struct xpr__addr bound;
@@ -280,8 +285,7 @@ struct xpr_loop {
  * own state, then calls xpr__listener_conn_opened(); or, when it cannot,
  * xpr__conn_discard() and closes the socket: the application never saw
  * it. */
-xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock,
-                                 const struct xpr__addr *peer);
+xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock);
 void xpr__conn_discard(xpr_conn *c);
 /* The connect completed: on_open runs, queued writes go out. */
 void xpr__conn_connected(xpr_conn *c);

@@ -22,10 +22,36 @@
 #include "loop_internal.h"
 #include "sock.h"
 
+/* A conn's idle or first-data timeout, made when one is first set. */
+struct xpr__conn_timeout {
+    xpr_timer timer;
+    uint32_t idle_ms;
+    uint32_t first_data_ms; /* non-zero until the first data */
+    uint64_t last_read_ms;
+};
+
 static void conn_timeout_fired(xpr_timer *t, void *arg);
 static void note_read(xpr_conn *c, size_t n);
 
-static xpr_conn *conn_new(xpr_loop *loop, const struct xpr_conn_callbacks *cb,
+struct xpr__shared_callbacks *
+xpr__callbacks_new(const struct xpr_conn_callbacks *cb)
+{
+    struct xpr__shared_callbacks *shared = xpr__malloc(sizeof(*shared));
+    if (shared != NULL) {
+        shared->cb = *cb;
+        shared->refs = 1;
+    }
+    return shared;
+}
+
+void xpr__callbacks_release(struct xpr__shared_callbacks *shared)
+{
+    if (shared != NULL && --shared->refs == 0)
+        free(shared);
+}
+
+/* The conn takes a reference on shared. */
+static xpr_conn *conn_new(xpr_loop *loop, struct xpr__shared_callbacks *shared,
                           void *arg, xpr_socket_t sock)
 {
     xpr_conn *c = xpr__calloc(1, loop->ops->conn_size);
@@ -33,7 +59,8 @@ static xpr_conn *conn_new(xpr_loop *loop, const struct xpr_conn_callbacks *cb,
         return NULL;
     /* zeroed: no flag set, no timeout, nothing queued */
     c->loop = loop;
-    c->cb = *cb;
+    c->cb = &shared->cb;
+    shared->refs++;
     c->userdata = arg;
     c->sock = sock;
     c->state = XPR__CONN_CONNECTING;
@@ -56,19 +83,25 @@ static void conn_unlink_free(xpr_conn *c)
 static void release_timeout(xpr_conn *c)
 {
     if (c->timeout != NULL)
-        xpr__timer_release(c->timeout);
+        xpr__timer_release(&c->timeout->timer);
 }
 
 static void disarm_timeout(xpr_conn *c)
 {
     if (c->timeout != NULL)
-        xpr__timer_disarm(c->timeout);
+        xpr__timer_disarm(&c->timeout->timer);
+}
+
+static struct xpr__shared_callbacks *shared_of(const xpr_conn *c)
+{
+    return (struct xpr__shared_callbacks *)(void *)c->cb;
 }
 
 void xpr__conn_free(xpr_conn *c)
 {
     release_timeout(c);
     free(c->timeout);
+    xpr__callbacks_release(shared_of(c));
     xpr__wq_clear(&c->queue);
     free(c);
 }
@@ -85,23 +118,30 @@ static int end_on_error(xpr_conn *c, int rc)
     return rc;
 }
 
+/* The conn's timeout, made on first use; NULL when out of memory. */
+static struct xpr__conn_timeout *timeout_of(xpr_conn *c)
+{
+    if (c->timeout == NULL) {
+        c->timeout = xpr__calloc(1, sizeof(*c->timeout));
+        if (c->timeout != NULL)
+            xpr__timer_init(&c->timeout->timer, c->loop, conn_timeout_fired, c);
+    }
+    return c->timeout;
+}
+
 /* 0, or the error of a timer that could not be armed (out of memory): a
  * conn must not lose its timeout silently, so callers end it. */
 static int arm_timeout(xpr_conn *c)
 {
-    uint32_t ms = c->first_data_timeout_ms ? c->first_data_timeout_ms
-                                           : c->idle_timeout_ms;
+    struct xpr__conn_timeout *t = c->timeout;
+    uint32_t ms = t == NULL          ? 0
+                  : t->first_data_ms ? t->first_data_ms
+                                     : t->idle_ms;
     if (ms == 0) {
         disarm_timeout(c);
         return 0;
     }
-    if (c->timeout == NULL) {
-        c->timeout = xpr__malloc(sizeof(*c->timeout));
-        if (c->timeout == NULL)
-            return XPR_ENOMEM;
-        xpr__timer_init(c->timeout, c->loop, conn_timeout_fired, c);
-    }
-    return xpr__timer_arm(c->timeout, ms, 0);
+    return xpr__timer_arm(&t->timer, ms, 0);
 }
 
 /* Tells the transport to read or not, as the state now asks. */
@@ -195,8 +235,8 @@ static void after_send_report(xpr_conn *c, int had_bytes)
         return;
     if (!had_bytes || xpr__wq_bytes(&c->queue) != 0)
         return;
-    if (c->state == XPR__CONN_OPEN && c->cb.on_drain != NULL)
-        c->cb.on_drain(c);
+    if (c->state == XPR__CONN_OPEN && c->cb->on_drain != NULL)
+        c->cb->on_drain(c);
     /* on_drain may have written again (and asked for a FIN or a close):
      * those wait until that is sent too. */
     queue_empty(c);
@@ -227,18 +267,25 @@ static void start_close(xpr_conn *c)
  * reading, run on_open, send what waits. */
 static void open_conn(xpr_conn *c)
 {
-    int rc;
+    uint32_t first_data_ms =
+        c->listener != NULL ? c->listener->cfg.first_data_timeout_ms : 0;
+    int rc = 0;
     c->connected = 1;
-    c->has_peer = 1;
     if (c->state == XPR__CONN_CONNECTING)
         c->state = XPR__CONN_OPEN;
-    c->last_read_ms = xpr__now_ms();
-    rc = arm_timeout(c);
+    if (first_data_ms != 0 && timeout_of(c) == NULL)
+        rc = XPR_ENOMEM;
+    else if (first_data_ms != 0)
+        c->timeout->first_data_ms = first_data_ms;
+    if (c->timeout != NULL)
+        c->timeout->last_read_ms = xpr__now_ms();
+    if (rc == 0)
+        rc = arm_timeout(c);
     /* A conn closed while it connected still hears on_open, then ends. A
      * conn the application heard of ends with on_close, even when reading
      * cannot start. */
-    if (c->cb.on_open != NULL)
-        c->cb.on_open(c);
+    if (c->cb->on_open != NULL)
+        c->cb->on_open(c);
     end_on_error(c, rc);
     if (end_on_error(c, update_reading(c)) != 0)
         return;
@@ -246,16 +293,14 @@ static void open_conn(xpr_conn *c)
         queue_empty(c);
 }
 
-xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock,
-                                 const struct xpr__addr *peer)
+xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock)
 {
     xpr_conn *c;
     if (xpr__listener_admit(l) != 0)
         return NULL;
-    c = conn_new(l->loop, &l->cb, l->arg, sock);
+    c = conn_new(l->loop, l->callbacks, l->arg, sock);
     if (c == NULL)
         return NULL;
-    c->peer = *peer;
     c->state = XPR__CONN_OPEN;
     return c;
 }
@@ -276,8 +321,8 @@ void xpr__conn_connected(xpr_conn *c)
 void xpr__conn_received(xpr_conn *c, const void *p, size_t n)
 {
     note_read(c, n);
-    if (c->cb.on_data != NULL && !xpr__conn_done(c))
-        c->cb.on_data(c, p, n);
+    if (c->cb->on_data != NULL && !xpr__conn_done(c))
+        c->cb->on_data(c, p, n);
 }
 
 void xpr__conn_eof(xpr_conn *c)
@@ -287,8 +332,8 @@ void xpr__conn_eof(xpr_conn *c)
     c->read_ended = 1;
     if (end_on_error(c, update_reading(c)) != 0)
         return;
-    if (c->cb.on_eof != NULL)
-        c->cb.on_eof(c);
+    if (c->cb->on_eof != NULL)
+        c->cb->on_eof(c);
     else
         start_close(c);
 }
@@ -347,26 +392,29 @@ void xpr__conn_opened(xpr_conn *c)
 
 static void note_read(xpr_conn *c, size_t n)
 {
+    struct xpr__conn_timeout *t = c->timeout;
     c->loop->stats.bytes_read += n;
-    if (c->first_data_timeout_ms != 0) {
-        c->first_data_timeout_ms = 0;
-        c->last_read_ms = xpr__now_ms();
+    if (t == NULL)
+        return;
+    if (t->first_data_ms != 0) {
+        t->first_data_ms = 0;
+        t->last_read_ms = xpr__now_ms();
         end_on_error(c, arm_timeout(c));
-    } else if (c->idle_timeout_ms != 0) {
+    } else if (t->idle_ms != 0) {
         /* the timer is not moved on every read: it checks when it fires */
-        c->last_read_ms = xpr__now_ms();
+        t->last_read_ms = xpr__now_ms();
     }
 }
 
-static void conn_timeout_fired(xpr_timer *t, void *arg)
+static void conn_timeout_fired(xpr_timer *timer, void *arg)
 {
     xpr_conn *c = arg;
-    (void)t;
-    if (c->first_data_timeout_ms == 0 && c->idle_timeout_ms != 0) {
-        uint64_t silent = xpr__now_ms() - c->last_read_ms;
-        if (silent < c->idle_timeout_ms) {
-            end_on_error(
-                c, xpr__timer_arm(c->timeout, c->idle_timeout_ms - silent, 0));
+    struct xpr__conn_timeout *t = c->timeout;
+    (void)timer;
+    if (t->first_data_ms == 0 && t->idle_ms != 0) {
+        uint64_t silent = xpr__now_ms() - t->last_read_ms;
+        if (silent < t->idle_ms) {
+            end_on_error(c, xpr__timer_arm(&t->timer, t->idle_ms - silent, 0));
             return;
         }
     }
@@ -524,13 +572,16 @@ xpr_loop *xpr_conn_loop(const xpr_conn *conn)
 
 int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len)
 {
+    struct xpr__addr peer;
+    int rc;
     if (conn == NULL || buf == NULL)
         return XPR_EINVAL;
-    if (conn->state == XPR__CONN_FINISHED)
+    if (conn->state >= XPR__CONN_ENDING)
         return XPR_ECLOSED;
-    if (!conn->has_peer)
+    if (!conn->connected)
         return XPR_EAGAIN;
-    return xpr__addr_format(&conn->peer, buf, len);
+    rc = xpr__sock_peer(conn->sock, &peer);
+    return rc != 0 ? rc : xpr__addr_format(&peer, buf, len);
 }
 
 int xpr_conn_set_nodelay(xpr_conn *conn, int enable)
@@ -555,8 +606,12 @@ int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms)
     int rc = usable(conn);
     if (rc != 0)
         return rc;
-    conn->idle_timeout_ms = ms;
-    conn->last_read_ms = xpr__now_ms();
+    if (ms == 0 && conn->timeout == NULL)
+        return 0;
+    if (timeout_of(conn) == NULL)
+        return XPR_ENOMEM;
+    conn->timeout->idle_ms = ms;
+    conn->timeout->last_read_ms = xpr__now_ms();
     if (conn->state == XPR__CONN_OPEN)
         return arm_timeout(conn);
     return 0;
@@ -573,8 +628,12 @@ static int start_connect(xpr_loop *loop, const struct xpr__addr *addr,
                          const struct xpr_conn_callbacks *cb, void *arg,
                          xpr_conn **out)
 {
-    xpr_conn *c = conn_new(loop, cb, arg, XPR__INVALID_SOCKET);
+    struct xpr__shared_callbacks *shared = xpr__callbacks_new(cb);
+    xpr_conn *c = NULL;
     int rc;
+    if (shared != NULL)
+        c = conn_new(loop, shared, arg, XPR__INVALID_SOCKET);
+    xpr__callbacks_release(shared); /* the conn holds its own reference */
     if (c == NULL)
         return XPR_ENOMEM;
     rc = loop->ops->conn_connect(c, addr);
@@ -611,7 +670,6 @@ int xpr_connect(xpr_loop *loop, const char *address,
     rc = start_connect(loop, &addr, callbacks, arg, &c);
     if (rc != 0)
         return rc;
-    c->peer = addr; /* reported once open: XPR_EAGAIN until then */
     *out = c;
     return 0;
 }

@@ -28,6 +28,7 @@ int xpr_listen(xpr_loop *loop, const char *address,
                const struct xpr_conn_callbacks *callbacks, void *arg,
                xpr_listener **out)
 {
+    struct xpr__shared_callbacks *shared;
     struct xpr__addr addr;
     xpr_listener *l;
     int rc;
@@ -47,11 +48,16 @@ int xpr_listen(xpr_loop *loop, const char *address,
     rc = xpr__addr_parse(address, &addr);
     if (rc != 0)
         return rc;
+    shared = xpr__callbacks_new(callbacks);
+    if (shared == NULL)
+        return XPR_ENOMEM;
     rc = loop->ops->listen(loop, &addr, cfg ? cfg->backlog : 0, &l);
-    if (rc != 0)
+    if (rc != 0) {
+        xpr__callbacks_release(shared);
         return rc;
+    }
     l->loop = loop;
-    l->cb = *callbacks;
+    l->callbacks = shared;
     l->arg = arg;
     if (cfg != NULL)
         l->cfg = *cfg;
@@ -94,6 +100,7 @@ int xpr_listener_close(xpr_listener *listener)
     xpr__list_remove(&listener->link);
     loop->stats.live_listeners--;
     xpr__timer_release(&listener->retry);
+    xpr__callbacks_release(listener->callbacks);
     loop->ops->listener_close(listener);
     return 0;
 }
@@ -170,6 +177,5 @@ void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c)
     if (l->cfg.keepalive_idle_ms)
         xpr__sock_set_keepalive(c->sock, l->cfg.keepalive_idle_ms,
                                 l->cfg.keepalive_interval_ms);
-    c->first_data_timeout_ms = l->cfg.first_data_timeout_ms;
     xpr__conn_opened(c);
 }

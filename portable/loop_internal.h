@@ -16,5 +16,10 @@ void xpr__conn_cancel(xpr_conn *c);
 void xpr__conn_opened(xpr_conn *c);
 /* Frees a conn after its on_close ran. */
 void xpr__conn_free(xpr_conn *c);
+/* A counted copy of callbacks (refs 1), or NULL when out of memory; release
+ * drops one reference (NULL is ignored). */
+struct xpr__shared_callbacks *
+xpr__callbacks_new(const struct xpr_conn_callbacks *cb);
+void xpr__callbacks_release(struct xpr__shared_callbacks *shared);
 
 #endif

@@ -254,7 +254,7 @@ static void listener_ready(struct xpr__io *io, unsigned events)
         /* Watched before the application hears of it: a socket the poller
          * cannot take (past what its method can watch) is dropped unseen,
          * like a failed accept. */
-        c = xpr__conn_new_accepted(l, s, &peer);
+        c = xpr__conn_new_accepted(l, s);
         if (c == NULL) {
             xpr__sock_close(s, 0);
             continue;

@@ -194,7 +194,6 @@ struct xpr__completion_loop {
     struct xpr__list listeners, closed_listeners;
     LPFN_ACCEPTEX accept_ex;
     LPFN_CONNECTEX connect_ex;
-    LPFN_GETACCEPTEXSOCKADDRS get_sockaddrs;
     /* stats */
     uint64_t pending[XPR__OP_KINDS];
     uint64_t inline_completions, dequeue_calls, dequeued_completions;

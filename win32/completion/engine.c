@@ -418,15 +418,11 @@ int xpr__completion_lookup_extensions(struct xpr__completion_loop *engine,
 {
     GUID accept_guid = WSAID_ACCEPTEX;
     GUID connect_guid = WSAID_CONNECTEX;
-    GUID addrs_guid = WSAID_GETACCEPTEXSOCKADDRS;
     int rc;
     if (engine->accept_ex != NULL)
         return 0;
     rc = lookup(s, connect_guid, &engine->connect_ex,
                 sizeof(engine->connect_ex));
-    if (rc == 0)
-        rc = lookup(s, addrs_guid, &engine->get_sockaddrs,
-                    sizeof(engine->get_sockaddrs));
     if (rc == 0)
         rc = lookup(s, accept_guid, &engine->accept_ex,
                     sizeof(engine->accept_ex));

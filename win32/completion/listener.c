@@ -5,8 +5,10 @@
  *    and completes on that socket, which knows nothing of the listener
  *    until SO_UPDATE_ACCEPT_CONTEXT (without it getpeername, shutdown and
  *    SO_* queries fail with WSAENOTCONN).
- * 2. The addresses come packed in the AcceptEx buffer (each slot needs
- *    sizeof(address) + 16 bytes); GetAcceptExSockaddrs unpacks them.
+ * 2. AcceptEx writes both addresses into its buffer, after any received
+ *    bytes (each slot needs sizeof(address) + 16 bytes). Nothing unpacks
+ *    them: the core asks getpeername when the application wants the peer,
+ *    which works once SO_UPDATE_ACCEPT_CONTEXT is set.
  * 3. By default AcceptEx is posted WITHOUT a receive buffer
  *    (dwReceiveDataLength 0; trap 8 is the opt-in other way).
  *    With one, AcceptEx completes only when the client's first bytes
@@ -346,10 +348,9 @@ int xpr__completion_listeners_top_up(struct xpr__completion_loop *engine)
 /* first: NULL, or the accept's context with the first bytes (trap 8). */
 static void take_conn(struct xpr__completion_loop *engine,
                       struct xpr__completion_listener *listener, SOCKET s,
-                      const struct xpr__addr *peer, struct xpr__op *first)
+                      struct xpr__op *first)
 {
-    xpr_conn *c =
-        xpr__conn_new_accepted(&listener->base, (xpr_socket_t)s, peer);
+    xpr_conn *c = xpr__conn_new_accepted(&listener->base, (xpr_socket_t)s);
     struct xpr__completion_conn *conn = (struct xpr__completion_conn *)c;
     if (c != NULL && xpr__completion_associate(engine, s, listener->family,
                                                &conn->skip_on_success) != 0) {
@@ -370,9 +371,6 @@ void xpr__completion_accept_done(struct xpr__completion_loop *engine,
 {
     struct xpr__completion_listener *listener = op->owner;
     SOCKET s = op->accept_sock, ls = (SOCKET)listener->base.sock;
-    struct sockaddr *local = NULL, *remote = NULL;
-    int local_len = 0, remote_len = 0;
-    struct xpr__addr peer;
     int rc = op->os_error;
     accept_unlink(op);
     if (listener->closed) { /* trap 6: counted out when it closed */
@@ -389,13 +387,6 @@ void xpr__completion_accept_done(struct xpr__completion_loop *engine,
     else if (rc == 0 && setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
                                    (char *)&ls, sizeof(ls)) != 0)
         rc = WSAGetLastError();
-    if (rc == 0) {
-        engine->get_sockaddrs(op->buf, receive_len(op), ADDR_SLOT, ADDR_SLOT,
-                              &local, &local_len, &remote, &remote_len);
-        if (remote == NULL ||
-            xpr__sock_addr_from_os(remote, (size_t)remote_len, &peer) != 0)
-            rc = WSAEAFNOSUPPORT;
-    }
     if (listener->pending == 0)
         grow_target(listener); /* trap 5: every posted accept was used */
     if (rc != 0) {
@@ -403,11 +394,10 @@ void xpr__completion_accept_done(struct xpr__completion_loop *engine,
         if (s != INVALID_SOCKET) /* else swept: closed already (trap 8) */
             closesocket(s);      /* trap 4; reposted below */
     } else if (op->large) {
-        take_conn(engine, listener, s, &peer,
-                  op); /* the bytes go with the conn */
+        take_conn(engine, listener, s, op); /* the bytes go with the conn */
     } else {
         xpr__op_put(engine, op);
-        take_conn(engine, listener, s, &peer, NULL);
+        take_conn(engine, listener, s, NULL);
     }
     if (!listener->closed) /* on_open may have closed the listener */
         top_up(engine, listener);
