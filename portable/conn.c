@@ -22,17 +22,6 @@
 #include "loop_internal.h"
 #include "sock.h"
 
-/* A conn's idle or first-data timeout, made when one is first set. */
-struct xpr__conn_timeout {
-    xpr_timer timer;
-    uint32_t idle_ms;
-    uint32_t first_data_ms; /* non-zero until the first data */
-    uint64_t last_read_ms;
-};
-
-static void conn_timeout_fired(xpr_timer *t, void *arg);
-static void note_read(xpr_conn *c, size_t n);
-
 struct xpr__shared_callbacks *
 xpr__callbacks_new(const struct xpr_conn_callbacks *cb)
 {
@@ -78,20 +67,6 @@ static void conn_unlink_free(xpr_conn *c)
     xpr__conn_free(c);
 }
 
-/* The timer ends with the conn; its memory with the conn's (a timer may be
- * released from inside its own callback). */
-static void release_timeout(xpr_conn *c)
-{
-    if (c->timeout != NULL)
-        xpr__timer_release(&c->timeout->timer);
-}
-
-static void disarm_timeout(xpr_conn *c)
-{
-    if (c->timeout != NULL)
-        xpr__timer_disarm(&c->timeout->timer);
-}
-
 static struct xpr__shared_callbacks *shared_of(const xpr_conn *c)
 {
     return (struct xpr__shared_callbacks *)(void *)c->cb;
@@ -99,8 +74,7 @@ static struct xpr__shared_callbacks *shared_of(const xpr_conn *c)
 
 void xpr__conn_free(xpr_conn *c)
 {
-    release_timeout(c);
-    free(c->timeout);
+    xpr__conn_timeout_free(c);
     xpr__callbacks_release(shared_of(c));
     xpr__wq_clear(&c->queue);
     free(c);
@@ -116,32 +90,6 @@ static int end_on_error(xpr_conn *c, int rc)
     if (rc != 0)
         end(c, rc, 0);
     return rc;
-}
-
-/* The conn's timeout, made on first use; NULL when out of memory. */
-static struct xpr__conn_timeout *timeout_of(xpr_conn *c)
-{
-    if (c->timeout == NULL) {
-        c->timeout = xpr__calloc(1, sizeof(*c->timeout));
-        if (c->timeout != NULL)
-            xpr__timer_init(&c->timeout->timer, c->loop, conn_timeout_fired, c);
-    }
-    return c->timeout;
-}
-
-/* 0, or the error of a timer that could not be armed (out of memory): a
- * conn must not lose its timeout silently, so callers end it. */
-static int arm_timeout(xpr_conn *c)
-{
-    struct xpr__conn_timeout *t = c->timeout;
-    uint32_t ms = t == NULL          ? 0
-                  : t->first_data_ms ? t->first_data_ms
-                                     : t->idle_ms;
-    if (ms == 0) {
-        disarm_timeout(c);
-        return 0;
-    }
-    return xpr__timer_arm(&t->timer, ms, 0);
 }
 
 /* Tells the transport to read or not, as the state now asks. */
@@ -249,7 +197,7 @@ static void end(xpr_conn *c, int err, int reset)
     c->state = XPR__CONN_ENDING;
     c->close_err = err;
     c->reading = 0;
-    release_timeout(c);
+    xpr__conn_timeout_release(c);
     c->loop->ops->conn_close(c, reset);
 }
 
@@ -258,7 +206,7 @@ static void start_close(xpr_conn *c)
     if (c->state >= XPR__CONN_CLOSING)
         return;
     c->state = XPR__CONN_CLOSING;
-    disarm_timeout(c);
+    xpr__conn_timeout_stop(c);
     if (end_on_error(c, update_reading(c)) == 0)
         queue_empty(c);
 }
@@ -267,20 +215,11 @@ static void start_close(xpr_conn *c)
  * reading, run on_open, send what waits. */
 static void open_conn(xpr_conn *c)
 {
-    uint32_t first_data_ms =
-        c->listener != NULL ? c->listener->cfg.first_data_timeout_ms : 0;
-    int rc = 0;
+    int rc;
     c->connected = 1;
     if (c->state == XPR__CONN_CONNECTING)
         c->state = XPR__CONN_OPEN;
-    if (first_data_ms != 0 && timeout_of(c) == NULL)
-        rc = XPR_ENOMEM;
-    else if (first_data_ms != 0)
-        c->timeout->first_data_ms = first_data_ms;
-    if (c->timeout != NULL)
-        c->timeout->last_read_ms = xpr__now_ms();
-    if (rc == 0)
-        rc = arm_timeout(c);
+    rc = xpr__conn_timeout_start(c);
     /* A conn closed while it connected still hears on_open, then ends. A
      * conn the application heard of ends with on_close, even when reading
      * cannot start. */
@@ -320,7 +259,8 @@ void xpr__conn_connected(xpr_conn *c)
 
 void xpr__conn_received(xpr_conn *c, const void *p, size_t n)
 {
-    note_read(c, n);
+    c->loop->stats.bytes_read += n;
+    end_on_error(c, xpr__conn_timeout_note_read(c));
     if (c->cb->on_data != NULL && !xpr__conn_done(c))
         c->cb->on_data(c, p, n);
 }
@@ -374,7 +314,7 @@ void xpr__conn_closed(xpr_conn *c)
     loop->stats.queued_write_bytes -= queued_bytes(c);
     xpr__wq_clear(&c->queue);
     c->in_flight = 0;
-    release_timeout(c);
+    xpr__conn_timeout_release(c);
     if (c->listener != NULL)
         c->listener->live_conns--;
     xpr__list_remove(&c->link);
@@ -388,44 +328,9 @@ void xpr__conn_opened(xpr_conn *c)
     open_conn(c);
 }
 
-/* ---- timeouts ---- */
-
-static void note_read(xpr_conn *c, size_t n)
-{
-    struct xpr__conn_timeout *t = c->timeout;
-    c->loop->stats.bytes_read += n;
-    if (t == NULL)
-        return;
-    if (t->first_data_ms != 0) {
-        t->first_data_ms = 0;
-        t->last_read_ms = xpr__now_ms();
-        end_on_error(c, arm_timeout(c));
-    } else if (t->idle_ms != 0) {
-        /* the timer is not moved on every read: it checks when it fires */
-        t->last_read_ms = xpr__now_ms();
-    }
-}
-
-static void conn_timeout_fired(xpr_timer *timer, void *arg)
-{
-    xpr_conn *c = arg;
-    struct xpr__conn_timeout *t = c->timeout;
-    (void)timer;
-    if (t->first_data_ms == 0 && t->idle_ms != 0) {
-        uint64_t silent = xpr__now_ms() - t->last_read_ms;
-        if (silent < t->idle_ms) {
-            end_on_error(c, xpr__timer_arm(&t->timer, t->idle_ms - silent, 0));
-            return;
-        }
-    }
-    c->loop->stats.timed_out_connections++;
-    end(c, XPR_ETIMEDOUT, 0);
-}
-
 /* ---- public API ---- */
 
-/* Common checks: 0, or the error to return. */
-static int usable(const xpr_conn *c)
+int xpr__conn_usable(const xpr_conn *c)
 {
     int rc;
     if (c == NULL)
@@ -469,7 +374,7 @@ int xpr_conn_write(xpr_conn *conn, const void *p, size_t n)
     int rc;
     if (conn == NULL || (p == NULL && n > 0))
         return XPR_EINVAL;
-    rc = usable(conn);
+    rc = xpr__conn_usable(conn);
     if (rc != 0)
         return rc;
     if (conn->shut_wanted)
@@ -490,7 +395,7 @@ size_t xpr_conn_queued(const xpr_conn *conn)
  * state reported is the state in force. */
 static int set_paused(xpr_conn *conn, int paused)
 {
-    int rc = usable(conn);
+    int rc = xpr__conn_usable(conn);
     if (rc != 0 || conn->paused == paused)
         return rc;
     conn->paused = (unsigned char)paused;
@@ -514,7 +419,7 @@ int xpr_conn_resume_reading(xpr_conn *conn)
 
 int xpr_conn_shutdown(xpr_conn *conn)
 {
-    int rc = usable(conn);
+    int rc = xpr__conn_usable(conn);
     if (rc != 0)
         return rc;
     if (!conn->shut_wanted) {
@@ -586,7 +491,7 @@ int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len)
 
 int xpr_conn_set_nodelay(xpr_conn *conn, int enable)
 {
-    int rc = usable(conn);
+    int rc = xpr__conn_usable(conn);
     if (rc != 0)
         return rc;
     return xpr__sock_set_nodelay(conn->sock, enable);
@@ -595,26 +500,10 @@ int xpr_conn_set_nodelay(xpr_conn *conn, int enable)
 int xpr_conn_set_keepalive(xpr_conn *conn, uint32_t idle_ms,
                            uint32_t interval_ms)
 {
-    int rc = usable(conn);
+    int rc = xpr__conn_usable(conn);
     if (rc != 0)
         return rc;
     return xpr__sock_set_keepalive(conn->sock, idle_ms, interval_ms);
-}
-
-int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms)
-{
-    int rc = usable(conn);
-    if (rc != 0)
-        return rc;
-    if (ms == 0 && conn->timeout == NULL)
-        return 0;
-    if (timeout_of(conn) == NULL)
-        return XPR_ENOMEM;
-    conn->timeout->idle_ms = ms;
-    conn->timeout->last_read_ms = xpr__now_ms();
-    if (conn->state == XPR__CONN_OPEN)
-        return arm_timeout(conn);
-    return 0;
 }
 
 int xpr__is_connect_outcome(int err)

@@ -16,6 +16,21 @@ void xpr__conn_cancel(xpr_conn *c);
 void xpr__conn_opened(xpr_conn *c);
 /* Frees a conn after its on_close ran. */
 void xpr__conn_free(xpr_conn *c);
+/* Common checks of the public conn calls: 0, or the error to return
+ * (XPR_EINVAL, XPR_ETHREAD, XPR_ECLOSED once closing). */
+int xpr__conn_usable(const xpr_conn *c);
+
+/* A conn's timeouts (conn_timeout.c). start: at open (the listener's
+ * first-data timeout, the idle timeout set while connecting); note_read:
+ * bytes arrived; stop: closing (the flush has no deadline); release: the
+ * conn ends; free: with the conn. start and note_read return 0 or an
+ * error that ends the conn (a timer that cannot be armed). */
+int xpr__conn_timeout_start(xpr_conn *c);
+int xpr__conn_timeout_note_read(xpr_conn *c);
+void xpr__conn_timeout_stop(xpr_conn *c);
+void xpr__conn_timeout_release(xpr_conn *c);
+void xpr__conn_timeout_free(xpr_conn *c);
+
 /* A counted copy of callbacks (refs 1), or NULL when out of memory; release
  * drops one reference (NULL is ignored). */
 struct xpr__shared_callbacks *
