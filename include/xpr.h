@@ -382,6 +382,42 @@ XPR_API int xpr_connect(xpr_loop *loop, const char *address,
  */
 XPR_API int xpr_conn_write(xpr_conn *conn, const void *p, size_t n);
 
+/* One buffer of a vectored write. */
+struct xpr_buf {
+    const void *base;
+    size_t len;
+};
+
+/*
+ * xpr_conn_write of count buffers in order, as one write: sent together
+ * where the transport can (one vectored send), copied where it must queue.
+ * Zero-length buffers are skipped. Errors as xpr_conn_write; XPR_EINVAL also
+ * for NULL bufs with count > 0 or a NULL base with len > 0.
+ */
+XPR_API int xpr_conn_writev(xpr_conn *conn, const struct xpr_buf *bufs,
+                            size_t count);
+
+/* Gives lent bytes back: status 0 once all of them were handed to the
+ * kernel, XPR_ECANCELED when the conn ended first (some may have been
+ * sent). Runs on the loop thread, never from inside an xpr_* call, before
+ * the conn's on_close when the conn ends. */
+typedef void (*xpr_write_release_cb)(void *arg, int status);
+
+/*
+ * Sends n > 0 bytes the caller lends instead of copying them: p must stay
+ * valid and unchanged until release(arg, status) runs, exactly once, when
+ * this call returned 0. On the readiness back ends the bytes go from p to
+ * the socket; on the completion back ends (overlapped, completion-routine,
+ * iocp) p is the buffer of the posted WSASend, which the kernel owns until
+ * the send completes; libevent-bev and libevent-iocp copy them into
+ * libevent's output buffer, and release runs once libevent has written
+ * them. On an error returned nothing was sent, release is not called and
+ * the bytes are the caller's again. Errors as xpr_conn_write, and
+ * XPR_EINVAL for n == 0 or a NULL release.
+ */
+XPR_API int xpr_conn_write_lent(xpr_conn *conn, const void *p, size_t n,
+                                xpr_write_release_cb release, void *arg);
+
 /* Bytes accepted by xpr_conn_write and not yet sent: waiting, or (on the
  * completion back ends and libevent-bev) handed to a send that has not
  * completed. */

@@ -366,14 +366,11 @@ static void bev_accepted(struct evconnlistener *evl, evutil_socket_t fd,
         xpr__sock_close((xpr_socket_t)fd, 0);
         return;
     }
-    /* Registered before the application hears of it: a socket libevent
-     * cannot watch is dropped unseen, like a failed accept. */
+    /* A socket libevent cannot watch (past the select method's
+     * FD_SETSIZE, above) or a bufferevent that cannot be made is dropped
+     * unseen, like a failed accept. Reading starts when the core asks,
+     * after on_open: a conn paused there never reads. */
     if (attach_bev(to_bev(c)) != 0) {
-        xpr__conn_discard(c);
-        return;
-    }
-    if (enable(to_bev(c)->bev, EV_READ) != 0) {
-        release_bev(to_bev(c), 0);
         xpr__conn_discard(c);
         return;
     }

@@ -237,6 +237,9 @@ struct xpr_loop {
     struct xpr__list conns;    /* live conns */
     struct xpr__list finished; /* finished conns awaiting on_close */
     struct xpr__list listeners;
+    /* Lent writes given back, whose release callbacks run from the loop
+     * before the closes (xpr__loop_deliver_closes). */
+    struct xpr__wq_released released;
 
     uint64_t active_public_timers;
     struct xpr_loop_stats stats;   /* counters the core and back ends bump */

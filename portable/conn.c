@@ -76,7 +76,7 @@ void xpr__conn_free(xpr_conn *c)
 {
     xpr__conn_timeout_free(c);
     xpr__callbacks_release(shared_of(c));
-    xpr__wq_clear(&c->queue);
+    xpr__wq_clear(&c->queue, &c->loop->released);
     free(c);
 }
 
@@ -145,7 +145,7 @@ static int flush(xpr_conn *c)
         if ((size_t)n < offered)
             c->send_full = 1;
         if (ops->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE) {
-            xpr__wq_consume(&c->queue, (size_t)n);
+            xpr__wq_consume(&c->queue, (size_t)n, &c->loop->released);
             count_written(c, (size_t)n);
         } else {
             c->in_flight += (size_t)n;
@@ -292,7 +292,7 @@ void xpr__conn_sent(xpr_conn *c, size_t n)
         return;
     assert(n <= c->in_flight);
     c->in_flight -= n;
-    xpr__wq_consume(&c->queue, n);
+    xpr__wq_consume(&c->queue, n, &c->loop->released);
     if (!kernel_takes(c))
         count_written(c, n);
     c->send_full = 0;
@@ -312,7 +312,7 @@ void xpr__conn_closed(xpr_conn *c)
     assert(c->state == XPR__CONN_ENDING);
     c->state = XPR__CONN_FINISHED;
     loop->stats.queued_write_bytes -= queued_bytes(c);
-    xpr__wq_clear(&c->queue);
+    xpr__wq_clear(&c->queue, &loop->released);
     c->in_flight = 0;
     xpr__conn_timeout_release(c);
     if (c->listener != NULL)
@@ -341,47 +341,123 @@ int xpr__conn_usable(const xpr_conn *c)
     return c->state >= XPR__CONN_CLOSING ? XPR_ECLOSED : 0;
 }
 
-static int write_transport(xpr_conn *c, const void *p, size_t n)
+/* Straight to the socket when nothing waits (readiness transports): no
+ * copy. Returns the bytes sent, or the error that ended the conn (< 0). */
+static long send_at_once(xpr_conn *c, const void *const *bases,
+                         const size_t *lens, size_t runs, size_t total)
 {
     const struct xpr_backend_ops *ops = c->loop->ops;
-    int rc;
-    /* Straight to the socket when nothing waits: no copy. */
-    if ((ops->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE) &&
-        c->state == XPR__CONN_OPEN && c->connected && !c->send_full &&
-        xpr__wq_bytes(&c->queue) == 0) {
-        long sent = ops->conn_send(c, &p, &n, 1);
-        if (sent < 0)
-            return end_on_error(c, (int)sent);
-        c->loop->stats.bytes_written += (uint64_t)sent;
-        if ((size_t)sent == n)
-            return 0;
+    long sent;
+    if (!(ops->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE) ||
+        c->state != XPR__CONN_OPEN || !c->connected || c->send_full ||
+        xpr__wq_bytes(&c->queue) != 0 || runs == 0)
+        return 0;
+    sent = ops->conn_send(c, bases, lens, runs);
+    if (sent < 0)
+        return end_on_error(c, (int)sent);
+    c->loop->stats.bytes_written += (uint64_t)sent;
+    if ((size_t)sent < total)
         c->send_full = 1;
-        p = (const unsigned char *)p + sent;
-        n -= (size_t)sent;
-    }
-    /* Part of the bytes may be sent already, and the caller cannot tell
-     * how many: what it writes next would follow a gap the peer cannot
-     * see. A push that fails ends the conn instead. */
-    rc = xpr__wq_push(&c->queue, p, n);
+    return sent;
+}
+
+/* Queues the n bytes from p that send_at_once did not send, then offers
+ * the transport what waits. Part of the bytes may be sent already, and
+ * the caller cannot tell how many: what it writes next would follow a gap
+ * the peer cannot see. A push that fails ends the conn instead. */
+static int queue_copy(xpr_conn *c, const void *p, size_t n)
+{
+    int rc = xpr__wq_push(&c->queue, p, n);
     if (rc != 0)
         return end_on_error(c, rc);
     c->loop->stats.queued_write_bytes += n;
-    return flush(c);
+    return 0;
+}
+
+/* 0 when a write may go ahead, or the error to return. */
+static int writable(xpr_conn *conn)
+{
+    int rc = xpr__conn_usable(conn);
+    if (rc != 0)
+        return rc;
+    return conn->shut_wanted ? XPR_ESHUTDOWN : 0;
 }
 
 int xpr_conn_write(xpr_conn *conn, const void *p, size_t n)
 {
-    int rc;
+    struct xpr_buf buf;
     if (conn == NULL || (p == NULL && n > 0))
         return XPR_EINVAL;
-    rc = xpr__conn_usable(conn);
+    buf.base = p;
+    buf.len = n;
+    return xpr_conn_writev(conn, &buf, 1);
+}
+
+int xpr_conn_writev(xpr_conn *conn, const struct xpr_buf *bufs, size_t count)
+{
+    const void *bases[XPR__SEND_RUNS];
+    size_t lens[XPR__SEND_RUNS];
+    size_t runs = 0, total = 0, i;
+    long sent;
+    int rc;
+    if (conn == NULL || (bufs == NULL && count > 0))
+        return XPR_EINVAL;
+    for (i = 0; i < count; i++)
+        if (bufs[i].base == NULL && bufs[i].len > 0)
+            return XPR_EINVAL;
+    rc = writable(conn);
     if (rc != 0)
         return rc;
-    if (conn->shut_wanted)
-        return XPR_ESHUTDOWN;
-    if (n == 0)
+    for (i = 0; i < count && runs < XPR__SEND_RUNS; i++) {
+        if (bufs[i].len == 0)
+            continue;
+        bases[runs] = bufs[i].base;
+        lens[runs++] = bufs[i].len;
+        total += bufs[i].len;
+    }
+    sent = send_at_once(conn, bases, lens, runs, total);
+    if (sent < 0)
+        return (int)sent;
+    for (i = 0; i < count; i++) {
+        size_t skip = (size_t)sent < bufs[i].len ? (size_t)sent : bufs[i].len;
+        sent -= (long)skip;
+        if (bufs[i].len > skip) {
+            rc = queue_copy(conn, (const unsigned char *)bufs[i].base + skip,
+                            bufs[i].len - skip);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return flush(conn);
+}
+
+int xpr_conn_write_lent(xpr_conn *conn, const void *p, size_t n,
+                        xpr_write_release_cb release, void *arg)
+{
+    struct xpr__wq_chunk *chunk;
+    long sent;
+    int rc;
+    if (conn == NULL || p == NULL || n == 0 || release == NULL)
+        return XPR_EINVAL;
+    rc = writable(conn);
+    if (rc != 0)
+        return rc;
+    /* Made first: once bytes are sent, the release must not fail. */
+    chunk = xpr__wq_lent_new(p, n, release, arg);
+    if (chunk == NULL)
+        return XPR_ENOMEM;
+    sent = send_at_once(conn, &p, &n, 1, n);
+    if (sent < 0) {
+        xpr__wq_lent_discard(chunk);
+        return (int)sent;
+    }
+    if ((size_t)sent == n) {
+        xpr__wq_release(&conn->loop->released, chunk, 0);
         return 0;
-    return write_transport(conn, p, n);
+    }
+    xpr__wq_push_lent(&conn->queue, chunk, (size_t)sent);
+    conn->loop->stats.queued_write_bytes += n - (size_t)sent;
+    return flush(conn);
 }
 
 size_t xpr_conn_queued(const xpr_conn *conn)

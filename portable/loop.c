@@ -124,10 +124,12 @@ int xpr__loop_check_thread(const xpr_loop *loop)
     return 0;
 }
 
-/* Runs on_close for every finished conn, then lets the back end free it. */
+/* Runs the release callbacks of lent writes given back, then on_close for
+ * every finished conn, then lets the back end free it. */
 void xpr__loop_deliver_closes(xpr_loop *loop)
 {
     struct xpr__link *link;
+    xpr__wq_run_released(&loop->released);
     while ((link = xpr__list_first(&loop->finished)) != NULL) {
         xpr_conn *c = XPR__CONTAINER(link, xpr_conn, link);
         xpr__list_remove(link);
@@ -141,7 +143,8 @@ static int loop_alive(const xpr_loop *loop)
 {
     return !xpr__list_empty(&loop->conns) ||
            !xpr__list_empty(&loop->listeners) ||
-           !xpr__list_empty(&loop->finished) || loop->active_public_timers > 0;
+           !xpr__list_empty(&loop->finished) || loop->released.head != NULL ||
+           loop->active_public_timers > 0;
 }
 
 void xpr__loop_wait_begin(xpr_loop *loop)

@@ -16,8 +16,28 @@ struct xpr__wq_chunk {
     size_t start; /* first unsent byte */
     size_t end;   /* one past the last stored byte */
     size_t capacity;
+    /* Lent chunks: the caller's bytes, and how to give them back. */
+    const unsigned char *lent;
+    xpr_write_release_cb release;
+    void *release_arg;
+    int status;
     unsigned char data[];
 };
+
+static const unsigned char *bytes_of(const struct xpr__wq_chunk *c)
+{
+    return c->lent != NULL ? c->lent : c->data;
+}
+
+/* A chunk leaves the queue: freed, or released when lent. */
+static void drop_chunk(struct xpr__wq_chunk *c,
+                       struct xpr__wq_released *released, int status)
+{
+    if (c->lent != NULL)
+        xpr__wq_release(released, c, status);
+    else
+        free(c);
+}
 
 void xpr__wq_init(struct xpr__write_queue *q)
 {
@@ -25,21 +45,76 @@ void xpr__wq_init(struct xpr__write_queue *q)
     q->bytes = 0;
 }
 
-void xpr__wq_clear(struct xpr__write_queue *q)
+void xpr__wq_clear(struct xpr__write_queue *q,
+                   struct xpr__wq_released *released)
 {
     struct xpr__wq_chunk *c = q->head;
     while (c != NULL) {
         struct xpr__wq_chunk *next = c->next;
-        free(c);
+        drop_chunk(c, released, XPR_ECANCELED);
         c = next;
     }
     xpr__wq_init(q);
 }
 
+struct xpr__wq_chunk *xpr__wq_lent_new(const void *p, size_t n,
+                                       xpr_write_release_cb release, void *arg)
+{
+    struct xpr__wq_chunk *c = xpr__calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->end = c->capacity = n;
+    c->lent = p;
+    c->release = release;
+    c->release_arg = arg;
+    return c;
+}
+
+void xpr__wq_lent_discard(struct xpr__wq_chunk *c)
+{
+    free(c);
+}
+
+void xpr__wq_push_lent(struct xpr__write_queue *q, struct xpr__wq_chunk *c,
+                       size_t skip)
+{
+    c->start = skip;
+    if (q->tail)
+        q->tail->next = c;
+    else
+        q->head = c;
+    q->tail = c;
+    q->bytes += c->end - c->start;
+}
+
+void xpr__wq_release(struct xpr__wq_released *released, struct xpr__wq_chunk *c,
+                     int status)
+{
+    c->next = NULL;
+    c->status = status;
+    if (released->tail)
+        released->tail->next = c;
+    else
+        released->head = c;
+    released->tail = c;
+}
+
+void xpr__wq_run_released(struct xpr__wq_released *released)
+{
+    struct xpr__wq_chunk *c;
+    while ((c = released->head) != NULL) {
+        released->head = c->next;
+        if (released->head == NULL)
+            released->tail = NULL;
+        c->release(c->release_arg, c->status);
+        free(c);
+    }
+}
+
 int xpr__wq_push(struct xpr__write_queue *q, const void *p, size_t n)
 {
     struct xpr__wq_chunk *tail = q->tail;
-    size_t room = tail ? tail->capacity - tail->end : 0;
+    size_t room = tail && !tail->lent ? tail->capacity - tail->end : 0;
     size_t first = n < room ? n : room;
     size_t rest = n - first;
     if (rest > 0) {
@@ -54,6 +129,7 @@ int xpr__wq_push(struct xpr__write_queue *q, const void *p, size_t n)
         c->start = 0;
         c->end = rest;
         c->capacity = cap;
+        c->lent = NULL;
         memcpy(c->data, (const unsigned char *)p + first, rest);
         if (tail)
             tail->next = c;
@@ -76,7 +152,7 @@ const void *xpr__wq_peek(const struct xpr__write_queue *q, size_t *len)
         return NULL;
     }
     *len = q->head->end - q->head->start;
-    return q->head->data + q->head->start;
+    return bytes_of(q->head) + q->head->start;
 }
 
 size_t xpr__wq_peekv(const struct xpr__write_queue *q, size_t skip,
@@ -90,7 +166,7 @@ size_t xpr__wq_peekv(const struct xpr__write_queue *q, size_t skip,
             skip -= len;
             continue;
         }
-        bases[n] = c->data + c->start + skip;
+        bases[n] = bytes_of(c) + c->start + skip;
         lens[n] = len - skip;
         skip = 0;
         n++;
@@ -98,7 +174,8 @@ size_t xpr__wq_peekv(const struct xpr__write_queue *q, size_t skip,
     return n;
 }
 
-void xpr__wq_consume(struct xpr__write_queue *q, size_t n)
+void xpr__wq_consume(struct xpr__write_queue *q, size_t n,
+                     struct xpr__wq_released *released)
 {
     if (n > q->bytes)
         n = q->bytes;
@@ -112,7 +189,7 @@ void xpr__wq_consume(struct xpr__write_queue *q, size_t n)
         }
         n -= avail;
         q->head = c->next;
-        free(c);
+        drop_chunk(c, released, 0);
     }
     if (q->head == NULL)
         q->tail = NULL;

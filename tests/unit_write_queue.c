@@ -1,6 +1,8 @@
 /* Unit tests of the write queue (portable/write_queue.c): what comes out of
  * peek/peekv is always the front of what went in, across chunk boundaries,
- * whatever the sizes of pushes and consumes. */
+ * whatever the sizes of pushes and consumes, copied or lent; every lent
+ * chunk is released exactly once, with 0 when consumed and XPR_ECANCELED
+ * when cleared, and only when its owner runs the released list. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,9 +74,51 @@ static int stream_matches(uint64_t offset, const void *p, size_t n)
 /* The queue holds stream bytes consumed .. pushed-1. */
 struct model {
     struct xpr__write_queue q;
+    struct xpr__wq_released released;
     uint64_t pushed;
     uint64_t consumed;
+    unsigned lent, released_ok, released_cancelled;
 };
+
+struct lent_buf {
+    struct model *m;
+    unsigned char bytes[];
+};
+
+static void lent_released(void *arg, int status)
+{
+    struct lent_buf *b = arg;
+    assert_true(status == 0 || status == XPR_ECANCELED);
+    if (status == 0)
+        b->m->released_ok++;
+    else
+        b->m->released_cancelled++;
+    free(b);
+}
+
+/* Appends n > 0 bytes of the stream, lent instead of copied. */
+static void model_push_lent(struct model *m, size_t n)
+{
+    struct lent_buf *b = malloc(sizeof(*b) + n);
+    struct xpr__wq_chunk *c;
+    assert_non_null(b);
+    b->m = m;
+    stream_fill(m->pushed, b->bytes, n);
+    c = xpr__wq_lent_new(b->bytes, n, lent_released, b);
+    assert_non_null(c);
+    xpr__wq_push_lent(&m->q, c, 0);
+    m->lent++;
+    m->pushed += n;
+    assert_int_equal(xpr__wq_bytes(&m->q), m->pushed - m->consumed);
+}
+
+/* Every lent chunk given back: released exactly once each. */
+static void assert_all_released(struct model *m)
+{
+    xpr__wq_run_released(&m->released);
+    assert_null(m->released.head);
+    assert_int_equal(m->released_ok + m->released_cancelled, m->lent);
+}
 
 static void model_push(struct model *m, size_t n)
 {
@@ -138,7 +182,7 @@ static void assert_peekv_is_front(const struct model *m, size_t max_runs)
 
 static void model_consume(struct model *m, size_t n)
 {
-    xpr__wq_consume(&m->q, n);
+    xpr__wq_consume(&m->q, n, &m->released);
     m->consumed += n;
     assert_int_equal(xpr__wq_bytes(&m->q), m->pushed - m->consumed);
 }
@@ -155,7 +199,7 @@ static void test_empty_queue(void **state)
     assert_peekv_is_front(&m, 4);
     model_push(&m, 0); /* n == 0 appends nothing */
     assert_peek_is_front(&m);
-    xpr__wq_clear(&m.q);
+    xpr__wq_clear(&m.q, &m.released);
     assert_int_equal(xpr__wq_bytes(&m.q), 0);
 }
 
@@ -173,10 +217,15 @@ static void test_random_push_consume(void **state)
         uint64_t queued = m.pushed - m.consumed;
 
         if (action < 4) {
-            /* Sizes from 1 byte to well over any sensible chunk size. */
+            /* Sizes from 1 byte to well over any sensible chunk size; one
+             * push in four lent. */
             size_t sizes[] = {1, 7, 100, 4096, 20000, 70000};
             size_t limit = sizes[rng_next(&rng) % 6];
-            model_push(&m, 1 + rng_next(&rng) % limit);
+            size_t n = 1 + rng_next(&rng) % limit;
+            if (rng_next(&rng) % 4 == 0)
+                model_push_lent(&m, n);
+            else
+                model_push(&m, n);
         } else if (action < 6 && queued > 0) {
             model_consume(&m, 1 + rng_next(&rng) % queued);
         } else if (queued > 0) {
@@ -211,7 +260,40 @@ static void test_random_push_consume(void **state)
         model_consume(&m, total);
     }
     assert_peek_is_front(&m);
-    xpr__wq_clear(&m.q);
+    xpr__wq_clear(&m.q, &m.released);
+    assert_true(m.lent > 0);
+    assert_int_equal(m.released_cancelled, 0); /* all consumed */
+    assert_all_released(&m);
+}
+
+/* Lent chunks wait on the released list until its owner runs it; cleared
+ * ones report XPR_ECANCELED. */
+static void test_lent_release(void **state)
+{
+    struct model m;
+    (void)state;
+
+    memset(&m, 0, sizeof(m));
+    xpr__wq_init(&m.q);
+    model_push(&m, 10);
+    model_push_lent(&m, 1000);
+    model_push(&m, 5); /* not packed into the lent chunk */
+    model_push_lent(&m, 2000);
+    assert_peek_is_front(&m);
+    assert_peekv_is_front(&m, MAX_RUNS);
+    model_consume(&m, 10 + 999); /* one byte short of the first */
+    xpr__wq_run_released(&m.released);
+    assert_int_equal(m.released_ok, 0);
+    model_consume(&m, 1);
+    assert_int_equal(m.released_ok, 0); /* due, not run yet */
+    assert_non_null(m.released.head);
+    xpr__wq_run_released(&m.released);
+    assert_int_equal(m.released_ok, 1);
+    assert_peek_is_front(&m);
+    xpr__wq_clear(&m.q, &m.released);
+    assert_int_equal(m.released_cancelled, 0);
+    assert_all_released(&m);
+    assert_int_equal(m.released_cancelled, 1);
 }
 
 static void test_clear_drops_everything(void **state)
@@ -226,7 +308,7 @@ static void test_clear_drops_everything(void **state)
         model_push(&m, 10000 + i);
     }
     model_consume(&m, 12345);
-    xpr__wq_clear(&m.q);
+    xpr__wq_clear(&m.q, &m.released);
     assert_int_equal(xpr__wq_bytes(&m.q), 0);
     m.consumed = m.pushed;
     assert_peek_is_front(&m);
@@ -235,8 +317,8 @@ static void test_clear_drops_everything(void **state)
     model_push(&m, 300000);
     assert_peek_is_front(&m);
     assert_peekv_is_front(&m, MAX_RUNS);
-    xpr__wq_clear(&m.q);
-    xpr__wq_clear(&m.q); /* clearing an empty queue is fine */
+    xpr__wq_clear(&m.q, &m.released);
+    xpr__wq_clear(&m.q, &m.released); /* clearing an empty queue is fine */
     assert_int_equal(xpr__wq_bytes(&m.q), 0);
 }
 
@@ -258,7 +340,7 @@ static void test_small_writes_are_packed(void **state)
     runs = xpr__wq_peekv(&m.q, 0, bases, lens, MAX_RUNS);
     assert_true(runs >= 1 && runs < MAX_RUNS);
     assert_peekv_is_front(&m, MAX_RUNS);
-    xpr__wq_clear(&m.q);
+    xpr__wq_clear(&m.q, &m.released);
 }
 
 int main(void)
@@ -268,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_random_push_consume),
         cmocka_unit_test(test_clear_drops_everything),
         cmocka_unit_test(test_small_writes_are_packed),
+        cmocka_unit_test(test_lent_release),
     };
     return cmocka_run_group_tests_name("unit/write-queue", tests, group_setup,
                                        NULL);

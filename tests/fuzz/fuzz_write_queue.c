@@ -166,23 +166,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* within the contract: n <= queued bytes */
             uint64_t queued = m.pushed - m.consumed;
             size_t n = (size_t)(arg % (queued + 1));
-            xpr__wq_consume(&m.q, n);
+            xpr__wq_consume(&m.q, n, NULL);
             m.consumed += n;
             break;
         }
         case OP_CONSUME_ALL:
-            xpr__wq_consume(&m.q, (size_t)(m.pushed - m.consumed));
+            xpr__wq_consume(&m.q, (size_t)(m.pushed - m.consumed), NULL);
             m.consumed = m.pushed;
             break;
         case OP_CLEAR:
-            xpr__wq_clear(&m.q);
+            xpr__wq_clear(&m.q, NULL);
             m.consumed = m.pushed;
             break;
         }
         check_count(&m);
     }
     do_peekv(&m, MAX_RUNS);
-    xpr__wq_clear(&m.q);
+    xpr__wq_clear(&m.q, NULL);
     m.consumed = m.pushed;
     check_count(&m);
     return 0;
