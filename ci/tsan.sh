@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 xpr_install_missing gcc meson ninja-build pkg-config libevent-dev \
     libcmocka-dev
 
-tests=(post loop errors storm)
+tests=(post loop errors storm signals)
 
 if [ -f build-tsan/build.ninja ]; then
     meson configure build-tsan --werror -Db_sanitize=thread -Db_lundef=false \

@@ -291,6 +291,38 @@ XPR_API int xpr_timer_stop(xpr_timer *timer);
 XPR_API void xpr_timer_free(xpr_timer *timer);
 
 /* ------------------------------------------------------------------------ */
+/* Signals                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct xpr_signal xpr_signal;
+
+/* What a signal watcher hears. POSIX: the signals of those names. Windows:
+ * console control events: Ctrl+C and Ctrl+Break are XPR_SIGINT, closing
+ * the console is XPR_SIGHUP, log-off and shutdown are XPR_SIGTERM. */
+enum { XPR_SIGHUP = 1, XPR_SIGINT = 2, XPR_SIGTERM = 15 };
+
+typedef void (*xpr_signal_cb)(xpr_signal *signal, int signum, void *arg);
+
+/*
+ * Watches signum (XPR_SIG*) for the loop: each time the process gets it, cb
+ * runs on the loop's thread, from the loop; signals that arrive close
+ * together may run it once. Every watcher of a signal hears it, on any
+ * loop. While a signal has a watcher, its default action (ending the
+ * process) does not happen; the last watcher freed puts back the handler
+ * that was there before. A watcher does not keep xpr_loop_run running.
+ * On POSIX xpr installs a handler with sigaction and a thread that hands
+ * what the handler saw to the loops; on Windows a console control handler.
+ * Errors: XPR_EINVAL (NULL, or a signum not listed), XPR_ENOMEM, XPR_ETHREAD,
+ * or the system's error installing the handler.
+ */
+XPR_API int xpr_signal_new(xpr_loop *loop, int signum, xpr_signal_cb cb,
+                           void *arg, xpr_signal **out);
+/* Stops watching and frees; safe inside its own callback; no callback of it
+ * runs afterwards. xpr_loop_free frees the loop's watchers. NULL is
+ * ignored. */
+XPR_API void xpr_signal_free(xpr_signal *signal);
+
+/* ------------------------------------------------------------------------ */
 /* Connections                                                               */
 /* ------------------------------------------------------------------------ */
 

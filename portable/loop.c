@@ -6,6 +6,7 @@
 #include "backend.h"
 #include "loop_internal.h"
 #include "poller.h"
+#include "signals.h"
 #include "sock.h"
 
 #define DEFAULT_READ_BUFFER 65536
@@ -309,6 +310,7 @@ void xpr_loop_free(xpr_loop *loop)
     if (loop == NULL || xpr__atomic_load(&loop->running))
         return;
     xpr__atomic_store(&loop->freeing, 1);
+    xpr__signals_loop_free(loop);
     while ((link = xpr__list_first(&loop->listeners)) != NULL)
         xpr_listener_close(XPR__CONTAINER(link, xpr_listener, link));
     link = xpr__list_first(&loop->conns);

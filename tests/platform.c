@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "platform.h"
+#include "xpr.h"
 
 struct test_thread {
 #ifdef _WIN32
@@ -612,6 +613,52 @@ int test_socket_wait_closed(test_socket s, unsigned ms, size_t *received)
 void test_socket_close(test_socket s)
 {
     close((int)s);
+}
+
+#endif
+
+#ifdef _WIN32
+
+/* win32/signals.c: the handler xpr registers with SetConsoleCtrlHandler. */
+BOOL WINAPI xpr__signal_console_handler(DWORD event);
+
+static unsigned __stdcall console_event_thread(void *arg)
+{
+    xpr__signal_console_handler((DWORD)(uintptr_t)arg);
+    return 0;
+}
+
+int test_raise_signal(int signum)
+{
+    DWORD event = signum == XPR_SIGINT   ? CTRL_C_EVENT
+                  : signum == XPR_SIGHUP ? CTRL_CLOSE_EVENT
+                                         : CTRL_SHUTDOWN_EVENT;
+    HANDLE t = (HANDLE)_beginthreadex(NULL, 0, console_event_thread,
+                                      (void *)(uintptr_t)event, 0, NULL);
+    if (t == NULL)
+        return -1;
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+    return 0;
+}
+
+int test_signal_is_default(int signum)
+{
+    (void)signum;
+    return -1;
+}
+
+#else
+
+int test_raise_signal(int signum)
+{
+    return kill(getpid(), signum) == 0 ? 0 : -1;
+}
+
+int test_signal_is_default(int signum)
+{
+    struct sigaction sa;
+    return sigaction(signum, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL;
 }
 
 #endif

@@ -53,6 +53,17 @@ int test_under_wine(void);
  * counted. */
 long test_open_handles(void);
 
+/* Makes the process receive signum (XPR_SIG*), as the OS delivers it.
+ * POSIX: kill(getpid(), signum). Windows: the console control event for it
+ * (CTRL_C_EVENT, CTRL_CLOSE_EVENT, CTRL_SHUTDOWN_EVENT) handed to xpr's
+ * handler on a new thread, which is how Windows calls a console control
+ * handler; the test process may have no console to raise one in. 0 or -1.
+ */
+int test_raise_signal(int signum);
+/* Whether signum has the default action now: 1 or 0 on POSIX, -1 (cannot
+ * tell) on Windows, where no call reads the console handler list. */
+int test_signal_is_default(int signum);
+
 struct test_process;
 
 /* Starts this program again with the arguments args[0..n-1] (after the
