@@ -395,6 +395,35 @@ XPR_API int xpr_listener_address(const xpr_listener *listener, char *buf,
 XPR_API int xpr_listener_close(xpr_listener *listener);
 
 /*
+ * Stops taking connections until xpr_listener_resume: clients that connect
+ * meanwhile wait in the kernel's backlog (or are refused once it is full).
+ * On the completion back ends accepts already posted stay posted and may
+ * still complete (at most the listener's accepts_initial, more after
+ * growth); pausing before the loop first runs posts none. Idempotent.
+ * Errors: XPR_EINVAL, XPR_ETHREAD, or the back end's error (the listener
+ * keeps its state).
+ */
+XPR_API int xpr_listener_pause(xpr_listener *listener);
+XPR_API int xpr_listener_resume(xpr_listener *listener);
+
+/* The system's socket type: a SOCKET on Windows, a descriptor elsewhere. */
+#ifdef _WIN32
+typedef uintptr_t xpr_os_socket;
+#else
+typedef int xpr_os_socket;
+#endif
+
+/*
+ * The listener's or conn's socket, for options xpr does not offer
+ * (setsockopt). It stays xpr's: do not close it, read or write it, or
+ * change its blocking mode. Errors: XPR_EINVAL, XPR_ECLOSED (a conn that is
+ * ending), XPR_EAGAIN (a conn whose socket is not made yet).
+ */
+XPR_API int xpr_listener_socket(const xpr_listener *listener,
+                                xpr_os_socket *out);
+XPR_API int xpr_conn_socket(const xpr_conn *conn, xpr_os_socket *out);
+
+/*
  * Starts connecting. On success *out is valid at once (writes are queued
  * until connected) and exactly one of on_open or on_close(conn, err) follows
  * from the loop, never from inside this call. Errors returned here: XPR_EINVAL

@@ -117,6 +117,7 @@ struct xpr_listener {
     struct xpr__link link;  /* loop->listeners */
     struct xpr_timer retry; /* ends a pause of accepting (internal) */
     uint32_t pause_ms;      /* the last pause; 0 once an accept succeeds */
+    unsigned char paused;   /* xpr_listener_pause */
 };
 
 /* ---- the table ---- */

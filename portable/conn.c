@@ -565,6 +565,18 @@ int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len)
     return rc != 0 ? rc : xpr__addr_format(&peer, buf, len);
 }
 
+int xpr_conn_socket(const xpr_conn *conn, xpr_os_socket *out)
+{
+    if (conn == NULL || out == NULL)
+        return XPR_EINVAL;
+    if (conn->state >= XPR__CONN_ENDING)
+        return XPR_ECLOSED;
+    if (conn->sock == XPR__INVALID_SOCKET)
+        return XPR_EAGAIN;
+    *out = (xpr_os_socket)conn->sock;
+    return 0;
+}
+
 int xpr_conn_set_nodelay(xpr_conn *conn, int enable)
 {
     int rc = xpr__conn_usable(conn);

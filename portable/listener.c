@@ -150,6 +150,8 @@ static void retry_accepting(xpr_timer *t, void *arg)
 {
     xpr_listener *l = arg;
     (void)t;
+    if (l->paused)
+        return; /* xpr_listener_resume restarts it */
     hold_reserve(l->loop);
     /* A failure to watch the socket again is tried again later. */
     if (l->loop->ops->listener_set_accepting(l, 1) != 0)
@@ -178,4 +180,44 @@ void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c)
         xpr__sock_set_keepalive(c->sock, l->cfg.keepalive_idle_ms,
                                 l->cfg.keepalive_interval_ms);
     xpr__conn_opened(c);
+}
+
+static int set_paused(xpr_listener *l, int paused)
+{
+    int rc;
+    if (l == NULL)
+        return XPR_EINVAL;
+    rc = xpr__loop_check_thread(l->loop);
+    if (rc != 0 || l->paused == paused)
+        return rc;
+    if (l->loop->ops->listener_set_accepting == NULL)
+        return XPR_ENOTSUP;
+    /* A pause after failed accepts ends with the user's, not before. */
+    xpr__timer_disarm(&l->retry);
+    if (!paused)
+        hold_reserve(l->loop);
+    rc = l->loop->ops->listener_set_accepting(l, !paused);
+    if (rc != 0)
+        return rc;
+    l->paused = (unsigned char)paused;
+    l->pause_ms = 0;
+    return 0;
+}
+
+int xpr_listener_pause(xpr_listener *listener)
+{
+    return set_paused(listener, 1);
+}
+
+int xpr_listener_resume(xpr_listener *listener)
+{
+    return set_paused(listener, 0);
+}
+
+int xpr_listener_socket(const xpr_listener *listener, xpr_os_socket *out)
+{
+    if (listener == NULL || out == NULL)
+        return XPR_EINVAL;
+    *out = (xpr_os_socket)listener->sock;
+    return 0;
 }

@@ -1,0 +1,139 @@
+/* Listener pause and resume, and the system sockets of listeners and
+ * conns: a paused listener takes no connection (clients wait in the
+ * backlog) until resumed, then takes them all; the sockets are reported
+ * while usable and refused once a conn ends. */
+#include <string.h>
+
+#include "common.h"
+
+#define CLIENTS 3
+#define PAUSE_MS 300
+
+struct paused_run {
+    xpr_loop *loop;
+    xpr_listener *listener;
+    xpr_timer *timer;
+    unsigned server_opens;
+    unsigned client_opens;
+    unsigned greeted; /* clients that got the server's greeting */
+    unsigned closes;
+    int resumed;
+};
+
+static void server_on_open(xpr_conn *conn)
+{
+    struct paused_run *r = xpr_conn_userdata(conn);
+    xpr_os_socket s;
+    callback_enter();
+    CHECK(r->resumed); /* nothing taken while paused */
+    r->server_opens++;
+    CHECK_EQ(xpr_conn_socket(conn, &s), 0);
+    CHECK_EQ(xpr_conn_write(conn, "hi", 2), 0);
+    CHECK_EQ(xpr_conn_close(conn), 0);
+    callback_leave();
+}
+
+static void server_on_close(xpr_conn *conn, int err)
+{
+    struct paused_run *r = xpr_conn_userdata(conn);
+    xpr_os_socket s;
+    callback_enter();
+    CHECK_EQ(err, 0);
+    CHECK_EQ(xpr_conn_socket(conn, &s), XPR_ECLOSED);
+    r->closes++;
+    callback_leave();
+}
+
+static void client_on_open(xpr_conn *conn)
+{
+    struct paused_run *r = xpr_conn_userdata(conn);
+    callback_enter();
+    r->client_opens++;
+    callback_leave();
+}
+
+static void client_on_data(xpr_conn *conn, const void *p, size_t n)
+{
+    struct paused_run *r = xpr_conn_userdata(conn);
+    callback_enter();
+    CHECK(n <= 2 && memcmp(p, "hi", n) == 0);
+    if (n == 2)
+        r->greeted++;
+    callback_leave();
+}
+
+static void client_on_close(xpr_conn *conn, int err)
+{
+    struct paused_run *r = xpr_conn_userdata(conn);
+    callback_enter();
+    CHECK_EQ(err, 0);
+    r->closes++;
+    if (r->closes == 2 * CLIENTS) {
+        CHECK_EQ(xpr_listener_close(r->listener), 0);
+        tloop_stop_when_empty(r->loop);
+    }
+    callback_leave();
+}
+
+static void resume_later(xpr_timer *t, void *arg)
+{
+    struct paused_run *r = arg;
+    (void)t;
+    callback_enter();
+    CHECK_EQ(r->server_opens, 0);
+    r->resumed = 1;
+    CHECK_EQ(xpr_listener_resume(r->listener), 0);
+    CHECK_EQ(xpr_listener_resume(r->listener), 0); /* idempotent */
+    callback_leave();
+}
+
+static void test_pause_and_resume(void **state)
+{
+    static const struct xpr_conn_callbacks server_cb = {
+        .on_open = server_on_open, .on_close = server_on_close};
+    static const struct xpr_conn_callbacks client_cb = {
+        .on_open = client_on_open,
+        .on_data = client_on_data,
+        .on_close = client_on_close};
+    struct paused_run r;
+    char address[XPR_ADDRSTRLEN];
+    xpr_os_socket s;
+    int i;
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    r.loop = tloop_new();
+    r.listener = tloop_listen(r.loop, NULL, &server_cb, &r, address);
+    assert_int_equal(xpr_listener_socket(r.listener, &s), 0);
+    assert_int_equal(xpr_listener_pause(r.listener), 0);
+    assert_int_equal(xpr_listener_pause(r.listener), 0); /* idempotent */
+    for (i = 0; i < CLIENTS; i++)
+        tloop_connect(r.loop, address, &client_cb, &r);
+    assert_int_equal(xpr_timer_new(r.loop, resume_later, &r, &r.timer), 0);
+    assert_int_equal(xpr_timer_start(r.timer, PAUSE_MS, 0), 0);
+    tloop_run(r.loop, 20000);
+    assert_int_equal(r.server_opens, CLIENTS);
+    assert_int_equal(r.client_opens, CLIENTS);
+    assert_int_equal(r.greeted, CLIENTS);
+    assert_int_equal(r.closes, 2 * CLIENTS);
+    xpr_timer_free(r.timer);
+    tloop_free(r.loop);
+}
+
+static void test_bad_arguments(void **state)
+{
+    xpr_os_socket s;
+    (void)state;
+    assert_int_equal(xpr_listener_pause(NULL), XPR_EINVAL);
+    assert_int_equal(xpr_listener_resume(NULL), XPR_EINVAL);
+    assert_int_equal(xpr_listener_socket(NULL, &s), XPR_EINVAL);
+    assert_int_equal(xpr_conn_socket(NULL, &s), XPR_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pause_and_resume),
+        cmocka_unit_test(test_bad_arguments),
+    };
+    return cmocka_run_group_tests_name("listener", tests, NULL, NULL);
+}
