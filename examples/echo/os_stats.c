@@ -66,13 +66,17 @@ int os_stats_self(struct os_stats *s)
     if (GetProcessMemoryInfo(self, (PROCESS_MEMORY_COUNTERS *)&pmc,
                              sizeof pmc)) {
         s->rss_bytes = pmc.WorkingSetSize;
-        s->private_bytes = pmc.PrivateUsage;
+        /* A process always has private bytes; 0 is a figure not kept (Wine
+         * fills it from swap use only). */
+        if (pmc.PrivateUsage > 0)
+            s->private_bytes = pmc.PrivateUsage;
         got = 1;
     }
     if (GetProcessTimes(self, &created, &exited, &kernel, &user)) {
         s->cpu_us = filetime_us(&kernel) + filetime_us(&user);
         got = 1;
     }
+    /* 0 handles is a count not kept (Wine): the process holds some. */
     if (GetProcessHandleCount(self, &handles) && handles > 0)
         s->handles = handles;
     s->threads = count_own_threads();
