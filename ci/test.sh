@@ -3,8 +3,9 @@
 # the CMocka suite for every back end, xpr-echo compare --quick, the suite
 # again under ASan/UBSan (a build with the fault-injection seam), the fault
 # leg (the faults suite, then the whole suite with transparent faults), the
-# poll and libevent suites under valgrind, the ThreadSanitizer leg, the 10,000-connection soak, the fuzz
-# targets and the consumers (ci/consumers.sh). Windows leg
+# poll and libevent suites under valgrind, the ThreadSanitizer leg, the
+# 10,000-connection soak, the fuzz targets and the consumers
+# (ci/consumers.sh). Windows leg
 # (ci/test-windows.sh): the mingw-w64 cross build, the same suite and the
 # fault leg under Wine, the consumers, the clang build. Installs what is
 # missing (apt).

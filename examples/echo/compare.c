@@ -165,8 +165,9 @@ static int take_stats(struct compare *c, struct stats_record *out)
 {
     c->want_seq = c->latest.seq;
     if (!wait_until(c, fresh_stats, STATS_INTERVAL_MS * 8 + 2000)) {
-        fail(c, "%s", c->stats_broken ? "malformed line in the stats file"
-                                      : "no fresh line in the stats file");
+        fail(c, "%s",
+             c->stats_broken ? "malformed line in the stats file"
+                             : "no fresh line in the stats file");
         return -1;
     }
     *out = c->latest;
@@ -209,12 +210,10 @@ static void log_tail(const struct compare *c, char *buf, size_t len)
 static int start_server(struct compare *c)
 {
     char why[256], tail[160];
-    const char *argv[] = {c->server_bin,    "server",
-                          "--listen",       "127.0.0.1:0",
-                          "--backend",      c->row->backend,
-                          "--stats-file",   c->stats_path,
-                          "--stats-interval", NULL,
-                          NULL};
+    const char *argv[] = {c->server_bin,  "server",      "--listen",
+                          "127.0.0.1:0",  "--backend",   c->row->backend,
+                          "--stats-file", c->stats_path, "--stats-interval",
+                          NULL,           NULL};
     char interval[16];
     uint64_t waited;
 
@@ -261,8 +260,7 @@ static void stop_server(struct compare *c)
     }
     status = process_stop(&c->server, SERVER_STOP_MS);
     if (status != 0)
-        fail(c, "server did not exit cleanly when stopped (status %d)",
-             status);
+        fail(c, "server did not exit cleanly when stopped (status %d)", status);
 }
 
 static const char *error_name(int err)
@@ -323,7 +321,9 @@ static int settle(struct compare *c)
     row->failed = ramp_failed(c->ramp);
     row->held = open < row->loaded.conns ? open : row->loaded.conns;
     note_peaks(row, &row->loaded);
-    progress(c, "held %" PRIu64 " of %" PRIu64 " attempted (%s); server RSS %.1f MiB",
+    progress(c,
+             "held %" PRIu64 " of %" PRIu64
+             " attempted (%s); server RSS %.1f MiB",
              row->held, row->attempted, row->stopped,
              (double)row->loaded.os.rss_bytes / 1048576.0);
     return 0;
@@ -384,8 +384,7 @@ static void run_load(struct compare *c)
         fail(c, "the %" PRIu64 " active connections did not all open",
              c->s.active);
     else if (row->load.errors != 0 || row->load.mismatches != 0)
-        fail(c,
-             "load: %" PRIu64 " errors, %" PRIu64 " mismatches (see above)",
+        fail(c, "load: %" PRIu64 " errors, %" PRIu64 " mismatches (see above)",
              row->load.errors, row->load.mismatches);
     progress(c, "load: %.0f msgs/s, p99 %" PRIu64 " us, server CPU %.0f%%",
              row->load.seconds > 0 ? (double)row->load.msgs / row->load.seconds
@@ -412,8 +411,8 @@ static void run_client(struct compare *c)
     } else {
         c->row->idle = c->latest;
         note_peaks(c->row, &c->row->idle);
-        progress(c, "server on %s; ramp to %" PRIu64 " connections",
-                 c->address, c->s.target);
+        progress(c, "server on %s; ramp to %" PRIu64 " connections", c->address,
+                 c->s.target);
         run_ramp(c);
         if (settle(c) == 0)
             run_load(c);
@@ -526,11 +525,12 @@ int compare_main(int argc, char **argv)
         {"--duration", NULL, ARG_REAL, &duration, 0.1, 86400, 0, "S",
          "seconds of the load phase (default 5; --quick 1)"},
         {"--client-backend", NULL, ARG_STRING, &c.s.client_backend, 0, 0, 0,
-         "NAME", "back end of this process, the client (default: the "
-                 "platform's)"},
+         "NAME",
+         "back end of this process, the client (default: the "
+         "platform's)"},
         {"--out", NULL, ARG_STRING, &c.s.out_dir, 0, 0, 0, "DIR",
-         "where compare.md and the charts go (default docs/compare/"
-         PLATFORM_NAME ")"},
+         "where compare.md and the charts go (default "
+         "docs/compare/" PLATFORM_NAME ")"},
         {"--label", NULL, ARG_STRING, &c.s.label, 0, 0, 0, "TEXT",
          "platform named in the report (default " PLATFORM_NAME ")"},
         {"--server-bin", NULL, ARG_STRING, &server_bin, 0, 0, 0, "PATH",

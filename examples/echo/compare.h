@@ -29,14 +29,14 @@ struct compare_settings {
 
 struct compare_row {
     char backend[COMPARE_NAME_MAX];
-    int started;       /* the server came up */
-    char error[200];   /* empty when the back end ran without error */
-    char stopped[64];  /* why the ramp ended: "target", "ECONNREFUSED", ... */
+    int started;      /* the server came up */
+    char error[200];  /* empty when the back end ran without error */
+    char stopped[64]; /* why the ramp ended: "target", "ECONNREFUSED", ... */
     uint64_t attempted, held, failed, dropped;
-    struct stats_record idle;    /* the server before the ramp */
-    struct stats_record loaded;  /* with the held connections open */
-    struct stats_record before;  /* just before the load phase */
-    struct stats_record after;   /* just after it */
+    struct stats_record idle;   /* the server before the ramp */
+    struct stats_record loaded; /* with the held connections open */
+    struct stats_record before; /* just before the load phase */
+    struct stats_record after;  /* just after it */
     struct bench_result load;
     double cpu_percent; /* server CPU over the load phase, % of one CPU */
     uint64_t threads, handles; /* the most seen while connections were held */

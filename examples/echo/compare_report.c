@@ -76,7 +76,8 @@ static void put_row(FILE *f, const struct compare_row *r)
     fputs(" / ", f);
     put_kib(f, r->loaded.os.private_bytes);
     fputs(" | ", f);
-    put_real(f, compare_per_conn(r, r->idle.os.rss_bytes, r->loaded.os.rss_bytes),
+    put_real(f,
+             compare_per_conn(r, r->idle.os.rss_bytes, r->loaded.os.rss_bytes),
              0, "");
     fputs(" / ", f);
     put_real(f,
@@ -115,7 +116,8 @@ static void put_table(FILE *f, const struct compare_settings *s,
             "`xpr-echo compare%s`: one server process per back end; the "
             "client is one xpr-echo process on the `%s` back end. Ramp: "
             "idle connections in batches of %" PRIu64 " up to %" PRIu64
-            " (or a refusal, or %.0f s). Load: %" PRIu64 " active connections x %" PRIu64
+            " (or a refusal, or %.0f s). Load: %" PRIu64
+            " active connections x %" PRIu64
             " B ping-pong for %.1f s with the held connections open.\n\n",
             s->quick ? " --quick" : "", s->client_backend, s->batch, s->target,
             s->ramp_limit, s->active, s->size, s->duration);
@@ -149,8 +151,8 @@ static int write_charts(const struct compare_settings *s,
         labels[i] = r->backend;
         rate[i] = msgs_per_s(r);
         cpu[i] = r->cpu_percent;
-        rss[i] = compare_per_conn(r, r->idle.os.rss_bytes,
-                                  r->loaded.os.rss_bytes);
+        rss[i] =
+            compare_per_conn(r, r->idle.os.rss_bytes, r->loaded.os.rss_bytes);
         priv[i] = compare_per_conn(r, r->idle.os.private_bytes,
                                    r->loaded.os.private_bytes);
     }

@@ -99,7 +99,8 @@ static uint64_t timeval_us(const struct timeval *tv)
 }
 
 #ifdef __linux__
-/* "VmRSS:	    1234 kB" and "Threads:	3" lines of /proc/self/status. */
+/* "VmRSS:	    1234 kB" and "Threads:	3" lines of /proc/self/status.
+ */
 static void read_proc_status(struct os_stats *s)
 {
     FILE *f = fopen("/proc/self/status", "r");

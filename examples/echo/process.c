@@ -81,8 +81,9 @@ int process_spawn(struct process *p, const char *const *argv,
     memset(&sa, 0, sizeof sa);
     sa.nLength = sizeof sa;
     sa.bInheritHandle = TRUE;
-    log = CreateFileA(log_path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
-                      &sa, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    log =
+        CreateFileA(log_path, GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE,
+                    &sa, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
     if (log == INVALID_HANDLE_VALUE) {
         snprintf(why, why_len, "cannot create %s (error %lu)", log_path,
                  (unsigned long)GetLastError());
@@ -94,8 +95,8 @@ int process_spawn(struct process *p, const char *const *argv,
     si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
     si.hStdOutput = log;
     si.hStdError = log;
-    ok = CreateProcessA(argv[0], cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si,
-                        &pi);
+    ok =
+        CreateProcessA(argv[0], cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi);
     CloseHandle(log);
     if (!ok) {
         snprintf(why, why_len, "CreateProcess %s: error %lu", argv[0],

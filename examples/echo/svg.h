@@ -8,11 +8,11 @@
 #include <stddef.h>
 
 struct svg_panel {
-    const char *title;           /* "msgs/s" */
-    const char *const *labels;   /* one per bar */
-    const double *values;        /* one per bar; negative or NaN: no value */
+    const char *title;         /* "msgs/s" */
+    const char *const *labels; /* one per bar */
+    const double *values;      /* one per bar; negative or NaN: no value */
     size_t count;
-    int decimals;                /* digits shown after the point */
+    int decimals; /* digits shown after the point */
 };
 
 /* Writes the chart to path. 0, or -1 when the file cannot be written. */
