@@ -384,8 +384,12 @@ static void run_load(struct compare *c)
         fail(c, "the %" PRIu64 " active connections did not all open",
              c->s.active);
     else if (row->load.errors != 0 || row->load.mismatches != 0)
-        fail(c, "load: %" PRIu64 " errors, %" PRIu64 " mismatches (see above)",
-             row->load.errors, row->load.mismatches);
+        fail(c,
+             "load: %" PRIu64 " errors, %" PRIu64
+             " mismatches; the server had accepted %" PRIu64 " of %" PRIu64
+             " connections",
+             row->load.errors, row->load.mismatches, row->after.accepted,
+             row->attempted + c->s.active);
     progress(c, "load: %.0f msgs/s, p99 %" PRIu64 " us, server CPU %.0f%%",
              row->load.seconds > 0 ? (double)row->load.msgs / row->load.seconds
                                    : 0,
