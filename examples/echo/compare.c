@@ -160,30 +160,6 @@ static int all_released(struct compare *c)
     return ramp_open(c->ramp) == 0 && ramp_pending(c->ramp) == 0;
 }
 
-/* A stats line written after now into *out. 0, or -1 (error recorded). */
-static int take_stats(struct compare *c, struct stats_record *out)
-{
-    c->want_seq = c->latest.seq;
-    if (!wait_until(c, fresh_stats, STATS_INTERVAL_MS * 8 + 2000)) {
-        fail(c, "%s",
-             c->stats_broken ? "malformed line in the stats file"
-                             : "no fresh line in the stats file");
-        return -1;
-    }
-    *out = c->latest;
-    return 0;
-}
-
-static void note_peaks(struct compare_row *row, const struct stats_record *r)
-{
-    if (r->os.threads != OS_STATS_UNKNOWN &&
-        (row->threads == OS_STATS_UNKNOWN || r->os.threads > row->threads))
-        row->threads = r->os.threads;
-    if (r->os.handles != OS_STATS_UNKNOWN &&
-        (row->handles == OS_STATS_UNKNOWN || r->os.handles > row->handles))
-        row->handles = r->os.handles;
-}
-
 /* The last lines of the server's log, for an error message. */
 static void log_tail(const struct compare *c, char *buf, size_t len)
 {
@@ -205,6 +181,42 @@ static void log_tail(const struct compare *c, char *buf, size_t len)
                 buf[i] = ' ';
     }
     fclose(f);
+}
+
+/* Records that the server ended before it was stopped. */
+static void fail_server_ended(struct compare *c)
+{
+    char tail[160];
+
+    log_tail(c, tail, sizeof tail);
+    fail(c, "server ended during the run with status %d: %s",
+         c->server.exit_status, tail);
+}
+
+/* A stats line written after now into *out. 0, or -1 (error recorded). */
+static int take_stats(struct compare *c, struct stats_record *out)
+{
+    c->want_seq = c->latest.seq;
+    if (!wait_until(c, fresh_stats, STATS_INTERVAL_MS * 8 + 2000)) {
+        if (server_gone(c))
+            fail_server_ended(c);
+        fail(c, "%s",
+             c->stats_broken ? "malformed line in the stats file"
+                             : "no fresh line in the stats file");
+        return -1;
+    }
+    *out = c->latest;
+    return 0;
+}
+
+static void note_peaks(struct compare_row *row, const struct stats_record *r)
+{
+    if (r->os.threads != OS_STATS_UNKNOWN &&
+        (row->threads == OS_STATS_UNKNOWN || r->os.threads > row->threads))
+        row->threads = r->os.threads;
+    if (r->os.handles != OS_STATS_UNKNOWN &&
+        (row->handles == OS_STATS_UNKNOWN || r->os.handles > row->handles))
+        row->handles = r->os.handles;
 }
 
 static int start_server(struct compare *c)
@@ -251,11 +263,7 @@ static void stop_server(struct compare *c)
     int status;
 
     if (server_gone(c)) {
-        char tail[160];
-
-        log_tail(c, tail, sizeof tail);
-        fail(c, "server ended during the run with status %d: %s",
-             c->server.exit_status, tail);
+        fail_server_ended(c);
         return;
     }
     status = process_stop(&c->server, SERVER_STOP_MS);
@@ -293,8 +301,10 @@ static void run_ramp(struct compare *c)
                      error_name(ramp_first_error(c->ramp)));
             break;
         }
-        if (server_gone(c) || c->stats_broken)
+        if (server_gone(c) || c->stats_broken) {
+            snprintf(row->stopped, sizeof row->stopped, "server ended");
             break;
+        }
         if (clock_now_us() - last_progress >= PROGRESS_EVERY_US) {
             last_progress = clock_now_us();
             progress(c, "ramp %zu of %" PRIu64 " open", ramp_open(c->ramp),
@@ -303,6 +313,8 @@ static void run_ramp(struct compare *c)
     }
     if (ramp_pending(c->ramp) > 0 && strcmp(row->stopped, "target") == 0)
         snprintf(row->stopped, sizeof row->stopped, "time limit");
+    row->attempted = ramp_attempted(c->ramp);
+    row->failed = ramp_failed(c->ramp);
 }
 
 /* Waits for the server to hold what the client holds, then takes the
@@ -317,8 +329,6 @@ static int settle(struct compare *c)
     if (take_stats(c, &row->loaded) != 0)
         return -1;
     open = ramp_open(c->ramp);
-    row->attempted = ramp_attempted(c->ramp);
-    row->failed = ramp_failed(c->ramp);
     row->held = open < row->loaded.conns ? open : row->loaded.conns;
     note_peaks(row, &row->loaded);
     progress(c,

@@ -17,7 +17,7 @@
 double compare_per_conn(const struct compare_row *row, uint64_t before,
                         uint64_t loaded)
 {
-    if (row->held == 0 || before == OS_STATS_UNKNOWN ||
+    if (row->held == 0 || row->loaded.seq == 0 || before == OS_STATS_UNKNOWN ||
         loaded == OS_STATS_UNKNOWN)
         return NAN;
     return ((double)loaded - (double)before) / (double)row->held;
@@ -72,9 +72,10 @@ static void put_row(FILE *f, const struct compare_row *r)
     }
     fprintf(f, "%" PRIu64 " | %" PRIu64 " | %s | ", r->attempted, r->held,
             r->stopped[0] ? r->stopped : "?");
-    put_kib(f, r->loaded.os.rss_bytes);
+    put_kib(f, r->loaded.seq > 0 ? r->loaded.os.rss_bytes : OS_STATS_UNKNOWN);
     fputs(" / ", f);
-    put_kib(f, r->loaded.os.private_bytes);
+    put_kib(f,
+            r->loaded.seq > 0 ? r->loaded.os.private_bytes : OS_STATS_UNKNOWN);
     fputs(" | ", f);
     put_real(f,
              compare_per_conn(r, r->idle.os.rss_bytes, r->loaded.os.rss_bytes),
