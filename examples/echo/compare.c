@@ -317,15 +317,21 @@ static void run_ramp(struct compare *c)
     row->failed = ramp_failed(c->ramp);
 }
 
-/* Waits for the server to hold what the client holds, then takes the
- * loaded figures. 0 or -1. */
+/* Waits for the server to hold what the client holds, as long as its count
+ * still rises from one --settle period to the next (at most --ramp-limit),
+ * then takes the loaded figures. 0 or -1. */
 static int settle(struct compare *c)
 {
     struct compare_row *row = c->row;
-    uint64_t open;
+    uint64_t start = clock_now_us(), open, before;
 
     c->want_seq = c->latest.seq;
-    wait_until(c, server_caught_up, c->s.settle_limit * 1000.0);
+    do {
+        before = c->latest.conns;
+        if (wait_until(c, server_caught_up, c->s.settle_limit * 1000.0))
+            break;
+    } while (c->latest.conns > before && !server_gone(c) &&
+             clock_now_us() - start < (uint64_t)(c->s.ramp_limit * 1e6));
     if (take_stats(c, &row->loaded) != 0)
         return -1;
     open = ramp_open(c->ramp);
@@ -345,6 +351,7 @@ static void run_load(struct compare *c)
     struct compare_row *row = c->row;
     struct bench_options opt;
     struct bench *b;
+    uint64_t expected = row->attempted - row->failed + c->s.active;
     double dt;
 
     if (strcmp(row->stopped, "target") != 0 && row->held > 0) {
@@ -393,13 +400,22 @@ static void run_load(struct compare *c)
     if (!row->load.measured)
         fail(c, "the %" PRIu64 " active connections did not all open",
              c->s.active);
+    else if (row->load.mismatches == 0 && row->load.errors != 0 &&
+             row->after.accepted < expected)
+        /* the server is behind on its accepts, not failing: a figure */
+        snprintf(row->note, sizeof row->note,
+                 "load: %" PRIu64 " errors; the server had accepted %" PRIu64
+                 " of %" PRIu64 " connections",
+                 row->load.errors, row->after.accepted, expected);
     else if (row->load.errors != 0 || row->load.mismatches != 0)
         fail(c,
              "load: %" PRIu64 " errors, %" PRIu64
              " mismatches; the server had accepted %" PRIu64 " of %" PRIu64
              " connections",
              row->load.errors, row->load.mismatches, row->after.accepted,
-             row->attempted + c->s.active);
+             expected);
+    if (row->note[0] != '\0')
+        progress(c, "%s", row->note);
     progress(c, "load: %.0f msgs/s, p99 %" PRIu64 " us, server CPU %.0f%%",
              row->load.seconds > 0 ? (double)row->load.msgs / row->load.seconds
                                    : 0,
@@ -530,8 +546,8 @@ int compare_main(int argc, char **argv)
         {"--ramp-limit", NULL, ARG_REAL, &ramp_limit, 0.1, 86400, 0, "S",
          "seconds the ramp may take (default 120; --quick 30)"},
         {"--settle", NULL, ARG_REAL, &settle_limit, 0.1, 3600, 0, "S",
-         "seconds to wait for the server to hold what the client holds "
-         "(default 10)"},
+         "after the ramp, wait for the server to hold what the client holds "
+         "while its count rises within S (default 10)"},
         {"--active", NULL, ARG_UINT, &active, 1, 10000, 0, "N",
          "active connections of the load phase (default 10)"},
         {"--size", NULL, ARG_UINT, &size, 1, 1048576, 0, "BYTES",
@@ -560,7 +576,8 @@ int compare_main(int argc, char **argv)
         "N idle connections (attempted vs held), then a fixed load beside\n"
         "them: msgs/s, MB/s, p50/p99, and the server's CPU, memory, threads\n"
         "and handles as it reports them. Writes a Markdown table and SVG\n"
-        "charts; exits 1 when a server fails or the load sees an error.",
+        "charts; exits 1 when a server fails, its stats are malformed or the\n"
+        "load sees an error while the server is not behind on its accepts.",
         options, sizeof options / sizeof options[0]};
     int rc;
 

@@ -31,6 +31,7 @@ struct compare_row {
     char backend[COMPARE_NAME_MAX];
     int started;      /* the server came up */
     char error[200];  /* empty when the back end ran without error */
+    char note[200];   /* a remark that is no error: a server behind */
     char stopped[64]; /* why the ramp ended: "target", "ECONNREFUSED", ... */
     uint64_t attempted, held, failed, dropped;
     struct stats_record idle;   /* the server before the ramp */

@@ -102,6 +102,8 @@ static void put_row(FILE *f, const struct compare_row *r)
             r->load.p99_us);
     if (r->error[0] != '\0')
         put_cell_text(f, r->error);
+    else if (r->note[0] != '\0')
+        put_cell_text(f, r->note);
     else
         fprintf(f, "ok (%" PRIu64 " dropped)", r->dropped);
     fputs(" |\n", f);
