@@ -118,28 +118,36 @@ static int server_gone(struct compare *c)
     return !process_running(&c->server);
 }
 
+static int wait_over(struct compare *c)
+{
+    return c->condition(c) || c->stats_broken || server_gone(c) ||
+           clock_now_us() >= c->deadline_us;
+}
+
 static void on_tick(xpr_timer *timer, void *arg)
 {
     struct compare *c = arg;
 
-    (void)timer;
-    if (c->condition(c) || c->stats_broken || server_gone(c) ||
-        clock_now_us() >= c->deadline_us)
+    if (wait_over(c)) {
+        xpr_timer_stop(timer);
         xpr_loop_stop(c->loop);
+    }
 }
 
 /* Runs the loop until condition holds, the server ends or timeout_ms pass.
- * Returns condition's last answer. */
+ * A run that returns before (a stop left from an earlier round) is run
+ * again. Returns condition's last answer. */
 static int wait_until(struct compare *c, int (*condition)(struct compare *),
                       double timeout_ms)
 {
     c->condition = condition;
     c->deadline_us = clock_now_us() + (uint64_t)timeout_ms * 1000u;
-    if (!condition(c)) {
+    while (!wait_over(c)) {
         xpr_timer_start(c->tick, TICK_MS, TICK_MS);
-        xpr_loop_run(c->loop);
-        xpr_timer_stop(c->tick);
+        if (xpr_loop_run(c->loop) != 0)
+            break;
     }
+    xpr_timer_stop(c->tick);
     return condition(c);
 }
 
@@ -437,6 +445,7 @@ static void run_client(struct compare *c)
 
     memset(&cfg, 0, sizeof cfg);
     cfg.backend = c->s.client_backend;
+    cfg.workers = 1; /* one client thread, whatever the back end */
     rc = xpr_loop_new(&c->loop, &cfg);
     if (rc != 0) {
         fail(c, "client loop on %s: %s", c->s.client_backend, xpr_strerror(rc));
