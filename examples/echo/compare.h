@@ -1,6 +1,7 @@
 /*
  * xpr-echo compare: the settings of a run and what it measured per back
- * end, shared by the driver (compare.c) and the report (compare_report.c).
+ * end, shared by the command (compare.c), the run of one back end
+ * (compare_run.c) and the report (compare_report.c).
  */
 #ifndef ECHO_COMPARE_H
 #define ECHO_COMPARE_H
@@ -43,7 +44,13 @@ struct compare_row {
     uint64_t threads, handles; /* the most seen while connections were held */
 };
 
-/* Memory per held connection from two figures, in bytes; -1 unknown. */
+/* Measures one back end into row (row->backend set; the rest zero): starts
+ * server_bin as its server, ramps, loads, stops the server. */
+void compare_run_backend(const struct compare_settings *s,
+                         const char *server_bin, int keep_logs,
+                         struct compare_row *row);
+
+/* Memory per held connection from two figures, in bytes; NaN unknown. */
 double compare_per_conn(const struct compare_row *row, uint64_t before,
                         uint64_t loaded);
 
