@@ -14,6 +14,7 @@
 #include "args.h"
 #include "clock.h"
 #include "compare.h"
+#include "files.h"
 #include "os_stats.h"
 #include "process.h"
 #include "ramp.h"
@@ -483,8 +484,7 @@ void compare_run_backend(const struct compare_settings *s,
     if (c->stats_broken)
         fail(c, "malformed line in the stats file");
     if (row->error[0] == '\0' && !c->keep_logs) {
-        remove(c->stats_path);
-        remove(c->log_path);
+        files_remove(c->stats_path);
+        files_remove(c->log_path);
     }
 }
-

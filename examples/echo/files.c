@@ -1,9 +1,12 @@
-/* mkdir -p: _mkdir on Windows, mkdir elsewhere; '/' or '\\' separate. */
+/* mkdir -p (_mkdir on Windows, mkdir elsewhere; '/' or '\\' separate) and
+ * a patient remove. */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "files.h"
+#include "process.h"
 
 #ifdef _WIN32
 #include <direct.h>
@@ -40,4 +43,16 @@ int files_make_dirs(const char *path)
         buf[i] = path[i];
     }
     return make_one(buf);
+}
+
+int files_remove(const char *path)
+{
+    int tries;
+
+    for (tries = 0; tries < 20; tries++) {
+        if (remove(path) == 0 || errno == ENOENT)
+            return 0;
+        process_sleep_ms(50);
+    }
+    return -1;
 }
