@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Windows leg: cross-builds xpr with mingw-w64 (warnings as errors) and
-# runs the same CMocka suite under Wine for every Windows back end, then the
+# runs the same CMocka suite under Wine for every Windows back end and
+# xpr-echo compare --quick (server and client both under Wine), then the
 # fault leg (a fault-injection build: the faults suite, and tcp, close and
 # flow with transparent faults), the consumers of the DLL and static
 # installs (ci/consumers.sh windows) and the clang build
@@ -47,6 +48,14 @@ step "test suite under Wine, every Windows back end"
 # One test at a time: one wineserver holds the sockets of every process.
 meson test -C build-win --print-errorlogs --num-processes 1 \
     --timeout-multiplier 3
+
+step "xpr-echo compare --quick under Wine: every Windows back end, client in Wine too"
+# Fails on an error (a server that does not start or dies, a malformed stats
+# line, a load with errors), not on the numbers.
+ci/cross/wine-run build-win/examples/echo/xpr-echo.exe compare --quick \
+    --out build-win/compare-quick
+grep -q '</svg>' build-win/compare-quick/throughput-cpu.svg
+grep -q '</svg>' build-win/compare-quick/memory.svg
 
 step "fault leg under Wine: the faults suite, every Windows back end"
 if [ -f build-win-fault/build.ninja ]; then

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The test command. Linux leg: format and workflow checks, a -Werror build,
-# the CMocka suite for every back end, again under ASan/UBSan (a build with
-# the fault-injection seam), the fault leg (the faults suite, then the whole
-# suite with transparent faults), the poll and libevent suites under
-# valgrind, the ThreadSanitizer leg, the 10,000-connection soak, the fuzz
-# targets and the consumers (ci/consumers.sh). Windows leg
+# the CMocka suite for every back end, xpr-echo compare --quick, the suite
+# again under ASan/UBSan (a build with the fault-injection seam), the fault
+# leg (the faults suite, then the whole suite with transparent faults), the
+# poll and libevent suites under valgrind, the ThreadSanitizer leg, the
+# 10,000-connection soak, the fuzz targets and the consumers
+# (ci/consumers.sh). Windows leg
 # (ci/test-windows.sh): the mingw-w64 cross build, the same suite and the
 # fault leg under Wine, the consumers, the clang build. Installs what is
 # missing (apt).
@@ -42,6 +43,13 @@ ninja -C build
 
 step "test suite, every back end"
 meson test -C build --print-errorlogs --num-processes 2
+
+step "xpr-echo compare --quick: every back end ramped to 200 connections, then loaded"
+# Fails on an error (a server that does not start or dies, a malformed stats
+# line, a load with errors), not on the numbers.
+build/examples/echo/xpr-echo compare --quick --out build/compare-quick
+grep -q '</svg>' build/compare-quick/throughput-cpu.svg
+grep -q '</svg>' build/compare-quick/memory.svg
 
 step "test suite under ASan/UBSan (fault-injection build, faults off)"
 configure build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false \

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "args.h"
+#include "bench.h"
 #include "clock.h"
 #include "echo.h"
 #include "histogram.h"
@@ -37,12 +38,6 @@ enum conn_state {
     CONN_SHUT,    /* we half-closed; waiting for the server to close */
     CONN_CLOSING, /* we closed or aborted; waiting for on_close */
     CONN_CLOSED
-};
-
-struct bench_options {
-    const char *address, *backend;
-    uint64_t connections, idle, size, pipeline;
-    double duration;
 };
 
 struct bench_conn {
@@ -390,28 +385,27 @@ static void on_signal_poll(xpr_timer *timer, void *arg)
         abort_all(b);
 }
 
-static void print_summary(const struct bench *b)
+static void print_summary(const struct bench_options *opt, const char *backend,
+                          const struct bench_result *r)
 {
-    double secs = b->start_us ? (double)(b->end_us - b->start_us) / 1e6 : 0;
-    double rate = secs > 0 ? (double)b->msgs / secs : 0;
-    double bytes_per_s = secs > 0 ? (double)b->bytes / secs : 0;
+    double rate = r->seconds > 0 ? (double)r->msgs / r->seconds : 0;
+    double bytes_per_s = r->seconds > 0 ? (double)r->bytes / r->seconds : 0;
 
     printf("bench: backend=%s conns=%" PRIu64 " idle=%" PRIu64 " size=%" PRIu64
            " pipeline=%" PRIu64 " duration=%.1fs msgs=%" PRIu64
            " msgs/s=%.0f MB/s=%.1f p50_us=%" PRIu64 " p99_us=%" PRIu64
            " errors=%" PRIu64 " mismatches=%" PRIu64 "\n",
-           xpr_loop_backend(b->loop), b->opt.connections, b->opt.idle,
-           b->opt.size, b->opt.pipeline, secs, b->msgs, rate, bytes_per_s / 1e6,
-           histogram_quantile(&b->latency, 0.50),
-           histogram_quantile(&b->latency, 0.99), b->errors, b->mismatches);
+           backend, opt->connections, opt->idle, opt->size, opt->pipeline,
+           r->seconds, r->msgs, rate, bytes_per_s / 1e6, r->p50_us, r->p99_us,
+           r->errors, r->mismatches);
     /* libuv's benchmark names: ping_pongs is one message in flight per
      * connection, each waiting for the last one's echo. */
-    if (b->opt.pipeline == 1)
+    if (opt->pipeline == 1)
         printf("ping_pongs: %.0f roundtrips/s\n", rate);
     else
         printf("pipelined: %.0f msgs/s (%" PRIu64
                " in flight per connection)\n",
-               rate, b->opt.pipeline);
+               rate, opt->pipeline);
     printf("tcp_pump: %.3f gbit/s\n", bytes_per_s * 8 / 1e9);
     fflush(stdout);
 }
@@ -456,22 +450,45 @@ static int setup_timers(struct bench *b)
     return 0;
 }
 
-static int run(struct bench *b)
+struct bench *bench_new(xpr_loop *loop, const struct bench_options *opt)
 {
-    size_t total = (size_t)(b->opt.connections + b->opt.idle);
-    size_t span = b->opt.size > 65536 ? (size_t)b->opt.size : 65536;
-    int rc;
+    struct bench *b = calloc(1, sizeof *b);
+    size_t total = (size_t)(opt->connections + opt->idle);
+    size_t span = opt->size > 65536 ? (size_t)opt->size : 65536;
 
+    if (b == NULL)
+        return NULL;
+    b->opt = *opt;
+    b->loop = loop;
     b->conns = calloc(total, sizeof *b->conns);
-    b->send_times = calloc(total * b->opt.pipeline, sizeof *b->send_times);
+    b->send_times = calloc(total * opt->pipeline, sizeof *b->send_times);
     if (b->conns == NULL || b->send_times == NULL ||
         pattern_init(&b->pattern, span) != 0) {
-        args_complain("bench", "out of memory");
-        return 1;
+        bench_free(b);
+        return NULL;
     }
     histogram_init(&b->latency);
+    return b;
+}
+
+/* From here on on_close only counts: whatever is still open is closed by
+ * xpr_loop_free. */
+static void detach(struct bench *b)
+{
+    b->phase = PHASE_DONE;
+    xpr_timer_free(b->deadline);
+    xpr_timer_free(b->progress);
+    xpr_timer_free(b->signal_poll);
+    b->deadline = b->progress = b->signal_poll = NULL;
+}
+
+int bench_run(struct bench *b)
+{
+    int rc;
+
     if (setup_timers(b) != 0) {
         args_complain("bench", "cannot create timers");
+        detach(b);
         return 1;
     }
     if (start_connections(b) != 0) {
@@ -485,29 +502,53 @@ static int run(struct bench *b)
         rc = xpr_loop_run(b->loop);
         if (rc != 0) {
             args_complain("bench", "loop: %s", xpr_strerror(rc));
+            detach(b);
             return 1;
         }
     }
     return 0;
 }
 
+void bench_get_result(const struct bench *b, struct bench_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->measured = b->phase == PHASE_DONE && b->start_us != 0;
+    out->seconds = out->measured ? (double)(b->end_us - b->start_us) / 1e6 : 0;
+    out->msgs = b->msgs;
+    out->bytes = b->bytes;
+    out->p50_us = histogram_quantile(&b->latency, 0.50);
+    out->p99_us = histogram_quantile(&b->latency, 0.99);
+    out->errors = b->errors;
+    out->mismatches = b->mismatches;
+}
+
+void bench_free(struct bench *b)
+{
+    if (b == NULL)
+        return;
+    pattern_free(&b->pattern);
+    free(b->send_times);
+    free(b->conns);
+    free(b);
+}
+
 int bench_main(int argc, char **argv)
 {
-    struct bench b;
+    struct bench_options opt;
     const struct arg_option options[] = {
-        {"--connect", NULL, ARG_STRING, &b.opt.address, 0, 0, 0, "ADDR",
+        {"--connect", NULL, ARG_STRING, &opt.address, 0, 0, 0, "ADDR",
          "echo server to load (default " ECHO_DEFAULT_ADDRESS "; [::1]:5150)"},
-        {"--connections", NULL, ARG_UINT, &b.opt.connections, 1, 100000, 0, "N",
+        {"--connections", NULL, ARG_UINT, &opt.connections, 1, 100000, 0, "N",
          "active connections (default 10)"},
-        {"--size", NULL, ARG_UINT, &b.opt.size, 1, 16777216, 0, "BYTES",
+        {"--size", NULL, ARG_UINT, &opt.size, 1, 16777216, 0, "BYTES",
          "bytes per message (default 64)"},
-        {"--pipeline", NULL, ARG_UINT, &b.opt.pipeline, 1, 1024, 0, "K",
+        {"--pipeline", NULL, ARG_UINT, &opt.pipeline, 1, 1024, 0, "K",
          "messages in flight per active connection (default 1: ping-pong)"},
-        {"--duration", NULL, ARG_REAL, &b.opt.duration, 0.1, 86400, 0, "S",
+        {"--duration", NULL, ARG_REAL, &opt.duration, 0.1, 86400, 0, "S",
          "seconds to measure (default 5; progress each second when over 3)"},
-        {"--idle", NULL, ARG_UINT, &b.opt.idle, 0, 100000, 0, "M",
+        {"--idle", NULL, ARG_UINT, &opt.idle, 0, 100000, 0, "M",
          "extra connections that connect and stay silent (default 0)"},
-        {"--backend", NULL, ARG_STRING, &b.opt.backend, 0, 0, 0, "NAME",
+        {"--backend", NULL, ARG_STRING, &opt.backend, 0, 0, 0, "NAME",
          "xpr back end (default: XPR_BACKEND or the platform's)"},
     };
     const struct arg_command cmd = {
@@ -518,46 +559,50 @@ int bench_main(int argc, char **argv)
         "lines; exits 1 on any error.",
         options, sizeof options / sizeof options[0]};
     struct xpr_loop_config loop_cfg;
+    struct bench_result result;
+    struct bench *b;
+    xpr_loop *loop;
     int rc;
 
-    memset(&b, 0, sizeof b);
-    b.opt.address = ECHO_DEFAULT_ADDRESS;
-    b.opt.connections = 10;
-    b.opt.size = 64;
-    b.opt.pipeline = 1;
-    b.opt.duration = 5;
+    memset(&opt, 0, sizeof opt);
+    opt.address = ECHO_DEFAULT_ADDRESS;
+    opt.connections = 10;
+    opt.size = 64;
+    opt.pipeline = 1;
+    opt.duration = 5;
     rc = args_parse(&cmd, argc, argv);
     if (rc != ARGS_OK)
         return rc;
-    if ((double)b.opt.connections * (double)b.opt.pipeline *
-            (double)b.opt.size >
+    if ((double)opt.connections * (double)opt.pipeline * (double)opt.size >
         MAX_BYTES_IN_FLIGHT) {
         args_complain(cmd.name, "connections x pipeline x size is over 1 GiB");
         return 2;
     }
     memset(&loop_cfg, 0, sizeof loop_cfg);
-    loop_cfg.backend = b.opt.backend;
-    rc = echo_loop_new(cmd.name, &loop_cfg, &b.loop);
+    loop_cfg.backend = opt.backend;
+    rc = echo_loop_new(cmd.name, &loop_cfg, &loop);
     if (rc != 0)
         return rc;
+    b = bench_new(loop, &opt);
+    if (b == NULL) {
+        args_complain(cmd.name, "out of memory");
+        xpr_loop_free(loop);
+        return 1;
+    }
 
-    rc = run(&b);
-    if (b.phase == PHASE_DONE && b.start_us != 0)
-        print_summary(&b);
+    rc = bench_run(b);
+    bench_get_result(b, &result);
+    if (result.measured)
+        print_summary(&opt, xpr_loop_backend(loop), &result);
     else if (rc == 0)
         fprintf(stderr,
                 "bench: no measurement: the %" PRIu64
                 " connections to %s did not all open\n",
-                b.opt.connections + b.opt.idle, b.opt.address);
-    /* Whatever is still open is closed by xpr_loop_free, timers included:
-     * from here on on_close only counts. */
-    b.phase = PHASE_DONE;
-    b.deadline = b.progress = b.signal_poll = NULL;
-    xpr_loop_free(b.loop);
-    pattern_free(&b.pattern);
-    free(b.send_times);
-    free(b.conns);
-    if (rc == 0 && (b.errors != 0 || b.mismatches != 0 || b.msgs == 0))
+                opt.connections + opt.idle, opt.address);
+    xpr_loop_free(loop);
+    bench_free(b);
+    if (rc == 0 &&
+        (result.errors != 0 || result.mismatches != 0 || result.msgs == 0))
         rc = 1;
     return rc;
 }

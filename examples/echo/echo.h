@@ -12,6 +12,7 @@
 int server_main(int argc, char **argv);
 int client_main(int argc, char **argv);
 int bench_main(int argc, char **argv);
+int compare_main(int argc, char **argv);
 
 /*
  * Creates a loop from cfg: its back end by name (NULL: XPR_BACKEND or the

@@ -15,6 +15,8 @@ static const struct {
     {"server", server_main, "echo every byte back to every client"},
     {"client", client_main, "interactive echo client, line by line"},
     {"bench", bench_main, "load generator that verifies every echoed byte"},
+    {"compare", compare_main,
+     "the classic comparison: every back end ramped and loaded"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
@@ -76,8 +78,9 @@ int main(int argc, char **argv)
     size_t i;
 
     if (argc < 2) {
-        fprintf(stderr, "xpr-echo: missing command (server, client, bench; "
-                        "see --help)\n");
+        fprintf(stderr,
+                "xpr-echo: missing command (server, client, bench, compare; "
+                "see --help)\n");
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include "args.h"
+#include "clock.h"
 #include "echo.h"
 #include "signals.h"
+#include "stats_file.h"
 
 #define QUEUE_HIGH_WATER (1024u * 1024u)
 #define SIGNAL_POLL_MS 100
@@ -25,6 +27,9 @@ struct server {
     uint32_t idle_timeout_ms;
     uint64_t live_connections;
     uint64_t peak_connections;
+    FILE *stats_file; /* --stats-file, or NULL */
+    uint64_t stats_seq;
+    char bound[XPR_ADDRSTRLEN];
 };
 
 struct server_conn {
@@ -155,6 +160,33 @@ static void on_stats(xpr_timer *timer, void *arg)
     fflush(stderr);
 }
 
+/* --stats-file: the process's own OS figures and the connection counts, one
+ * line per --stats-interval. */
+static void write_stats_line(struct server *server)
+{
+    struct stats_record rec;
+    struct xpr_loop_stats st;
+
+    memset(&rec, 0, sizeof rec);
+    os_stats_self(&rec.os);
+    rec.seq = ++server->stats_seq;
+    rec.t_us = clock_now_us();
+    rec.conns = server->live_connections;
+    if (xpr_loop_stats(server->loop, &st) == 0) {
+        rec.accepted = st.accepted_connections;
+        rec.refused = st.refused_connections;
+    }
+    snprintf(rec.listen, sizeof rec.listen, "%s", server->bound);
+    if (stats_file_append(server->stats_file, &rec) != 0)
+        fprintf(stderr, "xpr-echo server: cannot write the stats file\n");
+}
+
+static void on_stats_file(xpr_timer *timer, void *arg)
+{
+    (void)timer;
+    write_stats_line(arg);
+}
+
 static void on_signal_poll(xpr_timer *timer, void *arg)
 {
     struct server *server = arg;
@@ -168,9 +200,10 @@ static void on_signal_poll(xpr_timer *timer, void *arg)
 int server_main(int argc, char **argv)
 {
     const char *listen_address = ECHO_DEFAULT_ADDRESS, *backend = NULL;
-    const char *read_mode = NULL;
+    const char *read_mode = NULL, *stats_path = NULL;
     uint64_t max_conn = 0, idle_timeout = 0, first_data_timeout = 0;
     uint64_t stats_ms = 0, workers = 0, preposted_reads = 0;
+    uint64_t stats_file_ms = 500;
     int verbose = 0;
     const struct arg_option options[] = {
         {"--listen", NULL, ARG_STRING, &listen_address, 0, 0, 0, "ADDR",
@@ -195,6 +228,11 @@ int server_main(int argc, char **argv)
          "close new connections that send nothing within MS (0 = off)"},
         {"--stats", NULL, ARG_UINT, &stats_ms, 0, 4294967295.0, 0, "MS",
          "print the loop's counters to stderr every MS (0 = off)"},
+        {"--stats-file", NULL, ARG_STRING, &stats_path, 0, 0, 0, "PATH",
+         "append a line of the process's own memory, CPU time, threads, "
+         "handles and connection count to PATH"},
+        {"--stats-interval", NULL, ARG_UINT, &stats_file_ms, 10, 3600000, 0,
+         "MS", "how often --stats-file gets a line (default 500)"},
         {"--verbose", "-v", ARG_FLAG, &verbose, 0, 0, 0, NULL,
          "log connects and closes to stderr"},
     };
@@ -207,8 +245,7 @@ int server_main(int argc, char **argv)
     struct xpr_listen_config listen_cfg;
     struct server server;
     xpr_listener *listener;
-    xpr_timer *signal_timer, *stats_timer;
-    char bound[XPR_ADDRSTRLEN];
+    xpr_timer *signal_timer, *stats_timer, *stats_file_timer;
     int rc;
 
     rc = args_parse(&cmd, argc, argv);
@@ -247,8 +284,8 @@ int server_main(int argc, char **argv)
         xpr_loop_free(server.loop);
         return rc == XPR_EINVAL ? 2 : 1;
     }
-    if (xpr_listener_address(listener, bound, sizeof bound) != 0)
-        snprintf(bound, sizeof bound, "%s", listen_address);
+    if (xpr_listener_address(listener, server.bound, sizeof server.bound) != 0)
+        snprintf(server.bound, sizeof server.bound, "%s", listen_address);
 
     if (signals_install() != 0 ||
         xpr_timer_new(server.loop, on_signal_poll, &server, &signal_timer) !=
@@ -267,7 +304,24 @@ int server_main(int argc, char **argv)
         return 1;
     }
 
-    printf("listening on %s (backend %s)\n", bound,
+    if (stats_path != NULL) {
+        server.stats_file = fopen(stats_path, "w");
+        if (server.stats_file == NULL ||
+            xpr_timer_new(server.loop, on_stats_file, &server,
+                          &stats_file_timer) != 0 ||
+            xpr_timer_start(stats_file_timer, stats_file_ms, stats_file_ms) !=
+                0) {
+            args_complain(cmd.name, "cannot write the stats file %s",
+                          stats_path);
+            if (server.stats_file != NULL)
+                fclose(server.stats_file);
+            xpr_loop_free(server.loop);
+            return 1;
+        }
+        write_stats_line(&server);
+    }
+
+    printf("listening on %s (backend %s)\n", server.bound,
            xpr_loop_backend(server.loop));
     fflush(stdout);
 
@@ -277,5 +331,7 @@ int server_main(int argc, char **argv)
     if (verbose)
         log_stats(&server);
     xpr_loop_free(server.loop);
+    if (server.stats_file != NULL)
+        fclose(server.stats_file);
     return rc == 0 ? 0 : 1;
 }
