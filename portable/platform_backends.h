@@ -13,5 +13,7 @@ const char *xpr__platform_default_backend(void);
 
 /* The shared readiness engine's ops (portable/stream.c). */
 extern const struct xpr_backend_ops xpr__stream_ops;
+/* The polling poller under it (portable/nonblocking.c). */
+extern const struct xpr_poller_ops xpr__nonblocking_poller;
 
 #endif
