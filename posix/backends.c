@@ -19,6 +19,7 @@ const struct xpr_backend_entry xpr__platform_backends[] = {
     {.name = "nonblocking",
      .ops = &xpr__stream_ops,
      .poller = &xpr__nonblocking_poller},
+    {.name = "blocking", .ops = &xpr__blocking_ops},
 };
 
 const size_t xpr__platform_backend_count =

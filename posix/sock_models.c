@@ -1,11 +1,13 @@
 /* POSIX socket calls of the blocking and nonblocking back ends
  * (portable/sock_models.h).
  *
- * 1. shutdown(SHUT_RDWR) wakes every thread blocked on the socket: recv
- *    returns 0, send fails with EPIPE, accept with EINVAL, and a connect
- *    still in progress is aborted. close() would not wake them, and the
- *    descriptor could be reused while a thread is about to call into it,
- *    so the socket stays open until those threads are joined.
+ * 1. shutdown wakes the threads blocked on the socket: SHUT_RD makes recv
+ *    return 0 and accept fail with EINVAL, and aborts a connect in
+ *    progress, without sending anything; SHUT_WR (which queues a FIN)
+ *    makes a blocked send fail with EPIPE. close() would wake none of
+ *    them, and the descriptor could be reused while a thread is about to
+ *    call into it, so the socket stays open until those threads are
+ *    joined.
  * 2. Writability is asked with a zero-timeout poll() for POLLOUT, which
  *    also reports the end of a connect (POLLOUT or POLLERR) without
  *    reading SO_ERROR: that would clear the error xpr__sock_connect_result
@@ -58,9 +60,9 @@ int xpr__sock_connect_blocking(xpr_socket_t s, const struct xpr__addr *addr)
     }
 }
 
-int xpr__sock_cancel_blocking(xpr_socket_t s)
+int xpr__sock_cancel_blocking(xpr_socket_t s, int sending)
 {
-    shutdown(s, SHUT_RDWR); /* quirk 1 */
+    shutdown(s, sending ? SHUT_RDWR : SHUT_RD); /* quirk 1 */
     return 0;
 }
 

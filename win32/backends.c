@@ -31,6 +31,7 @@ const struct xpr_backend_entry xpr__platform_backends[] = {
     {.name = "nonblocking",
      .ops = &xpr__stream_ops,
      .poller = &xpr__nonblocking_poller},
+    {.name = "blocking", .ops = &xpr__blocking_ops},
 #ifdef XPR_HAVE_LIBEVENT
     {.name = "libevent",
      .ops = &xpr__stream_ops,

@@ -39,8 +39,9 @@ int xpr__sock_connect_blocking(xpr_socket_t s, const struct xpr__addr *addr)
     return xpr__wsa_error();
 }
 
-int xpr__sock_cancel_blocking(xpr_socket_t s)
+int xpr__sock_cancel_blocking(xpr_socket_t s, int sending)
 {
+    (void)sending;
     closesocket((SOCKET)s); /* quirk 2 */
     return 1;
 }

@@ -1,0 +1,387 @@
+/*
+ * The blocking back end's conns: two threads each, and the transport
+ * operations the core calls on the loop thread.
+ *
+ * 1. The reader connects (for xpr_connect) with a blocking connect, then
+ *    loops: it waits while reading is off or its last chunk is not yet
+ *    delivered, then blocks in recv into the conn's buffer and hands the
+ *    chunk over. One chunk per conn is in the air at most, so a conn that
+ *    the application does not read holds 16 KiB here and the rest in the
+ *    kernel, where TCP's window stops the peer. Pausing stops the reader
+ *    before its next recv; EOF and errors end the reader.
+ * 2. The writer waits for the runs conn_send hands it (pointers into the
+ *    core's write queue, which stays put while they are in flight), sends
+ *    them whole with blocking sends, and reports the bytes sent. While it
+ *    holds runs, conn_send takes nothing (the conn is "full" until
+ *    xpr__conn_sent).
+ * 3. Close: conn_close sets closing (threads that are waiting return) and
+ *    cancels the blocking calls (xpr__sock_cancel_blocking: shutdown on
+ *    POSIX, closesocket on Windows). A reset sets SO_LINGER 0 first; on
+ *    POSIX the shutdown then stops only reading (and sending, when the
+ *    writer is inside send), so no FIN goes out before the RST. The last
+ *    thread to return queues NEWS_EXITED; the loop thread joins both,
+ *    closes the socket if cancelling left it open, and reports the conn
+ *    closed. A conn whose threads are gone already is finished inside
+ *    conn_close.
+ * 4. News is handled in the order it happened: the connect's end, sends,
+ *    a send's error, data, EOF, a read error, the threads' end. Data and
+ *    EOF that arrive while the application has paused reading stay with
+ *    the conn until reading is turned back on, which queues the conn
+ *    again.
+ * 5. Threads that cannot be started (XPR__BLOCKING_STACK each) refuse the
+ *    connection: an accepted socket is closed and counted in
+ *    refused_connections, an xpr_connect fails with the error.
+ */
+#include <stdlib.h>
+
+#include "alloc.h"
+#include "blocking.h"
+#include "sock.h"
+#include "sock_models.h"
+
+static struct blocking_conn *to_blocking(xpr_conn *c)
+{
+    return (struct blocking_conn *)c;
+}
+
+/* With bl->lock held: news for the loop thread. */
+static void tell_loop(struct blocking_conn *bc, unsigned news)
+{
+    bc->news |= news;
+    xpr__blocking_make_ready(bc->bl, &bc->ready);
+}
+
+/* With bl->lock held, as a thread returns (quirk 3). */
+static void thread_returns(struct blocking_conn *bc)
+{
+    if (--bc->threads_live == 0 && bc->closing)
+        tell_loop(bc, NEWS_EXITED);
+}
+
+static void reader_main(void *arg)
+{
+    struct blocking_conn *bc = arg;
+    struct blocking_loop *bl = bc->bl;
+    xpr_socket_t sock = bc->base.sock;
+    xpr__mutex_lock(&bl->lock);
+    if (bc->connecting && !bc->closing) {
+        int rc;
+        xpr__mutex_unlock(&bl->lock);
+        rc = xpr__sock_connect_blocking(sock, &bc->connect_to);
+        xpr__mutex_lock(&bl->lock);
+        bc->connect_err = rc;
+        if (!bc->closing)
+            tell_loop(bc, NEWS_CONNECTED);
+        if (rc != 0) {
+            thread_returns(bc);
+            xpr__mutex_unlock(&bl->lock);
+            return;
+        }
+    }
+    for (;;) {
+        long n;
+        while (!bc->closing && (!bc->reading_on || bc->chunk_len > 0))
+            xpr__cond_wait(&bc->cond, &bl->lock, -1);
+        if (bc->closing)
+            break;
+        xpr__mutex_unlock(&bl->lock);
+        n = xpr__sock_recv(sock, bc->buf, XPR__BLOCKING_CHUNK);
+        xpr__mutex_lock(&bl->lock);
+        if (bc->closing)
+            break;
+        if (n > 0) {
+            bc->chunk_len = (size_t)n;
+            tell_loop(bc, NEWS_DATA);
+        } else if (n == 0) {
+            tell_loop(bc, NEWS_EOF);
+            break;
+        } else if (n != XPR_EAGAIN) {
+            bc->read_err = (int)n;
+            tell_loop(bc, NEWS_READ_ERR);
+            break;
+        }
+    }
+    thread_returns(bc);
+    xpr__mutex_unlock(&bl->lock);
+}
+
+/* Sends every run; 0 or the error. */
+static int send_runs(xpr_socket_t sock, const void **bases, size_t *lens,
+                     size_t runs)
+{
+    size_t first = 0;
+    while (first < runs) {
+        long n = xpr__sock_sendv(sock, bases + first, lens + first,
+                                 runs - first);
+        if (n == XPR_EAGAIN)
+            continue;
+        if (n < 0)
+            return (int)n;
+        for (; first < runs && (size_t)n >= lens[first]; first++)
+            n -= (long)lens[first];
+        if (n > 0) {
+            bases[first] = (const unsigned char *)bases[first] + n;
+            lens[first] -= (size_t)n;
+        }
+    }
+    return 0;
+}
+
+static void writer_main(void *arg)
+{
+    struct blocking_conn *bc = arg;
+    struct blocking_loop *bl = bc->bl;
+    xpr_socket_t sock = bc->base.sock;
+    xpr__mutex_lock(&bl->lock);
+    for (;;) {
+        const void *bases[XPR__SEND_RUNS];
+        size_t lens[XPR__SEND_RUNS];
+        size_t runs, total = 0, i;
+        int rc;
+        while (!bc->closing && !bc->job_pending)
+            xpr__cond_wait(&bc->cond, &bl->lock, -1);
+        if (bc->closing)
+            break;
+        runs = bc->job_runs;
+        for (i = 0; i < runs; i++) {
+            bases[i] = bc->job_bases[i];
+            lens[i] = bc->job_lens[i];
+            total += lens[i];
+        }
+        bc->in_send = 1;
+        xpr__mutex_unlock(&bl->lock);
+        rc = send_runs(sock, bases, lens, runs);
+        xpr__mutex_lock(&bl->lock);
+        bc->in_send = 0;
+        bc->job_pending = 0;
+        if (bc->closing)
+            break;
+        if (rc != 0) {
+            bc->write_err = rc;
+            tell_loop(bc, NEWS_WRITE_ERR);
+            break;
+        }
+        bc->sent_unreported += total;
+        tell_loop(bc, NEWS_SENT);
+    }
+    thread_returns(bc);
+    xpr__mutex_unlock(&bl->lock);
+}
+
+/* Quirk 5: the buffer, the condition and both threads, or an error with
+ * nothing left behind. The writer starts first: it only waits, so it can
+ * be stopped at once if the reader cannot start. */
+static int start_threads(struct blocking_conn *bc, int connecting)
+{
+    struct blocking_loop *bl = bc->base.loop->backend;
+    int rc;
+    bc->bl = bl;
+    bc->connecting = (unsigned char)connecting;
+    bc->buf = xpr__malloc(XPR__BLOCKING_CHUNK);
+    if (bc->buf == NULL)
+        return XPR_ENOMEM;
+    if (xpr__cond_init(&bc->cond) != 0) {
+        free(bc->buf);
+        return XPR_ENOMEM;
+    }
+    bc->threads_live = 2;
+    rc = xpr__thread_start_sized(&bc->writer, writer_main, bc,
+                                 XPR__BLOCKING_STACK);
+    if (rc != 0)
+        goto no_threads;
+    rc = xpr__thread_start_sized(&bc->reader, reader_main, bc,
+                                 XPR__BLOCKING_STACK);
+    if (rc == 0)
+        return 0;
+    xpr__mutex_lock(&bl->lock);
+    bc->closing = 1;
+    xpr__cond_broadcast(&bc->cond);
+    xpr__mutex_unlock(&bl->lock);
+    xpr__thread_join(&bc->writer);
+no_threads:
+    xpr__cond_destroy(&bc->cond);
+    free(bc->buf);
+    bc->buf = NULL;
+    return rc;
+}
+
+/* Quirk 3: both threads have returned; the conn ends. */
+static void finish(struct blocking_conn *bc)
+{
+    xpr_conn *c = &bc->base;
+    if (bc->finished)
+        return;
+    bc->finished = 1;
+    xpr__thread_join(&bc->reader);
+    xpr__thread_join(&bc->writer);
+    xpr__mutex_lock(&bc->bl->lock);
+    xpr__blocking_unready(bc->bl, &bc->ready);
+    xpr__mutex_unlock(&bc->bl->lock);
+    xpr__cond_destroy(&bc->cond);
+    free(bc->buf);
+    bc->buf = NULL;
+    if (!bc->sock_closed)
+        xpr__sock_close(c->sock, 0);
+    c->sock = XPR__INVALID_SOCKET;
+    xpr__conn_closed(c);
+}
+
+void xpr__blocking_conn_news(struct blocking_conn *bc)
+{
+    xpr_conn *c = &bc->base;
+    struct blocking_loop *bl = bc->bl;
+    unsigned news;
+    int connect_err, read_err, write_err;
+    size_t sent, chunk;
+    xpr__mutex_lock(&bl->lock);
+    news = bc->news;
+    bc->news = 0;
+    connect_err = bc->connect_err;
+    read_err = bc->read_err;
+    write_err = bc->write_err;
+    sent = bc->sent_unreported;
+    bc->sent_unreported = 0;
+    chunk = bc->chunk_len;
+    xpr__mutex_unlock(&bl->lock);
+    /* quirk 4 */
+    if ((news & NEWS_CONNECTED) && !xpr__conn_done(c)) {
+        if (connect_err != 0)
+            xpr__conn_failed(c, connect_err);
+        else
+            xpr__conn_connected(c);
+    }
+    if ((news & NEWS_SENT) && !xpr__conn_done(c))
+        xpr__conn_sent(c, sent);
+    if ((news & NEWS_WRITE_ERR) && !xpr__conn_done(c))
+        xpr__conn_failed(c, write_err);
+    if ((news & NEWS_DATA) && !xpr__conn_done(c)) {
+        if (xpr__conn_wants_data(c)) {
+            xpr__conn_received(c, bc->buf, chunk);
+            xpr__mutex_lock(&bl->lock);
+            bc->chunk_len = 0;
+            xpr__cond_broadcast(&bc->cond);
+            xpr__mutex_unlock(&bl->lock);
+            news &= ~(unsigned)NEWS_DATA;
+        }
+    }
+    if ((news & NEWS_EOF) && !(news & NEWS_DATA) && !xpr__conn_done(c)) {
+        if (xpr__conn_wants_data(c)) {
+            xpr__conn_eof(c);
+            news &= ~(unsigned)NEWS_EOF;
+        }
+    }
+    if ((news & NEWS_READ_ERR) && !xpr__conn_done(c))
+        xpr__conn_failed(c, read_err);
+    if (news & NEWS_EXITED) {
+        finish(bc);
+        return;
+    }
+    if (!xpr__conn_done(c) && (news & (NEWS_DATA | NEWS_EOF))) {
+        /* held until reading is on again (quirk 4) */
+        xpr__mutex_lock(&bl->lock);
+        bc->news |= news & (NEWS_DATA | NEWS_EOF);
+        xpr__mutex_unlock(&bl->lock);
+    }
+}
+
+/* ---- transport operations (loop thread) ---- */
+
+void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s,
+                                 const struct xpr__addr *peer)
+{
+    xpr_conn *c = xpr__conn_new_accepted(l, s, peer);
+    if (c == NULL) {
+        xpr__sock_close(s, 0);
+        return;
+    }
+    c->connected = 1;
+    if (start_threads(to_blocking(c), 0) != 0) { /* quirk 5 */
+        xpr__conn_discard(c);
+        xpr__sock_close(s, 0);
+        l->loop->stats.refused_connections++;
+        return;
+    }
+    xpr__listener_conn_opened(l, c);
+}
+
+int xpr__blocking_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
+{
+    struct blocking_conn *bc = to_blocking(c);
+    xpr_socket_t s;
+    int rc = xpr__sock_open(addr->family, &s);
+    if (rc != 0)
+        return rc;
+    rc = xpr__sock_set_blocking(s, 1);
+    if (rc == 0) {
+        c->sock = s;
+        bc->connect_to = *addr;
+        rc = start_threads(bc, 1);
+    }
+    if (rc != 0) {
+        xpr__sock_close(s, 0);
+        c->sock = XPR__INVALID_SOCKET;
+    }
+    return rc;
+}
+
+int xpr__blocking_conn_set_reading(xpr_conn *c, int on)
+{
+    struct blocking_conn *bc = to_blocking(c);
+    xpr__mutex_lock(&bc->bl->lock);
+    bc->reading_on = (unsigned char)on;
+    if (on && (bc->news & (NEWS_DATA | NEWS_EOF)))
+        xpr__blocking_make_ready(bc->bl, &bc->ready);
+    xpr__cond_broadcast(&bc->cond);
+    xpr__mutex_unlock(&bc->bl->lock);
+    return 0;
+}
+
+long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
+                             const size_t *lens, size_t runs)
+{
+    struct blocking_conn *bc = to_blocking(c);
+    size_t total = 0, i;
+    xpr__mutex_lock(&bc->bl->lock);
+    if (bc->job_pending || bc->closing) {
+        xpr__mutex_unlock(&bc->bl->lock);
+        return 0; /* full until the writer reports (quirk 2) */
+    }
+    for (i = 0; i < runs; i++) {
+        bc->job_bases[i] = bases[i];
+        bc->job_lens[i] = lens[i];
+        total += lens[i];
+    }
+    bc->job_runs = runs;
+    bc->job_pending = 1;
+    xpr__cond_broadcast(&bc->cond);
+    xpr__mutex_unlock(&bc->bl->lock);
+    return (long)total;
+}
+
+int xpr__blocking_conn_shutdown(xpr_conn *c)
+{
+    return xpr__sock_shutdown_write(c->sock);
+}
+
+void xpr__blocking_conn_close(xpr_conn *c, int reset)
+{
+    struct blocking_conn *bc = to_blocking(c);
+    int live, sending;
+    if (bc->finished)
+        return;
+    xpr__mutex_lock(&bc->bl->lock);
+    bc->closing = 1;
+    live = bc->threads_live;
+    sending = bc->in_send;
+    xpr__cond_broadcast(&bc->cond);
+    xpr__mutex_unlock(&bc->bl->lock);
+    if (reset)
+        xpr__sock_set_linger0(c->sock);
+    if (live == 0) {
+        finish(bc);
+        return;
+    }
+    /* quirk 3 */
+    bc->sock_closed =
+        (unsigned char)xpr__sock_cancel_blocking(c->sock, !reset || sending);
+}
