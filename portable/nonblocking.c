@@ -129,7 +129,7 @@ static int backoff_ms(struct nonblocking_state *st)
     if (st->idle_passes == 1)
         return 0;
     return st->idle_passes - 2 >= 3 ? BACKOFF_MAX_MS
-                                     : 1 << (st->idle_passes - 2);
+                                    : 1 << (st->idle_passes - 2);
 }
 
 static void sleep_unless_woken(struct nonblocking_state *st, int ms)

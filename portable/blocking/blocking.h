@@ -99,7 +99,7 @@ struct blocking_listener {
     struct blocking_loop *bl;
     xpr__cond cond; /* the accept thread waits on it */
     xpr__thread thread;
-    unsigned char closed;     /* loop thread: listener_close ran */
+    unsigned char closed;      /* loop thread: listener_close ran */
     unsigned char sock_closed; /* loop thread: cancelling closed it */
     struct blocking_listener *next_closed;
     /* Under bl->lock from here on. */

@@ -111,8 +111,8 @@ static int send_runs(xpr_socket_t sock, const void **bases, size_t *lens,
 {
     size_t first = 0;
     while (first < runs) {
-        long n = xpr__sock_sendv(sock, bases + first, lens + first,
-                                 runs - first);
+        long n =
+            xpr__sock_sendv(sock, bases + first, lens + first, runs - first);
         if (n == XPR_EAGAIN)
             continue;
         if (n < 0)
