@@ -100,6 +100,7 @@ struct blocking_listener {
     xpr__cond cond; /* the accept thread waits on it */
     xpr__thread thread;
     unsigned char closed;      /* loop thread: listener_close ran */
+    unsigned char armed;       /* loop thread: accepting was turned on */
     unsigned char sock_closed; /* loop thread: cancelling closed it */
     struct blocking_listener *next_closed;
     /* Under bl->lock from here on. */
@@ -131,5 +132,7 @@ int xpr__blocking_listen(xpr_loop *loop, const struct xpr__addr *addr,
 void xpr__blocking_listener_close(xpr_listener *l);
 int xpr__blocking_listener_set_accepting(xpr_listener *l, int on);
 void xpr__blocking_free_closed_listeners(struct blocking_loop *bl);
+/* At the start of each round: listeners made since accept from now on. */
+void xpr__blocking_arm_listeners(xpr_loop *loop);
 
 #endif

@@ -3,7 +3,10 @@
  * listener, handing accepted sockets to the loop thread.
  *
  * 1. The listening socket is in blocking mode, and so is every accepted
- *    socket before it is handed over. The accept thread waits while the
+ *    socket before it is handed over. The accept thread starts accepting
+ *    with the first round of the loop after the listener was made: until
+ *    the loop runs nobody would serve what it accepts, and connections
+ *    wait in the backlog, as on every other back end. It waits while the
  *    hand-over queue is full (XPR__BLOCKING_ACCEPT_QUEUE sockets), while
  *    the core has paused accepting, and while a failed accept waits for
  *    the core's verdict; the backlog holds the rest, as it does for the
@@ -125,7 +128,6 @@ int xpr__blocking_listen(xpr_loop *loop, const struct xpr__addr *addr,
     }
     sl->bl = bl;
     sl->ready.is_listener = 1;
-    sl->accepting = 1;
     rc = xpr__thread_start_sized(&sl->thread, accept_main, sl,
                                  XPR__BLOCKING_STACK);
     if (rc != 0) {
@@ -161,6 +163,21 @@ void xpr__blocking_listener_close(xpr_listener *l)
     sl->closed = 1;
     sl->next_closed = bl->closed_listeners;
     bl->closed_listeners = sl;
+}
+
+void xpr__blocking_arm_listeners(xpr_loop *loop)
+{
+    struct xpr__link *link;
+    for (link = loop->listeners.head.next; link != &loop->listeners.head;
+         link = link->next) {
+        struct blocking_listener *sl =
+            (struct blocking_listener *)XPR__CONTAINER(link, xpr_listener,
+                                                       link);
+        if (!sl->armed) {
+            sl->armed = 1;
+            xpr__blocking_listener_set_accepting(&sl->base, 1);
+        }
+    }
 }
 
 int xpr__blocking_listener_set_accepting(xpr_listener *l, int on)

@@ -71,6 +71,7 @@ static int blocking_run_once(xpr_loop *loop, int timeout_ms)
     size_t count;
     if (xpr__fault(XPR__FAULT_WAIT))
         return XPR_ENOMEM;
+    xpr__blocking_arm_listeners(loop);
     xpr__mutex_lock(&bl->lock);
     if (bl->ready_count == 0 && !bl->woken && timeout_ms != 0)
         xpr__cond_wait(&bl->cond, &bl->lock, timeout_ms); /* quirk 1 */
