@@ -21,8 +21,10 @@
  * thousand conns (two thousand threads) reserve 128 MiB of address space
  * instead of the 16 GiB that the 8 MiB default of Linux would take. */
 #define XPR__BLOCKING_STACK (64u * 1024u)
-/* A reader's buffer: one chunk per conn waits for the loop at most. */
+/* A conn's buffers: what its reader hands over at once (one chunk waits
+ * for the loop at most), and its send buffer, which the writer empties. */
 #define XPR__BLOCKING_CHUNK (16u * 1024u)
+#define XPR__BLOCKING_SEND_BUFFER (16u * 1024u)
 
 /* A conn or listener with news for the loop thread. */
 struct blocking_ready {
@@ -51,12 +53,13 @@ void xpr__blocking_unready(struct blocking_loop *bl, struct blocking_ready *r);
 /* Bits of blocking_conn.news. */
 enum {
     NEWS_CONNECTED = 1u << 0, /* the connect ended: connect_err */
-    NEWS_SENT = 1u << 1,      /* sent_unreported bytes went out */
+    NEWS_WRITABLE = 1u << 1,  /* the send buffer emptied after a short take */
     NEWS_WRITE_ERR = 1u << 2, /* write_err */
-    NEWS_DATA = 1u << 3,      /* chunk_len bytes in buf */
+    NEWS_DATA = 1u << 3,      /* chunk_len bytes in in_buf */
     NEWS_EOF = 1u << 4,
     NEWS_READ_ERR = 1u << 5, /* read_err */
-    NEWS_EXITED = 1u << 6    /* closing, and both threads have returned */
+    NEWS_FLUSHED = 1u << 6,  /* closing: the writer sent what it held */
+    NEWS_EXITED = 1u << 7    /* closing, and both threads have returned */
 };
 
 struct blocking_conn {
@@ -65,24 +68,26 @@ struct blocking_conn {
     struct blocking_loop *bl;
     xpr__cond cond; /* the conn's threads wait on it */
     xpr__thread reader, writer;
-    unsigned char *buf;
+    unsigned char *in_buf;  /* the reader's */
+    unsigned char *out_buf; /* the send buffer: out_len bytes */
     struct xpr__addr connect_to;
     unsigned char finished;    /* loop thread: joined, closed, reported */
+    unsigned char cancelled;   /* loop thread: blocking calls cancelled */
     unsigned char sock_closed; /* loop thread: cancelling closed it */
     /* Under bl->lock from here on. */
     unsigned char connecting; /* the reader connects before it reads */
-    unsigned char closing;    /* conn_close ran: the threads return */
+    unsigned char closing;    /* conn_close ran: the reader returns, the
+                                 writer once its buffer is sent */
+    unsigned char cut;        /* the writer returns at once too */
     unsigned char reading_on;
-    unsigned char in_send;     /* the writer is in a send call */
-    unsigned char job_pending; /* runs handed to the writer */
+    unsigned char in_send;       /* the writer is in a send call */
+    unsigned char want_writable; /* conn_send took less than offered */
+    unsigned char fin_wanted;    /* xpr_conn_shutdown: FIN after out_buf */
     int threads_live;
     unsigned news; /* NEWS_* */
     int connect_err, read_err, write_err;
     size_t chunk_len;
-    size_t sent_unreported;
-    const void *job_bases[XPR__SEND_RUNS];
-    size_t job_lens[XPR__SEND_RUNS];
-    size_t job_runs;
+    size_t out_len;
 };
 
 /* The accept thread's hand-over: sockets accepted and not yet taken. */
@@ -124,6 +129,8 @@ long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
                              const size_t *lens, size_t runs);
 int xpr__blocking_conn_shutdown(xpr_conn *c);
 void xpr__blocking_conn_close(xpr_conn *c, int reset);
+/* xpr_loop_free: graceful closes stop waiting for their peers. */
+void xpr__blocking_cut_flushes(xpr_loop *loop);
 
 /* listener.c */
 void xpr__blocking_listener_news(struct blocking_listener *sl);

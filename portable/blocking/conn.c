@@ -9,30 +9,38 @@
  *    the application does not read holds 16 KiB here and the rest in the
  *    kernel, where TCP's window stops the peer. Pausing stops the reader
  *    before its next recv; EOF and errors end the reader.
- * 2. The writer waits for the runs conn_send hands it (pointers into the
- *    core's write queue, which stays put while they are in flight), sends
- *    them whole with blocking sends, and reports the bytes sent. While it
- *    holds runs, conn_send takes nothing (the conn is "full" until
- *    xpr__conn_sent).
- * 3. Close: conn_close sets closing (threads that are waiting return) and
- *    cancels the blocking calls (xpr__sock_cancel_blocking: shutdown on
- *    POSIX, closesocket on Windows). A reset sets SO_LINGER 0 first; on
- *    POSIX the shutdown then stops only reading (and sending, when the
- *    writer is inside send), so no FIN goes out before the RST. The last
- *    thread to return queues NEWS_EXITED; the loop thread joins both,
- *    closes the socket if cancelling left it open, and reports the conn
- *    closed. A conn whose threads are gone already is finished inside
- *    conn_close.
- * 4. News is handled in the order it happened: the connect's end, sends,
- *    a send's error, data, EOF, a read error, the threads' end. Data and
- *    EOF that arrive while the application has paused reading stay with
- *    the conn until reading is turned back on, which queues the conn
- *    again.
- * 5. Threads that cannot be started (XPR__BLOCKING_STACK each) refuse the
+ * 2. The conn's send buffer plays the part of the kernel's for the
+ *    readiness engine (XPR__TRANSPORT_SENDS_AT_ONCE): conn_send copies into
+ *    it what fits while the writer is idle, and those bytes are sent as
+ *    far as the core is concerned; the writer sends them with blocking
+ *    sends. While the buffer is busy conn_send takes nothing, and once it
+ *    is empty again the writer reports the conn writable if a take was
+ *    short. So a byte counts as written before any peer can have answered
+ *    it, and the core's queue is never read by another thread.
+ * 3. A FIN asked for while the writer still sends goes out after it.
+ * 4. Close: conn_close sets closing and cancels the blocking calls
+ *    (xpr__sock_cancel_blocking: shutdown on POSIX, closesocket on
+ *    Windows). A graceful close (no error, no reset) first lets the writer
+ *    send what its buffer holds, as the kernel would after close(): the
+ *    writer reports NEWS_FLUSHED and the loop thread cancels then. An error
+ *    or a reset cuts the send; a reset sets SO_LINGER 0 first, and on POSIX
+ *    only stops reading (and sending, when the writer is inside send), so
+ *    no FIN leaves before the RST. The last thread to return queues
+ *    NEWS_EXITED; the loop thread joins both, closes the socket if
+ *    cancelling left it open, and reports the conn closed. A conn whose
+ *    threads are gone already is finished inside conn_close.
+ *    xpr_loop_free cuts the flushes still waiting for a peer.
+ * 5. News is handled in the order it happened: the connect's end, the
+ *    send buffer's, a send's error, data, EOF, a read error, the flush's
+ *    end, the threads' end. Data and EOF that arrive while the application
+ *    has paused reading stay with the conn until reading is turned back
+ *    on, which queues the conn again.
+ * 6. Threads that cannot be started (XPR__BLOCKING_STACK each) refuse the
  *    connection: an accepted socket is closed and counted in
  *    refused_connections, an xpr_connect fails with the error.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "alloc.h"
 #include "blocking.h"
@@ -51,7 +59,7 @@ static void tell_loop(struct blocking_conn *bc, unsigned news)
     xpr__blocking_make_ready(bc->bl, &bc->ready);
 }
 
-/* With bl->lock held, as a thread returns (quirk 3). */
+/* With bl->lock held, as a thread returns (quirk 4). */
 static void thread_returns(struct blocking_conn *bc)
 {
     if (--bc->threads_live == 0 && bc->closing)
@@ -85,7 +93,7 @@ static void reader_main(void *arg)
         if (bc->closing)
             break;
         xpr__mutex_unlock(&bl->lock);
-        n = xpr__sock_recv(sock, bc->buf, XPR__BLOCKING_CHUNK);
+        n = xpr__sock_recv(sock, bc->in_buf, XPR__BLOCKING_CHUNK);
         xpr__mutex_lock(&bl->lock);
         if (bc->closing)
             break;
@@ -105,28 +113,23 @@ static void reader_main(void *arg)
     xpr__mutex_unlock(&bl->lock);
 }
 
-/* Sends every run; 0 or the error. */
-static int send_runs(xpr_socket_t sock, const void **bases, size_t *lens,
-                     size_t runs)
+/* Sends len bytes from p; 0 or the error. */
+static int send_all(xpr_socket_t sock, const unsigned char *p, size_t len)
 {
-    size_t first = 0;
-    while (first < runs) {
-        long n =
-            xpr__sock_sendv(sock, bases + first, lens + first, runs - first);
+    while (len > 0) {
+        const void *base = p;
+        long n = xpr__sock_sendv(sock, &base, &len, 1);
         if (n == XPR_EAGAIN)
             continue;
         if (n < 0)
             return (int)n;
-        for (; first < runs && (size_t)n >= lens[first]; first++)
-            n -= (long)lens[first];
-        if (n > 0) {
-            bases[first] = (const unsigned char *)bases[first] + n;
-            lens[first] -= (size_t)n;
-        }
+        p += n;
+        len -= (size_t)n;
     }
     return 0;
 }
 
+/* Quirks 2-4. */
 static void writer_main(void *arg)
 {
     struct blocking_conn *bc = arg;
@@ -134,41 +137,45 @@ static void writer_main(void *arg)
     xpr_socket_t sock = bc->base.sock;
     xpr__mutex_lock(&bl->lock);
     for (;;) {
-        const void *bases[XPR__SEND_RUNS];
-        size_t lens[XPR__SEND_RUNS];
-        size_t runs, total = 0, i;
         int rc;
-        while (!bc->closing && !bc->job_pending)
+        while (!bc->cut && !bc->closing && bc->out_len == 0 && !bc->fin_wanted)
             xpr__cond_wait(&bc->cond, &bl->lock, -1);
-        if (bc->closing)
+        if (bc->cut)
             break;
-        runs = bc->job_runs;
-        for (i = 0; i < runs; i++) {
-            bases[i] = bc->job_bases[i];
-            lens[i] = bc->job_lens[i];
-            total += lens[i];
+        if (bc->out_len > 0) {
+            size_t len = bc->out_len;
+            bc->in_send = 1;
+            xpr__mutex_unlock(&bl->lock);
+            rc = send_all(sock, bc->out_buf, len);
+            xpr__mutex_lock(&bl->lock);
+            bc->in_send = 0;
+            bc->out_len = 0;
+            if (bc->cut)
+                break;
+            if (rc != 0) {
+                bc->write_err = rc;
+                tell_loop(bc, NEWS_WRITE_ERR);
+                break;
+            }
+            if (bc->want_writable) {
+                bc->want_writable = 0;
+                tell_loop(bc, NEWS_WRITABLE);
+            }
+        } else if (bc->fin_wanted) {
+            bc->fin_wanted = 0;
+            xpr__mutex_unlock(&bl->lock);
+            xpr__sock_shutdown_write(sock); /* a failure shows on reading */
+            xpr__mutex_lock(&bl->lock);
+        } else { /* closing, everything sent */
+            tell_loop(bc, NEWS_FLUSHED);
+            break;
         }
-        bc->in_send = 1;
-        xpr__mutex_unlock(&bl->lock);
-        rc = send_runs(sock, bases, lens, runs);
-        xpr__mutex_lock(&bl->lock);
-        bc->in_send = 0;
-        bc->job_pending = 0;
-        if (bc->closing)
-            break;
-        if (rc != 0) {
-            bc->write_err = rc;
-            tell_loop(bc, NEWS_WRITE_ERR);
-            break;
-        }
-        bc->sent_unreported += total;
-        tell_loop(bc, NEWS_SENT);
     }
     thread_returns(bc);
     xpr__mutex_unlock(&bl->lock);
 }
 
-/* Quirk 5: the buffer, the condition and both threads, or an error with
+/* Quirk 6: the buffers, the condition and both threads, or an error with
  * nothing left behind. The writer starts first: it only waits, so it can
  * be stopped at once if the reader cannot start. */
 static int start_threads(struct blocking_conn *bc, int connecting)
@@ -177,11 +184,12 @@ static int start_threads(struct blocking_conn *bc, int connecting)
     int rc;
     bc->bl = bl;
     bc->connecting = (unsigned char)connecting;
-    bc->buf = xpr__malloc(XPR__BLOCKING_CHUNK);
-    if (bc->buf == NULL)
+    bc->in_buf = xpr__malloc(XPR__BLOCKING_CHUNK + XPR__BLOCKING_SEND_BUFFER);
+    if (bc->in_buf == NULL)
         return XPR_ENOMEM;
+    bc->out_buf = bc->in_buf + XPR__BLOCKING_CHUNK;
     if (xpr__cond_init(&bc->cond) != 0) {
-        free(bc->buf);
+        free(bc->in_buf);
         return XPR_ENOMEM;
     }
     bc->threads_live = 2;
@@ -194,18 +202,28 @@ static int start_threads(struct blocking_conn *bc, int connecting)
     if (rc == 0)
         return 0;
     xpr__mutex_lock(&bl->lock);
-    bc->closing = 1;
+    bc->closing = bc->cut = 1;
     xpr__cond_broadcast(&bc->cond);
     xpr__mutex_unlock(&bl->lock);
     xpr__thread_join(&bc->writer);
 no_threads:
     xpr__cond_destroy(&bc->cond);
-    free(bc->buf);
-    bc->buf = NULL;
+    free(bc->in_buf);
+    bc->in_buf = bc->out_buf = NULL;
     return rc;
 }
 
-/* Quirk 3: both threads have returned; the conn ends. */
+/* Quirk 4: every blocking call on the socket returns. */
+static void cancel(struct blocking_conn *bc, int reset, int sending)
+{
+    if (bc->cancelled)
+        return;
+    bc->cancelled = 1;
+    bc->sock_closed = (unsigned char)xpr__sock_cancel_blocking(
+        bc->base.sock, !reset || sending);
+}
+
+/* Quirk 4: both threads have returned; the conn ends. */
 static void finish(struct blocking_conn *bc)
 {
     xpr_conn *c = &bc->base;
@@ -218,8 +236,8 @@ static void finish(struct blocking_conn *bc)
     xpr__blocking_unready(bc->bl, &bc->ready);
     xpr__mutex_unlock(&bc->bl->lock);
     xpr__cond_destroy(&bc->cond);
-    free(bc->buf);
-    bc->buf = NULL;
+    free(bc->in_buf);
+    bc->in_buf = bc->out_buf = NULL;
     if (!bc->sock_closed)
         xpr__sock_close(c->sock, 0);
     c->sock = XPR__INVALID_SOCKET;
@@ -232,52 +250,49 @@ void xpr__blocking_conn_news(struct blocking_conn *bc)
     struct blocking_loop *bl = bc->bl;
     unsigned news;
     int connect_err, read_err, write_err;
-    size_t sent, chunk;
+    size_t chunk;
     xpr__mutex_lock(&bl->lock);
     news = bc->news;
     bc->news = 0;
     connect_err = bc->connect_err;
     read_err = bc->read_err;
     write_err = bc->write_err;
-    sent = bc->sent_unreported;
-    bc->sent_unreported = 0;
     chunk = bc->chunk_len;
     xpr__mutex_unlock(&bl->lock);
-    /* quirk 4 */
+    /* quirk 5 */
     if ((news & NEWS_CONNECTED) && !xpr__conn_done(c)) {
         if (connect_err != 0)
             xpr__conn_failed(c, connect_err);
         else
             xpr__conn_connected(c);
     }
-    if ((news & NEWS_SENT) && !xpr__conn_done(c))
-        xpr__conn_sent(c, sent);
+    if ((news & NEWS_WRITABLE) && !xpr__conn_done(c))
+        xpr__conn_writable(c);
     if ((news & NEWS_WRITE_ERR) && !xpr__conn_done(c))
         xpr__conn_failed(c, write_err);
-    if ((news & NEWS_DATA) && !xpr__conn_done(c)) {
-        if (xpr__conn_wants_data(c)) {
-            xpr__conn_received(c, bc->buf, chunk);
-            xpr__mutex_lock(&bl->lock);
-            bc->chunk_len = 0;
-            xpr__cond_broadcast(&bc->cond);
-            xpr__mutex_unlock(&bl->lock);
-            news &= ~(unsigned)NEWS_DATA;
-        }
+    if ((news & NEWS_DATA) && !xpr__conn_done(c) && xpr__conn_wants_data(c)) {
+        xpr__conn_received(c, bc->in_buf, chunk);
+        xpr__mutex_lock(&bl->lock);
+        bc->chunk_len = 0;
+        xpr__cond_broadcast(&bc->cond);
+        xpr__mutex_unlock(&bl->lock);
+        news &= ~(unsigned)NEWS_DATA;
     }
-    if ((news & NEWS_EOF) && !(news & NEWS_DATA) && !xpr__conn_done(c)) {
-        if (xpr__conn_wants_data(c)) {
-            xpr__conn_eof(c);
-            news &= ~(unsigned)NEWS_EOF;
-        }
+    if ((news & NEWS_EOF) && !(news & NEWS_DATA) && !xpr__conn_done(c) &&
+        xpr__conn_wants_data(c)) {
+        xpr__conn_eof(c);
+        news &= ~(unsigned)NEWS_EOF;
     }
     if ((news & NEWS_READ_ERR) && !xpr__conn_done(c))
         xpr__conn_failed(c, read_err);
+    if (news & NEWS_FLUSHED)
+        cancel(bc, 0, 1);
     if (news & NEWS_EXITED) {
         finish(bc);
         return;
     }
     if (!xpr__conn_done(c) && (news & (NEWS_DATA | NEWS_EOF))) {
-        /* held until reading is on again (quirk 4) */
+        /* held until reading is on again (quirk 5) */
         xpr__mutex_lock(&bl->lock);
         bc->news |= news & (NEWS_DATA | NEWS_EOF);
         xpr__mutex_unlock(&bl->lock);
@@ -295,7 +310,7 @@ void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s,
         return;
     }
     c->connected = 1;
-    if (start_threads(to_blocking(c), 0) != 0) { /* quirk 5 */
+    if (start_threads(to_blocking(c), 0) != 0) { /* quirk 6 */
         xpr__conn_discard(c);
         xpr__sock_close(s, 0);
         l->loop->stats.refused_connections++;
@@ -336,43 +351,67 @@ int xpr__blocking_conn_set_reading(xpr_conn *c, int on)
     return 0;
 }
 
+/* Quirk 2. The writer touches out_buf only while out_len > 0. */
 long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
                              const size_t *lens, size_t runs)
 {
     struct blocking_conn *bc = to_blocking(c);
-    size_t total = 0, i;
+    size_t taken = 0, offered = 0, i;
+    int busy;
     xpr__mutex_lock(&bc->bl->lock);
-    if (bc->job_pending || bc->closing) {
-        xpr__mutex_unlock(&bc->bl->lock);
-        return 0; /* full until the writer reports (quirk 2) */
-    }
+    busy = bc->out_len > 0 || bc->fin_wanted;
+    if (busy)
+        bc->want_writable = 1;
+    xpr__mutex_unlock(&bc->bl->lock);
+    if (busy)
+        return 0;
     for (i = 0; i < runs; i++) {
-        bc->job_bases[i] = bases[i];
-        bc->job_lens[i] = lens[i];
-        total += lens[i];
+        size_t len = lens[i];
+        offered += len;
+        if (len > XPR__BLOCKING_SEND_BUFFER - taken)
+            len = XPR__BLOCKING_SEND_BUFFER - taken;
+        memcpy(bc->out_buf + taken, bases[i], len);
+        taken += len;
     }
-    bc->job_runs = runs;
-    bc->job_pending = 1;
+    if (taken == 0)
+        return 0;
+    xpr__mutex_lock(&bc->bl->lock);
+    bc->out_len = taken;
+    bc->want_writable = taken < offered;
     xpr__cond_broadcast(&bc->cond);
     xpr__mutex_unlock(&bc->bl->lock);
-    return (long)total;
+    return (long)taken;
 }
 
+/* Quirk 3. */
 int xpr__blocking_conn_shutdown(xpr_conn *c)
 {
-    return xpr__sock_shutdown_write(c->sock);
+    struct blocking_conn *bc = to_blocking(c);
+    int now;
+    xpr__mutex_lock(&bc->bl->lock);
+    now = bc->out_len == 0;
+    if (!now) {
+        bc->fin_wanted = 1;
+        xpr__cond_broadcast(&bc->cond);
+    }
+    xpr__mutex_unlock(&bc->bl->lock);
+    return now ? xpr__sock_shutdown_write(c->sock) : 0;
 }
 
+/* Quirk 4. */
 void xpr__blocking_conn_close(xpr_conn *c, int reset)
 {
     struct blocking_conn *bc = to_blocking(c);
-    int live, sending;
+    int live, sending, flushing;
     if (bc->finished)
         return;
     xpr__mutex_lock(&bc->bl->lock);
     bc->closing = 1;
+    if (reset || c->close_err != 0)
+        bc->cut = 1;
     live = bc->threads_live;
     sending = bc->in_send;
+    flushing = !bc->cut && (bc->out_len > 0 || bc->fin_wanted);
     xpr__cond_broadcast(&bc->cond);
     xpr__mutex_unlock(&bc->bl->lock);
     if (reset)
@@ -381,7 +420,28 @@ void xpr__blocking_conn_close(xpr_conn *c, int reset)
         finish(bc);
         return;
     }
-    /* quirk 3 */
-    bc->sock_closed =
-        (unsigned char)xpr__sock_cancel_blocking(c->sock, !reset || sending);
+    if (!flushing) /* else after NEWS_FLUSHED */
+        cancel(bc, reset, sending);
+}
+
+void xpr__blocking_cut_flushes(xpr_loop *loop)
+{
+    struct xpr__link *link;
+    for (link = loop->conns.head.next; link != &loop->conns.head;
+         link = link->next) {
+        struct blocking_conn *bc =
+            to_blocking(XPR__CONTAINER(link, xpr_conn, link));
+        int cut_now;
+        if (bc->finished || bc->cancelled)
+            continue;
+        xpr__mutex_lock(&bc->bl->lock);
+        cut_now = bc->closing && !bc->cut;
+        if (cut_now) {
+            bc->cut = 1;
+            xpr__cond_broadcast(&bc->cond);
+        }
+        xpr__mutex_unlock(&bc->bl->lock);
+        if (cut_now)
+            cancel(bc, 0, 1);
+    }
 }

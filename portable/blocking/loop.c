@@ -72,6 +72,8 @@ static int blocking_run_once(xpr_loop *loop, int timeout_ms)
     if (xpr__fault(XPR__FAULT_WAIT))
         return XPR_ENOMEM;
     xpr__blocking_arm_listeners(loop);
+    if (xpr__atomic_load(&loop->freeing))
+        xpr__blocking_cut_flushes(loop);
     xpr__mutex_lock(&bl->lock);
     if (bl->ready_count == 0 && !bl->woken && timeout_ms != 0)
         xpr__cond_wait(&bl->cond, &bl->lock, timeout_ms); /* quirk 1 */
@@ -118,7 +120,8 @@ const struct xpr_backend_ops xpr__blocking_ops = {
     .listener_close = xpr__blocking_listener_close,
     .listener_set_accepting = xpr__blocking_listener_set_accepting,
     .conn_size = sizeof(struct blocking_conn),
-    .conn_flags = 0, /* sends complete later, reported by xpr__conn_sent */
+    /* conn_send copies into the conn's send buffer (conn.c, quirk 2) */
+    .conn_flags = XPR__TRANSPORT_SENDS_AT_ONCE,
     .conn_connect = xpr__blocking_conn_connect,
     .conn_set_reading = xpr__blocking_conn_set_reading,
     .conn_send = xpr__blocking_conn_send,
