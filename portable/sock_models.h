@@ -16,9 +16,10 @@ int xpr__sock_set_blocking(xpr_socket_t s, int blocking);
 int xpr__sock_connect_blocking(xpr_socket_t s, const struct xpr__addr *addr);
 /* Makes threads blocked in recv, accept or connect on s return, and with
  * sending those blocked in send too; without it no FIN leaves (a close
- * with SO_LINGER 0 is to follow). Returns 1 when that closed s, 0 when s
- * stays open for the caller to close once those threads are gone. */
-int xpr__sock_cancel_blocking(xpr_socket_t s, int sending);
+ * with SO_LINGER 0 is to follow). Later recv (and, with sending, send)
+ * calls fail at once. s stays open: the caller closes it once those
+ * threads are gone, so none of them can call into a reused descriptor. */
+void xpr__sock_cancel_blocking(xpr_socket_t s, int sending);
 /* 1 when a send on s would not block now or a connect in progress has
  * ended, either way (xpr__sock_connect_result then tells which); 0 while
  * the connect goes on or the send buffer is full. Asks without waiting and

@@ -4,10 +4,8 @@
  * 1. shutdown wakes the threads blocked on the socket: SHUT_RD makes recv
  *    return 0 and accept fail with EINVAL, and aborts a connect in
  *    progress, without sending anything; SHUT_WR (which queues a FIN)
- *    makes a blocked send fail with EPIPE. close() would wake none of
- *    them, and the descriptor could be reused while a thread is about to
- *    call into it, so the socket stays open until those threads are
- *    joined.
+ *    makes a blocked send fail with EPIPE; later calls fail at once.
+ *    close() would wake none of them.
  * 2. Writability is asked with a zero-timeout poll() for POLLOUT, which
  *    also reports the end of a connect (POLLOUT or POLLERR) without
  *    reading SO_ERROR: that would clear the error xpr__sock_connect_result
@@ -60,10 +58,9 @@ int xpr__sock_connect_blocking(xpr_socket_t s, const struct xpr__addr *addr)
     }
 }
 
-int xpr__sock_cancel_blocking(xpr_socket_t s, int sending)
+void xpr__sock_cancel_blocking(xpr_socket_t s, int sending)
 {
     shutdown(s, sending ? SHUT_RDWR : SHUT_RD); /* quirk 1 */
-    return 0;
 }
 
 int xpr__sock_writable_now(xpr_socket_t s)

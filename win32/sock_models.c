@@ -3,9 +3,14 @@
  *
  * 1. ioctlsocket(FIONBIO) switches a socket between blocking and
  *    non-blocking mode; accepted sockets inherit the listener's mode.
- * 2. closesocket cancels the blocking calls other threads have pending on
- *    the socket (they fail, WSAEINTR or WSAENOTSOCK); shutdown does not end
- *    a pending blocking recv. So cancelling closes the socket.
+ * 2. A blocking Winsock call is an I/O request on the socket's handle that
+ *    the calling thread waits for: CancelIoEx cancels the requests every
+ *    thread has pending on the handle, and the calls fail. shutdown makes
+ *    the calls that come later fail at once (SD_RECEIVE: recv; SD_SEND:
+ *    send, after a FIN), which a request not yet made when CancelIoEx ran
+ *    would otherwise miss; it does not end a pending one. closesocket would
+ *    end them too, but a thread about to call could then reach another
+ *    socket given the same handle value.
  * 3. Writability is asked with a zero-timeout select() on the write and
  *    except sets: a failed non-blocking connect is reported in the except
  *    set, a finished one in the write set, and SO_ERROR is left for
@@ -39,11 +44,10 @@ int xpr__sock_connect_blocking(xpr_socket_t s, const struct xpr__addr *addr)
     return xpr__wsa_error();
 }
 
-int xpr__sock_cancel_blocking(xpr_socket_t s, int sending)
+void xpr__sock_cancel_blocking(xpr_socket_t s, int sending)
 {
-    (void)sending;
-    closesocket((SOCKET)s); /* quirk 2 */
-    return 1;
+    shutdown((SOCKET)s, sending ? SD_BOTH : SD_RECEIVE); /* quirk 2 */
+    CancelIoEx((HANDLE)s, NULL);
 }
 
 int xpr__sock_writable_now(xpr_socket_t s)

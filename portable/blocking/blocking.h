@@ -71,9 +71,8 @@ struct blocking_conn {
     unsigned char *in_buf;  /* the reader's */
     unsigned char *out_buf; /* the send buffer: out_len bytes */
     struct xpr__addr connect_to;
-    unsigned char finished;    /* loop thread: joined, closed, reported */
-    unsigned char cancelled;   /* loop thread: blocking calls cancelled */
-    unsigned char sock_closed; /* loop thread: cancelling closed it */
+    unsigned char finished;  /* loop thread: joined, closed, reported */
+    unsigned char cancelled; /* loop thread: blocking calls cancelled */
     /* Under bl->lock from here on. */
     unsigned char connecting; /* the reader connects before it reads */
     unsigned char closing;    /* conn_close ran: the reader returns, the
@@ -104,12 +103,12 @@ struct blocking_listener {
     struct blocking_loop *bl;
     xpr__cond cond; /* the accept thread waits on it */
     xpr__thread thread;
-    unsigned char closed;      /* loop thread: listener_close ran */
-    unsigned char armed;       /* loop thread: accepting was turned on */
-    unsigned char sock_closed; /* loop thread: cancelling closed it */
+    unsigned char closed; /* loop thread: listener_close ran */
+    unsigned char armed;  /* loop thread: accepting was turned on */
     struct blocking_listener *next_closed;
     /* Under bl->lock from here on. */
     unsigned char closing;
+    unsigned char returned;       /* the accept thread is done */
     unsigned char accepting;      /* off while the core pauses accepting */
     unsigned char verdict_wanted; /* accept_err waits for the core */
     int accept_err;

@@ -19,16 +19,16 @@
  *    it, and the core's queue is never read by another thread.
  * 3. A FIN asked for while the writer still sends goes out after it.
  * 4. Close: conn_close sets closing and cancels the blocking calls
- *    (xpr__sock_cancel_blocking: shutdown on POSIX, closesocket on
- *    Windows). A graceful close (no error, no reset) first lets the writer
- *    send what its buffer holds, as the kernel would after close(): the
- *    writer reports NEWS_FLUSHED and the loop thread cancels then. An error
- *    or a reset cuts the send; a reset sets SO_LINGER 0 first, and on POSIX
- *    only stops reading (and sending, when the writer is inside send), so
- *    no FIN leaves before the RST. The last thread to return queues
- *    NEWS_EXITED; the loop thread joins both, closes the socket if
- *    cancelling left it open, and reports the conn closed. A conn whose
- *    threads are gone already is finished inside conn_close.
+ *    (xpr__sock_cancel_blocking: shutdown on POSIX, shutdown and CancelIoEx
+ *    on Windows); the socket stays open until both threads are joined. A
+ * graceful close (no error, no reset) first lets the writer send what its
+ * buffer holds, as the kernel would after close(): the writer reports
+ * NEWS_FLUSHED and the loop thread cancels then. An error or a reset cuts the
+ * send; a reset sets SO_LINGER 0 first, and on POSIX only stops reading (and
+ * sending, when the writer is inside send), so no FIN leaves before the RST.
+ * The last thread to return queues NEWS_EXITED; the loop thread joins both,
+ * closes the socket if cancelling left it open, and reports the conn closed. A
+ * conn whose threads are gone already is finished inside conn_close.
  *    xpr_loop_free cuts the flushes still waiting for a peer.
  * 5. News is handled in the order it happened: the connect's end, the
  *    send buffer's, a send's error, data, EOF, a read error, the flush's
@@ -219,8 +219,7 @@ static void cancel(struct blocking_conn *bc, int reset, int sending)
     if (bc->cancelled)
         return;
     bc->cancelled = 1;
-    bc->sock_closed = (unsigned char)xpr__sock_cancel_blocking(
-        bc->base.sock, !reset || sending);
+    xpr__sock_cancel_blocking(bc->base.sock, !reset || sending);
 }
 
 /* Quirk 4: both threads have returned; the conn ends. */
@@ -238,8 +237,7 @@ static void finish(struct blocking_conn *bc)
     xpr__cond_destroy(&bc->cond);
     free(bc->in_buf);
     bc->in_buf = bc->out_buf = NULL;
-    if (!bc->sock_closed)
-        xpr__sock_close(c->sock, 0);
+    xpr__sock_close(c->sock, 0);
     c->sock = XPR__INVALID_SOCKET;
     xpr__conn_closed(c);
 }

@@ -15,10 +15,12 @@
  *    thread, which may shed the backlog with accepts of its own until one
  *    would block: the socket is non-blocking for that call only, while the
  *    accept thread waits for the verdict.
- * 3. Close: closing is set, the blocked accept is cancelled
- *    (xpr__sock_cancel_blocking), the thread joined, and sockets accepted
- *    but not taken are closed. The listener is freed after the round that
- *    closed it: an on_open of the round may close it while its accepted
+ * 3. Close: closing is set and the blocked accept cancelled
+ *    (xpr__sock_cancel_blocking) until the thread says it is done: an
+ *    accept called just after a cancel is caught by the next one, 10 ms
+ *    later. Then the thread is joined, the socket closed, and sockets
+ *    accepted but not taken are closed. The listener is freed after the round
+ * that closed it: an on_open of the round may close it while its accepted
  *    sockets are being opened.
  */
 #include <stdlib.h>
@@ -69,6 +71,8 @@ static void accept_main(void *arg)
             xpr__blocking_make_ready(bl, &sl->ready);
         }
     }
+    sl->returned = 1;
+    xpr__cond_broadcast(&sl->cond);
     xpr__mutex_unlock(&bl->lock);
 }
 
@@ -148,11 +152,16 @@ void xpr__blocking_listener_close(xpr_listener *l)
     xpr__mutex_lock(&bl->lock);
     sl->closing = 1;
     xpr__cond_broadcast(&sl->cond);
+    while (!sl->returned) { /* quirk 3 */
+        xpr__mutex_unlock(&bl->lock);
+        xpr__sock_cancel_blocking(l->sock, 0);
+        xpr__mutex_lock(&bl->lock);
+        if (!sl->returned)
+            xpr__cond_wait(&sl->cond, &bl->lock, 10);
+    }
     xpr__mutex_unlock(&bl->lock);
-    sl->sock_closed = (unsigned char)xpr__sock_cancel_blocking(l->sock, 0);
     xpr__thread_join(&sl->thread);
-    if (!sl->sock_closed)
-        xpr__sock_close(l->sock, 0);
+    xpr__sock_close(l->sock, 0);
     xpr__mutex_lock(&bl->lock);
     for (i = 0; i < sl->queued; i++)
         xpr__sock_close(sl->queue[i].sock, 0);
