@@ -61,8 +61,9 @@ XPR_FAULT_SITES=wait XPR_FAULT_RATE=0.05 XPR_FAULT_SHORT=0.3 \
     --no-suite faults
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-step "test suite under valgrind (poll, libevent)"
-valgrind_suites=(--suite unit --suite backend-poll)
+step "test suite under valgrind (poll, nonblocking, libevent)"
+# Not blocking: its scale test runs 4,000 threads, past valgrind's limit.
+valgrind_suites=(--suite unit --suite backend-poll --suite backend-nonblocking)
 if meson introspect build --tests | grep -q 'libevent-epoll'; then
     valgrind_suites+=(--suite backend-libevent-epoll)
 fi
