@@ -29,7 +29,9 @@
  * The last thread to return queues NEWS_EXITED; the loop thread joins both,
  * closes the socket if cancelling left it open, and reports the conn closed. A
  * conn whose threads are gone already is finished inside conn_close.
- *    xpr_loop_free cuts the flushes still waiting for a peer.
+ *    xpr_loop_free cuts the flushes still waiting for a peer. A cancel that
+ *    lands between the reader's check and its connect call finds nothing
+ *    to cancel: that close waits for the connect to end.
  * 5. News is handled in the order it happened: the connect's end, the
  *    send buffer's, a send's error, data, EOF, a read error, the flush's
  *    end, the threads' end. Data and EOF that arrive while the application
