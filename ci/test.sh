@@ -69,14 +69,19 @@ XPR_FAULT_SITES=wait XPR_FAULT_RATE=0.05 XPR_FAULT_SHORT=0.3 \
     --no-suite faults
 unset ASAN_OPTIONS UBSAN_OPTIONS
 
-step "test suite under valgrind (poll, libevent)"
-valgrind_suites=(--suite unit --suite backend-poll)
+step "test suite under valgrind (poll, nonblocking, libevent)"
+valgrind_suites=(--suite unit --suite backend-poll --suite backend-nonblocking)
 if meson introspect build --tests | grep -q 'libevent-epoll'; then
     valgrind_suites+=(--suite backend-libevent-epoll)
 fi
 meson test -C build --print-errorlogs --num-processes 2 \
     --timeout-multiplier 4 "${valgrind_suites[@]}" \
     --wrap 'valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no'
+
+step "test suite under valgrind (blocking: up to 4,000 threads in scale)"
+meson test -C build --print-errorlogs --num-processes 2 \
+    --timeout-multiplier 4 --suite backend-blocking \
+    --wrap 'valgrind --quiet --max-threads=5000 --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --track-fds=no'
 
 step "ThreadSanitizer: posts, stops and thread checks from other threads"
 ci/tsan.sh

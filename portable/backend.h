@@ -6,13 +6,15 @@
  * conn's state machine and write queue (conn.c), timeouts,
  * max_connections, statistics and the delivery of on_close. A back end is
  * a transport: it owns sockets and moves bytes, and reports what happened
- * through the xpr__conn_* entry points below. Three families implement
+ * through the xpr__conn_* entry points below. Four families implement
  * struct xpr_backend_ops:
  *   - the readiness transport (portable/stream.c) over a poller
- *     (portable/poller.h): poll, select, eventselect, asyncselect, libevent;
+ *     (portable/poller.h): poll, select, eventselect, asyncselect, libevent,
+ *     nonblocking;
  *   - libevent's bufferevents (libevent/bev.c): libevent-bev, libevent-iocp;
  *   - the Windows completion engine (win32/completion/): overlapped,
- *     completion-routine, iocp.
+ *     completion-routine, iocp;
+ *   - a thread per connection (portable/blocking/): blocking.
  *
  * Rules every transport follows:
  *   1. A conn ends with exactly one xpr__conn_closed, after the core asked

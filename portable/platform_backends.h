@@ -13,5 +13,9 @@ const char *xpr__platform_default_backend(void);
 
 /* The shared readiness engine's ops (portable/stream.c). */
 extern const struct xpr_backend_ops xpr__stream_ops;
+/* The polling poller under it (portable/nonblocking.c). */
+extern const struct xpr_poller_ops xpr__nonblocking_poller;
+/* Thread per connection (portable/blocking/). */
+extern const struct xpr_backend_ops xpr__blocking_ops;
 
 #endif

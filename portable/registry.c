@@ -10,7 +10,7 @@ static const char *const known_backends[] = {
     "libevent",    "libevent-bev", "libevent-iocp",
     "poll",        "select",       "eventselect",
     "asyncselect", "overlapped",   "completion-routine",
-    "iocp",
+    "iocp",        "blocking",     "nonblocking",
 };
 
 const struct xpr_backend_entry *xpr__backend_find(const char *name)

@@ -16,6 +16,10 @@ const struct xpr_backend_entry xpr__platform_backends[] = {
     {.name = "libevent-bev", .ops = &xpr__bev_ops},
 #endif
     {.name = "poll", .ops = &xpr__stream_ops, .poller = &xpr__poll_poller},
+    {.name = "nonblocking",
+     .ops = &xpr__stream_ops,
+     .poller = &xpr__nonblocking_poller},
+    {.name = "blocking", .ops = &xpr__blocking_ops},
 };
 
 const size_t xpr__platform_backend_count =

@@ -1,6 +1,8 @@
-/* POSIX primitives for portable/: mutex, threads, clock. */
+/* POSIX primitives for portable/: mutex, condition, threads, clock. */
 #include "xpr_sys.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +30,51 @@ void xpr__mutex_unlock(xpr__mutex *m)
     pthread_mutex_unlock(m);
 }
 
+int xpr__cond_init(xpr__cond *c)
+{
+    pthread_condattr_t attr;
+    int rc;
+    if (pthread_condattr_init(&attr) != 0)
+        return -1;
+    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(c, &attr);
+    pthread_condattr_destroy(&attr);
+    return rc == 0 ? 0 : -1;
+}
+
+void xpr__cond_destroy(xpr__cond *c)
+{
+    pthread_cond_destroy(c);
+}
+
+void xpr__cond_wait(xpr__cond *c, xpr__mutex *m, int timeout_ms)
+{
+    struct timespec until;
+    if (timeout_ms < 0) {
+        pthread_cond_wait(c, m);
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(c, m, &until);
+}
+
+void xpr__cond_signal(xpr__cond *c)
+{
+    pthread_cond_signal(c);
+}
+
+void xpr__cond_broadcast(xpr__cond *c)
+{
+    pthread_cond_broadcast(c);
+}
+
 void xpr__call_once(xpr__once_flag *flag, void (*fn)(void))
 {
     pthread_once(flag, fn);
@@ -46,18 +93,38 @@ static void *thread_main(void *p)
     return NULL;
 }
 
-int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)
+/* A stack below what the C runtime needs (PTHREAD_STACK_MIN, plus the
+ * static TLS that glibc carves from the stack, which sanitizer runtimes
+ * make large) fails with EINVAL: the thread then gets the default stack. */
+int xpr__thread_start_sized(xpr__thread *t, void (*fn)(void *arg), void *arg,
+                            size_t stack_size)
 {
     struct thread_start *start = xpr__malloc(sizeof(*start));
+    pthread_attr_t attr;
+    int rc = EINVAL;
     if (start == NULL)
         return XPR_ENOMEM;
     start->fn = fn;
     start->arg = arg;
-    if (pthread_create(&t->id, NULL, thread_main, start) != 0) {
+    if (stack_size > 0 && pthread_attr_init(&attr) == 0) {
+        if (stack_size < (size_t)PTHREAD_STACK_MIN)
+            stack_size = (size_t)PTHREAD_STACK_MIN;
+        if (pthread_attr_setstacksize(&attr, stack_size) == 0)
+            rc = pthread_create(&t->id, &attr, thread_main, start);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc == EINVAL)
+        rc = pthread_create(&t->id, NULL, thread_main, start);
+    if (rc != 0) {
         free(start);
         return XPR_ENOMEM;
     }
     return 0;
+}
+
+int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)
+{
+    return xpr__thread_start_sized(t, fn, arg, 0);
 }
 
 void xpr__thread_join(xpr__thread *t)

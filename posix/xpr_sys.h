@@ -3,6 +3,7 @@
 #define XPR_SYS_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef int xpr_socket_t;
@@ -21,12 +22,26 @@ typedef pthread_once_t xpr__once_flag;
 #define XPR__ONCE_INIT PTHREAD_ONCE_INIT
 void xpr__call_once(xpr__once_flag *flag, void (*fn)(void));
 
+/* A condition variable on the monotonic clock, used with an xpr__mutex. */
+typedef pthread_cond_t xpr__cond;
+
+int xpr__cond_init(xpr__cond *c);
+void xpr__cond_destroy(xpr__cond *c);
+/* Releases m, waits for a signal or timeout_ms (-1: no limit), takes m
+ * again. May return early: callers check their condition in a loop. */
+void xpr__cond_wait(xpr__cond *c, xpr__mutex *m, int timeout_ms);
+void xpr__cond_signal(xpr__cond *c);
+void xpr__cond_broadcast(xpr__cond *c);
+
 /* A joinable thread. */
 typedef struct {
     pthread_t id;
 } xpr__thread;
 /* 0, or XPR_ENOMEM / a system error when no thread could be made. */
 int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg);
+/* The same with a stack of stack_size bytes (0: the system's default). */
+int xpr__thread_start_sized(xpr__thread *t, void (*fn)(void *arg), void *arg,
+                            size_t stack_size);
 void xpr__thread_join(xpr__thread *t);
 /* Processors online (at least 1). */
 unsigned xpr__cpu_count(void);

@@ -8,7 +8,7 @@ static const char *const known_backends[] = {
     "libevent",    "libevent-bev", "libevent-iocp",
     "poll",        "select",       "eventselect",
     "asyncselect", "overlapped",   "completion-routine",
-    "iocp",
+    "iocp",        "blocking",     "nonblocking",
 };
 #define KNOWN_BACKEND_COUNT (sizeof(known_backends) / sizeof(known_backends[0]))
 

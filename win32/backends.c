@@ -28,6 +28,10 @@ const struct xpr_backend_entry xpr__platform_backends[] = {
     {.name = "asyncselect",
      .ops = &xpr__stream_ops,
      .poller = &xpr__asyncselect_poller},
+    {.name = "nonblocking",
+     .ops = &xpr__stream_ops,
+     .poller = &xpr__nonblocking_poller},
+    {.name = "blocking", .ops = &xpr__blocking_ops},
 #ifdef XPR_HAVE_LIBEVENT
     {.name = "libevent",
      .ops = &xpr__stream_ops,

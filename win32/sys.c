@@ -1,4 +1,5 @@
-/* Windows primitives for portable/: mutex, atomics, threads, clock. */
+/* Windows primitives for portable/: mutex, condition, atomics, threads,
+ * clock. */
 #include "xpr_winsock.h"
 
 #include <process.h>
@@ -31,6 +32,37 @@ void xpr__mutex_lock(xpr__mutex *m)
 void xpr__mutex_unlock(xpr__mutex *m)
 {
     ReleaseSRWLockExclusive((PSRWLOCK)m);
+}
+
+/* xpr__cond must be able to hold a CONDITION_VARIABLE. */
+typedef char xpr__cond_holds_condition_variable
+    [sizeof(xpr__cond) >= sizeof(CONDITION_VARIABLE) ? 1 : -1];
+
+int xpr__cond_init(xpr__cond *c)
+{
+    InitializeConditionVariable((PCONDITION_VARIABLE)c);
+    return 0;
+}
+
+void xpr__cond_destroy(xpr__cond *c)
+{
+    (void)c; /* a CONDITION_VARIABLE owns no resources */
+}
+
+void xpr__cond_wait(xpr__cond *c, xpr__mutex *m, int timeout_ms)
+{
+    SleepConditionVariableSRW((PCONDITION_VARIABLE)c, (PSRWLOCK)m,
+                              timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, 0);
+}
+
+void xpr__cond_signal(xpr__cond *c)
+{
+    WakeConditionVariable((PCONDITION_VARIABLE)c);
+}
+
+void xpr__cond_broadcast(xpr__cond *c)
+{
+    WakeAllConditionVariable((PCONDITION_VARIABLE)c);
 }
 
 /* xpr__atomic_int must be a LONG for the Interlocked functions. */
@@ -84,7 +116,10 @@ static unsigned __stdcall thread_main(void *p)
     return 0;
 }
 
-int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)
+/* STACK_SIZE_PARAM_IS_A_RESERVATION: stack_size is the reserve (the
+ * address space the stack may grow into), not the first commit. */
+int xpr__thread_start_sized(xpr__thread *t, void (*fn)(void *arg), void *arg,
+                            size_t stack_size)
 {
     struct thread_start *start = xpr__malloc(sizeof(*start));
     uintptr_t h;
@@ -92,13 +127,20 @@ int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)
         return XPR_ENOMEM;
     start->fn = fn;
     start->arg = arg;
-    h = _beginthreadex(NULL, 0, thread_main, start, 0, NULL);
+    h = _beginthreadex(NULL, (unsigned)stack_size, thread_main, start,
+                       stack_size > 0 ? STACK_SIZE_PARAM_IS_A_RESERVATION : 0,
+                       NULL);
     if (h == 0) {
         free(start);
         return XPR_ENOMEM;
     }
     t->handle = (void *)h;
     return 0;
+}
+
+int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)
+{
+    return xpr__thread_start_sized(t, fn, arg, 0);
 }
 
 void xpr__thread_join(xpr__thread *t)

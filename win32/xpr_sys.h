@@ -4,6 +4,7 @@
 #ifndef XPR_SYS_H
 #define XPR_SYS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef uintptr_t xpr_socket_t; /* SOCKET */
@@ -30,12 +31,29 @@ typedef struct {
     }
 void xpr__call_once(xpr__once_flag *flag, void (*fn)(void));
 
+/* A CONDITION_VARIABLE (one pointer, no destruction), used with an
+ * xpr__mutex (SleepConditionVariableSRW). */
+typedef struct {
+    void *opaque;
+} xpr__cond;
+
+int xpr__cond_init(xpr__cond *c);
+void xpr__cond_destroy(xpr__cond *c);
+/* Releases m, waits for a signal or timeout_ms (-1: no limit), takes m
+ * again. May return early: callers check their condition in a loop. */
+void xpr__cond_wait(xpr__cond *c, xpr__mutex *m, int timeout_ms);
+void xpr__cond_signal(xpr__cond *c);
+void xpr__cond_broadcast(xpr__cond *c);
+
 /* A joinable thread (the HANDLE of _beginthreadex). */
 typedef struct {
     void *handle;
 } xpr__thread;
 /* 0, or XPR_ENOMEM / a system error when no thread could be made. */
 int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg);
+/* The same with a stack of stack_size bytes reserved (0: the default). */
+int xpr__thread_start_sized(xpr__thread *t, void (*fn)(void *arg), void *arg,
+                            size_t stack_size);
 void xpr__thread_join(xpr__thread *t);
 /* Processors this process may run on (at least 1). */
 unsigned xpr__cpu_count(void);

@@ -1,0 +1,29 @@
+/*
+ * Socket calls only the thread-per-connection (`blocking`) and polling
+ * (`nonblocking`) back ends make, beside the socket layer (sock.h);
+ * implemented once per platform (posix/sock_models.c, win32/sock_models.c).
+ * Every function returns 0 or an XPR_E* code unless it says otherwise.
+ */
+#ifndef XPR_SOCK_MODELS_H
+#define XPR_SOCK_MODELS_H
+
+#include "address.h"
+#include "xpr_sys.h"
+
+/* Blocking (1) or non-blocking (0) mode. */
+int xpr__sock_set_blocking(xpr_socket_t s, int blocking);
+/* connect() on a blocking socket: returns once connected or failed. */
+int xpr__sock_connect_blocking(xpr_socket_t s, const struct xpr__addr *addr);
+/* Makes threads blocked in recv, accept or connect on s return, and with
+ * sending those blocked in send too; without it no FIN leaves (a close
+ * with SO_LINGER 0 is to follow). Later recv (and, with sending, send)
+ * calls fail at once. s stays open: the caller closes it once those
+ * threads are gone, so none of them can call into a reused descriptor. */
+void xpr__sock_cancel_blocking(xpr_socket_t s, int sending);
+/* 1 when a send on s would not block now or a connect in progress has
+ * ended, either way (xpr__sock_connect_result then tells which); 0 while
+ * the connect goes on or the send buffer is full. Asks without waiting and
+ * leaves the socket's pending error in place. */
+int xpr__sock_writable_now(xpr_socket_t s);
+
+#endif

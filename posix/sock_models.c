@@ -1,0 +1,73 @@
+/* POSIX socket calls of the blocking and nonblocking back ends
+ * (portable/sock_models.h).
+ *
+ * 1. shutdown wakes the threads blocked on the socket: SHUT_RD makes recv
+ *    return 0 and accept fail with EINVAL, and aborts a connect in
+ *    progress, without sending anything; SHUT_WR (which queues a FIN)
+ *    makes a blocked send fail with EPIPE; later calls fail at once.
+ *    close() would wake none of them.
+ * 2. Writability is asked with a zero-timeout poll() for POLLOUT, which
+ *    also reports the end of a connect (POLLOUT or POLLERR) without
+ *    reading SO_ERROR: that would clear the error xpr__sock_connect_result
+ *    reports next.
+ */
+#include "sock_models.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include "backend.h"
+#include "fault.h"
+#include "sock.h"
+
+int xpr__sock_set_blocking(xpr_socket_t s, int blocking)
+{
+    int fl = fcntl(s, F_GETFL);
+    if (fl < 0)
+        return xpr__error_from_os(errno);
+    fl = blocking ? (fl & ~O_NONBLOCK) : (fl | O_NONBLOCK);
+    if (fcntl(s, F_SETFL, fl) < 0)
+        return xpr__error_from_os(errno);
+    return 0;
+}
+
+int xpr__sock_connect_blocking(xpr_socket_t s, const struct xpr__addr *addr)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = (socklen_t)xpr__sock_addr_to_os(addr, &ss);
+    if (xpr__fault(XPR__FAULT_CONNECT)) {
+        errno = ENOBUFS;
+        return xpr__error_from_os(errno);
+    }
+    if (connect(s, (struct sockaddr *)&ss, len) == 0)
+        return 0;
+    if (errno != EINTR)
+        return xpr__error_from_os(errno);
+    /* interrupted: the connect goes on; wait for its end (quirk 2) */
+    for (;;) {
+        struct pollfd p;
+        p.fd = s;
+        p.events = POLLOUT;
+        p.revents = 0;
+        if (poll(&p, 1, -1) > 0)
+            return xpr__sock_connect_result(s);
+        if (errno != EINTR)
+            return xpr__error_from_os(errno);
+    }
+}
+
+void xpr__sock_cancel_blocking(xpr_socket_t s, int sending)
+{
+    shutdown(s, sending ? SHUT_RDWR : SHUT_RD); /* quirk 1 */
+}
+
+int xpr__sock_writable_now(xpr_socket_t s)
+{
+    struct pollfd p;
+    p.fd = s;
+    p.events = POLLOUT;
+    p.revents = 0;
+    return poll(&p, 1, 0) > 0; /* quirk 2 */
+}
