@@ -104,12 +104,13 @@ struct blocking_listener {
     xpr__cond cond; /* the accept thread waits on it */
     xpr__thread thread;
     unsigned char closed; /* loop thread: listener_close ran */
-    unsigned char armed;  /* loop thread: accepting was turned on */
+    unsigned char armed;  /* loop thread: the loop has run a round */
+    unsigned char paused; /* loop thread: the core paused accepting */
     struct blocking_listener *next_closed;
     /* Under bl->lock from here on. */
     unsigned char closing;
     unsigned char returned;       /* the accept thread is done */
-    unsigned char accepting;      /* off while the core pauses accepting */
+    unsigned char accepting;      /* armed and not paused */
     unsigned char verdict_wanted; /* accept_err waits for the core */
     int accept_err;
     struct blocking_accepted queue[XPR__BLOCKING_ACCEPT_QUEUE];

@@ -10,7 +10,9 @@
  *    hand-over queue is full (XPR__BLOCKING_ACCEPT_QUEUE sockets), while
  *    the core has paused accepting, and while a failed accept waits for
  *    the core's verdict; the backlog holds the rest, as it does for the
- *    classic server.
+ *    classic server. A pause cannot recall an accept the thread is
+ *    already blocked in: what that accept takes waits in the hand-over
+ *    queue, undelivered, until accepting resumes.
  * 2. A failed accept goes to xpr__listener_accept_failed on the loop
  *    thread, which may shed the backlog with accepts of its own until one
  *    would block: the socket is non-blocking for that call only, while the
@@ -64,7 +66,8 @@ static void accept_main(void *arg)
             sl->queue[sl->queued].sock = s;
             sl->queue[sl->queued].peer = peer;
             sl->queued++;
-            xpr__blocking_make_ready(bl, &sl->ready);
+            if (sl->accepting)
+                xpr__blocking_make_ready(bl, &sl->ready);
         } else if (rc != XPR_EAGAIN) {
             sl->accept_err = rc;
             sl->verdict_wanted = 1;
@@ -84,9 +87,9 @@ void xpr__blocking_listener_news(struct blocking_listener *sl)
     unsigned count, i;
     int verdict_wanted, err;
     xpr__mutex_lock(&bl->lock);
-    count = sl->queued;
+    count = sl->accepting ? sl->queued : 0; /* quirk 1: held while paused */
     memcpy(taken, sl->queue, count * sizeof(taken[0]));
-    sl->queued = 0;
+    sl->queued -= count;
     verdict_wanted = sl->verdict_wanted;
     err = sl->accept_err;
     xpr__cond_broadcast(&sl->cond);
@@ -184,7 +187,7 @@ void xpr__blocking_arm_listeners(xpr_loop *loop)
                                                        link);
         if (!sl->armed) {
             sl->armed = 1;
-            xpr__blocking_listener_set_accepting(&sl->base, 1);
+            xpr__blocking_listener_set_accepting(&sl->base, !sl->paused);
         }
     }
 }
@@ -192,8 +195,11 @@ void xpr__blocking_arm_listeners(xpr_loop *loop)
 int xpr__blocking_listener_set_accepting(xpr_listener *l, int on)
 {
     struct blocking_listener *sl = (struct blocking_listener *)l;
+    sl->paused = (unsigned char)!on;
     xpr__mutex_lock(&sl->bl->lock);
-    sl->accepting = (unsigned char)on;
+    sl->accepting = (unsigned char)(on && sl->armed);
+    if (sl->accepting && sl->queued > 0)
+        xpr__blocking_make_ready(sl->bl, &sl->ready);
     xpr__cond_broadcast(&sl->cond);
     xpr__mutex_unlock(&sl->bl->lock);
     return 0;
