@@ -69,6 +69,7 @@ struct bench {
     uint64_t errors, mismatches;
     uint64_t progress_us, progress_msgs, progress_bytes;
     xpr_timer *deadline, *progress, *signal_poll;
+    int finished; /* the run ended by itself (finish), not by a loop error */
 };
 
 static void report(struct bench *b, const char *fmt, ...) ECHO_PRINTF(2, 3);
@@ -105,6 +106,7 @@ static void finish(struct bench *b)
     if (b->end_us == 0)
         b->end_us = clock_now_us();
     b->phase = PHASE_DONE;
+    b->finished = 1;
     xpr_timer_free(b->deadline);
     xpr_timer_free(b->progress);
     xpr_timer_free(b->signal_poll);
@@ -512,7 +514,7 @@ int bench_run(struct bench *b)
 void bench_get_result(const struct bench *b, struct bench_result *out)
 {
     memset(out, 0, sizeof *out);
-    out->measured = b->phase == PHASE_DONE && b->start_us != 0;
+    out->measured = b->finished && b->start_us != 0;
     out->seconds = out->measured ? (double)(b->end_us - b->start_us) / 1e6 : 0;
     out->msgs = b->msgs;
     out->bytes = b->bytes;
