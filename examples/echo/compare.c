@@ -54,7 +54,8 @@ static int parse_backends(const char *list, struct compare_row *rows,
         }
         memcpy(row->backend, p, len);
         row->backend[len] = '\0';
-        if (xpr_backend_supported(row->backend) != 0) {
+        if (xpr_backend_supported(compare_backend_name(row->backend, NULL)) !=
+            0) {
             args_complain("compare", "--backends: %s is not in this build",
                           row->backend);
             return -1;
@@ -72,9 +73,19 @@ static void all_backends(struct compare_row *rows, size_t *count)
     size_t i;
 
     *count = 0;
-    for (i = 0; i < xpr_backend_count() && *count < MAX_BACKENDS; i++)
-        snprintf(rows[(*count)++].backend, sizeof rows[0].backend, "%s",
-                 xpr_backend_name_at(i));
+    for (i = 0; i < xpr_backend_count() && *count < MAX_BACKENDS; i++) {
+        const char *name = xpr_backend_name_at(i);
+        snprintf(rows[(*count)++].backend, sizeof rows[0].backend, "%s", name);
+#ifndef _WIN32
+        /* The libevent poller once per method libevent has here. */
+        if (strcmp(name, "libevent") == 0 && *count + 2 <= MAX_BACKENDS) {
+            snprintf(rows[(*count)++].backend, sizeof rows[0].backend,
+                     "libevent:poll");
+            snprintf(rows[(*count)++].backend, sizeof rows[0].backend,
+                     "libevent:select");
+        }
+#endif
+    }
 }
 
 int compare_main(int argc, char **argv)

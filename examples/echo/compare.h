@@ -50,6 +50,13 @@ void compare_run_backend(const struct compare_settings *s,
                          const char *server_bin, int keep_logs,
                          struct compare_row *row);
 
+/* A row's back end: "NAME", or "NAME:METHOD" for libevent's back ends on
+ * POSIX with one of libevent's methods (poll, select: libevent's
+ * EVENT_NOEPOLL / EVENT_NOPOLL in the server's environment). Returns the
+ * back end's name in a static buffer; *method (if not NULL) gets the
+ * method or NULL. */
+const char *compare_backend_name(const char *row_backend, const char **method);
+
 /* Memory per held connection from two figures, in bytes; NaN unknown. */
 double compare_per_conn(const struct compare_row *row, uint64_t before,
                         uint64_t loaded);

@@ -214,20 +214,65 @@ static void note_peaks(struct compare_row *row, const struct stats_record *r)
         row->handles = r->os.handles;
 }
 
+const char *compare_backend_name(const char *row_backend, const char **method)
+{
+    static char name[COMPARE_NAME_MAX];
+    size_t len = strcspn(row_backend, ":");
+    snprintf(name, sizeof name, "%.*s", (int)len, row_backend);
+    if (method != NULL)
+        *method = row_backend[len] == ':' ? row_backend + len + 1 : NULL;
+    return name;
+}
+
+/* libevent reads EVENT_NOEPOLL / EVENT_NOPOLL when it makes a base: the
+ * server inherits them; this process makes no base meanwhile. */
+static void set_method_env(const char *method, int on)
+{
+#ifdef _WIN32
+    (void)method;
+    (void)on;
+#else
+    int poll_too = method != NULL && strcmp(method, "select") == 0;
+    if (method == NULL)
+        return;
+    if (on) {
+        setenv("EVENT_NOEPOLL", "1", 1);
+        setenv("EVENT_NOKQUEUE", "1", 1);
+        setenv("EVENT_NODEVPOLL", "1", 1);
+        setenv("EVENT_NOEVPORT", "1", 1);
+        if (poll_too)
+            setenv("EVENT_NOPOLL", "1", 1);
+    } else {
+        unsetenv("EVENT_NOEPOLL");
+        unsetenv("EVENT_NOKQUEUE");
+        unsetenv("EVENT_NODEVPOLL");
+        unsetenv("EVENT_NOEVPORT");
+        unsetenv("EVENT_NOPOLL");
+    }
+#endif
+}
+
 static int start_server(struct compare *c)
 {
-    char why[256], tail[160];
+    char why[256], tail[160], backend[COMPARE_NAME_MAX];
+    const char *method;
     const char *argv[] = {c->server_bin,  "server",      "--listen",
-                          "127.0.0.1:0",  "--backend",   c->row->backend,
+                          "127.0.0.1:0",  "--backend",   backend,
                           "--stats-file", c->stats_path, "--stats-interval",
                           NULL,           NULL};
     char interval[16];
     uint64_t waited;
+    int rc;
 
+    snprintf(backend, sizeof backend, "%s",
+             compare_backend_name(c->row->backend, &method));
     snprintf(interval, sizeof interval, "%d", STATS_INTERVAL_MS);
     argv[9] = interval;
     remove(c->stats_path);
-    if (process_spawn(&c->server, argv, c->log_path, why, sizeof why) != 0) {
+    set_method_env(method, 1);
+    rc = process_spawn(&c->server, argv, c->log_path, why, sizeof why);
+    set_method_env(method, 0);
+    if (rc != 0) {
         fail(c, "cannot start the server: %s", why);
         return -1;
     }
