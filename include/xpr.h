@@ -91,7 +91,8 @@ XPR_API int xpr_version(void);
     X(XPR_EACCES, -20, "permission denied")                                    \
     X(XPR_ECANCELED, -21, "operation canceled")                                \
     X(XPR_EAFNOSUPPORT, -22, "address family not supported")                   \
-    X(XPR_EIO, -23, "input/output error (unmapped system error)")
+    X(XPR_EIO, -23, "input/output error (unmapped system error)")              \
+    X(XPR_ENOTFOUND, -24, "host name not found")
 
 enum xpr_error {
     XPR_OK = 0,
@@ -289,6 +290,38 @@ XPR_API int xpr_timer_start(xpr_timer *timer, uint64_t timeout_ms,
 XPR_API int xpr_timer_stop(xpr_timer *timer);
 /* Stops and frees; safe inside its own callback. NULL is ignored. */
 XPR_API void xpr_timer_free(xpr_timer *timer);
+
+/* ------------------------------------------------------------------------ */
+/* Name resolution                                                           */
+/* ------------------------------------------------------------------------ */
+
+typedef struct xpr_resolve xpr_resolve;
+
+/* The answer: err 0 and count >= 1 addresses as text ("192.0.2.1:80",
+ * "[2001:db8::1]:80"), in the order the system prefers (getaddrinfo's),
+ * valid during the call only; or err XPR_ENOTFOUND (no such name),
+ * XPR_EAGAIN (a temporary failure: try again later), XPR_ECANCELED
+ * (xpr_resolve_cancel, or the loop was freed), XPR_ENOMEM or XPR_EIO, with
+ * no address. The request is freed when the callback returns. */
+typedef void (*xpr_resolve_cb)(xpr_resolve *req, int err,
+                               const char *const *addresses, size_t count,
+                               void *arg);
+
+/*
+ * Looks up "host:port" (a name, "localhost", or a numeric address; the
+ * port is a number, IPv6 literals in brackets) on a thread of the loop's
+ * resolver pool (getaddrinfo blocks; at most four lookups run at once per
+ * loop, the rest wait in order), then runs cb once on the loop's thread,
+ * never from inside this call. Errors returned here: XPR_EINVAL (NULL, or
+ * text that is not host:port), XPR_ENOMEM, XPR_ETHREAD.
+ */
+XPR_API int xpr_resolve_start(xpr_loop *loop, const char *host_port,
+                              xpr_resolve_cb cb, void *arg, xpr_resolve **out);
+/* Makes the callback of a request whose callback has not run yet report
+ * XPR_ECANCELED (from the loop, never from inside this call); a lookup
+ * already under way finishes on its thread, unseen. Errors: XPR_EINVAL,
+ * XPR_ETHREAD. */
+XPR_API int xpr_resolve_cancel(xpr_resolve *req);
 
 /* ------------------------------------------------------------------------ */
 /* Signals                                                                   */

@@ -240,6 +240,8 @@ struct xpr_loop {
     struct xpr__list conns;    /* live conns */
     struct xpr__list finished; /* finished conns awaiting on_close */
     struct xpr__list listeners;
+    struct xpr__resolver *resolver; /* made by the first xpr_resolve_start */
+    unsigned resolves_pending;      /* started, callback not run yet */
     /* Lent writes given back, whose release callbacks run from the loop
      * before the closes (xpr__loop_deliver_closes). */
     struct xpr__wq_released released;

@@ -6,6 +6,7 @@
 #include "backend.h"
 #include "loop_internal.h"
 #include "poller.h"
+#include "resolve.h"
 #include "signals.h"
 #include "sock.h"
 
@@ -145,6 +146,7 @@ static int loop_alive(const xpr_loop *loop)
     return !xpr__list_empty(&loop->conns) ||
            !xpr__list_empty(&loop->listeners) ||
            !xpr__list_empty(&loop->finished) || loop->released.head != NULL ||
+           loop->resolves_pending > 0 ||
            loop->active_public_timers > 0;
 }
 
@@ -311,6 +313,7 @@ void xpr_loop_free(xpr_loop *loop)
         return;
     xpr__atomic_store(&loop->freeing, 1);
     xpr__signals_loop_free(loop);
+    xpr__resolver_free(loop);
     while ((link = xpr__list_first(&loop->listeners)) != NULL)
         xpr_listener_close(XPR__CONTAINER(link, xpr_listener, link));
     link = xpr__list_first(&loop->conns);

@@ -3,6 +3,7 @@
 #define XPR_SOCKETS_H
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 

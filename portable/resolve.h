@@ -1,0 +1,13 @@
+/* The loop's resolver pool (portable/resolve.c). */
+#ifndef XPR_RESOLVE_H
+#define XPR_RESOLVE_H
+
+#include "xpr.h"
+
+struct xpr__resolver;
+
+/* xpr_loop_free: queued lookups are cancelled, running ones waited for;
+ * their callbacks run (XPR_ECANCELED) here or with the loop's posts. */
+void xpr__resolver_free(xpr_loop *loop);
+
+#endif
