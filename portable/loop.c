@@ -146,8 +146,7 @@ static int loop_alive(const xpr_loop *loop)
     return !xpr__list_empty(&loop->conns) ||
            !xpr__list_empty(&loop->listeners) ||
            !xpr__list_empty(&loop->finished) || loop->released.head != NULL ||
-           loop->resolves_pending > 0 ||
-           loop->active_public_timers > 0;
+           loop->resolves_pending > 0 || loop->active_public_timers > 0;
 }
 
 void xpr__loop_wait_begin(xpr_loop *loop)
