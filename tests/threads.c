@@ -87,14 +87,12 @@ static void step_timer(xpr_timer *t, void *arg)
     switch (run->step++) {
     case 0:
         xpr__fault_arm(XPR__FAULT_ALLOC, 2, 1);
-        CHECK_EQ(test_thread_start(&run->thread, raw_client_main,
-                                   &run->refused),
-                 0);
+        CHECK_EQ(
+            test_thread_start(&run->thread, raw_client_main, &run->refused), 0);
         break;
     case 1:
         xpr__fault_arm(XPR__FAULT_ALLOC, 0, 0);
-        CHECK_EQ(test_thread_start(&run->thread, raw_client_main,
-                                   &run->served),
+        CHECK_EQ(test_thread_start(&run->thread, raw_client_main, &run->served),
                  0);
         break;
     default:
