@@ -1,6 +1,6 @@
 /*
  * The socket layer: what the shared readiness engine and the core need from
- * the OS, implemented once per platform (posix/sock.c, win32/sock.c).
+ * the OS (portable/sock.c over the platform's xpr_sockets.h).
  * Every function returns 0 (or a byte count) on success and an XPR_E* code
  * on failure; XPR_EAGAIN means "would block".
  */
