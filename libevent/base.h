@@ -44,7 +44,7 @@ int xpr__levent_run(struct xpr__levent *lv, int timeout_ms);
 /* Any thread. */
 void xpr__levent_wake(struct xpr__levent *lv);
 
-/* Timer hooks (poller.h / backend.h), given the loop's struct. */
+/* Timer hooks (backend.h), given the loop's struct. */
 int xpr__levent_timer_arm(struct xpr__levent *lv, xpr_timer *t,
                           uint64_t timeout_ms);
 void xpr__levent_timer_disarm(xpr_timer *t);

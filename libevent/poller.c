@@ -197,7 +197,6 @@ static void levent_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__libevent_poller = {
-    .flags = 0,
     .init = levent_init,
     .free = levent_free,
     .update = levent_update,

@@ -252,17 +252,8 @@ static int eventselect_update(void *state, struct xpr__io *io,
     struct slot *sl = io->poller_data;
     WSAEVENT ev;
     int rc = 0;
-    if (sl != NULL && new_mask != 0) {
-        /* Quirk 8: a writer that starts waiting tries once more first. */
-        if ((new_mask & XPR__IO_WRITE) && !(sl->r.mask & XPR__IO_WRITE))
-            sl->r.pending |= XPR__IO_WRITE;
-        /* Quirk 7 again: a reader coming back (resume) on a socket
-         * registered while it was paused, with write interest only, may
-         * have data no FD_READ announces: it tries once. */
-        if ((new_mask & XPR__IO_READ) && !(sl->r.mask & XPR__IO_READ))
-            sl->r.pending |= XPR__IO_READ;
-        sl->r.mask = new_mask; /* the registration covers every event */
-        xpr__ready_queue(&st->ready, &sl->r);
+    if (sl != NULL && new_mask != 0) { /* quirks 4, 7, 8 */
+        xpr__ready_set_interest(&st->ready, &sl->r, new_mask);
         return 0;
     }
     if (sl != NULL) {
@@ -292,14 +283,8 @@ static int eventselect_update(void *state, struct xpr__io *io,
         sl->group->used--;
         return rc;
     }
-    sl->r.io = io;
-    sl->r.mask = new_mask;
-    sl->r.pending = new_mask & XPR__IO_READ;
-    if (new_mask == XPR__IO_WRITE)
-        sl->r.pending =
-            xpr__ready_missed_connect((SOCKET)io->sock); /* quirk 9 */
+    xpr__ready_start(&st->ready, &sl->r, io, new_mask); /* quirks 7, 9 */
     io->poller_data = sl;
-    xpr__ready_queue(&st->ready, &sl->r);
     return 0;
 }
 
@@ -307,31 +292,20 @@ static void harvest_slot(struct eventselect_state *st, struct slot *sl)
 {
     WSAEVENT ev = sl->group->events[sl->index + 1];
     WSANETWORKEVENTS ne;
-    unsigned events = 0;
-    int i;
+    int i, error = 0;
     if (sl->r.io == NULL) {
         WSAResetEvent(ev); /* quirk 2: a signal left from a removed socket */
         return;
     }
     if (WSAEnumNetworkEvents((SOCKET)sl->r.io->sock, ev, &ne) != 0) {
-        WSAResetEvent(ev);
-        sl->r.pending |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
-        xpr__ready_queue(&st->ready, &sl->r);
+        WSAResetEvent(ev); /* the engine's reads and sends will tell */
+        xpr__ready_record(&st->ready, &sl->r, FD_READ | FD_WRITE, 1);
         return;
     }
-    if (ne.lNetworkEvents & (FD_READ | FD_ACCEPT))
-        events |= XPR__IO_READ;
-    if (ne.lNetworkEvents & (FD_WRITE | FD_CONNECT))
-        events |= XPR__IO_WRITE;
-    if (ne.lNetworkEvents & FD_CLOSE) {
-        sl->r.closed = 1;
-        events |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
-    }
-    for (i = 0; i < FD_MAX_EVENTS; i++)
+    for (i = 0; i < FD_MAX_EVENTS; i++) /* quirk 6 */
         if ((ne.lNetworkEvents & (1L << i)) && ne.iErrorCode[i] != 0)
-            events |= XPR__IO_ERROR;
-    sl->r.pending |= events;
-    xpr__ready_queue(&st->ready, &sl->r);
+            error = 1;
+    xpr__ready_record(&st->ready, &sl->r, ne.lNetworkEvents, error);
 }
 
 /* Quirk 3: every signalled slot event of g from events[first] on. */
@@ -395,13 +369,10 @@ static void eventselect_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__eventselect_poller = {
-    XPR__POLLER_WRITE_EDGE,
-    eventselect_init,
-    eventselect_free,
-    eventselect_update,
-    eventselect_wait,
-    eventselect_wake,
-    NULL,
-    NULL,
-    NULL,
+    .flags = XPR__POLLER_WRITE_EDGE,
+    .init = eventselect_init,
+    .free = eventselect_free,
+    .update = eventselect_update,
+    .wait = eventselect_wait,
+    .wake = eventselect_wake,
 };

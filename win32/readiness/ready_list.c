@@ -61,6 +61,41 @@ int xpr__ready_take(struct xpr__list *ready, size_t slots,
     return 0;
 }
 
+void xpr__ready_start(struct xpr__list *ready, struct xpr__ready_slot *s,
+                      struct xpr__io *io, unsigned mask)
+{
+    s->io = io;
+    s->mask = mask;
+    s->pending = mask & XPR__IO_READ;
+    if (mask == XPR__IO_WRITE)
+        s->pending = xpr__ready_missed_connect((SOCKET)io->sock);
+    xpr__ready_queue(ready, s);
+}
+
+void xpr__ready_set_interest(struct xpr__list *ready, struct xpr__ready_slot *s,
+                             unsigned mask)
+{
+    s->pending |= mask & ~s->mask;
+    s->mask = mask;
+    xpr__ready_queue(ready, s);
+}
+
+void xpr__ready_record(struct xpr__list *ready, struct xpr__ready_slot *s,
+                       long network_events, int error)
+{
+    unsigned events = error ? XPR__IO_ERROR : 0u;
+    if (network_events & (FD_READ | FD_ACCEPT))
+        events |= XPR__IO_READ;
+    if (network_events & (FD_WRITE | FD_CONNECT))
+        events |= XPR__IO_WRITE;
+    if (network_events & FD_CLOSE) { /* hang-up: the engine reads to learn */
+        s->closed = 1;
+        events |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
+    }
+    s->pending |= events;
+    xpr__ready_queue(ready, s);
+}
+
 unsigned xpr__ready_missed_connect(SOCKET s)
 {
     fd_set except;
