@@ -39,6 +39,7 @@
 #include "fault.h"
 #include "libevent_backends.h"
 #include "poller.h"
+#include "sock.h"
 
 struct levent_poller {
     struct xpr__levent *lv;
@@ -93,7 +94,7 @@ static int set_event(struct event *ev, int on)
         return XPR_ENOMEM;
     if ((on ? event_add(ev, NULL) : event_del(ev)) == 0)
         return 0;
-    return xpr__levent_socket_error();
+    return xpr__sock_error();
 }
 
 static int set_write_event(struct xpr__io *io, struct io_events *ie, int on)

@@ -6,10 +6,10 @@
 
 struct xpr_backend_entry;
 
+/* The first row is the default: the back end used when neither the config
+ * nor XPR_BACKEND names one. */
 extern const struct xpr_backend_entry xpr__platform_backends[];
 extern const size_t xpr__platform_backend_count;
-/* The name used when neither the config nor XPR_BACKEND names one. */
-const char *xpr__platform_default_backend(void);
 
 /* The shared readiness engine's ops (portable/stream.c). */
 extern const struct xpr_backend_ops xpr__stream_ops;

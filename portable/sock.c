@@ -19,7 +19,7 @@
 #include "fault.h"
 #include "sock.h"
 
-static int last_error(void)
+int xpr__sock_error(void)
 {
     return xpr__error_from_os(XPR__SOCK_ERRNO);
 }
@@ -27,7 +27,7 @@ static int last_error(void)
 static int injected(int os_code)
 {
     XPR__SOCK_SET_ERRNO(os_code);
-    return last_error();
+    return xpr__sock_error();
 }
 
 int xpr__sock_addr_to_os(const struct xpr__addr *a, struct sockaddr_storage *ss)
@@ -78,7 +78,7 @@ static int own(xpr_socket_t s)
     if (xpr__fault(XPR__FAULT_SOCKOPT))
         rc = injected(XPR__SOCK_FAULT_OPTION);
     else if (xpr__sock_os_own(s) != 0)
-        rc = last_error();
+        rc = xpr__sock_error();
     if (rc != 0)
         XPR__SOCK_CLOSE(s);
     return rc;
@@ -92,7 +92,7 @@ int xpr__sock_open(int family, xpr_socket_t *out)
         return injected(XPR__SOCK_FAULT_EMFILE);
     s = XPR__SOCK_NEW(family == XPR__AF_INET ? AF_INET : AF_INET6);
     if (s == XPR__INVALID_SOCKET)
-        return last_error();
+        return xpr__sock_error();
     rc = own(s);
     if (rc == 0)
         *out = s;
@@ -113,14 +113,14 @@ int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
     if (xpr__fault(XPR__FAULT_BIND))
         rc = injected(XPR__SOCK_FAULT_EADDRINUSE);
     else if (bind(s, (struct sockaddr *)&ss, len) != 0)
-        rc = last_error();
+        rc = xpr__sock_error();
     else if (xpr__fault(XPR__FAULT_LISTEN))
         rc = injected(XPR__SOCK_FAULT_ENOBUFS);
     else if (listen(s, backlog > 0 ? backlog : SOMAXCONN) != 0)
-        rc = last_error();
+        rc = xpr__sock_error();
     len = sizeof(ss);
     if (rc == 0 && getsockname(s, (struct sockaddr *)&ss, &len) != 0)
-        rc = last_error();
+        rc = xpr__sock_error();
     if (rc == 0)
         rc = xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len, bound);
     if (rc != 0) {
@@ -144,7 +144,7 @@ int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out,
         s = accept(listener, (struct sockaddr *)&ss, &len);
     } while (s == XPR__INVALID_SOCKET && XPR__SOCK_INTERRUPTED());
     if (s == XPR__INVALID_SOCKET)
-        return last_error();
+        return xpr__sock_error();
     rc = own(s);
     if (rc != 0)
         return rc;
@@ -168,7 +168,7 @@ int xpr__sock_connect(const struct xpr__addr *addr, xpr_socket_t *out)
     if (xpr__fault(XPR__FAULT_CONNECT))
         rc = injected(XPR__SOCK_FAULT_ENOBUFS);
     else if (connect(s, (struct sockaddr *)&ss, len) != 0)
-        rc = XPR__SOCK_INTERRUPTED() ? XPR_EAGAIN : last_error();
+        rc = XPR__SOCK_INTERRUPTED() ? XPR_EAGAIN : xpr__sock_error();
     if (rc != 0 && rc != XPR_EAGAIN) { /* EAGAIN: in progress */
         XPR__SOCK_CLOSE(s);
         return rc;
@@ -182,7 +182,7 @@ int xpr__sock_connect_result(xpr_socket_t s)
     int err = 0;
     socklen_t len = sizeof(err);
     if (getsockopt(s, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0)
-        return last_error();
+        return xpr__sock_error();
     return err == 0 ? 0 : xpr__error_from_os(err);
 }
 
@@ -195,7 +195,7 @@ long xpr__sock_recv(xpr_socket_t s, void *buf, size_t len)
     do {
         n = (long)recv(s, buf, (int)(len > INT_MAX ? INT_MAX : len), 0);
     } while (n < 0 && XPR__SOCK_INTERRUPTED());
-    return n >= 0 ? n : (long)last_error();
+    return n >= 0 ? n : (long)xpr__sock_error();
 }
 
 long xpr__sock_sendv(xpr_socket_t s, const void *const *bases,
@@ -214,12 +214,12 @@ long xpr__sock_sendv(xpr_socket_t s, const void *const *bases,
         else
             n = xpr__sock_os_sendv(s, bases, lens, count);
     } while (n < 0 && XPR__SOCK_INTERRUPTED());
-    return n >= 0 ? n : (long)last_error();
+    return n >= 0 ? n : (long)xpr__sock_error();
 }
 
 int xpr__sock_shutdown_write(xpr_socket_t s)
 {
-    return shutdown(s, XPR__SOCK_SHUT_SEND) == 0 ? 0 : last_error();
+    return shutdown(s, XPR__SOCK_SHUT_SEND) == 0 ? 0 : xpr__sock_error();
 }
 
 int xpr__sock_set_linger0(xpr_socket_t s)
@@ -232,7 +232,7 @@ int xpr__sock_set_linger0(xpr_socket_t s)
     return setsockopt(s, SOL_SOCKET, SO_LINGER, (const char *)&lg,
                       sizeof(lg)) == 0
                ? 0
-               : last_error();
+               : xpr__sock_error();
 }
 
 void xpr__sock_close(xpr_socket_t s, int reset)
@@ -250,7 +250,7 @@ int xpr__sock_set_nodelay(xpr_socket_t s, int enable)
     return setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (const char *)&on,
                       sizeof(on)) == 0
                ? 0
-               : last_error();
+               : xpr__sock_error();
 }
 
 int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,
@@ -259,7 +259,7 @@ int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,
     if (xpr__fault(XPR__FAULT_SOCKOPT))
         return injected(XPR__SOCK_FAULT_OPTION);
     if (xpr__sock_os_keepalive(s, idle_ms, interval_ms ? interval_ms : idle_ms))
-        return last_error();
+        return xpr__sock_error();
     return 0;
 }
 
@@ -268,6 +268,6 @@ int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer)
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     if (getpeername(s, (struct sockaddr *)&ss, &len) != 0)
-        return last_error();
+        return xpr__sock_error();
     return xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len, peer);
 }

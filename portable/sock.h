@@ -16,6 +16,8 @@
 struct sockaddr;
 struct sockaddr_storage;
 
+/* The thread's last socket error (errno, WSAGetLastError) as XPR_E*. */
+int xpr__sock_error(void);
 /* One-time process setup (WSAStartup, SIGPIPE). Idempotent, thread-safe. */
 int xpr__sock_global_init(void);
 

@@ -285,13 +285,12 @@ static int stream_listen(xpr_loop *loop, const struct xpr__addr *addr,
     }
     sl->io.sock = sl->base.sock;
     sl->io.ready = listener_ready;
-    rc = loop->poller->update(loop->poller_state, &sl->io, XPR__IO_READ);
+    rc = set_interest(loop, &sl->io, XPR__IO_READ);
     if (rc != 0) {
         xpr__sock_close(sl->base.sock, 0);
         free(sl);
         return rc;
     }
-    sl->io.mask = XPR__IO_READ;
     *out = &sl->base;
     return 0;
 }

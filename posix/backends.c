@@ -20,8 +20,3 @@ const struct xpr_backend_entry xpr__platform_backends[] = {
 
 const size_t xpr__platform_backend_count =
     sizeof(xpr__platform_backends) / sizeof(xpr__platform_backends[0]);
-
-const char *xpr__platform_default_backend(void)
-{
-    return xpr__platform_backends[0].name;
-}
