@@ -1,11 +1,9 @@
 /* POSIX primitives for portable/: mutex, threads, clock. */
 #include "xpr_sys.h"
 
-#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "alloc.h"
 #include "xpr.h"
 
 int xpr__mutex_init(xpr__mutex *m)
@@ -33,31 +31,18 @@ void xpr__call_once(xpr__once_flag *flag, void (*fn)(void))
     pthread_once(flag, fn);
 }
 
-struct thread_start {
-    void (*fn)(void *arg);
-    void *arg;
-};
-
 static void *thread_main(void *p)
 {
-    struct thread_start start = *(struct thread_start *)p;
-    free(p);
-    start.fn(start.arg);
+    xpr__thread *t = p;
+    t->fn(t->arg);
     return NULL;
 }
 
 int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)
 {
-    struct thread_start *start = xpr__malloc(sizeof(*start));
-    if (start == NULL)
-        return XPR_ENOMEM;
-    start->fn = fn;
-    start->arg = arg;
-    if (pthread_create(&t->id, NULL, thread_main, start) != 0) {
-        free(start);
-        return XPR_ENOMEM;
-    }
-    return 0;
+    t->fn = fn;
+    t->arg = arg;
+    return pthread_create(&t->id, NULL, thread_main, t) == 0 ? 0 : XPR_ENOMEM;
 }
 
 void xpr__thread_join(xpr__thread *t)

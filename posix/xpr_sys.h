@@ -21,9 +21,12 @@ typedef pthread_once_t xpr__once_flag;
 #define XPR__ONCE_INIT PTHREAD_ONCE_INIT
 void xpr__call_once(xpr__once_flag *flag, void (*fn)(void));
 
-/* A joinable thread. */
+/* A joinable thread; it reads fn and arg from the struct, which stays in
+ * place until joined. */
 typedef struct {
     pthread_t id;
+    void (*fn)(void *arg);
+    void *arg;
 } xpr__thread;
 /* 0, or XPR_ENOMEM / a system error when no thread could be made. */
 int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg);

@@ -30,9 +30,12 @@ typedef struct {
     }
 void xpr__call_once(xpr__once_flag *flag, void (*fn)(void));
 
-/* A joinable thread (the HANDLE of _beginthreadex). */
+/* A joinable thread (the HANDLE of _beginthreadex); it reads fn and arg
+ * from the struct, which stays in place until joined. */
 typedef struct {
     void *handle;
+    void (*fn)(void *arg);
+    void *arg;
 } xpr__thread;
 /* 0, or XPR_ENOMEM / a system error when no thread could be made. */
 int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg);
