@@ -19,8 +19,7 @@
  *    once for every event; a bit seen while the engine has no interest is
  *    kept until interest comes back (pending, ready_list.h), so pause and
  *    resume need no new call. Interest that comes back is reported once
- *    anyway (quirks 6 and 8): an event the engine's dispatch drops, because
- *    an earlier callback turned that interest off, is not lost.
+ *    anyway (quirks 6 and 8, ready_list.h).
  * 4. Messages stay queued after a socket is removed, and its SOCKET value
  *    may be reused by a new socket at once: every registration gets its own
  *    message number (WM_APP + 1 .. 0xBFFF, rotating), and a message whose

@@ -25,9 +25,7 @@
  *    interest in it is kept (pending, ready_list.h) until interest comes
  *    back, so pause and resume do not need a second WSAEventSelect (which
  *    would replace the first and clear the recorded events). Interest that
- *    comes back is reported once anyway (quirks 7 and 8): an event the
- *    engine's dispatch drops, because an earlier callback turned that
- *    interest off, is not lost.
+ *    comes back is reported once anyway (quirks 7 and 8, ready_list.h).
  * 5. FD_CLOSE may come with data still unread and is not repeated, while
  *    the engine stops reading after a short read: a closed socket stays
  *    readable (level) until the engine drops read interest at EOF.
@@ -101,7 +99,7 @@ struct eventselect_state {
     size_t group_count, group_capacity;
     struct xpr__list ready; /* slots with something to report */
     struct xpr__fired_list fired;
-    HANDLE loop_event; /* auto-reset: wake, or a group thread reports */
+    HANDLE loop_event; /* group 0's events[0]: a wake or a group's report */
     volatile LONG quit;
 };
 
@@ -129,14 +127,15 @@ static void group_free(struct group *g)
         SetEvent(g->events[0]);
         WaitForSingleObject(g->thread, INFINITE);
         CloseHandle(g->thread);
-        CloseHandle(g->events[0]);
     }
-    for (i = 1; i < WSA_MAXIMUM_WAIT_EVENTS; i++)
+    for (i = 0; i < WSA_MAXIMUM_WAIT_EVENTS; i++)
         if (g->events[i] != NULL)
             WSACloseEvent(g->events[i]);
     free(g);
 }
 
+/* events[0], auto-reset: group 0's is the loop event, the others' their
+ * thread's control event. */
 static int group_add(struct eventselect_state *st)
 {
     struct group *g;
@@ -164,22 +163,17 @@ static int group_add(struct eventselect_state *st)
             return rc;
         }
     }
-    if (st->group_count == 0) {
-        g->events[0] = st->loop_event;
-    } else {
-        g->events[0] = CreateEventW(NULL, FALSE, FALSE, NULL);
-        if (g->events[0] != NULL)
-            g->thread = CreateThread(NULL, 64 * 1024, group_thread, g,
-                                     STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
-        if (g->thread == NULL) {
-            int rc = xpr__error_from_os((int)GetLastError());
-            if (g->events[0] != NULL)
-                CloseHandle(g->events[0]);
-            g->events[0] = NULL;
-            group_free(g);
-            return rc;
-        }
+    g->events[0] = CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (g->events[0] != NULL && st->group_count > 0)
+        g->thread = CreateThread(NULL, 64 * 1024, group_thread, g,
+                                 STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    if (g->events[0] == NULL || (st->group_count > 0 && g->thread == NULL)) {
+        int rc = xpr__error_from_os((int)GetLastError());
+        group_free(g);
+        return rc;
     }
+    if (st->group_count == 0)
+        st->loop_event = g->events[0];
     st->groups[st->group_count++] = g;
     return 0;
 }
@@ -192,14 +186,9 @@ static int eventselect_init(xpr_loop *loop, void **state)
     if (st == NULL)
         return XPR_ENOMEM;
     xpr__list_init(&st->ready);
-    st->loop_event = CreateEventW(NULL, FALSE, FALSE, NULL);
-    if (st->loop_event == NULL) {
-        free(st);
-        return xpr__error_from_os((int)GetLastError());
-    }
     rc = group_add(st);
     if (rc != 0) {
-        CloseHandle(st->loop_event);
+        free(st->groups);
         free(st);
         return rc;
     }
@@ -212,9 +201,9 @@ static void eventselect_free(void *state)
     struct eventselect_state *st = state;
     size_t i;
     InterlockedExchange(&st->quit, 1);
-    for (i = 0; i < st->group_count; i++)
+    /* group 0 last: the other groups' threads set its loop event */
+    for (i = st->group_count; i-- > 0;)
         group_free(st->groups[i]);
-    CloseHandle(st->loop_event);
     free(st->groups);
     free(st->fired.items);
     free(st);
