@@ -125,7 +125,7 @@
 #include "alloc.h"
 #include "base.h"
 #include "fault.h"
-#include "libevent_backends.h"
+#include "platform_backends.h"
 #include "sock.h"
 
 struct bev_conn {

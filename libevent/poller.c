@@ -37,7 +37,7 @@
 #include "alloc.h"
 #include "base.h"
 #include "fault.h"
-#include "libevent_backends.h"
+#include "platform_backends.h"
 #include "poller.h"
 #include "sock.h"
 

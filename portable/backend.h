@@ -233,7 +233,6 @@ struct xpr_loop {
     struct xpr__list finished; /* finished conns awaiting on_close */
     struct xpr__list listeners;
 
-    uint64_t active_public_timers;
     struct xpr_loop_stats stats;   /* counters the core and back ends bump */
     unsigned wait_failures_in_row; /* failed waits since the last success */
     uint64_t wait_failing_since_ms;

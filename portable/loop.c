@@ -135,7 +135,7 @@ static int loop_alive(const xpr_loop *loop)
 {
     return !xpr__list_empty(&loop->conns) ||
            !xpr__list_empty(&loop->listeners) ||
-           !xpr__list_empty(&loop->finished) || loop->active_public_timers > 0;
+           !xpr__list_empty(&loop->finished) || loop->stats.active_timers > 0;
 }
 
 void xpr__loop_wait_begin(xpr_loop *loop)

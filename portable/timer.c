@@ -32,13 +32,10 @@ static void set_active(xpr_timer *t, int active)
         return;
     t->active = (unsigned char)active;
     if (t->is_public) {
-        if (active) {
-            t->loop->active_public_timers++;
+        if (active)
             t->loop->stats.active_timers++;
-        } else {
-            t->loop->active_public_timers--;
+        else
             t->loop->stats.active_timers--;
-        }
     }
 }
 

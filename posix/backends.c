@@ -2,12 +2,6 @@
 #include "backend.h"
 #include "platform_backends.h"
 
-#ifdef XPR_HAVE_LIBEVENT
-#include "libevent_backends.h"
-#endif
-
-extern const struct xpr_poller_ops xpr__poll_poller;
-
 const struct xpr_backend_entry xpr__platform_backends[] = {
 #ifdef XPR_HAVE_LIBEVENT
     {.name = "libevent",
