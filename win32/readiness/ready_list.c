@@ -26,7 +26,21 @@ static int queued(const struct xpr__ready_slot *s)
     return s->link.next != NULL && s->link.next != &s->link;
 }
 
-void xpr__ready_queue(struct xpr__list *ready, struct xpr__ready_slot *s)
+/* For a socket registered while it connects: XPR__IO_WRITE | XPR__IO_ERROR
+ * when the connect already failed, else 0. */
+static unsigned missed_connect(SOCKET s)
+{
+    fd_set except;
+    struct timeval zero = {0, 0};
+    FD_ZERO(&except);
+    FD_SET(s, &except);
+    if (select(0, NULL, NULL, &except, &zero) == 1)
+        return XPR__IO_WRITE | XPR__IO_ERROR;
+    return 0;
+}
+
+/* Queues s if it has something the engine wants now and is not queued. */
+static void queue(struct xpr__list *ready, struct xpr__ready_slot *s)
 {
     if (!queued(s) && deliverable(s) != 0)
         xpr__list_push_back(ready, &s->link);
@@ -68,8 +82,8 @@ void xpr__ready_start(struct xpr__list *ready, struct xpr__ready_slot *s,
     s->mask = mask;
     s->pending = mask & XPR__IO_READ;
     if (mask == XPR__IO_WRITE)
-        s->pending = xpr__ready_missed_connect((SOCKET)io->sock);
-    xpr__ready_queue(ready, s);
+        s->pending = missed_connect((SOCKET)io->sock);
+    queue(ready, s);
 }
 
 void xpr__ready_set_interest(struct xpr__list *ready, struct xpr__ready_slot *s,
@@ -77,7 +91,7 @@ void xpr__ready_set_interest(struct xpr__list *ready, struct xpr__ready_slot *s,
 {
     s->pending |= mask & ~s->mask;
     s->mask = mask;
-    xpr__ready_queue(ready, s);
+    queue(ready, s);
 }
 
 void xpr__ready_record(struct xpr__list *ready, struct xpr__ready_slot *s,
@@ -93,16 +107,5 @@ void xpr__ready_record(struct xpr__list *ready, struct xpr__ready_slot *s,
         events |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
     }
     s->pending |= events;
-    xpr__ready_queue(ready, s);
-}
-
-unsigned xpr__ready_missed_connect(SOCKET s)
-{
-    fd_set except;
-    struct timeval zero = {0, 0};
-    FD_ZERO(&except);
-    FD_SET(s, &except);
-    if (select(0, NULL, NULL, &except, &zero) == 1)
-        return XPR__IO_WRITE | XPR__IO_ERROR;
-    return 0;
+    queue(ready, s);
 }
