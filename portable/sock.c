@@ -262,12 +262,3 @@ int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,
         return xpr__sock_error();
     return 0;
 }
-
-int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (getpeername(s, (struct sockaddr *)&ss, &len) != 0)
-        return xpr__sock_error();
-    return xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len, peer);
-}

@@ -57,6 +57,5 @@ void xpr__sock_close(xpr_socket_t s, int reset);
 int xpr__sock_set_nodelay(xpr_socket_t s, int enable);
 int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,
                             uint32_t interval_ms);
-int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer);
 
 #endif
