@@ -204,9 +204,9 @@ static void advance_now(struct xpr__levent *lv)
     event_base_update_cache_time(lv->base);
 }
 
-int xpr__levent_timer_arm(struct xpr__levent *lv, xpr_timer *t,
-                          uint64_t timeout_ms)
+int xpr__levent_timer_arm(xpr_timer *t, uint64_t timeout_ms)
 {
+    struct xpr__levent *lv = t->loop->backend;
     struct event *ev = t->backend_timer;
     struct timeval tv;
     if (ev == NULL) {
@@ -238,11 +238,6 @@ void xpr__levent_timer_release(xpr_timer *t)
 }
 
 /* ---- sockets ---- */
-
-int xpr__levent_socket_error(void)
-{
-    return xpr__error_from_os(EVUTIL_SOCKET_ERROR());
-}
 
 void xpr__levent_ignore_sigpipe(void)
 {

@@ -44,9 +44,9 @@ int xpr__levent_run(struct xpr__levent *lv, int timeout_ms);
 /* Any thread. */
 void xpr__levent_wake(struct xpr__levent *lv);
 
-/* Timer hooks (poller.h / backend.h), given the loop's struct. */
-int xpr__levent_timer_arm(struct xpr__levent *lv, xpr_timer *t,
-                          uint64_t timeout_ms);
+/* Timer hooks (backend.h) of a back end whose loop->backend is its
+ * struct xpr__levent (libevent-bev). */
+int xpr__levent_timer_arm(xpr_timer *t, uint64_t timeout_ms);
 void xpr__levent_timer_disarm(xpr_timer *t);
 void xpr__levent_timer_release(xpr_timer *t);
 
@@ -57,9 +57,6 @@ static inline int xpr__levent_fd_fits(const struct xpr__levent *lv,
 {
     return lv->fd_limit == 0 || (long)fd < lv->fd_limit;
 }
-
-/* The last socket error of this thread (EVUTIL_SOCKET_ERROR) as XPR_E*. */
-int xpr__levent_socket_error(void);
 
 /* POSIX: ignore SIGPIPE unless the application installed a handler.
  * libevent writes with writev(), which cannot pass MSG_NOSIGNAL. */

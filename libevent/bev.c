@@ -125,7 +125,7 @@
 #include "alloc.h"
 #include "base.h"
 #include "fault.h"
-#include "libevent_backends.h"
+#include "platform_backends.h"
 #include "sock.h"
 
 struct bev_conn {
@@ -173,7 +173,7 @@ static int enable(struct bufferevent *bev, short what)
         return XPR_ENOMEM;
     if (bufferevent_enable(bev, what) == 0)
         return 0;
-    rc = xpr__levent_socket_error();
+    rc = xpr__sock_error();
     return rc == 0 || rc == XPR_EAGAIN ? XPR_ENOMEM : rc;
 }
 
@@ -212,9 +212,11 @@ static void release_bev(struct bev_conn *bc, int reset)
 
 /* Hands buffered input to the core while it wants data, then a pending
  * EOF (quirks 7, 8). */
-static void deliver_input(struct bev_conn *bc)
+static void deliver_input(struct bufferevent *bev, void *arg)
 {
+    struct bev_conn *bc = arg;
     xpr_conn *c = &bc->base;
+    (void)bev;
     while (xpr__conn_wants_data(c)) {
         struct evbuffer *in = bufferevent_get_input(bc->bev);
         struct evbuffer_iovec chunk;
@@ -236,29 +238,19 @@ static void deliver_input(struct bev_conn *bc)
     }
 }
 
-static void bev_readable(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    deliver_input(arg);
-}
-
 /* Quirks 2, 13, 14: reports what libevent drained since the last call. */
-static void report_drained(struct bev_conn *bc)
+static void report_drained(struct bufferevent *bev, void *arg)
 {
+    struct bev_conn *bc = arg;
     struct evbuffer *out = output_of(bc);
     size_t n;
+    (void)bev;
     evbuffer_lock(out);
     n = bc->drained;
     bc->drained = 0;
     evbuffer_unlock(out);
     if (n > 0)
         xpr__conn_sent(&bc->base, n);
-}
-
-static void bev_written(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    report_drained(arg);
 }
 
 /* Quirk 13: may run on an IOCP thread, with the output buffer locked. */
@@ -306,7 +298,6 @@ static void bev_event(struct bufferevent *bev, short what, void *arg)
     int os_error = EVUTIL_SOCKET_ERROR(); /* quirk 9: before anything */
     struct bev_conn *bc = arg;
     xpr_conn *c = &bc->base;
-    (void)bev;
     if (xpr__conn_done(c))
         return;
     if (what & BEV_EVENT_CONNECTED) {
@@ -315,11 +306,11 @@ static void bev_event(struct bufferevent *bev, short what, void *arg)
         xpr__conn_failed(c, error_of(bc, os_error));
     } else if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING)) {
         int stuck = libevent_closes_sockets(c->loop) && rearm_after_eof(bc);
-        report_drained(bc); /* quirk 15: sends that completed meanwhile */
+        report_drained(bev, bc); /* quirk 15: sends completed meanwhile */
         if (bc->bev == NULL || xpr__conn_done(c))
             return;
         bc->eof_seen = 1;
-        deliver_input(bc); /* what was held while paused, then the EOF */
+        deliver_input(bev, bc); /* what was held while paused, then EOF */
         if (stuck && !xpr__conn_done(c))
             xpr__conn_failed(c, XPR_EIO); /* nothing can be written */
     } else if (what & BEV_EVENT_EOF) {
@@ -346,7 +337,7 @@ static int attach_bev(struct bev_conn *bc)
         return XPR_ENOMEM;
     }
     bufferevent_setwatermark(bc->bev, EV_WRITE, SIZE_MAX, 0); /* quirk 2 */
-    bufferevent_setcb(bc->bev, bev_readable, bev_written, bev_event, bc);
+    bufferevent_setcb(bc->bev, deliver_input, report_drained, bev_event, bc);
     return 0;
 }
 
@@ -383,7 +374,7 @@ static void bev_accept_failed(struct evconnlistener *evl, void *arg)
 {
     struct bev_listener *bl = arg;
     (void)evl;
-    xpr__listener_accept_failed(&bl->base, xpr__levent_socket_error());
+    xpr__listener_accept_failed(&bl->base, xpr__sock_error());
 }
 
 static int bev_listener_set_accepting(xpr_listener *l, int on)
@@ -461,7 +452,7 @@ static int bev_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
      * core turns reading on once connected */
     if (bufferevent_socket_connect(bc->bev, (struct sockaddr *)&ss, sslen) !=
         0) {
-        rc = xpr__levent_socket_error();
+        rc = xpr__sock_error();
         release_bev(bc, 0);
         return rc;
     }
@@ -550,17 +541,12 @@ static void bev_wake(xpr_loop *loop)
     xpr__levent_wake(loop->backend);
 }
 
-static int bev_timer_arm(xpr_timer *t, uint64_t timeout_ms)
-{
-    return xpr__levent_timer_arm(t->loop->backend, t, timeout_ms);
-}
-
 const struct xpr_backend_ops xpr__bev_ops = {
     .loop_init = bev_loop_init,
     .loop_free = bev_loop_free,
     .run_once = bev_run_once,
     .wake = bev_wake,
-    .timer_arm = bev_timer_arm,
+    .timer_arm = xpr__levent_timer_arm,
     .timer_disarm = xpr__levent_timer_disarm,
     .timer_release = xpr__levent_timer_release,
     .listen = bev_listen,

@@ -37,8 +37,9 @@
 #include "alloc.h"
 #include "base.h"
 #include "fault.h"
-#include "libevent_backends.h"
+#include "platform_backends.h"
 #include "poller.h"
+#include "sock.h"
 
 struct levent_poller {
     struct xpr__levent *lv;
@@ -92,7 +93,7 @@ static int set_event(struct event *ev, int on)
         return XPR_ENOMEM;
     if ((on ? event_add(ev, NULL) : event_del(ev)) == 0)
         return 0;
-    return xpr__levent_socket_error();
+    return xpr__sock_error();
 }
 
 static int set_write_event(struct xpr__io *io, struct io_events *ie, int on)
@@ -194,7 +195,6 @@ static void levent_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__libevent_poller = {
-    .flags = 0,
     .init = levent_init,
     .free = levent_free,
     .update = levent_update,

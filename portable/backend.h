@@ -1,20 +1,11 @@
 /*
- * The contract between the portable core and a back end.
- *
- * The core (portable/loop.c, conn.c, listener.c, timer.c, post.c) owns what
- * every back end shares: argument and thread checks, the live objects, each
- * conn's state machine and write queue (conn.c), timeouts,
- * max_connections, statistics and the delivery of on_close. A back end is
- * a transport: it owns sockets and moves bytes, and reports what happened
- * through the xpr__conn_* entry points below. Four families implement
- * struct xpr_backend_ops:
- *   - the readiness transport (portable/stream.c) over a poller
- *     (portable/poller.h): poll, select, eventselect, asyncselect, libevent,
- *     nonblocking;
- *   - libevent's bufferevents (libevent/bev.c): libevent-bev, libevent-iocp;
- *   - the Windows completion engine (win32/completion/): overlapped,
- *     completion-routine, iocp;
- *   - a thread per connection (portable/blocking/): blocking.
+ * The contract between the portable core and a back end. The core
+ * (portable/loop.c, conn.c, listener.c, timer.c, post.c) owns what every
+ * back end shares, each conn's state machine and write queue among it
+ * (conn.c). A back end is a transport: it owns sockets and moves bytes, and
+ * reports what happened through the xpr__conn_* entry points below. The
+ * four families that implement struct xpr_backend_ops are in
+ * docs/design.md ("Layers").
  *
  * Rules every transport follows:
  *   1. A conn ends with exactly one xpr__conn_closed, after the core asked
@@ -246,7 +237,6 @@ struct xpr_loop {
      * before the closes (xpr__loop_deliver_closes). */
     struct xpr__wq_released released;
 
-    uint64_t active_public_timers;
     struct xpr_loop_stats stats;   /* counters the core and back ends bump */
     unsigned wait_failures_in_row; /* failed waits since the last success */
     uint64_t wait_failing_since_ms;

@@ -1,9 +1,7 @@
 /* The error table: names and messages of XPR_E* codes, and the boundary
  * where raw OS codes become XPR_E* codes. */
 #include "backend.h"
-
-/* The platform's table (posix/errno_map.c, win32/error_map.c). */
-int xpr__os_error_map(int os_code);
+#include "xpr_errors.h" /* the platform's table */
 
 static XPR__THREAD_LOCAL int last_os_error;
 
@@ -43,7 +41,14 @@ int xpr_last_os_error(void)
 int xpr__error_from_os(int os_code)
 {
     last_os_error = os_code;
-    return os_code == 0 ? XPR_EIO : xpr__os_error_map(os_code);
+    switch (os_code) {
+#define XPR_OS_ERROR_CASE_(os, xpr)                                            \
+    case os:                                                                   \
+        return xpr;
+        XPR__OS_ERROR_MAP(XPR_OS_ERROR_CASE_)
+#undef XPR_OS_ERROR_CASE_
+    }
+    return XPR_EIO; /* 0 too: a failure without a code */
 }
 
 int xpr_version(void)

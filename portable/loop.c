@@ -82,33 +82,27 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
     xpr__list_init(&loop->listeners);
     loop->workers = resolve_workers(entry, config.workers);
     loop->reserve_sock = XPR__INVALID_SOCKET;
-    if (loop->read_buf == NULL || xpr__mutex_init(&loop->post_lock) != 0) {
-        free(loop->read_buf);
-        free(loop);
-        return XPR_ENOMEM;
-    }
+    rc = XPR_ENOMEM;
+    if (loop->read_buf == NULL || xpr__mutex_init(&loop->post_lock) != 0)
+        goto no_locks;
     if (xpr__mutex_init(&loop->run_lock) != 0) {
         xpr__mutex_destroy(&loop->post_lock);
-        free(loop->read_buf);
-        free(loop);
-        return XPR_ENOMEM;
+        goto no_locks;
     }
-    if (loop->poller != NULL) {
-        rc = loop->poller->init(loop, &loop->poller_state);
-        if (rc != 0)
-            goto fail;
-    }
-    rc = loop->ops->loop_init(loop);
-    if (rc != 0) {
-        if (loop->poller != NULL)
-            loop->poller->free(loop->poller_state);
+    rc = loop->poller ? loop->poller->init(loop, &loop->poller_state) : 0;
+    if (rc != 0)
         goto fail;
+    rc = loop->ops->loop_init(loop);
+    if (rc == 0) {
+        *loop_out = loop;
+        return 0;
     }
-    *loop_out = loop;
-    return 0;
+    if (loop->poller != NULL)
+        loop->poller->free(loop->poller_state);
 fail:
     xpr__mutex_destroy(&loop->run_lock);
     xpr__mutex_destroy(&loop->post_lock);
+no_locks:
     free(loop->read_buf);
     free(loop);
     return rc;
@@ -146,7 +140,7 @@ static int loop_alive(const xpr_loop *loop)
     return !xpr__list_empty(&loop->conns) ||
            !xpr__list_empty(&loop->listeners) ||
            !xpr__list_empty(&loop->finished) || loop->released.head != NULL ||
-           loop->resolves_pending > 0 || loop->active_public_timers > 0;
+           loop->resolves_pending > 0 || loop->stats.active_timers > 0;
 }
 
 void xpr__loop_wait_begin(xpr_loop *loop)

@@ -36,7 +36,6 @@
 #include "xpr_sys.h"
 
 struct xpr_loop;
-struct xpr_timer;
 
 enum {
     XPR__IO_READ = 1u << 0,
@@ -116,12 +115,6 @@ struct xpr_poller_ops {
     int (*update)(void *state, struct xpr__io *io, unsigned new_mask);
     int (*wait)(void *state, int timeout_ms, const struct xpr__fired **fired);
     void (*wake)(void *state);
-    /* Optional (NULL = the core's timer heap): pollers with timers of their
-     * own (libevent) run xpr timers with them and call xpr__timer_expired(t)
-     * when due; state is t->loop->poller_state. */
-    int (*timer_arm)(struct xpr_timer *t, uint64_t timeout_ms);
-    void (*timer_disarm)(struct xpr_timer *t);
-    void (*timer_release)(struct xpr_timer *t); /* frees t->backend_timer */
 };
 
 /* flags */

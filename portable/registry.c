@@ -49,5 +49,5 @@ int xpr_backend_supported(const char *name)
 
 const char *xpr_backend_default(void)
 {
-    return xpr__platform_default_backend();
+    return xpr__platform_backends[0].name;
 }

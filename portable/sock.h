@@ -1,6 +1,6 @@
 /*
  * The socket layer: what the shared readiness engine and the core need from
- * the OS, implemented once per platform (posix/sock.c, win32/sock.c).
+ * the OS (portable/sock.c over the platform's xpr_sockets.h).
  * Every function returns 0 (or a byte count) on success and an XPR_E* code
  * on failure; XPR_EAGAIN means "would block".
  */
@@ -16,6 +16,8 @@
 struct sockaddr;
 struct sockaddr_storage;
 
+/* The thread's last socket error (errno, WSAGetLastError) as XPR_E*. */
+int xpr__sock_error(void);
 /* One-time process setup (WSAStartup, SIGPIPE). Idempotent, thread-safe. */
 int xpr__sock_global_init(void);
 
@@ -52,9 +54,11 @@ int xpr__sock_shutdown_write(xpr_socket_t s);
 /* Close; with reset, SO_LINGER 0 first so the peer sees RST. */
 void xpr__sock_close(xpr_socket_t s, int reset);
 
+/* The address of the connected peer (getpeername). */
+int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer);
+
 int xpr__sock_set_nodelay(xpr_socket_t s, int enable);
 int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,
                             uint32_t interval_ms);
-int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer);
 
 #endif

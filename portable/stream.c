@@ -7,10 +7,8 @@
  *
  * Rules it keeps:
  *   1. Sends are synchronous (XPR__TRANSPORT_SENDS_AT_ONCE): the core
- *      writes straight to the socket and queues only what would block. This
- *      is why the libevent back end is faster than bufferevents, which
- *      defer every write to the next writable event (docs/design.md, "Why
- *      libevent is a poller").
+ *      writes straight to the socket and queues only what would block
+ *      (docs/design.md, "Why libevent is a poller").
  *   2. Interest follows state: readable while the core has reading on (off
  *      while paused, closing, or after EOF: a level-triggered poller would
  *      report EOF forever); writable while connecting or while a send
@@ -285,13 +283,12 @@ static int stream_listen(xpr_loop *loop, const struct xpr__addr *addr,
     }
     sl->io.sock = sl->base.sock;
     sl->io.ready = listener_ready;
-    rc = loop->poller->update(loop->poller_state, &sl->io, XPR__IO_READ);
+    rc = set_interest(loop, &sl->io, XPR__IO_READ);
     if (rc != 0) {
         xpr__sock_close(sl->base.sock, 0);
         free(sl);
         return rc;
     }
-    sl->io.mask = XPR__IO_READ;
     *out = &sl->base;
     return 0;
 }

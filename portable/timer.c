@@ -1,22 +1,19 @@
 /* Timers: the public API, and internal timers (connection timeouts) that do
- * not keep the loop alive. Back ends with timers of their own (libevent) arm
- * them through ops or poller hooks; the others use the core's heap, whose
- * nearest deadline is the wait timeout. */
+ * not keep the loop alive. A back end with timers of its own (libevent-bev)
+ * arms them through its ops; the others use the core's heap, whose nearest
+ * deadline is the wait timeout. */
 #include <limits.h>
 #include <stdlib.h>
 
 #include "alloc.h"
 #include "backend.h"
 #include "loop_internal.h"
-#include "poller.h"
 
 static int backend_arm(xpr_timer *t, uint64_t ms)
 {
     xpr_loop *loop = t->loop;
     if (loop->ops->timer_arm != NULL)
         return loop->ops->timer_arm(t, ms);
-    if (loop->poller != NULL && loop->poller->timer_arm != NULL)
-        return loop->poller->timer_arm(t, ms);
     return xpr__heap_push(&loop->timer_heap, &t->node, xpr__now_ms() + ms);
 }
 
@@ -25,8 +22,6 @@ static void backend_disarm(xpr_timer *t)
     xpr_loop *loop = t->loop;
     if (loop->ops->timer_disarm != NULL)
         loop->ops->timer_disarm(t);
-    else if (loop->poller != NULL && loop->poller->timer_disarm != NULL)
-        loop->poller->timer_disarm(t);
     else
         xpr__heap_remove(&loop->timer_heap, &t->node);
 }
@@ -37,13 +32,10 @@ static void set_active(xpr_timer *t, int active)
         return;
     t->active = (unsigned char)active;
     if (t->is_public) {
-        if (active) {
-            t->loop->active_public_timers++;
+        if (active)
             t->loop->stats.active_timers++;
-        } else {
-            t->loop->active_public_timers--;
+        else
             t->loop->stats.active_timers--;
-        }
     }
 }
 
@@ -81,12 +73,9 @@ void xpr__timer_disarm(xpr_timer *t)
 
 void xpr__timer_release(xpr_timer *t)
 {
-    xpr_loop *loop = t->loop;
     xpr__timer_disarm(t);
-    if (loop->ops->timer_release != NULL)
-        loop->ops->timer_release(t);
-    else if (loop->poller != NULL && loop->poller->timer_release != NULL)
-        loop->poller->timer_release(t);
+    if (t->loop->ops->timer_release != NULL)
+        t->loop->ops->timer_release(t);
 }
 
 void xpr__timer_expired(xpr_timer *t)

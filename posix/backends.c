@@ -2,12 +2,6 @@
 #include "backend.h"
 #include "platform_backends.h"
 
-#ifdef XPR_HAVE_LIBEVENT
-#include "libevent_backends.h"
-#endif
-
-extern const struct xpr_poller_ops xpr__poll_poller;
-
 const struct xpr_backend_entry xpr__platform_backends[] = {
 #ifdef XPR_HAVE_LIBEVENT
     {.name = "libevent",
@@ -24,8 +18,3 @@ const struct xpr_backend_entry xpr__platform_backends[] = {
 
 const size_t xpr__platform_backend_count =
     sizeof(xpr__platform_backends) / sizeof(xpr__platform_backends[0]);
-
-const char *xpr__platform_default_backend(void)
-{
-    return xpr__platform_backends[0].name;
-}

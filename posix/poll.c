@@ -178,6 +178,9 @@ static void poll_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__poll_poller = {
-    0,         poll_init, poll_free, poll_update, poll_wait,
-    poll_wake, NULL,      NULL,      NULL,
+    .init = poll_init,
+    .free = poll_free,
+    .update = poll_update,
+    .wait = poll_wait,
+    .wake = poll_wake,
 };

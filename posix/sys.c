@@ -3,11 +3,9 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "alloc.h"
 #include "xpr.h"
 
 int xpr__mutex_init(xpr__mutex *m)
@@ -80,16 +78,10 @@ void xpr__call_once(xpr__once_flag *flag, void (*fn)(void))
     pthread_once(flag, fn);
 }
 
-struct thread_start {
-    void (*fn)(void *arg);
-    void *arg;
-};
-
 static void *thread_main(void *p)
 {
-    struct thread_start start = *(struct thread_start *)p;
-    free(p);
-    start.fn(start.arg);
+    xpr__thread *t = p;
+    t->fn(t->arg);
     return NULL;
 }
 
@@ -99,27 +91,20 @@ static void *thread_main(void *p)
 int xpr__thread_start_sized(xpr__thread *t, void (*fn)(void *arg), void *arg,
                             size_t stack_size)
 {
-    struct thread_start *start = xpr__malloc(sizeof(*start));
     pthread_attr_t attr;
     int rc = EINVAL;
-    if (start == NULL)
-        return XPR_ENOMEM;
-    start->fn = fn;
-    start->arg = arg;
+    t->fn = fn;
+    t->arg = arg;
     if (stack_size > 0 && pthread_attr_init(&attr) == 0) {
         if (stack_size < (size_t)PTHREAD_STACK_MIN)
             stack_size = (size_t)PTHREAD_STACK_MIN;
         if (pthread_attr_setstacksize(&attr, stack_size) == 0)
-            rc = pthread_create(&t->id, &attr, thread_main, start);
+            rc = pthread_create(&t->id, &attr, thread_main, t);
         pthread_attr_destroy(&attr);
     }
     if (rc == EINVAL)
-        rc = pthread_create(&t->id, NULL, thread_main, start);
-    if (rc != 0) {
-        free(start);
-        return XPR_ENOMEM;
-    }
-    return 0;
+        rc = pthread_create(&t->id, NULL, thread_main, t);
+    return rc == 0 ? 0 : XPR_ENOMEM;
 }
 
 int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)

@@ -33,9 +33,12 @@ void xpr__cond_wait(xpr__cond *c, xpr__mutex *m, int timeout_ms);
 void xpr__cond_signal(xpr__cond *c);
 void xpr__cond_broadcast(xpr__cond *c);
 
-/* A joinable thread. */
+/* A joinable thread; it reads fn and arg from the struct, which stays in
+ * place until joined. */
 typedef struct {
     pthread_t id;
+    void (*fn)(void *arg);
+    void *arg;
 } xpr__thread;
 /* 0, or XPR_ENOMEM / a system error when no thread could be made. */
 int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg);

@@ -20,6 +20,17 @@ struct paused_run {
     int resumed;
 };
 
+/* Both ends of every client closed: the run is over, whichever end
+ * closed last. */
+static void note_close(struct paused_run *r)
+{
+    r->closes++;
+    if (r->closes == 2 * CLIENTS) {
+        CHECK_EQ(xpr_listener_close(r->listener), 0);
+        tloop_stop_when_empty(r->loop);
+    }
+}
+
 static void server_on_open(xpr_conn *conn)
 {
     struct paused_run *r = xpr_conn_userdata(conn);
@@ -40,7 +51,7 @@ static void server_on_close(xpr_conn *conn, int err)
     callback_enter();
     CHECK_EQ(err, 0);
     CHECK_EQ(xpr_conn_socket(conn, &s), XPR_ECLOSED);
-    r->closes++;
+    note_close(r);
     callback_leave();
 }
 
@@ -67,11 +78,7 @@ static void client_on_close(xpr_conn *conn, int err)
     struct paused_run *r = xpr_conn_userdata(conn);
     callback_enter();
     CHECK_EQ(err, 0);
-    r->closes++;
-    if (r->closes == 2 * CLIENTS) {
-        CHECK_EQ(xpr_listener_close(r->listener), 0);
-        tloop_stop_when_empty(r->loop);
-    }
+    note_close(r);
     callback_leave();
 }
 

@@ -4,13 +4,7 @@
 
 #ifdef XPR_HAVE_LIBEVENT
 #include "base.h" /* XPR__LEVENT_IOCP */
-#include "libevent_backends.h"
 #endif
-
-extern const struct xpr_poller_ops xpr__select_poller;
-extern const struct xpr_poller_ops xpr__eventselect_poller;
-extern const struct xpr_poller_ops xpr__asyncselect_poller;
-extern const struct xpr_backend_ops xpr__completion_ops;
 
 const struct xpr_backend_entry xpr__platform_backends[] = {
     /* the completion engine; variant = enum xpr__harvester_kind */
@@ -45,8 +39,3 @@ const struct xpr_backend_entry xpr__platform_backends[] = {
 
 const size_t xpr__platform_backend_count =
     sizeof(xpr__platform_backends) / sizeof(xpr__platform_backends[0]);
-
-const char *xpr__platform_default_backend(void)
-{
-    return xpr__platform_backends[0].name;
-}

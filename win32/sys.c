@@ -3,9 +3,7 @@
 #include "xpr_winsock.h"
 
 #include <process.h>
-#include <stdlib.h>
 
-#include "alloc.h"
 #include "xpr.h"
 #include "xpr_sys.h"
 
@@ -102,17 +100,11 @@ void xpr__call_once(xpr__once_flag *flag, void (*fn)(void))
     InitOnceExecuteOnce((PINIT_ONCE)flag, run_once, (PVOID)(uintptr_t)fn, NULL);
 }
 
-struct thread_start {
-    void (*fn)(void *arg);
-    void *arg;
-};
-
 /* _beginthreadex, not CreateThread: the thread may use the C runtime. */
 static unsigned __stdcall thread_main(void *p)
 {
-    struct thread_start start = *(struct thread_start *)p;
-    free(p);
-    start.fn(start.arg);
+    xpr__thread *t = p;
+    t->fn(t->arg);
     return 0;
 }
 
@@ -121,21 +113,12 @@ static unsigned __stdcall thread_main(void *p)
 int xpr__thread_start_sized(xpr__thread *t, void (*fn)(void *arg), void *arg,
                             size_t stack_size)
 {
-    struct thread_start *start = xpr__malloc(sizeof(*start));
-    uintptr_t h;
-    if (start == NULL)
-        return XPR_ENOMEM;
-    start->fn = fn;
-    start->arg = arg;
-    h = _beginthreadex(NULL, (unsigned)stack_size, thread_main, start,
-                       stack_size > 0 ? STACK_SIZE_PARAM_IS_A_RESERVATION : 0,
-                       NULL);
-    if (h == 0) {
-        free(start);
-        return XPR_ENOMEM;
-    }
-    t->handle = (void *)h;
-    return 0;
+    t->fn = fn;
+    t->arg = arg;
+    t->handle = (void *)_beginthreadex(
+        NULL, (unsigned)stack_size, thread_main, t,
+        stack_size > 0 ? STACK_SIZE_PARAM_IS_A_RESERVATION : 0, NULL);
+    return t->handle != NULL ? 0 : XPR_ENOMEM;
 }
 
 int xpr__thread_start(xpr__thread *t, void (*fn)(void *arg), void *arg)

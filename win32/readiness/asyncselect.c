@@ -19,8 +19,7 @@
  *    once for every event; a bit seen while the engine has no interest is
  *    kept until interest comes back (pending, ready_list.h), so pause and
  *    resume need no new call. Interest that comes back is reported once
- *    anyway (quirks 6 and 8): an event the engine's dispatch drops, because
- *    an earlier callback turned that interest off, is not lost.
+ *    anyway (quirks 6 and 8, ready_list.h).
  * 4. Messages stay queued after a socket is removed, and its SOCKET value
  *    may be reused by a new socket at once: every registration gets its own
  *    message number (WM_APP + 1 .. 0xBFFF, rotating), and a message whose
@@ -159,25 +158,6 @@ static void unlink_slot(struct asyncselect_state *st, struct slot *sl)
     st->slot_count--;
 }
 
-static void record(struct asyncselect_state *st, struct slot *sl, long event,
-                   int error)
-{
-    unsigned events = 0;
-    if (event & (FD_READ | FD_ACCEPT))
-        events |= XPR__IO_READ;
-    if (event & (FD_WRITE | FD_CONNECT))
-        events |= XPR__IO_WRITE;
-    if (event & FD_CLOSE) {
-        sl->r.closed = 1;
-        events |= XPR__IO_READ | XPR__IO_WRITE;
-        error = 1; /* hang-up: the engine reads to learn which */
-    }
-    if (error != 0)
-        events |= XPR__IO_ERROR;
-    sl->r.pending |= events;
-    xpr__ready_queue(&st->ready, &sl->r);
-}
-
 static LRESULT CALLBACK window_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp)
 {
     struct asyncselect_state *st =
@@ -192,7 +172,8 @@ static LRESULT CALLBACK window_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp)
     if (msg >= FIRST_SOCKET_MSG && msg <= LAST_SOCKET_MSG) {
         struct slot *sl = lookup(st, (SOCKET)wp);
         if (sl != NULL && sl->msg == msg) /* quirk 4 */
-            record(st, sl, WSAGETSELECTEVENT(lp), WSAGETSELECTERROR(lp));
+            xpr__ready_record(&st->ready, &sl->r, WSAGETSELECTEVENT(lp),
+                              WSAGETSELECTERROR(lp));
         return 0;
     }
     return DefWindowProcW(hwnd, msg, wp, lp);
@@ -263,16 +244,8 @@ static int asyncselect_update(void *state, struct xpr__io *io,
 {
     struct asyncselect_state *st = state;
     struct slot *sl = io->poller_data;
-    if (sl != NULL && new_mask != 0) {
-        if ((new_mask & XPR__IO_WRITE) && !(sl->r.mask & XPR__IO_WRITE))
-            sl->r.pending |= XPR__IO_WRITE; /* quirk 6 */
-        /* Quirk 8 again: a reader coming back (resume) on a socket
-         * registered while it was paused, with write interest only, may
-         * have data no FD_READ announces: it tries once. */
-        if ((new_mask & XPR__IO_READ) && !(sl->r.mask & XPR__IO_READ))
-            sl->r.pending |= XPR__IO_READ;
-        sl->r.mask = new_mask;
-        xpr__ready_queue(&st->ready, &sl->r);
+    if (sl != NULL && new_mask != 0) { /* quirks 3, 6, 8 */
+        xpr__ready_set_interest(&st->ready, &sl->r, new_mask);
         return 0;
     }
     if (sl != NULL) {
@@ -290,7 +263,6 @@ static int asyncselect_update(void *state, struct xpr__io *io,
     sl = xpr__calloc(1, sizeof(*sl));
     if (sl == NULL)
         return XPR_ENOMEM;
-    sl->r.io = io;
     sl->sock = (SOCKET)io->sock;
     sl->msg = st->next_msg;
     st->next_msg =
@@ -305,15 +277,11 @@ static int asyncselect_update(void *state, struct xpr__io *io,
         free(sl);
         return rc;
     }
-    sl->r.mask = new_mask;
-    sl->r.pending = new_mask & XPR__IO_READ; /* quirk 8 */
-    if (new_mask == XPR__IO_WRITE)
-        sl->r.pending = xpr__ready_missed_connect(sl->sock); /* quirk 10 */
     sl->next = st->buckets[bucket_of(st, sl->sock)];
     st->buckets[bucket_of(st, sl->sock)] = sl;
     st->slot_count++;
     io->poller_data = sl;
-    xpr__ready_queue(&st->ready, &sl->r);
+    xpr__ready_start(&st->ready, &sl->r, io, new_mask); /* quirks 8, 10 */
     return 0;
 }
 
@@ -371,13 +339,10 @@ static void asyncselect_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__asyncselect_poller = {
-    XPR__POLLER_ONE_READ_PER_EVENT | XPR__POLLER_WRITE_EDGE,
-    asyncselect_init,
-    asyncselect_free,
-    asyncselect_update,
-    asyncselect_wait,
-    asyncselect_wake,
-    NULL,
-    NULL,
-    NULL,
+    .flags = XPR__POLLER_ONE_READ_PER_EVENT | XPR__POLLER_WRITE_EDGE,
+    .init = asyncselect_init,
+    .free = asyncselect_free,
+    .update = asyncselect_update,
+    .wait = asyncselect_wait,
+    .wake = asyncselect_wake,
 };

@@ -25,9 +25,7 @@
  *    interest in it is kept (pending, ready_list.h) until interest comes
  *    back, so pause and resume do not need a second WSAEventSelect (which
  *    would replace the first and clear the recorded events). Interest that
- *    comes back is reported once anyway (quirks 7 and 8): an event the
- *    engine's dispatch drops, because an earlier callback turned that
- *    interest off, is not lost.
+ *    comes back is reported once anyway (quirks 7 and 8, ready_list.h).
  * 5. FD_CLOSE may come with data still unread and is not repeated, while
  *    the engine stops reading after a short read: a closed socket stays
  *    readable (level) until the engine drops read interest at EOF.
@@ -101,7 +99,7 @@ struct eventselect_state {
     size_t group_count, group_capacity;
     struct xpr__list ready; /* slots with something to report */
     struct xpr__fired_list fired;
-    HANDLE loop_event; /* auto-reset: wake, or a group thread reports */
+    HANDLE loop_event; /* group 0's events[0]: a wake or a group's report */
     volatile LONG quit;
 };
 
@@ -129,14 +127,15 @@ static void group_free(struct group *g)
         SetEvent(g->events[0]);
         WaitForSingleObject(g->thread, INFINITE);
         CloseHandle(g->thread);
-        CloseHandle(g->events[0]);
     }
-    for (i = 1; i < WSA_MAXIMUM_WAIT_EVENTS; i++)
+    for (i = 0; i < WSA_MAXIMUM_WAIT_EVENTS; i++)
         if (g->events[i] != NULL)
             WSACloseEvent(g->events[i]);
     free(g);
 }
 
+/* events[0], auto-reset: group 0's is the loop event, the others' their
+ * thread's control event. */
 static int group_add(struct eventselect_state *st)
 {
     struct group *g;
@@ -164,22 +163,17 @@ static int group_add(struct eventselect_state *st)
             return rc;
         }
     }
-    if (st->group_count == 0) {
-        g->events[0] = st->loop_event;
-    } else {
-        g->events[0] = CreateEventW(NULL, FALSE, FALSE, NULL);
-        if (g->events[0] != NULL)
-            g->thread = CreateThread(NULL, 64 * 1024, group_thread, g,
-                                     STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
-        if (g->thread == NULL) {
-            int rc = xpr__error_from_os((int)GetLastError());
-            if (g->events[0] != NULL)
-                CloseHandle(g->events[0]);
-            g->events[0] = NULL;
-            group_free(g);
-            return rc;
-        }
+    g->events[0] = CreateEventW(NULL, FALSE, FALSE, NULL);
+    if (g->events[0] != NULL && st->group_count > 0)
+        g->thread = CreateThread(NULL, 64 * 1024, group_thread, g,
+                                 STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    if (g->events[0] == NULL || (st->group_count > 0 && g->thread == NULL)) {
+        int rc = xpr__error_from_os((int)GetLastError());
+        group_free(g);
+        return rc;
     }
+    if (st->group_count == 0)
+        st->loop_event = g->events[0];
     st->groups[st->group_count++] = g;
     return 0;
 }
@@ -192,14 +186,9 @@ static int eventselect_init(xpr_loop *loop, void **state)
     if (st == NULL)
         return XPR_ENOMEM;
     xpr__list_init(&st->ready);
-    st->loop_event = CreateEventW(NULL, FALSE, FALSE, NULL);
-    if (st->loop_event == NULL) {
-        free(st);
-        return xpr__error_from_os((int)GetLastError());
-    }
     rc = group_add(st);
     if (rc != 0) {
-        CloseHandle(st->loop_event);
+        free(st->groups);
         free(st);
         return rc;
     }
@@ -212,9 +201,9 @@ static void eventselect_free(void *state)
     struct eventselect_state *st = state;
     size_t i;
     InterlockedExchange(&st->quit, 1);
-    for (i = 0; i < st->group_count; i++)
+    /* group 0 last: the other groups' threads set its loop event */
+    for (i = st->group_count; i-- > 0;)
         group_free(st->groups[i]);
-    CloseHandle(st->loop_event);
     free(st->groups);
     free(st->fired.items);
     free(st);
@@ -252,17 +241,8 @@ static int eventselect_update(void *state, struct xpr__io *io,
     struct slot *sl = io->poller_data;
     WSAEVENT ev;
     int rc = 0;
-    if (sl != NULL && new_mask != 0) {
-        /* Quirk 8: a writer that starts waiting tries once more first. */
-        if ((new_mask & XPR__IO_WRITE) && !(sl->r.mask & XPR__IO_WRITE))
-            sl->r.pending |= XPR__IO_WRITE;
-        /* Quirk 7 again: a reader coming back (resume) on a socket
-         * registered while it was paused, with write interest only, may
-         * have data no FD_READ announces: it tries once. */
-        if ((new_mask & XPR__IO_READ) && !(sl->r.mask & XPR__IO_READ))
-            sl->r.pending |= XPR__IO_READ;
-        sl->r.mask = new_mask; /* the registration covers every event */
-        xpr__ready_queue(&st->ready, &sl->r);
+    if (sl != NULL && new_mask != 0) { /* quirks 4, 7, 8 */
+        xpr__ready_set_interest(&st->ready, &sl->r, new_mask);
         return 0;
     }
     if (sl != NULL) {
@@ -292,14 +272,8 @@ static int eventselect_update(void *state, struct xpr__io *io,
         sl->group->used--;
         return rc;
     }
-    sl->r.io = io;
-    sl->r.mask = new_mask;
-    sl->r.pending = new_mask & XPR__IO_READ;
-    if (new_mask == XPR__IO_WRITE)
-        sl->r.pending =
-            xpr__ready_missed_connect((SOCKET)io->sock); /* quirk 9 */
+    xpr__ready_start(&st->ready, &sl->r, io, new_mask); /* quirks 7, 9 */
     io->poller_data = sl;
-    xpr__ready_queue(&st->ready, &sl->r);
     return 0;
 }
 
@@ -307,31 +281,20 @@ static void harvest_slot(struct eventselect_state *st, struct slot *sl)
 {
     WSAEVENT ev = sl->group->events[sl->index + 1];
     WSANETWORKEVENTS ne;
-    unsigned events = 0;
-    int i;
+    int i, error = 0;
     if (sl->r.io == NULL) {
         WSAResetEvent(ev); /* quirk 2: a signal left from a removed socket */
         return;
     }
     if (WSAEnumNetworkEvents((SOCKET)sl->r.io->sock, ev, &ne) != 0) {
-        WSAResetEvent(ev);
-        sl->r.pending |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
-        xpr__ready_queue(&st->ready, &sl->r);
+        WSAResetEvent(ev); /* the engine's reads and sends will tell */
+        xpr__ready_record(&st->ready, &sl->r, FD_READ | FD_WRITE, 1);
         return;
     }
-    if (ne.lNetworkEvents & (FD_READ | FD_ACCEPT))
-        events |= XPR__IO_READ;
-    if (ne.lNetworkEvents & (FD_WRITE | FD_CONNECT))
-        events |= XPR__IO_WRITE;
-    if (ne.lNetworkEvents & FD_CLOSE) {
-        sl->r.closed = 1;
-        events |= XPR__IO_READ | XPR__IO_WRITE | XPR__IO_ERROR;
-    }
-    for (i = 0; i < FD_MAX_EVENTS; i++)
+    for (i = 0; i < FD_MAX_EVENTS; i++) /* quirk 6 */
         if ((ne.lNetworkEvents & (1L << i)) && ne.iErrorCode[i] != 0)
-            events |= XPR__IO_ERROR;
-    sl->r.pending |= events;
-    xpr__ready_queue(&st->ready, &sl->r);
+            error = 1;
+    xpr__ready_record(&st->ready, &sl->r, ne.lNetworkEvents, error);
 }
 
 /* Quirk 3: every signalled slot event of g from events[first] on. */
@@ -395,13 +358,10 @@ static void eventselect_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__eventselect_poller = {
-    XPR__POLLER_WRITE_EDGE,
-    eventselect_init,
-    eventselect_free,
-    eventselect_update,
-    eventselect_wait,
-    eventselect_wake,
-    NULL,
-    NULL,
-    NULL,
+    .flags = XPR__POLLER_WRITE_EDGE,
+    .init = eventselect_init,
+    .free = eventselect_free,
+    .update = eventselect_update,
+    .wait = eventselect_wait,
+    .wake = eventselect_wake,
 };

@@ -22,13 +22,24 @@ struct xpr__ready_slot {
     struct xpr__link link; /* in the ready list, or NULL / to itself */
 };
 
-/* For a socket registered while it connects: XPR__IO_WRITE |
- * XPR__IO_ERROR when the connect already failed (the registration then
- * records no FD_CONNECT), else 0. */
-unsigned xpr__ready_missed_connect(SOCKET s);
-
-/* Queues s if it has something the engine wants now and is not queued. */
-void xpr__ready_queue(struct xpr__list *ready, struct xpr__ready_slot *s);
+/* A socket registered with interest mask: what the registration will not
+ * announce is reported once, read interest (data may have come before the
+ * registration, or the socket is an accepted one whose events went to the
+ * listener's) and, for a socket only waiting for its connect, a connect
+ * that failed before the registration (which then records no FD_CONNECT). */
+void xpr__ready_start(struct xpr__list *ready, struct xpr__ready_slot *s,
+                      struct xpr__io *io, unsigned mask);
+/* New interest of a registered socket. Interest that comes back is reported
+ * once: FD_WRITE comes only after a send failed with WSAEWOULDBLOCK (not
+ * after a short one, after which the engine waits for writability too), a
+ * reader that resumes may have data no FD_READ announces, and an event the
+ * engine's dispatch dropped (an earlier callback had turned that interest
+ * off) is not lost. */
+void xpr__ready_set_interest(struct xpr__list *ready, struct xpr__ready_slot *s,
+                             unsigned mask);
+/* Records FD_* network events (with an error code when error is set). */
+void xpr__ready_record(struct xpr__list *ready, struct xpr__ready_slot *s,
+                       long network_events, int error);
 /* Takes s out of the list (a slot about to be freed or reused). */
 void xpr__ready_remove(struct xpr__ready_slot *s);
 /* Moves what the queued slots have for the engine into fired, after

@@ -276,6 +276,9 @@ static void select_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__select_poller = {
-    0,           select_init, select_free, select_update, select_wait,
-    select_wake, NULL,        NULL,        NULL,
+    .init = select_init,
+    .free = select_free,
+    .update = select_update,
+    .wait = select_wait,
+    .wake = select_wake,
 };

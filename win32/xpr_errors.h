@@ -1,9 +1,9 @@
-/* Winsock and Win32 codes -> XPR_E*, the Windows half of the error table. */
+/* Winsock and Win32 codes -> XPR_E*, the Windows half of the error table
+ * (portable/error.c). */
+#ifndef XPR_ERRORS_H
+#define XPR_ERRORS_H
+
 #include "xpr_winsock.h"
-
-#include "xpr.h"
-
-int xpr__os_error_map(int os_code);
 
 /* What Wine reports for I/O pending on a socket that was closed. */
 #ifndef ERROR_HANDLES_CLOSED
@@ -12,7 +12,7 @@ int xpr__os_error_map(int os_code);
 
 /* ERROR_NO_SYSTEM_RESOURCES is what STATUS_INSUFFICIENT_RESOURCES (too much
  * locked memory for pending overlapped I/O) becomes in Win32 terms. */
-#define XPR_WIN_ERROR_MAP(X)                                                   \
+#define XPR__OS_ERROR_MAP(X)                                                   \
     X(WSAEINVAL, XPR_EINVAL)                                                   \
     X(WSAEFAULT, XPR_EINVAL)                                                   \
     X(WSAENOTSOCK, XPR_EINVAL)                                                 \
@@ -47,14 +47,4 @@ int xpr__os_error_map(int os_code);
     X(WSAEAFNOSUPPORT, XPR_EAFNOSUPPORT)                                       \
     X(WSAEOPNOTSUPP, XPR_ENOTSUP)
 
-int xpr__os_error_map(int os_code)
-{
-    switch (os_code) {
-#define XPR_WIN_ERROR_CASE_(os, xpr)                                           \
-    case os:                                                                   \
-        return xpr;
-        XPR_WIN_ERROR_MAP(XPR_WIN_ERROR_CASE_)
-#undef XPR_WIN_ERROR_CASE_
-    }
-    return XPR_EIO;
-}
+#endif

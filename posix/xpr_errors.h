@@ -1,11 +1,19 @@
-/* errno -> XPR_E*, the POSIX half of the error table. */
+/* errno -> XPR_E*, the POSIX half of the error table (portable/error.c). */
+#ifndef XPR_ERRORS_H
+#define XPR_ERRORS_H
+
 #include <errno.h>
 
-#include "xpr.h"
+/* EWOULDBLOCK is EAGAIN on most systems; where it is not, it is one more
+ * row. */
+#if EWOULDBLOCK != EAGAIN
+#define XPR_EWOULDBLOCK_ROW_(X) X(EWOULDBLOCK, XPR_EAGAIN)
+#else
+#define XPR_EWOULDBLOCK_ROW_(X)
+#endif
 
-int xpr__os_error_map(int os_code);
-
-#define XPR_ERRNO_MAP(X)                                                       \
+#define XPR__OS_ERROR_MAP(X)                                                   \
+    XPR_EWOULDBLOCK_ROW_(X)                                                    \
     X(EINVAL, XPR_EINVAL)                                                      \
     X(ENOMEM, XPR_ENOMEM)                                                      \
     X(EAGAIN, XPR_EAGAIN)                                                      \
@@ -28,18 +36,4 @@ int xpr__os_error_map(int os_code);
     X(EAFNOSUPPORT, XPR_EAFNOSUPPORT)                                          \
     X(EOPNOTSUPP, XPR_ENOTSUP)
 
-int xpr__os_error_map(int os_code)
-{
-#if EWOULDBLOCK != EAGAIN
-    if (os_code == EWOULDBLOCK)
-        return XPR_EAGAIN;
 #endif
-    switch (os_code) {
-#define XPR_ERRNO_CASE_(os, xpr)                                               \
-    case os:                                                                   \
-        return xpr;
-        XPR_ERRNO_MAP(XPR_ERRNO_CASE_)
-#undef XPR_ERRNO_CASE_
-    }
-    return XPR_EIO;
-}
