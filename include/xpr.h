@@ -238,6 +238,34 @@ XPR_API int xpr_loop_new(xpr_loop **loop_out,
  */
 XPR_API int xpr_loop_run(xpr_loop *loop);
 
+/* How xpr_loop_run_mode runs the loop (libuv's uv_run modes). */
+enum xpr_run_mode {
+    XPR_RUN_DEFAULT = 0, /* as xpr_loop_run */
+    /* One round: runs what is due (posts, closes), waits for events up to
+     * the nearest timer (not at all when posts wait), runs what they and
+     * the timers bring, returns. A wait may end early (nonblocking's short
+     * sleeps, a Windows timer tick): that round runs nothing. */
+    XPR_RUN_ONCE = 1,
+    XPR_RUN_NOWAIT = 2 /* one round that does not wait */
+};
+
+/*
+ * Runs the loop as mode says, on the calling thread only for XPR_RUN_ONCE
+ * and XPR_RUN_NOWAIT (workers run under XPR_RUN_DEFAULT). Errors as
+ * xpr_loop_run, and XPR_EINVAL for an unknown mode. Otherwise
+ * XPR_RUN_DEFAULT returns 0, and the one-round modes return 1 while the
+ * loop still has work (xpr_loop_run would go on) and 0 once it has none.
+ */
+XPR_API int xpr_loop_run_mode(xpr_loop *loop, enum xpr_run_mode mode);
+
+/* The loop's clock in milliseconds (monotonic, arbitrary origin), as read
+ * when the loop was made, at the start of each round and again after its
+ * wait: callbacks of one batch see one time, without a system call each.
+ * Timers measure from the clock as it is when they are started. */
+XPR_API uint64_t xpr_loop_now(const xpr_loop *loop);
+/* Reads the clock again (a long callback, say). Loop thread only. */
+XPR_API void xpr_loop_update_time(xpr_loop *loop);
+
 /* Any thread. Makes xpr_loop_run return soon. 0 or XPR_EINVAL. */
 XPR_API int xpr_loop_stop(xpr_loop *loop);
 
@@ -290,6 +318,11 @@ XPR_API int xpr_timer_start(xpr_timer *timer, uint64_t timeout_ms,
 XPR_API int xpr_timer_stop(xpr_timer *timer);
 /* Stops and frees; safe inside its own callback. NULL is ignored. */
 XPR_API void xpr_timer_free(xpr_timer *timer);
+/* An unreferenced timer does not keep xpr_loop_run running (a repeating
+ * housekeeping timer, say); it still fires while other work does. New
+ * timers are referenced. Idempotent. Errors: XPR_EINVAL, XPR_ETHREAD. */
+XPR_API int xpr_timer_unref(xpr_timer *timer);
+XPR_API int xpr_timer_ref(xpr_timer *timer);
 
 /* ------------------------------------------------------------------------ */
 /* Name resolution                                                           */

@@ -40,7 +40,8 @@ struct xpr_timer {
     void *backend_timer;        /* back ends with their own timers */
     struct xpr__link link;      /* loop->timers (public timers only) */
     unsigned char active;
-    unsigned char is_public; /* counts as work for xpr_loop_run */
+    unsigned char is_public; /* started, counts in stats.active_timers */
+    unsigned char unref;     /* xpr_timer_unref: no work for xpr_loop_run */
 };
 
 /* Where a conn is in its life. Transitions (portable/conn.c):
@@ -231,6 +232,8 @@ struct xpr_loop {
     struct xpr__list conns;    /* live conns */
     struct xpr__list finished; /* finished conns awaiting on_close */
     struct xpr__list listeners;
+    uint64_t now_ms;            /* xpr_loop_now: read at each round's start */
+    uint64_t referenced_timers; /* started public timers not unref'd */
     struct xpr__resolver *resolver; /* made by the first xpr_resolve_start */
     unsigned resolves_pending;      /* started, callback not run yet */
     /* Lent writes given back, whose release callbacks run from the loop

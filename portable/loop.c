@@ -82,6 +82,7 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
     xpr__list_init(&loop->listeners);
     loop->workers = resolve_workers(entry, config.workers);
     loop->reserve_sock = XPR__INVALID_SOCKET;
+    loop->now_ms = xpr__now_ms();
     rc = XPR_ENOMEM;
     if (loop->read_buf == NULL || xpr__mutex_init(&loop->post_lock) != 0)
         goto no_locks;
@@ -140,7 +141,7 @@ static int loop_alive(const xpr_loop *loop)
     return !xpr__list_empty(&loop->conns) ||
            !xpr__list_empty(&loop->listeners) ||
            !xpr__list_empty(&loop->finished) || loop->released.head != NULL ||
-           loop->resolves_pending > 0 || loop->stats.active_timers > 0;
+           loop->resolves_pending > 0 || loop->referenced_timers > 0;
 }
 
 void xpr__loop_wait_begin(xpr_loop *loop)
@@ -194,20 +195,21 @@ static void leave(xpr_loop *loop, int rc)
 
 /* The run cycle, on every worker; with workers > 1 under run_lock except
  * inside the back end's wait. */
-static void run_cycle(xpr_loop *loop)
+static void run_cycle(xpr_loop *loop, enum xpr_run_mode mode)
 {
     xpr_loop *outer = running_here; /* a loop run from a callback of another */
     running_here = loop;
     while (!loop->leaving) {
-        int timeout, more_posts, rc;
-        int stop = xpr__loop_run_posts(loop, &more_posts);
+        int timeout, more_posts, rc, stop;
+        loop->now_ms = xpr__now_ms();
+        stop = xpr__loop_run_posts(loop, &more_posts);
         xpr__loop_deliver_closes(loop);
         if (stop || (!loop_alive(loop) && !more_posts)) {
             leave(loop, 0);
             break;
         }
         timeout = xpr__timers_timeout(loop);
-        if (more_posts)
+        if (more_posts || mode == XPR_RUN_NOWAIT)
             timeout = 0;
         rc = loop->ops->run_once(loop, timeout);
         if (rc == 0)
@@ -216,8 +218,13 @@ static void run_cycle(xpr_loop *loop)
             leave(loop, rc);
             break;
         }
+        loop->now_ms = xpr__now_ms();
         xpr__timers_run(loop);
         xpr__loop_deliver_closes(loop);
+        if (mode != XPR_RUN_DEFAULT) {
+            leave(loop, 0);
+            break;
+        }
     }
     /* An exit packet for the next worker, which may be blocked in its wait.
      * One per worker, passed on as each leaves: a wait that takes a batch
@@ -232,7 +239,7 @@ static void worker_main(void *arg)
 {
     xpr_loop *loop = arg;
     xpr__mutex_lock(&loop->run_lock);
-    run_cycle(loop);
+    run_cycle(loop, XPR_RUN_DEFAULT);
     xpr__mutex_unlock(&loop->run_lock);
 }
 
@@ -253,7 +260,7 @@ static int run_workers(xpr_loop *loop)
     }
     if (rc != 0)
         leave(loop, rc); /* the started ones see it and leave at once */
-    run_cycle(loop);
+    run_cycle(loop, XPR_RUN_DEFAULT);
     xpr__mutex_unlock(&loop->run_lock);
     for (i = 0; i < started; i++)
         xpr__thread_join(&threads[i]);
@@ -263,8 +270,15 @@ static int run_workers(xpr_loop *loop)
 
 int xpr_loop_run(xpr_loop *loop)
 {
+    return xpr_loop_run_mode(loop, XPR_RUN_DEFAULT);
+}
+
+int xpr_loop_run_mode(xpr_loop *loop, enum xpr_run_mode mode)
+{
     int rc;
-    if (loop == NULL || xpr__atomic_load(&loop->freeing))
+    if (loop == NULL || xpr__atomic_load(&loop->freeing) ||
+        (mode != XPR_RUN_DEFAULT && mode != XPR_RUN_ONCE &&
+         mode != XPR_RUN_NOWAIT))
         return XPR_EINVAL;
     /* Of two threads that call it at once on an idle loop, one runs it and
      * the other gets XPR_ETHREAD. */
@@ -273,14 +287,27 @@ int xpr_loop_run(xpr_loop *loop)
     loop->leaving = 0;
     loop->run_rc = 0;
     loop->workers_running = 1;
-    if (loop->workers > 1) {
+    if (loop->workers > 1 && mode == XPR_RUN_DEFAULT) {
         rc = run_workers(loop);
     } else {
-        run_cycle(loop);
+        run_cycle(loop, mode);
         rc = loop->run_rc;
     }
     xpr__atomic_store(&loop->running, 0);
+    if (rc == 0 && mode != XPR_RUN_DEFAULT)
+        rc = loop_alive(loop);
     return rc;
+}
+
+uint64_t xpr_loop_now(const xpr_loop *loop)
+{
+    return loop != NULL ? loop->now_ms : 0;
+}
+
+void xpr_loop_update_time(xpr_loop *loop)
+{
+    if (loop != NULL && xpr__loop_check_thread(loop) == 0)
+        loop->now_ms = xpr__now_ms();
 }
 
 int xpr_loop_stop(xpr_loop *loop)

@@ -36,6 +36,10 @@ static void set_active(xpr_timer *t, int active)
             t->loop->stats.active_timers++;
         else
             t->loop->stats.active_timers--;
+        if (!t->unref && active)
+            t->loop->referenced_timers++;
+        else if (!t->unref)
+            t->loop->referenced_timers--;
     }
 }
 
@@ -49,6 +53,7 @@ void xpr__timer_init(xpr_timer *t, xpr_loop *loop, xpr_timer_cb cb, void *arg)
     t->backend_timer = NULL;
     t->active = 0;
     t->is_public = 0;
+    t->unref = 0;
     t->link.prev = t->link.next = &t->link;
 }
 
@@ -82,6 +87,10 @@ void xpr__timer_expired(xpr_timer *t)
 {
     if (!t->active)
         return;
+    /* Back ends with timers of their own fire them inside their wait,
+     * after the round's clock was read. */
+    if (t->loop->ops->timer_arm != NULL)
+        t->loop->now_ms = xpr__now_ms();
     if (t->repeat_ms > 0) {
         if (backend_arm(t, t->repeat_ms) != 0)
             set_active(t, 0);
@@ -173,4 +182,30 @@ void xpr_timer_free(xpr_timer *timer)
     xpr__timer_release(timer);
     xpr__list_remove(&timer->link);
     free(timer);
+}
+
+static int set_unref(xpr_timer *timer, int unref)
+{
+    int rc;
+    if (timer == NULL)
+        return XPR_EINVAL;
+    rc = xpr__loop_check_thread(timer->loop);
+    if (rc != 0 || timer->unref == unref)
+        return rc;
+    if (timer->active && unref)
+        timer->loop->referenced_timers--;
+    else if (timer->active)
+        timer->loop->referenced_timers++;
+    timer->unref = (unsigned char)unref;
+    return 0;
+}
+
+int xpr_timer_ref(xpr_timer *timer)
+{
+    return set_unref(timer, 0);
+}
+
+int xpr_timer_unref(xpr_timer *timer)
+{
+    return set_unref(timer, 1);
 }
