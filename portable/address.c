@@ -120,6 +120,13 @@ static int parse_ipv6(const char *s, size_t len, uint8_t out[16])
     return 0;
 }
 
+int xpr__addr_parse_numeric(const char *text, struct xpr__addr *out)
+{
+    if (text != NULL && strncmp(text, "localhost:", 10) == 0)
+        return XPR_EINVAL;
+    return xpr__addr_parse(text, out);
+}
+
 int xpr__addr_parse(const char *text, struct xpr__addr *out)
 {
     struct xpr__addr a;

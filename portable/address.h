@@ -21,6 +21,8 @@ struct xpr__addr {
  * Returns 0 or XPR_EINVAL.
  */
 int xpr__addr_parse(const char *text, struct xpr__addr *out);
+/* The same without "localhost": numeric addresses only. */
+int xpr__addr_parse_numeric(const char *text, struct xpr__addr *out);
 
 /*
  * Writes "a.b.c.d:port" or "[v6]:port" (RFC 5952 form) into buf.

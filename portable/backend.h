@@ -71,6 +71,7 @@ struct xpr__shared_callbacks {
 };
 
 struct xpr__conn_timeout;
+struct xpr__connect_plan;
 
 /* Kept small: a server holds one per connection, most of them idle. What
  * only some conns need (a timeout, a connect's callbacks) lives elsewhere. */
@@ -80,6 +81,7 @@ struct xpr_conn {
     void *userdata;
     xpr_listener *listener;            /* accepted from; NULL once it closes */
     struct xpr__conn_timeout *timeout; /* made when a timeout is first set */
+    struct xpr__connect_plan *plan;    /* a connect by name (connect.c) */
     /* Bytes accepted by xpr_conn_write and not yet reported sent; the
      * first in_flight of them are handed to the transport. The queue lives
      * until the transport reports the conn closed: a completion transport's

@@ -39,9 +39,8 @@ void xpr__callbacks_release(struct xpr__shared_callbacks *shared)
         free(shared);
 }
 
-/* The conn takes a reference on shared. */
-static xpr_conn *conn_new(xpr_loop *loop, struct xpr__shared_callbacks *shared,
-                          void *arg, xpr_socket_t sock)
+xpr_conn *xpr__conn_new(xpr_loop *loop, struct xpr__shared_callbacks *shared,
+                        void *arg, xpr_socket_t sock)
 {
     xpr_conn *c = xpr__calloc(1, loop->ops->conn_size);
     if (c == NULL)
@@ -59,8 +58,7 @@ static xpr_conn *conn_new(xpr_loop *loop, struct xpr__shared_callbacks *shared,
     return c;
 }
 
-/* Unlinks a conn the application never saw and frees it. */
-static void conn_unlink_free(xpr_conn *c)
+void xpr__conn_unlink_free(xpr_conn *c)
 {
     xpr__list_remove(&c->link);
     c->loop->stats.live_connections--;
@@ -74,6 +72,7 @@ static struct xpr__shared_callbacks *shared_of(const xpr_conn *c)
 
 void xpr__conn_free(xpr_conn *c)
 {
+    xpr__connect_forget(c);
     xpr__conn_timeout_free(c);
     xpr__callbacks_release(shared_of(c));
     xpr__wq_clear(&c->queue, &c->loop->released);
@@ -198,6 +197,11 @@ static void end(xpr_conn *c, int err, int reset)
     c->close_err = err;
     c->reading = 0;
     xpr__conn_timeout_release(c);
+    if (xpr__connect_idle(c)) { /* looking up its name: no socket yet */
+        xpr__connect_forget(c);
+        xpr__conn_closed(c);
+        return;
+    }
     c->loop->ops->conn_close(c, reset);
 }
 
@@ -237,7 +241,7 @@ xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock)
     xpr_conn *c;
     if (xpr__listener_admit(l) != 0)
         return NULL;
-    c = conn_new(l->loop, l->callbacks, l->arg, sock);
+    c = xpr__conn_new(l->loop, l->callbacks, l->arg, sock);
     if (c == NULL)
         return NULL;
     c->state = XPR__CONN_OPEN;
@@ -246,7 +250,7 @@ xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock)
 
 void xpr__conn_discard(xpr_conn *c)
 {
-    conn_unlink_free(c);
+    xpr__conn_unlink_free(c);
 }
 
 void xpr__conn_connected(xpr_conn *c)
@@ -301,6 +305,12 @@ void xpr__conn_sent(xpr_conn *c, size_t n)
 
 void xpr__conn_failed(xpr_conn *c, int err)
 {
+    /* A connect by name with another address left: this attempt's socket
+     * closes and the conn stays CONNECTING (connect.c). */
+    if (c->state == XPR__CONN_CONNECTING && xpr__connect_next_wanted(c, err)) {
+        c->loop->ops->conn_close(c, 0);
+        return;
+    }
     end(c, err, 0);
 }
 
@@ -309,6 +319,14 @@ void xpr__conn_closed(xpr_conn *c)
     xpr_loop *loop = c->loop;
     if (c->state == XPR__CONN_FINISHED)
         return;
+    if (c->state == XPR__CONN_CONNECTING) {
+        /* an attempt of a connect by name closed: the loop tries the next
+         * address (xpr__loop_deliver_closes) */
+        xpr__connect_attempt_closed(c);
+        xpr__list_remove(&c->link);
+        xpr__list_push_back(&loop->finished, &c->link);
+        return;
+    }
     assert(c->state == XPR__CONN_ENDING);
     c->state = XPR__CONN_FINISHED;
     loop->stats.queued_write_bytes -= queued_bytes(c);
@@ -580,6 +598,8 @@ int xpr_conn_socket(const xpr_conn *conn, xpr_os_socket *out)
 int xpr_conn_set_nodelay(xpr_conn *conn, int enable)
 {
     int rc = xpr__conn_usable(conn);
+    if (rc == 0 && conn->sock == XPR__INVALID_SOCKET)
+        rc = XPR_EAGAIN; /* its name is being looked up */
     if (rc != 0)
         return rc;
     return xpr__sock_set_nodelay(conn->sock, enable);
@@ -589,64 +609,9 @@ int xpr_conn_set_keepalive(xpr_conn *conn, uint32_t idle_ms,
                            uint32_t interval_ms)
 {
     int rc = xpr__conn_usable(conn);
+    if (rc == 0 && conn->sock == XPR__INVALID_SOCKET)
+        rc = XPR_EAGAIN;
     if (rc != 0)
         return rc;
     return xpr__sock_set_keepalive(conn->sock, idle_ms, interval_ms);
-}
-
-int xpr__is_connect_outcome(int err)
-{
-    return err == XPR_ECONNREFUSED || err == XPR_ENETUNREACH ||
-           err == XPR_EHOSTUNREACH || err == XPR_ETIMEDOUT ||
-           err == XPR_ECONNRESET || err == XPR_EADDRNOTAVAIL;
-}
-
-static int start_connect(xpr_loop *loop, const struct xpr__addr *addr,
-                         const struct xpr_conn_callbacks *cb, void *arg,
-                         xpr_conn **out)
-{
-    struct xpr__shared_callbacks *shared = xpr__callbacks_new(cb);
-    xpr_conn *c = NULL;
-    int rc;
-    if (shared != NULL)
-        c = conn_new(loop, shared, arg, XPR__INVALID_SOCKET);
-    xpr__callbacks_release(shared); /* the conn holds its own reference */
-    if (c == NULL)
-        return XPR_ENOMEM;
-    rc = loop->ops->conn_connect(c, addr);
-    if (rc != 0 && !xpr__is_connect_outcome(rc)) {
-        conn_unlink_free(c);
-        return rc;
-    }
-    if (rc != 0) {
-        /* on_close reports it, from the loop */
-        c->state = XPR__CONN_ENDING;
-        c->close_err = rc;
-        xpr__conn_closed(c);
-    }
-    *out = c;
-    return 0;
-}
-
-int xpr_connect(xpr_loop *loop, const char *address,
-                const struct xpr_conn_callbacks *callbacks, void *arg,
-                xpr_conn **out)
-{
-    struct xpr__addr addr;
-    xpr_conn *c;
-    int rc;
-    if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
-    if (rc != 0)
-        return rc;
-    rc = xpr__addr_parse(address, &addr);
-    if (rc != 0)
-        return rc;
-    rc = start_connect(loop, &addr, callbacks, arg, &c);
-    if (rc != 0)
-        return rc;
-    *out = c;
-    return 0;
 }

@@ -130,6 +130,10 @@ void xpr__loop_deliver_closes(xpr_loop *loop)
     while ((link = xpr__list_first(&loop->finished)) != NULL) {
         xpr_conn *c = XPR__CONTAINER(link, xpr_conn, link);
         xpr__list_remove(link);
+        if (xpr__connect_retrying(c)) {
+            xpr__connect_retry(c);
+            continue;
+        }
         if (c->cb->on_close != NULL)
             c->cb->on_close(c, c->close_err);
         xpr__conn_free(c);

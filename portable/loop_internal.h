@@ -31,6 +31,36 @@ void xpr__conn_timeout_stop(xpr_conn *c);
 void xpr__conn_timeout_release(xpr_conn *c);
 void xpr__conn_timeout_free(xpr_conn *c);
 
+/* A new conn (CONNECTING) taking a reference on shared, linked and
+ * counted; NULL when out of memory. unlink_free undoes it for a conn the
+ * application never saw. */
+xpr_conn *xpr__conn_new(xpr_loop *loop, struct xpr__shared_callbacks *shared,
+                        void *arg, xpr_socket_t sock);
+void xpr__conn_unlink_free(xpr_conn *c);
+
+/* Connects by name (connect.c).
+ * idle: the conn waits for its lookup or between two addresses, with no
+ * socket and nothing of it in the transport (ending it needs no
+ * conn_close).
+ * next_wanted: an attempt failed with err while CONNECTING; true when
+ * another address is left, and the attempt's socket should close while
+ * the conn stays CONNECTING.
+ * attempt_closed: the transport reported that socket closed; the conn
+ * waits on loop->finished, and xpr__loop_deliver_closes calls retry
+ * (whether retrying says) to connect the next address.
+ * forget: the plan goes (a pending lookup is abandoned). */
+int xpr__connect_idle(const xpr_conn *c);
+/* For tests: connects to count address texts in order, as if a lookup
+ * had answered them (so a closed port can come first). */
+int xpr__connect_addresses(xpr_loop *loop, const char *const *addresses,
+                           size_t count, const struct xpr_conn_callbacks *cb,
+                           void *arg, xpr_conn **out);
+int xpr__connect_next_wanted(xpr_conn *c, int err);
+void xpr__connect_attempt_closed(xpr_conn *c);
+int xpr__connect_retrying(const xpr_conn *c);
+void xpr__connect_retry(xpr_conn *c);
+void xpr__connect_forget(xpr_conn *c);
+
 /* A counted copy of callbacks (refs 1), or NULL when out of memory; release
  * drops one reference (NULL is ignored). */
 struct xpr__shared_callbacks *

@@ -260,6 +260,22 @@ int xpr_resolve_start(xpr_loop *loop, const char *host_port, xpr_resolve_cb cb,
     return 0;
 }
 
+static void ignore_answer(xpr_resolve *req, int err,
+                          const char *const *addresses, size_t count, void *arg)
+{
+    (void)req;
+    (void)err;
+    (void)addresses;
+    (void)count;
+    (void)arg;
+}
+
+void xpr__resolve_abandon(xpr_resolve *req)
+{
+    req->cancelled = 1;
+    req->cb = ignore_answer;
+}
+
 int xpr_resolve_cancel(xpr_resolve *req)
 {
     int rc;

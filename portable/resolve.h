@@ -9,5 +9,8 @@ struct xpr__resolver;
 /* xpr_loop_free: queued lookups are cancelled, running ones waited for;
  * their callbacks run (XPR_ECANCELED) here or with the loop's posts. */
 void xpr__resolver_free(xpr_loop *loop);
+/* The requester no longer wants the answer: its callback will not run
+ * (the request is freed when the lookup ends). Loop thread. */
+void xpr__resolve_abandon(xpr_resolve *req);
 
 #endif

@@ -23,6 +23,14 @@ static const char *const bad_addresses[] = {
 
 static const struct xpr_conn_callbacks no_callbacks = {0};
 
+/* Of the texts above, those xpr_connect takes as a host name to look up:
+ * no brackets, a host and a port that is a number up to 65535. */
+static int is_host_name(const char *text)
+{
+    return strcmp(text, "nohost:80") == 0 ||
+           strcmp(text, "256.1.1.1:80") == 0 || strcmp(text, "1.2.3:80") == 0;
+}
+
 static void test_bad_addresses(void **state)
 {
     xpr_loop *loop = tloop_new();
@@ -41,6 +49,10 @@ static void test_bad_addresses(void **state)
                      xpr_err_name(rc));
         }
         assert_null(listener);
+        /* Text that is a host name with a port connects by name: an
+         * unknown name reaches on_close (tests/connect_name.c). */
+        if (is_host_name(text))
+            continue;
         rc = xpr_connect(loop, text, &no_callbacks, NULL, &conn);
         if (rc != XPR_EINVAL) {
             fail_msg("xpr_connect(\"%s\") = %s, expected XPR_EINVAL", text,
