@@ -193,8 +193,8 @@ struct xpr__completion_loop {
     struct xpr__op *pool_small, *pool_large;
     unsigned pool_small_count, pool_large_count;
     struct xpr__op *completed_head, *completed_tail; /* the one queue */
-    unsigned looks_skipped;        /* rounds in a row (engine.c) */
-    unsigned char last_look_empty; /* it reaped no notification */
+    unsigned looks_skipped; /* rounds in a row that did not look (engine.c) */
+    unsigned char last_look_empty; /* the last look reaped nothing */
     struct xpr__completion_conn *post_head, *post_tail; /* outboxes */
     signed char base_provider[2]; /* by family (IPv4, IPv6); -1 unknown */
     struct xpr__list listeners, closed_listeners;

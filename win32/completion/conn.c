@@ -16,6 +16,7 @@
  *    pins no buffer: the kernel holds only the context. While the core
  *    wants no data (paused, closing) the data stay in the socket, and the
  *    next zero-byte read, posted when reading is back on, completes at once.
+ *    Busy conns read into a buffer instead (item 11).
  * 4. With several WSARecv posted, completions may be handled out of order
  *    (several workers reap them): each read has a sequence number and
  *    early ones wait, parked in order. A 0-byte completion of a buffered
