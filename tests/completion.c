@@ -8,6 +8,9 @@
  *     on_close(XPR_ECANCELED) once per connection;
  *   - idle connections in zero-byte mode pin no receive buffer (stats),
  *     N from XPR_TEST_CONNECTIONS (default 1000);
+ *   - zero-byte mode lends buffers to the reads of busy connections only:
+ *     after quick echoes at most pool_free_max reads hold one, after
+ *     echoes more than a second apart none does;
  *   - accepts_with_data: the first bytes come with the accept and still
  *     wait while on_open paused reading; a silent client is dropped unseen
  *     and counted as timed out. */
@@ -58,19 +61,14 @@ static void on_deadline(xpr_timer *t, void *arg)
     xpr_loop_stop(run->loop);
 }
 
-/* A loop with the given config; workers > 1 falls back to 1 where the back
- * end does not support it yet (said in the output). */
-static xpr_loop *new_loop(struct run *run, unsigned workers,
-                          enum xpr_read_mode mode, unsigned preposted)
+/* A loop with cfg; workers > 1 falls back to 1 where the back end does not
+ * support it yet (said in the output). */
+static xpr_loop *new_loop_with(struct run *run, struct xpr_loop_config cfg)
 {
-    struct xpr_loop_config cfg;
+    unsigned workers = cfg.workers;
     xpr_loop *loop = NULL;
     int rc;
     memset(run, 0, sizeof(*run));
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.workers = workers;
-    cfg.read_mode = mode;
-    cfg.preposted_reads = preposted;
     rc = test_loop_new(&loop, &cfg);
     if (rc == XPR_ENOTSUP && workers > 1) {
         printf("# %u workers not supported by %s yet: running with 1\n",
@@ -84,6 +82,17 @@ static xpr_loop *new_loop(struct run *run, unsigned workers,
     assert_int_equal(xpr_timer_new(loop, on_deadline, run, &run->deadline), 0);
     assert_int_equal(xpr_timer_start(run->deadline, DEADLINE_MS, 0), 0);
     return loop;
+}
+
+static xpr_loop *new_loop(struct run *run, unsigned workers,
+                          enum xpr_read_mode mode, unsigned preposted)
+{
+    struct xpr_loop_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.workers = workers;
+    cfg.read_mode = mode;
+    cfg.preposted_reads = preposted;
+    return new_loop_with(run, cfg);
 }
 
 static xpr_listener *listen_any(struct run *run,
@@ -321,6 +330,119 @@ static void test_idle_zero_byte_pins_nothing(void **state)
     assert_int_equal(run.closes, 2 * n);
 }
 
+/* ---- zero-byte mode: buffers for busy connections only ---- */
+
+#define WARM_PAIRS 12u
+#define WARM_BUDGET 4u      /* pool_free_max */
+#define WARM_BUF 4096u      /* read_buffer_size */
+#define QUIET_WAIT_MS 1300u /* longer than "soon" (a second) */
+
+struct warm_run {
+    struct run run;
+    xpr_conn *clients[WARM_PAIRS];
+    unsigned nclients, echoes;
+    xpr_timer *pause;
+};
+
+/* One byte from every client; the loop stops when all came back. */
+static void warm_send_all(struct warm_run *w)
+{
+    unsigned i;
+    w->echoes = 0;
+    for (i = 0; i < w->nclients; i++)
+        CHECK_EQ(xpr_conn_write(w->clients[i], "x", 1), 0);
+}
+
+static void warm_client_open(xpr_conn *conn)
+{
+    struct warm_run *w = xpr_conn_userdata(conn);
+    w->clients[w->nclients++] = conn;
+    if (w->nclients == WARM_PAIRS)
+        warm_send_all(w);
+}
+
+static void warm_client_data(xpr_conn *conn, const void *p, size_t n)
+{
+    struct warm_run *w = xpr_conn_userdata(conn);
+    (void)p;
+    w->echoes += (unsigned)n;
+    if (w->echoes == WARM_PAIRS)
+        xpr_loop_stop(w->run.loop);
+}
+
+static void warm_server_data(xpr_conn *conn, const void *p, size_t n)
+{
+    CHECK_EQ(xpr_conn_write(conn, p, n), 0);
+}
+
+static void warm_pause_over(xpr_timer *t, void *arg)
+{
+    (void)t;
+    warm_send_all(arg);
+}
+
+static void warm_check(struct warm_run *w, const char *when, uint64_t *pinned)
+{
+    struct xpr_completion_stats st;
+    assert_int_equal(xpr_loop_run(w->run.loop), 0);
+    check_no_failure();
+    assert_false(w->run.timed_out);
+    assert_int_equal(w->echoes, WARM_PAIRS);
+    assert_int_equal(test_completion_stats(w->run.loop, &st), 0);
+    printf("# %s: %llu reads pending, %llu buffer bytes pinned\n", when,
+           (unsigned long long)st.pending_reads,
+           (unsigned long long)st.pinned_buffer_bytes);
+    assert_int_equal(st.pending_reads, 2 * WARM_PAIRS);
+    *pinned = st.pinned_buffer_bytes;
+}
+
+static void test_zero_byte_buffers_for_busy_conns(void **state)
+{
+    static const struct xpr_conn_callbacks server_cb = {
+        .on_data = warm_server_data,
+    };
+    static const struct xpr_conn_callbacks client_cb = {
+        .on_open = warm_client_open,
+        .on_data = warm_client_data,
+    };
+    struct warm_run *w = calloc(1, sizeof(*w));
+    struct xpr_loop_config cfg;
+    char address[XPR_ADDRSTRLEN];
+    uint64_t pinned = 0;
+    unsigned i, round;
+    (void)state;
+    assert_non_null(w);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.workers = 1;
+    cfg.read_mode = XPR_READ_ZERO_BYTE;
+    cfg.pool_free_max = WARM_BUDGET;
+    cfg.read_buffer_size = WARM_BUF;
+    new_loop_with(&w->run, cfg);
+    assert_int_equal(xpr_timer_new(w->run.loop, warm_pause_over, w, &w->pause),
+                     0);
+    listen_any(&w->run, NULL, &server_cb, address);
+    for (i = 0; i < WARM_PAIRS; i++) {
+        xpr_conn *c = NULL;
+        assert_int_equal(xpr_connect(w->run.loop, address, &client_cb, w, &c),
+                         0);
+    }
+    /* echoes back to back: every read is answered at once, and the next
+     * reads of WARM_BUDGET conns (of 2 x WARM_PAIRS) hold a buffer */
+    warm_check(w, "after the first echoes", &pinned);
+    for (round = 0; round < 2; round++) {
+        warm_send_all(w);
+        warm_check(w, "after quick echoes", &pinned);
+    }
+    assert_int_equal(pinned, (uint64_t)WARM_BUDGET * WARM_BUF);
+    /* the next echoes come after a pause: no read keeps a buffer */
+    assert_int_equal(xpr_timer_start(w->pause, QUIET_WAIT_MS, 0), 0);
+    warm_check(w, "after a pause", &pinned);
+    assert_int_equal(pinned, 0);
+    xpr_timer_free(w->pause);
+    xpr_loop_free(w->run.loop);
+    free(w);
+}
+
 /* ---- AcceptEx with a receive buffer (accepts_with_data) ---- */
 
 struct with_data_run {
@@ -480,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_order_with_preposted_reads),
         cmocka_unit_test(test_free_with_operations_pending),
         cmocka_unit_test(test_idle_zero_byte_pins_nothing),
+        cmocka_unit_test(test_zero_byte_buffers_for_busy_conns),
     };
     if (!completion_backend()) {
         /* TAP's whole-file skip: meson reports SKIP, where cmocka's

@@ -73,6 +73,8 @@ struct xpr__op {
     void *owner;          /* struct xpr__completion_conn or _listener */
     unsigned char kind;   /* enum xpr__op_kind */
     unsigned char large;  /* buf holds read_buffer_size bytes */
+    unsigned char warm;   /* a buffered read of zero-byte mode (conn.c) */
+    DWORD queued_ms;      /* reads: GetTickCount when queued */
     uint64_t seq;         /* reads: the order they were posted in */
     DWORD bytes;          /* result, once complete */
     int os_error;         /* 0, or the WSA / Win32 code of a failure */
@@ -107,6 +109,7 @@ struct xpr__completion_conn {
     unsigned char posting;         /* a worker posts its outbox now */
     unsigned char close_deferred;  /* closesocket once posting ends */
     unsigned char close_reset;     /* ... abortively */
+    unsigned char read_warm; /* zero-byte mode: the next read has a buffer */
 };
 
 struct xpr__completion_listener {
@@ -184,11 +187,14 @@ struct xpr__completion_loop {
     unsigned preposted_reads;
     unsigned max_sends;
     unsigned char read_batches; /* Wine with workers (engine.c) */
+    unsigned warm_reads;        /* buffered reads of zero-byte mode posted */
     unsigned pool_free_max;
     size_t buf_size;
     struct xpr__op *pool_small, *pool_large;
     unsigned pool_small_count, pool_large_count;
-    struct xpr__op *completed_head, *completed_tail;    /* the one queue */
+    struct xpr__op *completed_head, *completed_tail; /* the one queue */
+    unsigned looks_skipped; /* rounds in a row that did not look (engine.c) */
+    unsigned char last_look_empty; /* the last look reaped nothing */
     struct xpr__completion_conn *post_head, *post_tail; /* outboxes */
     signed char base_provider[2]; /* by family (IPv4, IPv6); -1 unknown */
     struct xpr__list listeners, closed_listeners;

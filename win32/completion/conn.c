@@ -16,6 +16,7 @@
  *    pins no buffer: the kernel holds only the context. While the core
  *    wants no data (paused, closing) the data stay in the socket, and the
  *    next zero-byte read, posted when reading is back on, completes at once.
+ *    Busy conns read into a buffer instead (item 11).
  * 4. With several WSARecv posted, completions may be handled out of order
  *    (several workers reap them): each read has a sequence number and
  *    early ones wait, parked in order. A 0-byte completion of a buffered
@@ -58,6 +59,17 @@
  *    be posted with a shorter buffer (a read may always return fewer
  *    bytes). Sends are not made short (item 5); should one ever complete
  *    short, the conn ends.
+ * 11. A zero-byte read costs two calls where data come: the zero-byte
+ *    WSARecv, then the recv that fetches them (item 3); a WSARecv with a
+ *    buffer costs one, and the data land in it. Zero-byte mode therefore
+ *    gives a buffer to the reads of busy conns only: a conn whose last
+ *    read brought data within QUIET_MS of being queued ("warm") posts its
+ *    next read with a buffer, while the loop has fewer than pool_free_max
+ *    such reads posted; every other read is zero-byte. A conn that never
+ *    received, or whose data come further apart, pins no buffer, and the
+ *    buffers of warm conns that went quiet are bounded by the budget. A
+ *    buffered read takes the place of the zero-byte one (one read posted
+ *    per conn), parks and is delivered like a pre-posted read (item 4).
  */
 #include "alloc.h"
 #include "completion.h"
@@ -71,6 +83,7 @@
 #include "sock.h"
 
 #define READS_PER_COMPLETION 16
+#define QUIET_MS 1000 /* item 11 */
 
 static struct xpr__completion_conn *to_conn(xpr_conn *c)
 {
@@ -140,17 +153,38 @@ static int post_one_read(struct xpr__completion_conn *conn, int large)
 {
     struct xpr__completion_loop *engine = engine_of(conn);
     struct xpr__op *op = xpr__op_get(engine, large);
+    int rc;
     if (op == NULL)
         return XPR_ENOMEM;
     op->kind = XPR__OP_READ;
     op->owner = conn;
     op->seq = conn->read_seq_next++;
+    op->warm =
+        (unsigned char)(large && engine->read_mode == XPR_READ_ZERO_BYTE);
+    op->queued_ms = GetTickCount(); /* item 11 */
     op->wsabuf.buf = (char *)op->buf;
     op->wsabuf.len = /* items 3, 10 */
         large ? (ULONG)xpr__fault_short(XPR__FAULT_RECV, op->cap) : 0;
     op->bufs = &op->wsabuf;
     op->nbufs = 1;
-    return xpr__op_send_later(engine, conn, op); /* item 7, 10 */
+    rc = xpr__op_send_later(engine, conn, op); /* item 7, 10 */
+    if (rc == 0 && op->warm)
+        engine->warm_reads++;
+    return rc;
+}
+
+/* Item 11: whether a read queued at queued_ms that just brought data came
+ * soon enough for the conn's next read to get a buffer. */
+static int answered_soon(DWORD queued_ms)
+{
+    return GetTickCount() - queued_ms < QUIET_MS;
+}
+
+/* Item 11: zero-byte mode, whether the conn's next read has a buffer. */
+static int warm_read(struct xpr__completion_conn *conn)
+{
+    struct xpr__completion_loop *engine = engine_of(conn);
+    return conn->read_warm && engine->warm_reads < engine->pool_free_max;
 }
 
 /* Posts the reads the conn lacks; a failed post ends it (item 7). From
@@ -163,7 +197,7 @@ static void post_reads(struct xpr__completion_conn *conn)
     if (engine->read_batches && conn->reads_posted > 0)
         return; /* "Wine: pending transfers run in the posting thread" */
     while (reading_wanted(conn) && conn->reads_posted < want) {
-        int rc = post_one_read(conn, preposted);
+        int rc = post_one_read(conn, preposted || warm_read(conn));
         if (rc != 0) {
             xpr__conn_failed(&conn->base, rc);
             return;
@@ -172,15 +206,18 @@ static void post_reads(struct xpr__completion_conn *conn)
     }
 }
 
-/* Zero-byte mode: the socket is readable; read it dry (bounded). */
-static void drain(struct xpr__completion_conn *conn)
+/* Zero-byte mode: the socket is readable; read it dry (bounded). soon:
+ * the zero-byte read was answered within QUIET_MS (item 11). */
+static void drain(struct xpr__completion_conn *conn, int soon)
 {
     xpr_conn *c = &conn->base;
     xpr_loop *loop = c->loop;
     int i;
+    conn->read_warm = 0;
     for (i = 0; i < READS_PER_COMPLETION && reading_wanted(conn); i++) {
         long n = xpr__sock_recv(c->sock, loop->read_buf, loop->read_buf_size);
         if (n > 0) {
+            conn->read_warm = (unsigned char)soon;
             xpr__conn_received(c, loop->read_buf, (size_t)n);
             if ((size_t)n < loop->read_buf_size)
                 break; /* most likely dry: the next read tells */
@@ -239,12 +276,17 @@ void xpr__completion_read_done(struct xpr__completion_conn *conn,
 {
     struct xpr__completion_loop *engine = engine_of(conn);
     xpr_conn *c = &conn->base;
+    int soon;
     conn->reads_posted--;
+    if (op->warm)
+        engine->warm_reads--;
     if (xpr__conn_done(c) || c->read_ended) {
         xpr__op_put(engine, op);
         return;
     }
+    soon = answered_soon(op->queued_ms);
     if (op->large) {
+        conn->read_warm = (unsigned char)(soon && op->bytes > 0);
         park(conn, op);
         deliver_parked(conn);
         if (!xpr__conn_done(c))
@@ -259,7 +301,7 @@ void xpr__completion_read_done(struct xpr__completion_conn *conn,
         return;
     }
     xpr__op_put(engine, op);
-    drain(conn);
+    drain(conn, soon);
 }
 
 /* ---- writes ---- */

@@ -32,6 +32,12 @@
  *   reaping until nothing is pending.
  * - The read mode and the pre-posted read count come from the config
  *   alone (cfg.read_mode, cfg.preposted_reads; 0 = zero-byte reads, 2).
+ * - Each look at the harvester is a system call (GetQueuedCompletionStatusEx,
+ *   a wait on events, an alertable wait). A round that starts with
+ *   completions queued (ops done at once) handles them without looking
+ *   when the last look found nothing, up to SKIPPED_LOOKS_MAX rounds in a
+ *   row; while looks find notifications, every round looks (with a zero
+ *   timeout), so notifications never wait long behind ops done at once.
  */
 #include "alloc.h"
 #include "completion.h"
@@ -51,6 +57,7 @@
 /* The longest wait while a listener has no AcceptEx posted and no retry
  * timer could be armed (see "Posting can fail" in listener.c). */
 #define STARVED_RETRY_MS 10
+#define SKIPPED_LOOKS_MAX 16
 
 /* Indexed by the registry row's variant (win32/backends.c). */
 static const struct xpr__harvester_ops *const harvesters[] = {
@@ -496,6 +503,26 @@ static uint64_t pending_total(const struct xpr__completion_loop *engine)
     return n;
 }
 
+/* Waits for and reaps notifications; with completions already queued,
+ * looks without waiting, or not at all (see the file's head). */
+static int look(struct xpr__completion_loop *engine, int timeout_ms)
+{
+    uint64_t reaped = engine->dequeued_completions;
+    int rc;
+    if (engine->completed_head != NULL) {
+        if (engine->last_look_empty &&
+            engine->looks_skipped < SKIPPED_LOOKS_MAX) {
+            engine->looks_skipped++;
+            return 0;
+        }
+        timeout_ms = 0;
+    }
+    rc = engine->harvester->wait_and_reap(engine, timeout_ms);
+    engine->looks_skipped = 0;
+    engine->last_look_empty = engine->dequeued_completions == reaped;
+    return rc;
+}
+
 static int completion_run_once(xpr_loop *loop, int timeout_ms)
 {
     struct xpr__completion_loop *engine = xpr__completion_of(loop);
@@ -504,9 +531,7 @@ static int completion_run_once(xpr_loop *loop, int timeout_ms)
         (timeout_ms < 0 || timeout_ms > STARVED_RETRY_MS))
         timeout_ms = STARVED_RETRY_MS;
     post_outboxes(engine); /* what callbacks outside the round queued */
-    if (engine->completed_head != NULL)
-        timeout_ms = 0;
-    rc = engine->harvester->wait_and_reap(engine, timeout_ms);
+    rc = look(engine, timeout_ms);
     handle_completed(engine);
     post_outboxes(engine);
     xpr__completion_listeners_reap(engine);
