@@ -191,6 +191,10 @@ static void after_send_report(xpr_conn *c, int had_bytes)
 
 static void end(xpr_conn *c, int err, int reset)
 {
+    if (xpr__connect_between(c)) { /* ends once the attempt has closed */
+        xpr__connect_stop(c, err);
+        return;
+    }
     if (c->state >= XPR__CONN_ENDING)
         return;
     c->state = XPR__CONN_ENDING;
@@ -207,6 +211,10 @@ static void end(xpr_conn *c, int err, int reset)
 
 static void start_close(xpr_conn *c)
 {
+    if (xpr__connect_between(c)) {
+        xpr__connect_stop(c, 0);
+        return;
+    }
     if (c->state >= XPR__CONN_CLOSING)
         return;
     c->state = XPR__CONN_CLOSING;
@@ -308,6 +316,7 @@ void xpr__conn_failed(xpr_conn *c, int err)
     /* A connect by name with another address left: this attempt's socket
      * closes and the conn stays CONNECTING (connect.c). */
     if (c->state == XPR__CONN_CONNECTING && xpr__connect_next_wanted(c, err)) {
+        c->state = XPR__CONN_ENDING; /* to the transport, as any ending */
         c->loop->ops->conn_close(c, 0);
         return;
     }
@@ -319,15 +328,16 @@ void xpr__conn_closed(xpr_conn *c)
     xpr_loop *loop = c->loop;
     if (c->state == XPR__CONN_FINISHED)
         return;
-    if (c->state == XPR__CONN_CONNECTING) {
+    assert(c->state == XPR__CONN_ENDING);
+    if (xpr__connect_between(c)) {
         /* an attempt of a connect by name closed: the loop tries the next
          * address (xpr__loop_deliver_closes) */
         xpr__connect_attempt_closed(c);
+        c->state = XPR__CONN_CONNECTING;
         xpr__list_remove(&c->link);
         xpr__list_push_back(&loop->finished, &c->link);
         return;
     }
-    assert(c->state == XPR__CONN_ENDING);
     c->state = XPR__CONN_FINISHED;
     loop->stats.queued_write_bytes -= queued_bytes(c);
     xpr__wq_clear(&c->queue, &loop->released);
@@ -356,6 +366,8 @@ int xpr__conn_usable(const xpr_conn *c)
     rc = xpr__loop_check_thread(c->loop);
     if (rc != 0)
         return rc;
+    if (xpr__connect_between(c))
+        return 0; /* still connecting, to the next address */
     return c->state >= XPR__CONN_CLOSING ? XPR_ECLOSED : 0;
 }
 

@@ -27,8 +27,11 @@ struct xpr__connect_plan {
     xpr_resolve *lookup; /* while the name is looked up */
     struct xpr__addr *addrs;
     size_t count, next;
-    int attempting;    /* the transport holds an attempt */
-    int retry_waiting; /* on loop->finished, the next address to try */
+    int attempting;      /* the transport holds an attempt */
+    int attempt_closing; /* that attempt failed; its socket is closing */
+    int retry_waiting;   /* on loop->finished, the next address to try */
+    int stopped;         /* closed or aborted meanwhile: no next attempt */
+    int stop_err;
 };
 
 int xpr__is_connect_outcome(int err)
@@ -96,13 +99,32 @@ int xpr__connect_idle(const xpr_conn *c)
 
 int xpr__connect_next_wanted(xpr_conn *c, int err)
 {
-    return c->plan != NULL && c->plan->attempting &&
-           c->plan->next < c->plan->count && xpr__is_connect_outcome(err);
+    struct xpr__connect_plan *plan = c->plan;
+    if (plan == NULL || !plan->attempting || plan->next >= plan->count ||
+        !xpr__is_connect_outcome(err))
+        return 0;
+    plan->attempt_closing = 1;
+    return 1;
+}
+
+int xpr__connect_between(const xpr_conn *c)
+{
+    return c->plan != NULL &&
+           (c->plan->attempt_closing || c->plan->retry_waiting);
+}
+
+void xpr__connect_stop(xpr_conn *c, int err)
+{
+    if (!c->plan->stopped) {
+        c->plan->stopped = 1;
+        c->plan->stop_err = err;
+    }
 }
 
 void xpr__connect_attempt_closed(xpr_conn *c)
 {
     c->plan->attempting = 0;
+    c->plan->attempt_closing = 0;
     c->plan->retry_waiting = 1;
 }
 
@@ -123,8 +145,8 @@ void xpr__connect_retry(xpr_conn *c)
     c->send_full = 0;
     if (xpr__atomic_load(&loop->freeing))
         end_idle(c, XPR_ECANCELED);
-    else if (c->state >= XPR__CONN_ENDING)
-        end_idle(c, c->close_err);
+    else if (c->plan->stopped)
+        end_idle(c, c->plan->stop_err);
     else
         try_next(c);
 }

@@ -56,6 +56,11 @@ int xpr__connect_addresses(xpr_loop *loop, const char *const *addresses,
                            size_t count, const struct xpr_conn_callbacks *cb,
                            void *arg, xpr_conn **out);
 int xpr__connect_next_wanted(xpr_conn *c, int err);
+/* between: that attempt's socket is closing, or the next attempt waits
+ * for the loop: to the application the conn is still connecting; a close
+ * or abort meanwhile stops it (stop) once the attempt has closed. */
+int xpr__connect_between(const xpr_conn *c);
+void xpr__connect_stop(xpr_conn *c, int err);
 void xpr__connect_attempt_closed(xpr_conn *c);
 int xpr__connect_retrying(const xpr_conn *c);
 void xpr__connect_retry(xpr_conn *c);
