@@ -26,7 +26,6 @@
 
 #define CONNECT_TIMEOUT_MS 15000
 #define DRAIN_TIMEOUT_MS 5000
-#define SIGNAL_POLL_MS 100
 #define MAX_REPORTED_ERRORS 10
 #define MAX_BYTES_IN_FLIGHT (1024.0 * 1024.0 * 1024.0)
 
@@ -68,7 +67,8 @@ struct bench {
     uint64_t msgs, bytes; /* completed within the measured window */
     uint64_t errors, mismatches;
     uint64_t progress_us, progress_msgs, progress_bytes;
-    xpr_timer *deadline, *progress, *signal_poll;
+    xpr_timer *deadline, *progress;
+    struct echo_signals signals;
     int finished; /* the run ended by itself (finish), not by a loop error */
 };
 
@@ -109,8 +109,8 @@ static void finish(struct bench *b)
     b->finished = 1;
     xpr_timer_free(b->deadline);
     xpr_timer_free(b->progress);
-    xpr_timer_free(b->signal_poll);
-    b->deadline = b->progress = b->signal_poll = NULL;
+    signals_unwatch(&b->signals);
+    b->deadline = b->progress = NULL;
     xpr_loop_stop(b->loop);
 }
 
@@ -373,13 +373,12 @@ static void on_progress(xpr_timer *timer, void *arg)
     b->progress_bytes = b->bytes;
 }
 
-static void on_signal_poll(xpr_timer *timer, void *arg)
+static void on_termination(void *arg)
 {
     struct bench *b = arg;
 
-    if (!signals_caught())
+    if (b->phase == PHASE_DONE)
         return;
-    xpr_timer_stop(timer);
     fprintf(stderr, "bench: interrupted\n");
     if (b->phase == PHASE_RUNNING)
         begin_drain(b);
@@ -446,9 +445,7 @@ static int setup_timers(struct bench *b)
         xpr_timer_new(b->loop, on_progress, b, &b->progress) != 0 ||
         xpr_timer_start(b->deadline, CONNECT_TIMEOUT_MS, 0) != 0)
         return -1;
-    if (signals_install() == 0 &&
-        xpr_timer_new(b->loop, on_signal_poll, b, &b->signal_poll) == 0)
-        xpr_timer_start(b->signal_poll, SIGNAL_POLL_MS, SIGNAL_POLL_MS);
+    signals_watch(&b->signals, b->loop, on_termination, b);
     return 0;
 }
 
@@ -480,8 +477,8 @@ static void detach(struct bench *b)
     b->phase = PHASE_DONE;
     xpr_timer_free(b->deadline);
     xpr_timer_free(b->progress);
-    xpr_timer_free(b->signal_poll);
-    b->deadline = b->progress = b->signal_poll = NULL;
+    signals_unwatch(&b->signals);
+    b->deadline = b->progress = NULL;
 }
 
 int bench_run(struct bench *b)

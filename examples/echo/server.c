@@ -16,7 +16,6 @@
 #include "stats_file.h"
 
 #define QUEUE_HIGH_WATER (1024u * 1024u)
-#define SIGNAL_POLL_MS 100
 
 /* Both structs start with the server pointer (the server's points to itself),
  * so on_close can tell whether on_open has replaced the listener's arg. */
@@ -187,14 +186,11 @@ static void on_stats_file(xpr_timer *timer, void *arg)
     write_stats_line(arg);
 }
 
-static void on_signal_poll(xpr_timer *timer, void *arg)
+static void on_termination(void *arg)
 {
     struct server *server = arg;
 
-    if (signals_caught()) {
-        xpr_timer_stop(timer);
-        xpr_loop_stop(server->loop);
-    }
+    xpr_loop_stop(server->loop);
 }
 
 int server_main(int argc, char **argv)
@@ -245,7 +241,8 @@ int server_main(int argc, char **argv)
     struct xpr_listen_config listen_cfg;
     struct server server;
     xpr_listener *listener;
-    xpr_timer *signal_timer, *stats_timer, *stats_file_timer;
+    struct echo_signals signals; /* freed with the loop */
+    xpr_timer *stats_timer, *stats_file_timer;
     int rc;
 
     rc = args_parse(&cmd, argc, argv);
@@ -287,10 +284,7 @@ int server_main(int argc, char **argv)
     if (xpr_listener_address(listener, server.bound, sizeof server.bound) != 0)
         snprintf(server.bound, sizeof server.bound, "%s", listen_address);
 
-    if (signals_install() != 0 ||
-        xpr_timer_new(server.loop, on_signal_poll, &server, &signal_timer) !=
-            0 ||
-        xpr_timer_start(signal_timer, SIGNAL_POLL_MS, SIGNAL_POLL_MS) != 0) {
+    if (signals_watch(&signals, server.loop, on_termination, &server) != 0) {
         args_complain(cmd.name, "cannot set up signal handling");
         xpr_loop_free(server.loop);
         return 1;

@@ -1,59 +1,33 @@
-/*
- * The handlers set a volatile sig_atomic_t and nothing else: that is all a
- * signal handler may portably do. On Windows, Ctrl-C arrives as a console
- * control event on a thread of its own; setting the same flag is still all we
- * do there.
- */
-#include <signal.h>
-#include <stddef.h>
+#include <string.h>
 
 #include "signals.h"
 
-static volatile sig_atomic_t termination_requested;
-
-#ifdef _WIN32
-#include <windows.h>
-
-static BOOL WINAPI on_console_event(DWORD type)
+static void on_signal(xpr_signal *signal, int signum, void *arg)
 {
-    switch (type) {
-    case CTRL_C_EVENT:
-    case CTRL_BREAK_EVENT:
-    case CTRL_CLOSE_EVENT:
-        termination_requested = 1;
-        return TRUE;
-    default:
-        return FALSE;
-    }
+    struct echo_signals *s = arg;
+    (void)signal;
+    (void)signum;
+    s->on_request(s->arg);
 }
 
-int signals_install(void)
+int signals_watch(struct echo_signals *s, xpr_loop *loop,
+                  void (*on_request)(void *arg), void *arg)
 {
-    return SetConsoleCtrlHandler(on_console_event, TRUE) ? 0 : -1;
+    int rc;
+    memset(s, 0, sizeof(*s));
+    s->on_request = on_request;
+    s->arg = arg;
+    rc = xpr_signal_new(loop, XPR_SIGINT, on_signal, s, &s->watchers[0]);
+    if (rc == 0)
+        rc = xpr_signal_new(loop, XPR_SIGTERM, on_signal, s, &s->watchers[1]);
+    if (rc != 0)
+        signals_unwatch(s);
+    return rc;
 }
 
-#else
-
-static void on_signal(int signo)
+void signals_unwatch(struct echo_signals *s)
 {
-    (void)signo;
-    termination_requested = 1;
-}
-
-int signals_install(void)
-{
-    struct sigaction sa;
-
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
-        return -1;
-    return 0;
-}
-#endif
-
-int signals_caught(void)
-{
-    return termination_requested != 0;
+    xpr_signal_free(s->watchers[0]);
+    xpr_signal_free(s->watchers[1]);
+    s->watchers[0] = s->watchers[1] = NULL;
 }
