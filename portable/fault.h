@@ -32,7 +32,7 @@ enum xpr__fault_site {
     XPR__FAULT_RECV,    /* recv, WSARecv */
     XPR__FAULT_SEND,    /* send, sendmsg, WSASend */
     XPR__FAULT_SOCKOPT, /* setsockopt, fcntl, ioctlsocket */
-    XPR__FAULT_ALLOC,   /* the library's own allocations */
+    XPR__FAULT_ALLOC,   /* the library's own allocations, thread stacks */
     XPR__FAULT_WAIT,    /* poll, select, event_base_loop, WSAWait..., GQCSEx */
     XPR__FAULT_WATCH,   /* registering interest: event_add,
                            bufferevent_enable, WSAEventSelect,

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fault.h"
 #include "xpr.h"
 
 int xpr__mutex_init(xpr__mutex *m)
@@ -91,6 +92,8 @@ static void *thread_main(void *p)
 int xpr__thread_start_sized(xpr__thread *t, void (*fn)(void *arg), void *arg,
                             size_t stack_size)
 {
+    if (xpr__fault(XPR__FAULT_ALLOC)) /* a thread's stack is memory too */
+        return XPR_ENOMEM;
     pthread_attr_t attr;
     int rc = EINVAL;
     t->fn = fn;

@@ -4,6 +4,7 @@
 
 #include <process.h>
 
+#include "fault.h"
 #include "xpr.h"
 #include "xpr_sys.h"
 
@@ -113,6 +114,8 @@ static unsigned __stdcall thread_main(void *p)
 int xpr__thread_start_sized(xpr__thread *t, void (*fn)(void *arg), void *arg,
                             size_t stack_size)
 {
+    if (xpr__fault(XPR__FAULT_ALLOC)) /* a thread's stack is memory too */
+        return XPR_ENOMEM;
     t->fn = fn;
     t->arg = arg;
     t->handle = (void *)_beginthreadex(
