@@ -236,6 +236,10 @@ int xpr_connect(xpr_loop *loop, const char *address,
         return rc;
     if (xpr__addr_parse_numeric(address, &addr) == 0)
         return connect_numeric(loop, &addr, callbacks, arg, out);
+    /* Bad text is refused before anything of the loop is touched. */
+    rc = xpr__resolve_check(address);
+    if (rc != 0)
+        return rc;
     return connect_by_name(loop, address, NULL, 0, callbacks, arg, out);
 }
 

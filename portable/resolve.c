@@ -214,6 +214,12 @@ static struct xpr__resolver *pool_of(xpr_loop *loop)
     return pool;
 }
 
+int xpr__resolve_check(const char *host_port)
+{
+    char host[HOST_MAX], port[6];
+    return host_port != NULL ? split(host_port, host, port) : XPR_EINVAL;
+}
+
 int xpr_resolve_start(xpr_loop *loop, const char *host_port, xpr_resolve_cb cb,
                       void *arg, xpr_resolve **out)
 {

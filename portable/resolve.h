@@ -12,5 +12,8 @@ void xpr__resolver_free(xpr_loop *loop);
 /* The requester no longer wants the answer: its callback will not run
  * (the request is freed when the lookup ends). Loop thread. */
 void xpr__resolve_abandon(xpr_resolve *req);
+/* 0 when text is host:port as xpr_resolve_start takes it, else
+ * XPR_EINVAL; touches nothing. */
+int xpr__resolve_check(const char *host_port);
 
 #endif
