@@ -314,7 +314,8 @@ void xpr__conn_failed(xpr_conn *c, int err)
 {
     /* A connect by name with another address left: this attempt's socket
      * closes and the conn stays CONNECTING (connect.c). */
-    if (c->state == XPR__CONN_CONNECTING && xpr__connect_next_wanted(c, err)) {
+    if (!c->connected && c->state <= XPR__CONN_CLOSING &&
+        xpr__connect_next_wanted(c, err)) {
         c->state = XPR__CONN_ENDING; /* to the transport, as any ending */
         c->loop->ops->conn_close(c, 0);
         return;
@@ -331,8 +332,7 @@ void xpr__conn_closed(xpr_conn *c)
     if (xpr__connect_between(c)) {
         /* an attempt of a connect by name closed: the loop tries the next
          * address (xpr__loop_deliver_closes) */
-        xpr__connect_attempt_closed(c);
-        c->state = XPR__CONN_CONNECTING;
+        c->state = xpr__connect_attempt_closed(c);
         xpr__list_remove(&c->link);
         xpr__list_push_back(&loop->finished, &c->link);
         return;

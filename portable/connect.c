@@ -31,6 +31,7 @@ struct xpr__connect_plan {
     int attempt_closing; /* that attempt failed; its socket is closing */
     int retry_waiting;   /* on loop->finished, the next address to try */
     int stopped;         /* closed or aborted meanwhile: no next attempt */
+    enum xpr__conn_state resume_state; /* CONNECTING, or CLOSING */
     int stop_err;
 };
 
@@ -104,6 +105,7 @@ int xpr__connect_next_wanted(xpr_conn *c, int err)
         !xpr__is_connect_outcome(err))
         return 0;
     plan->attempt_closing = 1;
+    plan->resume_state = c->state; /* closed while connecting: still so */
     return 1;
 }
 
@@ -121,11 +123,12 @@ void xpr__connect_stop(xpr_conn *c, int err)
     }
 }
 
-void xpr__connect_attempt_closed(xpr_conn *c)
+enum xpr__conn_state xpr__connect_attempt_closed(xpr_conn *c)
 {
     c->plan->attempting = 0;
     c->plan->attempt_closing = 0;
     c->plan->retry_waiting = 1;
+    return c->plan->resume_state;
 }
 
 int xpr__connect_retrying(const xpr_conn *c)

@@ -45,10 +45,11 @@ void xpr__conn_unlink_free(xpr_conn *c);
  * next_wanted: an attempt failed with err while CONNECTING; true when
  * another address is left, and the attempt's socket should close while
  * the conn stays CONNECTING.
- * attempt_closed: the transport reported that socket closed; the conn
- * waits on loop->finished, and xpr__loop_deliver_closes calls retry
- * (whether retrying says) to connect the next address.
- * forget: the plan goes (a pending lookup is abandoned). */
+ * attempt_closed: the transport reported that socket closed; returns the
+ * state to go back to (CONNECTING, or CLOSING when the application closed
+ * it while it connected); the conn waits on loop->finished, and
+ * xpr__loop_deliver_closes calls retry (whether retrying says) to connect the
+ * next address. forget: the plan goes (a pending lookup is abandoned). */
 int xpr__connect_idle(const xpr_conn *c);
 /* For tests: connects to count address texts in order, as if a lookup
  * had answered them (so a closed port can come first). */
@@ -61,7 +62,7 @@ int xpr__connect_next_wanted(xpr_conn *c, int err);
  * or abort meanwhile stops it (stop) once the attempt has closed. */
 int xpr__connect_between(const xpr_conn *c);
 void xpr__connect_stop(xpr_conn *c, int err);
-void xpr__connect_attempt_closed(xpr_conn *c);
+enum xpr__conn_state xpr__connect_attempt_closed(xpr_conn *c);
 int xpr__connect_retrying(const xpr_conn *c);
 void xpr__connect_retry(xpr_conn *c);
 void xpr__connect_forget(xpr_conn *c);
