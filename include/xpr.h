@@ -591,6 +591,152 @@ XPR_API int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms);
 /* Longest text xpr_listener_address / xpr_conn_peer_address write. */
 #define XPR_ADDRSTRLEN 64
 
+/* ------------------------------------------------------------------------ */
+/* UDP                                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A UDP socket bound to a local address, receiving from the moment it is
+ * made. Back ends: the readiness ones (poll, select, eventselect,
+ * asyncselect, nonblocking, libevent), libevent-bev and libevent-iocp
+ * (libevent's events), and the completion ones (iocp, overlapped,
+ * completion-routine: pre-posted WSARecvFrom, WSASendTo). blocking returns
+ * XPR_ENOTSUP from xpr_udp_new. Every call below belongs to the loop's
+ * thread(s) (XPR_ETHREAD otherwise) and returns 0 or an XPR_E* code.
+ */
+typedef struct xpr_udp xpr_udp;
+
+/* on_recv flags */
+enum {
+    /* The datagram was longer than cfg.recv_size: p holds its first
+     * recv_size bytes, the rest is lost (POSIX MSG_TRUNC, Winsock
+     * WSAEMSGSIZE). */
+    XPR_UDP_TRUNCATED = 1u << 0
+};
+
+/* Largest datagram xpr_udp_send takes (IPv4: 65,535 - 20 - 8; IPv6 without
+ * jumbograms: 65,535 - 8). */
+#define XPR_UDP_MAX_DATAGRAM_V4 65507
+#define XPR_UDP_MAX_DATAGRAM_V6 65527
+
+/* UDP callbacks. The struct is copied; on_recv is required. */
+struct xpr_udp_callbacks {
+    /* A datagram of n bytes (n may be 0) came from peer ("127.0.0.1:5000",
+     * "[::1]:5000"); flags: XPR_UDP_TRUNCATED. p and peer are valid during
+     * the call only. */
+    void (*on_recv)(xpr_udp *udp, const void *p, size_t n, const char *peer,
+                    unsigned flags);
+    /* A queued datagram could not be sent (it is dropped), or a receive
+     * failed (XPR_ECONNREFUSED: a connected peer's port is closed, as ICMP
+     * said; Windows' own report of it, WSAECONNRESET on an unconnected
+     * socket, is switched off). The handle stays open. May be NULL. */
+    void (*on_error)(xpr_udp *udp, int err);
+    /* Exactly once per handle, from the loop (never from inside an xpr
+     * call): err 0 after xpr_udp_close, XPR_ECANCELED from xpr_loop_free,
+     * or the error that ended it (the back end could not go on receiving:
+     * XPR_ENOMEM, XPR_ENOBUFS). The handle is freed when it returns. May
+     * be NULL. */
+    void (*on_close)(xpr_udp *udp, int err);
+};
+
+/* Options of a UDP handle. Zeroed = defaults. */
+struct xpr_udp_config {
+    /* Largest datagram received whole (0 = 65,536): longer ones arrive
+     * cut to this size with XPR_UDP_TRUNCATED. */
+    size_t recv_size;
+    /* Bytes of datagrams accepted by xpr_udp_send and not yet sent, at
+     * most (0 = 256 KiB): beyond it xpr_udp_send returns XPR_EAGAIN. */
+    size_t send_queue_max;
+    /* Completion back ends: receives kept posted, each with a buffer of
+     * recv_size bytes that the kernel holds (0 = 4). */
+    unsigned recvs_posted;
+    /* Non-zero: SO_REUSEADDR before the bind, so several sockets can
+     * receive one multicast group's port. */
+    int reuse_address;
+};
+
+/*
+ * Makes a UDP socket bound to address ("127.0.0.1:0", "[::1]:0",
+ * "0.0.0.0:5000"; port 0 picks a free one) that receives into cb.on_recv
+ * until closed. cfg may be NULL. A live handle keeps xpr_loop_run running.
+ * Errors: XPR_EINVAL (NULL loop, cb, on_recv or out; bad address text),
+ * XPR_ENOTSUP (the back end has no UDP), XPR_EADDRINUSE, XPR_EACCES,
+ * XPR_EADDRNOTAVAIL, XPR_EAFNOSUPPORT, XPR_ENOMEM, XPR_ETHREAD, other
+ * system errors.
+ */
+XPR_API int xpr_udp_new(xpr_loop *loop, const char *address,
+                        const struct xpr_udp_config *cfg,
+                        const struct xpr_udp_callbacks *cb, void *userdata,
+                        xpr_udp **out);
+
+/* The bound address as text (the real port). Errors: XPR_EINVAL (NULL, or
+ * buf too small: nothing is truncated). */
+XPR_API int xpr_udp_address(const xpr_udp *udp, char *buf, size_t len);
+
+/*
+ * Connects the socket to address: it then receives only from there and
+ * sends there (xpr_udp_send with to NULL). A connected socket also hears
+ * that the peer's port is closed (on_error(XPR_ECONNREFUSED), after a
+ * send). Connect again to change the peer. Errors: XPR_EINVAL (NULL or bad
+ * text), XPR_EAFNOSUPPORT (another family than the bound one),
+ * XPR_ECLOSED, XPR_ETHREAD, system errors.
+ */
+XPR_API int xpr_udp_connect(xpr_udp *udp, const char *address);
+
+/*
+ * Copies one datagram of n bytes (0 allowed) and sends it to `to` (address
+ * text; NULL on a connected socket), now if the socket takes it, else from
+ * the loop: a datagram is never split. Datagrams queued here are sent in
+ * order; one that then fails is dropped and reported to on_error. Errors
+ * returned here: XPR_EINVAL (NULL udp, NULL p with n > 0, bad text, `to`
+ * NULL on an unconnected or non-NULL on a connected socket, n above
+ * XPR_UDP_MAX_DATAGRAM_V4 / _V6), XPR_EAFNOSUPPORT (another family than
+ * the bound one), XPR_EAGAIN (the queue would pass cfg.send_queue_max:
+ * nothing is queued; send again once xpr_udp_queued has fallen),
+ * XPR_ECLOSED, XPR_ETHREAD, XPR_ENOMEM, or the system's error for a send
+ * that failed at once (XPR_ECONNREFUSED, XPR_ENETUNREACH, ...).
+ */
+XPR_API int xpr_udp_send(xpr_udp *udp, const char *to, const void *p, size_t n);
+
+/* Bytes accepted by xpr_udp_send and not yet sent (0 for NULL). */
+XPR_API size_t xpr_udp_queued(const xpr_udp *udp);
+
+/* SO_BROADCAST on (non-zero) or off. Errors: XPR_EINVAL, XPR_ECLOSED,
+ * XPR_ETHREAD, system errors. */
+XPR_API int xpr_udp_set_broadcast(xpr_udp *udp, int on);
+
+/*
+ * Joins (join non-zero) or leaves the multicast group `group` (an address
+ * without port: "239.1.2.3", "ff02::1") on the interface of address
+ * `iface` (IPv4, NULL = the system's choice; must be NULL for IPv6).
+ * Errors: XPR_EINVAL (NULL, bad text, not a multicast address, another
+ * family than the bound one), XPR_ECLOSED, XPR_ETHREAD, system errors.
+ */
+XPR_API int xpr_udp_set_membership(xpr_udp *udp, const char *group,
+                                   const char *iface, int join);
+/* Whether multicast datagrams sent come back to this host's members
+ * (IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP), and their TTL / hop limit
+ * (0..255). Errors: XPR_EINVAL, XPR_ECLOSED, XPR_ETHREAD, system errors. */
+XPR_API int xpr_udp_set_multicast_loop(xpr_udp *udp, int on);
+XPR_API int xpr_udp_set_multicast_ttl(xpr_udp *udp, int ttl);
+
+/* The handle's socket, for options xpr does not offer. It stays xpr's (as
+ * xpr_conn_socket). Errors: XPR_EINVAL, XPR_ECLOSED. */
+XPR_API int xpr_udp_socket(const xpr_udp *udp, xpr_os_socket *out);
+
+XPR_API void xpr_udp_set_userdata(xpr_udp *udp, void *userdata);
+XPR_API void *xpr_udp_userdata(const xpr_udp *udp);
+XPR_API xpr_loop *xpr_udp_loop(const xpr_udp *udp);
+
+/*
+ * Stops receiving, drops what is queued, closes the socket; on_close(udp,
+ * 0) follows from the loop, once the kernel has given back every buffer
+ * posted on the completion back ends. No on_recv or on_error runs after
+ * this call. Errors: XPR_EINVAL, XPR_ECLOSED (closed already),
+ * XPR_ETHREAD.
+ */
+XPR_API int xpr_udp_close(xpr_udp *udp);
+
 #ifdef __cplusplus
 }
 #endif

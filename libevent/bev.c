@@ -558,4 +558,5 @@ const struct xpr_backend_ops xpr__bev_ops = {
     .conn_send = bev_conn_send,
     .conn_shutdown = bev_conn_shutdown,
     .conn_close = bev_conn_close,
+    .udp = &xpr__bev_udp_ops,
 };

@@ -28,6 +28,7 @@
 #include "write_queue.h"
 
 struct xpr_poller_ops;
+struct xpr__udp_ops;
 
 /* ---- objects: the parts the core owns; back ends embed these first ---- */
 
@@ -183,6 +184,8 @@ struct xpr_backend_ops {
     /* Completion back ends: fills xpr_loop_completion_stats(). */
     void (*completion_stats)(xpr_loop *loop,
                              struct xpr_completion_stats *stats);
+    /* UDP handles (portable/udp.h); NULL: xpr_udp_new is XPR_ENOTSUP. */
+    const struct xpr__udp_ops *udp;
 };
 
 /* Runs of the queue conn_send is offered at most. */
@@ -234,6 +237,8 @@ struct xpr_loop {
     struct xpr__list conns;    /* live conns */
     struct xpr__list finished; /* finished conns awaiting on_close */
     struct xpr__list listeners;
+    struct xpr__list udps;         /* live UDP handles (portable/udp.c) */
+    struct xpr__list udp_finished; /* closed ones awaiting on_close */
     uint64_t now_ms;            /* xpr_loop_now: read at each round's start */
     uint64_t referenced_timers; /* started public timers not unref'd */
     struct xpr__resolver *resolver; /* made by the first xpr_resolve_start */

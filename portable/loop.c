@@ -9,6 +9,7 @@
 #include "resolve.h"
 #include "signals.h"
 #include "sock.h"
+#include "udp.h"
 
 #define DEFAULT_READ_BUFFER 65536
 
@@ -80,6 +81,8 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
     xpr__list_init(&loop->conns);
     xpr__list_init(&loop->finished);
     xpr__list_init(&loop->listeners);
+    xpr__list_init(&loop->udps);
+    xpr__list_init(&loop->udp_finished);
     loop->workers = resolve_workers(entry, config.workers);
     loop->reserve_sock = XPR__INVALID_SOCKET;
     loop->now_ms = xpr__now_ms();
@@ -127,6 +130,7 @@ void xpr__loop_deliver_closes(xpr_loop *loop)
 {
     struct xpr__link *link;
     xpr__wq_run_released(&loop->released);
+    xpr__udp_deliver_closes(loop);
     while ((link = xpr__list_first(&loop->finished)) != NULL) {
         xpr_conn *c = XPR__CONTAINER(link, xpr_conn, link);
         xpr__list_remove(link);
@@ -145,7 +149,8 @@ static int loop_alive(const xpr_loop *loop)
     return !xpr__list_empty(&loop->conns) ||
            !xpr__list_empty(&loop->listeners) ||
            !xpr__list_empty(&loop->finished) || loop->released.head != NULL ||
-           loop->resolves_pending > 0 || loop->referenced_timers > 0;
+           loop->resolves_pending > 0 || loop->referenced_timers > 0 ||
+           xpr__udp_alive(loop);
 }
 
 void xpr__loop_wait_begin(xpr_loop *loop)
@@ -346,9 +351,13 @@ void xpr_loop_free(xpr_loop *loop)
         xpr__conn_cancel(XPR__CONTAINER(link, xpr_conn, link));
         link = next;
     }
-    /* completion back ends finish a conn only once its I/O is reaped */
+    xpr__udp_cancel_all(loop);
+    /* completion back ends finish a conn or a UDP handle only once its I/O
+     * is reaped */
     for (rounds = 0;
-         !xpr__list_empty(&loop->conns) && rounds < FREE_REAP_ROUNDS; rounds++)
+         (!xpr__list_empty(&loop->conns) || xpr__udp_closing(loop)) &&
+         rounds < FREE_REAP_ROUNDS;
+         rounds++)
         loop->ops->run_once(loop, 10);
     xpr__loop_deliver_closes(loop);
     {

@@ -8,6 +8,7 @@
 struct xpr_backend_entry;
 struct xpr_backend_ops;
 struct xpr_poller_ops;
+struct xpr__udp_ops;
 
 /* The first row is the default: the back end used when neither the config
  * nor XPR_BACKEND names one. */
@@ -27,6 +28,8 @@ extern const struct xpr_backend_ops xpr__completion_ops;
 /* libevent-bev: evconnlistener + bufferevents, libevent's own idiom
  * (libevent/bev.c). */
 extern const struct xpr_backend_ops xpr__bev_ops;
+/* Its UDP: the readiness transport on libevent's events (libevent/udp.c). */
+extern const struct xpr__udp_ops xpr__bev_udp_ops;
 /* The polling poller under it (portable/nonblocking.c). */
 extern const struct xpr_poller_ops xpr__nonblocking_poller;
 /* Thread per connection (portable/blocking/). */

@@ -28,6 +28,7 @@
 #include "platform_backends.h"
 #include "poller.h"
 #include "sock.h"
+#include "udp.h"
 
 /* Fairness: at most this many reads or accepts per readiness event. */
 #define READS_PER_EVENT 16
@@ -369,4 +370,5 @@ const struct xpr_backend_ops xpr__stream_ops = {
     .conn_send = stream_conn_send,
     .conn_shutdown = stream_conn_shutdown,
     .conn_close = stream_conn_close,
+    .udp = &xpr__udp_ready_ops,
 };
