@@ -69,8 +69,7 @@ static int levent_watch(xpr_udp *u, struct xpr__io *io, unsigned mask)
     if (changed & XPR__IO_READ)
         rc = set_event(u, &ue->read_ev, EV_READ, (mask & XPR__IO_READ) != 0);
     if (rc == 0 && (changed & XPR__IO_WRITE))
-        rc = set_event(u, &ue->write_ev, EV_WRITE,
-                       (mask & XPR__IO_WRITE) != 0);
+        rc = set_event(u, &ue->write_ev, EV_WRITE, (mask & XPR__IO_WRITE) != 0);
     if (rc != 0 && (changed & XPR__IO_READ) && (mask & XPR__IO_READ))
         set_event(u, &ue->read_ev, EV_READ, 0); /* the old interest stands */
     return rc;

@@ -71,9 +71,8 @@ int xpr_udp_new(xpr_loop *loop, const char *address,
     struct xpr__addr addr;
     xpr_udp *u;
     int rc;
-    if (loop == NULL || address == NULL || cb == NULL ||
-        cb->on_recv == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing))
+    if (loop == NULL || address == NULL || cb == NULL || cb->on_recv == NULL ||
+        out == NULL || xpr__atomic_load(&loop->freeing))
         return XPR_EINVAL;
     rc = xpr__loop_check_thread(loop);
     if (rc != 0)
@@ -91,8 +90,8 @@ int xpr_udp_new(xpr_loop *loop, const char *address,
     u->cb = *cb;
     u->userdata = userdata;
     u->recv_size = cfg && cfg->recv_size ? cfg->recv_size : DEFAULT_RECV_SIZE;
-    u->send_queue_max = cfg && cfg->send_queue_max ? cfg->send_queue_max
-                                                   : DEFAULT_SEND_QUEUE;
+    u->send_queue_max =
+        cfg && cfg->send_queue_max ? cfg->send_queue_max : DEFAULT_SEND_QUEUE;
     u->recvs_posted =
         cfg && cfg->recvs_posted ? cfg->recvs_posted : DEFAULT_RECVS_POSTED;
     rc = xpr__udp_sock_open(addr.family, &u->sock);

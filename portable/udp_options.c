@@ -24,8 +24,8 @@ static int usable(const xpr_udp *u)
 
 static int set_int(const xpr_udp *u, int level, int name, int value)
 {
-    if (setsockopt(u->sock, level, name, (const char *)&value,
-                   sizeof(value)) != 0)
+    if (setsockopt(u->sock, level, name, (const char *)&value, sizeof(value)) !=
+        0)
         return xpr__sock_error();
     return 0;
 }

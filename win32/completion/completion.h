@@ -61,9 +61,24 @@ enum xpr__op_kind {
     XPR__OP_CONNECT,
     XPR__OP_READ,
     XPR__OP_WRITE,
-    XPR__OP_KICK, /* not posted: a conn's reading was turned back on */
+    XPR__OP_KICK,     /* not posted: a conn's reading was turned back on */
+    XPR__OP_UDP_RECV, /* WSARecvFrom of a UDP handle (udp.c) */
+    XPR__OP_UDP_SEND, /* WSASendTo */
+    XPR__OP_UDP_POST, /* not posted: post a UDP handle's I/O from the loop */
     XPR__OP_KINDS
 };
+
+/* Kinds whose completion a completion routine reports (routine.c). */
+static inline int xpr__op_has_routine(unsigned kind)
+{
+    return kind == XPR__OP_READ || kind == XPR__OP_WRITE ||
+           kind == XPR__OP_UDP_RECV || kind == XPR__OP_UDP_SEND;
+}
+
+static inline int xpr__op_is_udp(unsigned kind)
+{
+    return kind >= XPR__OP_UDP_RECV && kind <= XPR__OP_UDP_POST;
+}
 
 /* A posted operation. The OVERLAPPED comes first: a harvester hands back
  * the OVERLAPPED pointer and CONTAINING_RECORD recovers the op. */
@@ -230,6 +245,9 @@ void xpr__op_reaped(struct xpr__completion_loop *engine, OVERLAPPED *ov,
 
 /* ---- engine internals shared by the files of win32/completion ---- */
 
+/* The loop an op belongs to, whatever its owner. */
+xpr_loop *xpr__op_loop(const struct xpr__op *op);
+
 struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large);
 void xpr__op_put(struct xpr__completion_loop *engine, struct xpr__op *op);
 /* Right before an op is posted: lends it an event if the harvester wants
@@ -278,6 +296,14 @@ void xpr__completion_conn_settle(struct xpr__completion_conn *conn);
 void xpr__completion_conn_accepted(xpr_listener *l,
                                    struct xpr__completion_conn *conn,
                                    struct xpr__op *first);
+
+/* udp.c: the UDP transport (portable/udp.h), the handler of the UDP
+ * kinds (takes the op and its count on the handle), and the socket an op
+ * of a handle was posted on (INVALID_SOCKET once closed). */
+extern const struct xpr__udp_ops xpr__completion_udp_ops;
+void xpr__completion_udp_done(struct xpr__completion_loop *engine,
+                              struct xpr__op *op);
+SOCKET xpr__completion_udp_socket(const struct xpr__op *op);
 
 /* listener.c */
 int xpr__completion_listen(xpr_loop *loop, const struct xpr__addr *addr,

@@ -42,6 +42,7 @@
 #include "alloc.h"
 #include "completion.h"
 #include "fault.h"
+#include "udp.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -132,8 +133,19 @@ void xpr__op_complete(struct xpr__completion_loop *engine, struct xpr__op *op,
     xpr__op_append(&engine->completed_head, &engine->completed_tail, op);
 }
 
+xpr_loop *xpr__op_loop(const struct xpr__op *op)
+{
+    if (op->kind == XPR__OP_ACCEPT)
+        return ((struct xpr__completion_listener *)op->owner)->base.loop;
+    if (xpr__op_is_udp(op->kind))
+        return ((xpr_udp *)op->owner)->loop;
+    return ((struct xpr__completion_conn *)op->owner)->base.loop;
+}
+
 static SOCKET owner_socket(struct xpr__op *op)
 {
+    if (xpr__op_is_udp(op->kind))
+        return xpr__completion_udp_socket(op);
     if (op->kind == XPR__OP_ACCEPT) {
         struct xpr__completion_listener *listener = op->owner;
         return listener->closed ? INVALID_SOCKET : (SOCKET)listener->base.sock;
@@ -167,7 +179,8 @@ void xpr__op_reaped(struct xpr__completion_loop *engine, OVERLAPPED *ov,
  * for a send the runs of the core's queue it points at. */
 static size_t pinned_by(const struct xpr__op *op)
 {
-    if (op->large)
+    if (op->large || op->kind == XPR__OP_UDP_RECV ||
+        op->kind == XPR__OP_UDP_SEND)
         return op->cap;
     return op->kind == XPR__OP_WRITE ? op->len : 0;
 }
@@ -185,6 +198,11 @@ static void handle(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
     struct xpr__completion_conn *conn = op->owner;
     engine->pinned_bytes -= pinned_by(op);
+    if (xpr__op_is_udp(op->kind)) {
+        engine->pending[op->kind]--;
+        xpr__completion_udp_done(engine, op);
+        return;
+    }
     if (op->kind != XPR__OP_ACCEPT) { /* a closed listener's are counted out */
         engine->pending[op->kind]--;
         conn->pending--;
@@ -229,8 +247,7 @@ static void handle_completed(struct xpr__completion_loop *engine)
 static int done_here(const struct xpr__completion_loop *engine,
                      const struct xpr__op *op, int skip)
 {
-    if (engine->harvester->routine != NULL &&
-        (op->kind == XPR__OP_READ || op->kind == XPR__OP_WRITE))
+    if (engine->harvester->routine != NULL && xpr__op_has_routine(op->kind))
         return 0;
     return engine->harvester->port ? skip : 1;
 }
@@ -571,8 +588,9 @@ static void completion_stats(xpr_loop *loop, struct xpr_completion_stats *st)
     st->pending_connects = engine->pending[XPR__OP_CONNECT];
     st->pending_reads = engine->pending[XPR__OP_READ];
     st->pending_writes = engine->pending[XPR__OP_WRITE];
-    st->pending_operations =
-        pending_total(engine) - engine->pending[XPR__OP_KICK];
+    st->pending_operations = pending_total(engine) -
+                             engine->pending[XPR__OP_KICK] -
+                             engine->pending[XPR__OP_UDP_POST];
     st->inline_completions = engine->inline_completions;
     st->dequeue_calls = engine->dequeue_calls;
     st->dequeued_completions = engine->dequeued_completions;
@@ -598,4 +616,5 @@ const struct xpr_backend_ops xpr__completion_ops = {
     .conn_shutdown = xpr__completion_conn_shutdown,
     .conn_close = xpr__completion_conn_close,
     .completion_stats = completion_stats,
+    .udp = &xpr__completion_udp_ops,
 };

@@ -75,9 +75,8 @@ static void CALLBACK routine_routine(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov,
                                      DWORD flags)
 {
     struct xpr__op *op = CONTAINING_RECORD(ov, struct xpr__op, ov);
-    struct xpr__completion_conn *conn = op->owner;
     struct routine_state *st =
-        xpr__completion_of(conn->base.loop)->harvester_state;
+        xpr__completion_of(xpr__op_loop(op))->harvester_state;
     (void)flags;
     op->bytes = bytes;
     op->os_error = (int)err;
@@ -144,7 +143,7 @@ static int routine_associate(struct xpr__completion_loop *engine, SOCKET s)
 static int routine_arm(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
     struct routine_state *st = engine->harvester_state;
-    if (op->kind == XPR__OP_READ || op->kind == XPR__OP_WRITE)
+    if (xpr__op_has_routine(op->kind))
         return 0; /* trap 9: routines need no event */
     return xpr__event_pool_get(&st->events, &op->ov.hEvent); /* trap 4 */
 }
@@ -164,7 +163,7 @@ static void routine_track_pending(struct xpr__completion_loop *engine,
                                   struct xpr__op *op)
 {
     struct routine_state *st = engine->harvester_state;
-    if (op->kind == XPR__OP_READ || op->kind == XPR__OP_WRITE)
+    if (xpr__op_has_routine(op->kind))
         return; /* trap 3: the routine comes */
     if (!RegisterWaitForSingleObject(&op->wait, op->ov.hEvent,
                                      routine_event_done, op, INFINITE,
