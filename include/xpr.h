@@ -675,9 +675,10 @@ XPR_API int xpr_udp_address(const xpr_udp *udp, char *buf, size_t len);
 
 /*
  * Connects the socket to address: it then receives only from there and
- * sends there (xpr_udp_send with to NULL). A connected socket also hears
- * that the peer's port is closed (on_error(XPR_ECONNREFUSED), after a
- * send). Connect again to change the peer. Errors: XPR_EINVAL (NULL or bad
+ * sends there (xpr_udp_send with to NULL). On POSIX a connected socket
+ * also hears that the peer's port is closed (on_error(XPR_ECONNREFUSED),
+ * after a send); Windows' report of it is switched off. Connect again to
+ * change the peer. Errors: XPR_EINVAL (NULL or bad
  * text), XPR_EAFNOSUPPORT (another family than the bound one),
  * XPR_ECLOSED, XPR_ETHREAD, system errors.
  */
@@ -694,7 +695,9 @@ XPR_API int xpr_udp_connect(xpr_udp *udp, const char *address);
  * the bound one), XPR_EAGAIN (the queue would pass cfg.send_queue_max:
  * nothing is queued; send again once xpr_udp_queued has fallen),
  * XPR_ECLOSED, XPR_ETHREAD, XPR_ENOMEM, or the system's error for a send
- * that failed at once (XPR_ECONNREFUSED, XPR_ENETUNREACH, ...).
+ * that failed at once (XPR_ECONNREFUSED, XPR_ENETUNREACH, ...). The
+ * completion back ends hand every datagram to a WSASendTo posted from the
+ * loop: there a send's failure always reaches on_error.
  */
 XPR_API int xpr_udp_send(xpr_udp *udp, const char *to, const void *p, size_t n);
 

@@ -363,6 +363,35 @@ static void test_connected(void **state)
     end_test(&t, 3);
 }
 
+/* ---- a closed port on a connected socket ---- */
+
+static void test_connected_refused(void **state)
+{
+    struct udp_test t;
+    char gone[XPR_ADDRSTRLEN];
+    (void)state;
+    if (skip_unsupported())
+        return;
+#ifdef _WIN32
+    /* Windows' report (WSAECONNRESET) is switched off at creation
+     * (SIO_UDP_CONNRESET): nothing to hear */
+    skip();
+#endif
+    new_test(&t);
+    assert_int_equal(open_handle(&t, 0, "127.0.0.1:0", NULL), 0);
+    memcpy(gone, t.addr[0], sizeof(gone));
+    close_handle(&t, 0);
+    assert_int_equal(open_handle(&t, 1, "127.0.0.1:0", NULL), 0);
+    assert_int_equal(xpr_udp_connect(t.h[1], gone), 0);
+    assert_int_equal(xpr_udp_send(t.h[1], NULL, "anyone?", 7), 0);
+    run_until(t.loop, &t.errors[1], 1);
+    assert_int_equal(t.last_error[1], XPR_ECONNREFUSED);
+    assert_int_equal(t.recvs[1], 0);
+    close_handle(&t, 1); /* the handle went on: it still closes normally */
+    tloop_run(t.loop, 10000);
+    end_test(&t, 2);
+}
+
 /* ---- truncation ---- */
 
 #define RECV_SIZE 100
@@ -617,6 +646,7 @@ int main(void)
         cmocka_unit_test(test_echo_ipv6),
         cmocka_unit_test(test_many_datagrams),
         cmocka_unit_test(test_connected),
+        cmocka_unit_test(test_connected_refused),
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_bounded_queue),
