@@ -23,6 +23,7 @@
 #include "histogram.h"
 #include "pattern.h"
 #include "signals.h"
+#include "udp.h"
 
 #define CONNECT_TIMEOUT_MS 15000
 #define DRAIN_TIMEOUT_MS 5000
@@ -534,6 +535,7 @@ void bench_free(struct bench *b)
 int bench_main(int argc, char **argv)
 {
     struct bench_options opt;
+    int udp = 0;
     const struct arg_option options[] = {
         {"--connect", NULL, ARG_STRING, &opt.address, 0, 0, 0, "ADDR",
          "echo server to load (default " ECHO_DEFAULT_ADDRESS "; [::1]:5150)"},
@@ -549,6 +551,9 @@ int bench_main(int argc, char **argv)
          "extra connections that connect and stay silent (default 0)"},
         {"--backend", NULL, ARG_STRING, &opt.backend, 0, 0, 0, "NAME",
          "xpr back end (default: XPR_BACKEND or the platform's)"},
+        {"--udp", NULL, ARG_FLAG, &udp, 0, 0, 0, NULL,
+         "datagrams to an 'xpr-echo server --udp': N handles, K in flight "
+         "each; loss counted, corruption an error"},
     };
     const struct arg_command cmd = {
         "bench",
@@ -582,6 +587,8 @@ int bench_main(int argc, char **argv)
     rc = echo_loop_new(cmd.name, &loop_cfg, &loop);
     if (rc != 0)
         return rc;
+    if (udp)
+        return udp_bench_run(loop, &opt);
     b = bench_new(loop, &opt);
     if (b == NULL) {
         args_complain(cmd.name, "out of memory");

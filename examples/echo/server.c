@@ -14,6 +14,7 @@
 #include "echo.h"
 #include "signals.h"
 #include "stats_file.h"
+#include "udp.h"
 
 #define QUEUE_HIGH_WATER (1024u * 1024u)
 
@@ -200,7 +201,7 @@ int server_main(int argc, char **argv)
     uint64_t max_conn = 0, idle_timeout = 0, first_data_timeout = 0;
     uint64_t stats_ms = 0, workers = 0, preposted_reads = 0;
     uint64_t stats_file_ms = 500;
-    int verbose = 0;
+    int verbose = 0, udp = 0;
     const struct arg_option options[] = {
         {"--listen", NULL, ARG_STRING, &listen_address, 0, 0, 0, "ADDR",
          "address to listen on (default " ECHO_DEFAULT_ADDRESS
@@ -231,6 +232,8 @@ int server_main(int argc, char **argv)
          "MS", "how often --stats-file gets a line (default 500)"},
         {"--verbose", "-v", ARG_FLAG, &verbose, 0, 0, 0, NULL,
          "log connects and closes to stderr"},
+        {"--udp", NULL, ARG_FLAG, &udp, 0, 0, 0, NULL,
+         "echo UDP datagrams on the address instead of TCP"},
     };
     const struct arg_command cmd = {
         "server", "Echoes every byte back; stops cleanly on SIGINT/SIGTERM.",
@@ -273,15 +276,19 @@ int server_main(int argc, char **argv)
     listen_cfg.max_connections = (unsigned)max_conn;
     listen_cfg.first_data_timeout_ms = (uint32_t)first_data_timeout;
     listen_cfg.nodelay = 1;
-    rc = xpr_listen(server.loop, listen_address, &listen_cfg, &callbacks,
-                    &server, &listener);
+    if (udp)
+        rc = udp_echo_serve(server.loop, listen_address, verbose, server.bound);
+    else
+        rc = xpr_listen(server.loop, listen_address, &listen_cfg, &callbacks,
+                        &server, &listener);
     if (rc != 0) {
         args_complain(cmd.name, "listen on %s: %s", listen_address,
                       xpr_strerror(rc));
         xpr_loop_free(server.loop);
         return rc == XPR_EINVAL ? 2 : 1;
     }
-    if (xpr_listener_address(listener, server.bound, sizeof server.bound) != 0)
+    if (!udp &&
+        xpr_listener_address(listener, server.bound, sizeof server.bound) != 0)
         snprintf(server.bound, sizeof server.bound, "%s", listen_address);
 
     if (signals_watch(&signals, server.loop, on_termination, &server) != 0) {
