@@ -209,8 +209,10 @@ static void echo_on(const char *address)
     t.on_recv = echo_recv;
     rc = open_handle(&t, 0, address, NULL);
     if (rc == XPR_EADDRNOTAVAIL || rc == XPR_EAFNOSUPPORT) {
-        tloop_free(t.loop); /* no such address on this host */
-        skip();
+        /* no such address on this host (a cmocka skip() reads as a
+         * failure in meson's TAP parser) */
+        tloop_free(t.loop);
+        return;
     }
     assert_int_equal(rc, 0);
     assert_int_equal(open_handle(&t, 1, address, NULL), 0);
@@ -365,31 +367,82 @@ static void test_connected(void **state)
 
 /* ---- a closed port on a connected socket ---- */
 
+static void stop_loop(xpr_timer *timer, void *arg)
+{
+    (void)timer;
+    CHECK_EQ(xpr_loop_stop(arg), 0);
+}
+
+/* A connected handle whose peer's port is closed hears it and goes on.
+ * POSIX: on_error(XPR_ECONNREFUSED). Windows switches the report
+ * (WSAECONNRESET) off at creation (SIO_UDP_CONNRESET); Wine still fails
+ * the pending WSARecvFrom, which on_error hears. Either way the handle
+ * then receives from its next peer. */
+static void refused_recv(struct udp_test *t, int i, const void *p, size_t n,
+                         const char *peer, unsigned flags)
+{
+    (void)p;
+    (void)n;
+    (void)flags;
+    if (i == 1) {
+        CHECK(strcmp(peer, t->addr[2]) == 0);
+        close_all(t);
+    }
+}
+
 static void test_connected_refused(void **state)
 {
     struct udp_test t;
     char gone[XPR_ADDRSTRLEN];
+    xpr_timer *wait;
     (void)state;
     if (skip_unsupported())
         return;
-#ifdef _WIN32
-    /* Windows' report (WSAECONNRESET) is switched off at creation
-     * (SIO_UDP_CONNRESET): nothing to hear */
-    skip();
-#endif
     new_test(&t);
+    t.on_recv = refused_recv;
     assert_int_equal(open_handle(&t, 0, "127.0.0.1:0", NULL), 0);
     memcpy(gone, t.addr[0], sizeof(gone));
     close_handle(&t, 0);
     assert_int_equal(open_handle(&t, 1, "127.0.0.1:0", NULL), 0);
     assert_int_equal(xpr_udp_connect(t.h[1], gone), 0);
     assert_int_equal(xpr_udp_send(t.h[1], NULL, "anyone?", 7), 0);
-    run_until(t.loop, &t.errors[1], 1);
-    assert_int_equal(t.last_error[1], XPR_ECONNREFUSED);
-    assert_int_equal(t.recvs[1], 0);
-    close_handle(&t, 1); /* the handle went on: it still closes normally */
+    assert_int_equal(xpr_timer_new(t.loop, stop_loop, t.loop, &wait), 0);
+    assert_int_equal(xpr_timer_start(wait, 200, 0), 0);
     tloop_run(t.loop, 10000);
-    end_test(&t, 2);
+    xpr_timer_free(wait);
+#ifdef _WIN32
+    if (t.errors[1] > 0)
+        assert_true(t.last_error[1] == XPR_ECONNRESET ||
+                    t.last_error[1] == XPR_ECONNREFUSED);
+    {
+        struct xpr_completion_stats cs;
+        const char *be = test_backend_env();
+        if (test_under_wine() &&
+            (xpr_loop_completion_stats(t.loop, &cs) == 0 ||
+             (be != NULL && strcmp(be, "asyncselect") == 0))) {
+            /* Wine: after the ICMP report, the WSARecvFrom posted later
+             * never complete, and WSAAsyncSelect posts no more FD_READ
+             * (select, WSAEventSelect and libevent receive again: the
+             * handle itself goes on); closing must still cancel and reap
+             * what is posted */
+            close_handle(&t, 1);
+            tloop_run(t.loop, 10000);
+            end_test(&t, 2);
+            return;
+        }
+    }
+#else
+    assert_true(t.errors[1] >= 1);
+    assert_int_equal(t.last_error[1], XPR_ECONNREFUSED);
+#endif
+    /* still receiving: a new peer's datagram arrives */
+    assert_int_equal(open_handle(&t, 2, "127.0.0.1:0", NULL), 0);
+    assert_int_equal(xpr_udp_connect(t.h[1], t.addr[2]), 0);
+    assert_int_equal(xpr_udp_send(t.h[2], t.addr[1], "here", 4), 0);
+    tloop_run(t.loop, 10000);
+    assert_int_equal(t.recvs[1], 1);
+    assert_int_equal(t.last_n[1], 4);
+    end_test(&t, 3);
 }
 
 /* ---- truncation ---- */

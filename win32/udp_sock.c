@@ -5,9 +5,10 @@
  *    Windows fails that socket's next recvfrom (and a pending
  *    WSARecvFrom) with WSAECONNRESET, connected or not: on an unconnected
  *    socket one peer that went away would look like an error of the
- *    socket. SIO_UDP_CONNRESET FALSE switches the report off at creation;
- *    where the ioctl is refused, an WSAECONNRESET still reaches on_error
- *    and the handle goes on.
+ *    socket. SIO_UDP_CONNRESET FALSE switches the report off at creation.
+ *    Where the report comes all the same (the ioctl refused; Wine fails
+ *    pending WSARecvFrom of a connected socket with WSAECONNREFUSED), it
+ *    reaches on_error and the handle goes on.
  * 2. A datagram longer than the buffer fails recvfrom with WSAEMSGSIZE,
  *    with the buffer filled with its head: that is a truncated datagram,
  *    not an error.

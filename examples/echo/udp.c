@@ -8,7 +8,7 @@
 #include "pattern.h"
 #include "udp.h"
 
-#define HEADER 12           /* sequence number (8), handle index (4) */
+#define HEADER 12             /* sequence number (8), handle index (4) */
 #define LOST_AFTER_US 1000000 /* an echo not back within it counts as lost */
 #define SWEEP_MS 100
 
@@ -23,8 +23,8 @@ static void server_recv(xpr_udp *u, const void *p, size_t n, const char *peer,
                         unsigned flags)
 {
     struct udp_server *s = xpr_udp_userdata(u);
-    int rc = (flags & XPR_UDP_TRUNCATED) ? XPR_EINVAL
-                                         : xpr_udp_send(u, peer, p, n);
+    int rc =
+        (flags & XPR_UDP_TRUNCATED) ? XPR_EINVAL : xpr_udp_send(u, peer, p, n);
     if (rc == 0) {
         s->echoed++;
         return;
@@ -46,9 +46,9 @@ static void server_close(xpr_udp *u, int err)
 {
     struct udp_server *s = xpr_udp_userdata(u);
     if (s->verbose)
-        fprintf(stderr, "udp: closed (%s): %" PRIu64 " echoed, %" PRIu64
-                " not\n", err ? xpr_strerror(err) : "clean", s->echoed,
-                s->refused);
+        fprintf(stderr,
+                "udp: closed (%s): %" PRIu64 " echoed, %" PRIu64 " not\n",
+                err ? xpr_strerror(err) : "clean", s->echoed, s->refused);
     free(s);
 }
 
@@ -305,8 +305,8 @@ int udp_bench_run(xpr_loop *loop, const struct bench_options *opt)
            opt->address, opt->connections, opt->pipeline, b.size,
            secs > 0 ? (double)b.msgs / secs : 0.0,
            secs > 0 ? (double)b.bytes / secs / 1e6 : 0.0,
-           b.msgs ? (double)b.latency_us / (double)b.msgs : 0.0, b.lost,
-           b.late, b.mismatches, b.errors);
+           b.msgs ? (double)b.latency_us / (double)b.msgs : 0.0, b.lost, b.late,
+           b.mismatches, b.errors);
     for (i = 0; i < opt->connections; i++)
         free(b.handles[i].flight);
     free(b.handles);
