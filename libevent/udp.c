@@ -80,6 +80,7 @@ static void levent_release(xpr_udp *u)
 {
     struct xpr__io *io = xpr__udp_ready_io(u);
     struct udp_events *ue = io->poller_data;
+    xpr__udp_ready_release(u);
     if (ue == NULL)
         return;
     if (ue->read_ev != NULL)

@@ -80,6 +80,7 @@ int xpr__udp_ready_start(xpr_udp *u);
 int xpr__udp_ready_send(xpr_udp *u, const struct xpr__addr *to, const void *p,
                         size_t n);
 void xpr__udp_ready_close(xpr_udp *u);
+void xpr__udp_ready_release(xpr_udp *u);
 /* The io a readiness handle watches. */
 struct xpr__io *xpr__udp_ready_io(xpr_udp *u);
 

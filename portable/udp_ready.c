@@ -17,8 +17,9 @@
  *    A receive error (an ICMP report on a connected socket) goes to
  *    on_error and reading goes on.
  * 4. Close takes the socket out of the poller before closing it; the
- *    handle's memory lives until on_close ran, after the dispatch, so a
- *    callback may close any handle.
+ *    handle's memory and its receive buffer live until on_close ran,
+ *    after the dispatch, so a callback may close any handle, its own
+ *    included, and still read the datagram it was given.
  */
 #include "xpr_sockets.h"
 
@@ -191,11 +192,18 @@ void xpr__udp_ready_close(xpr_udp *u)
         free(d);
     }
     ru->tail = NULL;
-    free(ru->own_buf);
-    ru->own_buf = NULL;
     xpr__sock_close(u->sock, 0);
     u->sock = XPR__INVALID_SOCKET;
     xpr__udp_closed(u);
+}
+
+/* The receive buffer goes only now: an on_recv that closed its handle
+ * still reads the datagram it was given. */
+void xpr__udp_ready_release(xpr_udp *u)
+{
+    struct xpr__udp_ready *ru = to_ready(u);
+    free(ru->own_buf);
+    ru->own_buf = NULL;
 }
 
 static int poller_watch(xpr_udp *u, struct xpr__io *io, unsigned mask)
@@ -208,5 +216,6 @@ const struct xpr__udp_ops xpr__udp_ready_ops = {
     .start = xpr__udp_ready_start,
     .send = xpr__udp_ready_send,
     .close = xpr__udp_ready_close,
+    .release = xpr__udp_ready_release,
     .watch = poller_watch,
 };
