@@ -202,7 +202,8 @@ static void on_sweep(xpr_timer *t, void *arg)
         struct bench_handle *h = &b->handles[i];
         unsigned k = 0;
         while (h->u != NULL && k < h->count) {
-            if (now - h->flight[k].sent_us < LOST_AFTER_US) {
+            /* replacements sent in this loop are younger than now */
+            if (h->flight[k].sent_us + LOST_AFTER_US > now) {
                 k++;
                 continue;
             }
