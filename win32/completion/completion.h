@@ -44,10 +44,9 @@
  * the lock back. Reads of one conn reaped by two workers are handled in
  * any order; sequence numbers put their bytes back in posting order
  * (conn.c, parked reads); Wine, which runs a pending transfer in the
- * thread that posted it, needs more (engine.c, "Wine: pending transfers
- * run in the posting thread"). The run ends for all workers together: each
- * passes a wake packet on as it leaves (portable/loop.c). With one worker
- * the same protocol runs without a lock.
+ * thread that posted it, needs more (engine.c, "Wine"). The run ends for all
+ * workers together: each passes a wake packet on as it leaves
+ * (portable/loop.c). With one worker the same protocol runs without a lock.
  */
 #ifndef XPR_COMPLETION_H
 #define XPR_COMPLETION_H
@@ -186,8 +185,9 @@ struct xpr__completion_loop {
     enum xpr_read_mode read_mode;
     unsigned preposted_reads;
     unsigned max_sends;
-    unsigned char read_batches; /* Wine with workers (engine.c) */
-    unsigned warm_reads;        /* buffered reads of zero-byte mode posted */
+    unsigned char read_batches;        /* Wine with workers (engine.c) */
+    unsigned char confirm_empty_reads; /* Wine (engine.c) */
+    unsigned warm_reads; /* buffered reads of zero-byte mode posted */
     unsigned pool_free_max;
     size_t buf_size;
     struct xpr__op *pool_small, *pool_large;
@@ -244,6 +244,10 @@ int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
  * pending; the round posts it. 0, or an error of arm (op released). */
 int xpr__op_send_later(struct xpr__completion_loop *engine,
                        struct xpr__completion_conn *conn, struct xpr__op *op);
+/* Whether a read with a buffer that completed with 0 bytes and no error
+ * is the end of the stream (on Windows always; engine.c, "Wine"). */
+int xpr__completion_empty_read_ends(struct xpr__completion_loop *engine,
+                                    SOCKET s);
 /* Joins a socket to the harvester; sets skip-on-success when it is safe. */
 int xpr__completion_associate(struct xpr__completion_loop *engine, SOCKET s,
                               int family, unsigned char *skip);
