@@ -374,7 +374,7 @@ static void bev_accept_failed(struct evconnlistener *evl, void *arg)
 {
     struct bev_listener *bl = arg;
     (void)evl;
-    xpr__listener_accept_failed(&bl->base, xpr__sock_error());
+    xpr__listener_accept_failed(&bl->base, xpr__sock_accept_error());
 }
 
 static int bev_listener_set_accepting(xpr_listener *l, int on)

@@ -237,11 +237,10 @@ static void listener_ready(struct xpr__io *io, unsigned events)
     int i;
     (void)events;
     for (i = 0; i < ACCEPTS_PER_EVENT && io->mask != 0; i++) {
-        struct xpr__addr peer;
         struct stream_conn *sc;
         xpr_conn *c;
         xpr_socket_t s;
-        int rc = xpr__sock_accept(l->sock, &s, &peer);
+        int rc = xpr__sock_accept(l->sock, &s);
         if (rc == XPR_EAGAIN)
             break;
         if (rc != 0) {

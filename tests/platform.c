@@ -324,6 +324,14 @@ void test_socket_close(test_socket s)
     closesocket((SOCKET)s);
 }
 
+void test_socket_reset(test_socket s)
+{
+    struct linger lg = {1, 0};
+    setsockopt((SOCKET)s, SOL_SOCKET, SO_LINGER, (const char *)&lg,
+               (int)sizeof(lg));
+    closesocket((SOCKET)s);
+}
+
 #else
 
 static void *thread_main(void *p)
@@ -612,6 +620,13 @@ int test_socket_wait_closed(test_socket s, unsigned ms, size_t *received)
 
 void test_socket_close(test_socket s)
 {
+    close((int)s);
+}
+
+void test_socket_reset(test_socket s)
+{
+    struct linger lg = {1, 0};
+    setsockopt((int)s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     close((int)s);
 }
 

@@ -96,5 +96,7 @@ int test_socket_send_all(test_socket s, const void *p, size_t n);
  * the close (returns 0); *received counts the bytes read meanwhile. */
 int test_socket_wait_closed(test_socket s, unsigned ms, size_t *received);
 void test_socket_close(test_socket s);
+/* Closes with SO_LINGER 0: the server sees a reset. */
+void test_socket_reset(test_socket s);
 
 #endif

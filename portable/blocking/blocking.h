@@ -92,11 +92,6 @@ struct blocking_conn {
 /* The accept thread's hand-over: sockets accepted and not yet taken. */
 #define XPR__BLOCKING_ACCEPT_QUEUE 16
 
-struct blocking_accepted {
-    xpr_socket_t sock;
-    struct xpr__addr peer;
-};
-
 struct blocking_listener {
     struct xpr_listener base;
     struct blocking_ready ready;
@@ -113,7 +108,7 @@ struct blocking_listener {
     unsigned char accepting;      /* armed and not paused */
     unsigned char verdict_wanted; /* accept_err waits for the core */
     int accept_err;
-    struct blocking_accepted queue[XPR__BLOCKING_ACCEPT_QUEUE];
+    xpr_socket_t queue[XPR__BLOCKING_ACCEPT_QUEUE];
     unsigned queued;
 };
 
@@ -121,8 +116,7 @@ struct blocking_listener {
 void xpr__blocking_conn_news(struct blocking_conn *bc);
 /* An accepted socket (blocking mode) becomes a conn with its threads, or
  * is closed and counted as refused when they cannot start. */
-void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s,
-                                 const struct xpr__addr *peer);
+void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s);
 int xpr__blocking_conn_connect(xpr_conn *c, const struct xpr__addr *addr);
 int xpr__blocking_conn_set_reading(xpr_conn *c, int on);
 long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
