@@ -180,6 +180,7 @@ static void nonblocking_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__nonblocking_poller = {
+    .flags = XPR__POLLER_PROBES_WATCHERS,
     .init = nonblocking_init,
     .free = nonblocking_free,
     .update = nonblocking_update,

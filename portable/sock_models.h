@@ -1,6 +1,7 @@
 /*
  * Socket calls only the thread-per-connection (`blocking`) and polling
- * (`nonblocking`) back ends make, beside the socket layer (sock.h);
+ * (`nonblocking`) back ends and watchers of application sockets make,
+ * beside the socket layer (sock.h);
  * implemented once per platform (posix/sock_models.c, win32/sock_models.c).
  * Every function returns 0 or an XPR_E* code unless it says otherwise.
  */
@@ -25,5 +26,15 @@ void xpr__sock_cancel_blocking(xpr_socket_t s, int sending);
  * the connect goes on or the send buffer is full. Asks without waiting and
  * leaves the socket's pending error in place. */
 int xpr__sock_writable_now(xpr_socket_t s);
+
+/* Watchers (portable/watch.c, stream_watch.c). Whether s is an open socket
+ * (POSIX: an open descriptor of any kind). */
+int xpr__sock_is_open(xpr_socket_t s);
+/* What holds for s now, asked without waiting: XPR__IO_READ and
+ * XPR__IO_WRITE out of want, XPR__IO_ERROR for a hang-up or an error. */
+unsigned xpr__sock_ready_now(xpr_socket_t s, unsigned want);
+/* The error the system holds for s (SO_ERROR, cleared by reading it) as
+ * XPR_E*, or 0: none, or s is no socket (a pipe). */
+int xpr__sock_pending_error(xpr_socket_t s);
 
 #endif

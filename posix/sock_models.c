@@ -10,6 +10,10 @@
  *    also reports the end of a connect (POLLOUT or POLLERR) without
  *    reading SO_ERROR: that would clear the error xpr__sock_connect_result
  *    reports next.
+ * 3. Watchers take any descriptor poll() takes (pipes, terminals):
+ *    fcntl(F_GETFD) says whether one is open; POLLHUP, POLLERR and
+ *    POLLNVAL come whatever was asked; getsockopt(SO_ERROR) fails with
+ *    ENOTSOCK on what is no socket, which holds no error then.
  */
 #include "sock_models.h"
 
@@ -20,6 +24,7 @@
 
 #include "backend.h"
 #include "fault.h"
+#include "poller.h"
 #include "sock.h"
 
 int xpr__sock_set_blocking(xpr_socket_t s, int blocking)
@@ -70,4 +75,37 @@ int xpr__sock_writable_now(xpr_socket_t s)
     p.events = POLLOUT;
     p.revents = 0;
     return poll(&p, 1, 0) > 0; /* quirk 2 */
+}
+
+int xpr__sock_is_open(xpr_socket_t s)
+{
+    return s >= 0 && fcntl(s, F_GETFD) != -1; /* quirk 3 */
+}
+
+unsigned xpr__sock_ready_now(xpr_socket_t s, unsigned want)
+{
+    struct pollfd p;
+    unsigned got = 0;
+    p.fd = s;
+    p.events = (short)(((want & XPR__IO_READ) ? POLLIN : 0) |
+                       ((want & XPR__IO_WRITE) ? POLLOUT : 0));
+    p.revents = 0;
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    if (p.revents & POLLIN)
+        got |= XPR__IO_READ;
+    if (p.revents & POLLOUT)
+        got |= XPR__IO_WRITE;
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL))
+        got |= XPR__IO_ERROR;
+    return got;
+}
+
+int xpr__sock_pending_error(xpr_socket_t s)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0)
+        return 0; /* quirk 3 */
+    return xpr__error_from_os(err);
 }

@@ -15,11 +15,16 @@
  *    except sets: a failed non-blocking connect is reported in the except
  *    set, a finished one in the write set, and SO_ERROR is left for
  *    xpr__sock_connect_result.
+ * 4. Watchers: getsockopt(SO_TYPE) fails (WSAENOTSOCK) on a value that is
+ *    no open socket. What holds now is a zero-timeout select() of the one
+ *    socket: the read set (data, a close, a reset), the write set and the
+ *    except set (a failed connect) when writability is wanted.
  */
 #include "xpr_winsock.h"
 
 #include "backend.h"
 #include "fault.h"
+#include "poller.h"
 #include "sock.h"
 #include "sock_models.h"
 
@@ -59,4 +64,48 @@ int xpr__sock_writable_now(xpr_socket_t s)
     FD_SET((SOCKET)s, &writable);
     FD_SET((SOCKET)s, &failed);
     return select(0, NULL, &writable, &failed, &now) > 0; /* quirk 3 */
+}
+
+int xpr__sock_is_open(xpr_socket_t s)
+{
+    int type = 0, len = (int)sizeof(type);
+    return (SOCKET)s != INVALID_SOCKET &&
+           getsockopt((SOCKET)s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) ==
+               0; /* quirk 4 */
+}
+
+unsigned xpr__sock_ready_now(xpr_socket_t s, unsigned want)
+{
+    fd_set readable, writable, failed;
+    struct timeval now = {0, 0};
+    unsigned got = 0;
+    FD_ZERO(&readable);
+    FD_ZERO(&writable);
+    FD_ZERO(&failed);
+    if (want & XPR__IO_READ)
+        FD_SET((SOCKET)s, &readable);
+    if (want & XPR__IO_WRITE) {
+        FD_SET((SOCKET)s, &writable);
+        FD_SET((SOCKET)s, &failed);
+    }
+    if (select(0, (want & XPR__IO_READ) ? &readable : NULL,
+               (want & XPR__IO_WRITE) ? &writable : NULL,
+               (want & XPR__IO_WRITE) ? &failed : NULL, &now) <= 0)
+        return 0;
+    if (FD_ISSET((SOCKET)s, &readable))
+        got |= XPR__IO_READ;
+    if (FD_ISSET((SOCKET)s, &writable))
+        got |= XPR__IO_WRITE;
+    if (FD_ISSET((SOCKET)s, &failed))
+        got |= XPR__IO_ERROR;
+    return got;
+}
+
+int xpr__sock_pending_error(xpr_socket_t s)
+{
+    int err = 0, len = (int)sizeof(err);
+    if (getsockopt((SOCKET)s, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0 ||
+        err == 0)
+        return 0;
+    return xpr__error_from_os(err);
 }

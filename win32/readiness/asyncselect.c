@@ -339,7 +339,8 @@ static void asyncselect_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__asyncselect_poller = {
-    .flags = XPR__POLLER_ONE_READ_PER_EVENT | XPR__POLLER_WRITE_EDGE,
+    .flags = XPR__POLLER_ONE_READ_PER_EVENT | XPR__POLLER_WRITE_EDGE |
+             XPR__POLLER_PROBES_WATCHERS,
     .init = asyncselect_init,
     .free = asyncselect_free,
     .update = asyncselect_update,

@@ -358,7 +358,7 @@ static void eventselect_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__eventselect_poller = {
-    .flags = XPR__POLLER_WRITE_EDGE,
+    .flags = XPR__POLLER_WRITE_EDGE | XPR__POLLER_PROBES_WATCHERS,
     .init = eventselect_init,
     .free = eventselect_free,
     .update = eventselect_update,
