@@ -46,8 +46,8 @@ struct watched {
 static void setup(struct watched *w)
 {
     memset(w, 0, sizeof(*w));
+    w->loop = tloop_new(); /* first: it starts Winsock */
     assert_int_equal(test_socket_pair(w->pair), 0);
-    w->loop = tloop_new();
 }
 
 static void teardown(struct watched *w)
