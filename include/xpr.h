@@ -375,7 +375,8 @@ typedef void (*xpr_signal_cb)(xpr_signal *signal, int signum, void *arg);
  * together may run it once. Every watcher of a signal hears it, on any
  * loop. While a signal has a watcher, its default action (ending the
  * process) does not happen; the last watcher freed puts back the handler
- * that was there before. A watcher does not keep xpr_loop_run running.
+ * that was there before. A watcher does not keep xpr_loop_run running
+ * unless referenced (xpr_signal_ref).
  * On POSIX xpr installs a handler with sigaction and a thread that hands
  * what the handler saw to the loops; on Windows a console control handler.
  * Errors: XPR_EINVAL (NULL, or a signum not listed), XPR_ENOMEM, XPR_ETHREAD,
@@ -387,6 +388,11 @@ XPR_API int xpr_signal_new(xpr_loop *loop, int signum, xpr_signal_cb cb,
  * runs afterwards. xpr_loop_free frees the loop's watchers. NULL is
  * ignored. */
 XPR_API void xpr_signal_free(xpr_signal *signal);
+/* A referenced watcher keeps xpr_loop_run running while it lives, as a
+ * libuv signal handle does; new watchers are unreferenced (see above).
+ * Idempotent. Errors: XPR_EINVAL, XPR_ETHREAD. */
+XPR_API int xpr_signal_ref(xpr_signal *signal);
+XPR_API int xpr_signal_unref(xpr_signal *signal);
 
 /* ------------------------------------------------------------------------ */
 /* Connections                                                               */

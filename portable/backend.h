@@ -260,6 +260,7 @@ struct xpr_loop {
     uint64_t referenced_timers;   /* started public timers not unref'd */
     struct xpr__list watchers;    /* every xpr_watch of the loop */
     uint64_t referenced_watchers; /* started, not unref'd */
+    uint64_t referenced_signals;  /* xpr_signal_ref'd signal watchers */
     struct xpr__resolver *resolver; /* made by the first xpr_resolve_start */
     unsigned resolves_pending;      /* started, callback not run yet */
     /* Lent writes given back, whose release callbacks run from the loop

@@ -147,7 +147,7 @@ static int loop_alive(const xpr_loop *loop)
            !xpr__list_empty(&loop->listeners) ||
            !xpr__list_empty(&loop->finished) || loop->released.head != NULL ||
            loop->resolves_pending > 0 || loop->referenced_timers > 0 ||
-           loop->referenced_watchers > 0;
+           loop->referenced_watchers > 0 || loop->referenced_signals > 0;
 }
 
 void xpr__loop_wait_begin(xpr_loop *loop)
