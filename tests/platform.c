@@ -356,6 +356,15 @@ int test_socket_pair(test_socket out[2])
     return 0;
 }
 
+void test_socket_reset(test_socket s)
+{
+    struct linger lg;
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    setsockopt((SOCKET)s, SOL_SOCKET, SO_LINGER, (const char *)&lg, sizeof(lg));
+    closesocket((SOCKET)s);
+}
+
 static long socket_result(int n)
 {
     if (n >= 0) {
@@ -712,6 +721,15 @@ int test_socket_pair(test_socket out[2])
         fcntl((int)out[i], F_SETFL, fcntl((int)out[i], F_GETFL) | O_NONBLOCK);
     }
     return 0;
+}
+
+void test_socket_reset(test_socket s)
+{
+    struct linger lg;
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    setsockopt((int)s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close((int)s);
 }
 
 static long io_result(ssize_t n)

@@ -99,6 +99,8 @@ void test_socket_close(test_socket s);
 /* A connected loopback TCP pair (127.0.0.1), both ends non-blocking, for
  * watchers of application sockets. 0 or -1. */
 int test_socket_pair(test_socket out[2]);
+/* Closes s with a reset (SO_LINGER 0): the peer sees RST. */
+void test_socket_reset(test_socket s);
 /* Non-blocking send and recv: bytes moved (> 0), 0 at EOF (recv), -1 when
  * it would block, -2 on another error. */
 long test_socket_send(test_socket s, const void *p, size_t n);

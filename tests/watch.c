@@ -337,13 +337,16 @@ static void test_writable_then_new_set(void **state)
     teardown(&w);
 }
 
-/* The peer closes: the watcher hears it (readable with the end of the
- * stream on read, or an error in status). */
+/* The peer closes, or resets: the watcher hears it (readable with the
+ * end of the stream or an error on read, or the error in status). */
 static void peer_closes(xpr_timer *t, void *arg)
 {
     struct watched *w = arg;
     (void)t;
-    test_socket_close(w->pair[1]);
+    if (w->stop_each) /* here: reset */
+        test_socket_reset(w->pair[1]);
+    else
+        test_socket_close(w->pair[1]);
     w->pair[1] = (test_socket)-1;
 }
 
@@ -366,21 +369,30 @@ static void on_close_event(xpr_watch *watch, unsigned events, int status,
 
 static void test_peer_close(void **state)
 {
-    struct watched w;
+    int reset;
     (void)state;
     if (watchers_unsupported())
         NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
-    setup(&w);
-    assert_int_equal(xpr_watch_new(w.loop, (xpr_os_socket)w.pair[0],
-                                   on_close_event, &w, &w.watch),
-                     0);
-    assert_int_equal(xpr_watch_start(w.watch, XPR_READABLE), 0);
-    run_with_timer(&w, peer_closes, 20);
-    assert_true(w.calls >= 1);
-    assert_true(w.eof || w.last_status != 0);
-    xpr_watch_free(w.watch);
-    tloop_free(w.loop);
-    test_socket_close(w.pair[0]);
+    for (reset = 0; reset < 2; reset++) {
+        struct watched w;
+        setup(&w);
+        w.stop_each = reset;
+        assert_int_equal(xpr_watch_new(w.loop, (xpr_os_socket)w.pair[0],
+                                       on_close_event, &w, &w.watch),
+                         0);
+        assert_int_equal(xpr_watch_start(w.watch, XPR_READABLE), 0);
+        run_with_timer(&w, peer_closes, 20);
+        assert_true(w.calls >= 1);
+        assert_true(w.eof || w.last_status != 0);
+        print_message("# %s: status %s, end of stream or error on read %d\n",
+                      reset ? "reset" : "close", xpr_err_name(w.last_status),
+                      w.eof);
+        if (w.last_status != 0)
+            assert_int_equal(w.last_status, XPR_ECONNRESET);
+        xpr_watch_free(w.watch);
+        tloop_free(w.loop);
+        test_socket_close(w.pair[0]);
+    }
 }
 
 /* Freed inside its callback: no callback afterwards though data wait;
