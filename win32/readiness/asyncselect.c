@@ -53,6 +53,10 @@
  *     before anything is pumped; it fails a registration (WSAAsyncSelect
  *     of a socket that joins) with WSAENOBUFS: the engine ends that
  *     socket's conn.
+ * 12. The messages of quirks 5 to 7 say nothing of an application's socket
+ *     that xpr only watches (its reads and writes re-enable them):
+ *     XPR__POLLER_PROBES_WATCHERS (portable/stream_watch.c).
+ *     WSAAsyncSelect leaves that socket non-blocking.
  */
 #include "alloc.h"
 #include "xpr_winsock.h"
