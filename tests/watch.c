@@ -11,6 +11,10 @@
 #include "common.h"
 #include "platform.h"
 
+#ifdef XPR_FAULT_INJECTION
+#include "fault.h"
+#endif
+
 /* cmocka's skip() reads as a failure in meson's TAP parser: a case that
  * does not apply to this back end says why and passes. */
 #define NOT_APPLICABLE(why)                                                    \
@@ -601,6 +605,49 @@ static void test_no_handle_leak(void **state)
     test_socket_close(w.pair[1]);
 }
 
+/* A registration that fails (-Dfault_injection=true: the poller's, the
+ * libevent event's or the AFD request's) is xpr_watch_start's error: the
+ * watcher stays stopped and keeps nothing running, and a later start
+ * works. */
+static void test_start_fails(void **state)
+{
+#ifdef XPR_FAULT_INJECTION
+    struct watched w;
+    int rc;
+    (void)state;
+    if (watchers_unsupported())
+        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
+    setup(&w);
+    w.read = 1;
+    w.stop_watch = 1;
+    w.stop_after = 1;
+    assert_int_equal(
+        xpr_watch_new(w.loop, (xpr_os_socket)w.pair[0], on_event, &w, &w.watch),
+        0);
+    xpr__fault_configure(0.0, 0, 0.0, 1);
+    xpr__fault_arm(XPR__FAULT_WATCH, 0, 1);
+    rc = xpr_watch_start(w.watch, XPR_READABLE);
+    if (xpr__fault_injected(XPR__FAULT_WATCH) == 0) {
+        xpr__fault_configure(0.0, 0, 0.0, 1);
+        xpr_watch_free(w.watch);
+        teardown(&w);
+        NOT_APPLICABLE("the poller's registration cannot fail here");
+    }
+    xpr__fault_configure(0.0, 0, 0.0, 1);
+    assert_int_not_equal(rc, 0);
+    assert_int_equal(xpr_loop_run_mode(w.loop, XPR_RUN_NOWAIT), 0);
+    assert_int_equal(xpr_watch_start(w.watch, XPR_READABLE), 0);
+    run_with_timer(&w, peer_writes, 10);
+    assert_int_equal(w.calls, 1);
+    assert_int_equal(w.got_len, 5);
+    xpr_watch_free(w.watch);
+    teardown(&w);
+#else
+    (void)state;
+    NOT_APPLICABLE("needs -Dfault_injection=true");
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_loop_free_frees_watchers),
         cmocka_unit_test(test_pipe_descriptor),
         cmocka_unit_test(test_no_handle_leak),
+        cmocka_unit_test(test_start_fails),
     };
     return cmocka_run_group_tests_name("watch", tests, NULL, NULL);
 }
