@@ -627,9 +627,10 @@ typedef void (*xpr_watch_cb)(xpr_watch *watch, unsigned events, int status,
  * asyncselect and nonblocking confirming each round with a zero-timeout
  * poll of the socket; libevent-bev and libevent-iocp with a libevent
  * event; the completion back ends (iocp, overlapped, completion-routine)
- * with IOCTL_AFD_POLL requests. Errors: XPR_EINVAL (NULL, a loop being
- * freed, or a value that is not an open socket or descriptor),
- * XPR_ENOTSUP (blocking), XPR_ENOMEM, XPR_ETHREAD.
+ * with IOCTL_AFD_POLL requests; blocking with a thread per watcher
+ * blocked in poll() / select() of the socket. Errors: XPR_EINVAL (NULL, a
+ * loop being freed, or a value that is not an open socket or descriptor),
+ * XPR_ENOMEM, XPR_ETHREAD.
  */
 XPR_API int xpr_watch_new(xpr_loop *loop, xpr_os_socket sock, xpr_watch_cb cb,
                           void *arg, xpr_watch **out);

@@ -27,6 +27,20 @@ void xpr__sock_cancel_blocking(xpr_socket_t s, int sending);
  * leaves the socket's pending error in place. */
 int xpr__sock_writable_now(xpr_socket_t s);
 
+/* What wakes a thread blocked in xpr__sock_wait (blocking's watchers): a
+ * pipe on POSIX, a UDP socket connected to itself on Windows. */
+struct xpr__waker {
+    xpr_socket_t ends[2];
+};
+int xpr__waker_open(struct xpr__waker *w);
+void xpr__waker_close(struct xpr__waker *w);
+/* Any thread: the next (or current) xpr__sock_wait returns. */
+void xpr__waker_wake(struct xpr__waker *w);
+/* Blocks until something of want (XPR__IO_*) holds for s, or an error or
+ * hang-up (XPR__IO_ERROR), or waker is woken (then 0, the wake consumed). */
+unsigned xpr__sock_wait(xpr_socket_t s, unsigned want,
+                        struct xpr__waker *waker);
+
 /* Watchers (portable/watch.c, stream_watch.c). Whether s is an open socket
  * (POSIX: an open descriptor of any kind). */
 int xpr__sock_is_open(xpr_socket_t s);

@@ -2,9 +2,8 @@
  * the peer writes (the test reads the bytes itself), writable on a fresh
  * socket, level-triggered, stop, a new set, the peer's close, free inside
  * the callback, ref / unref and xpr_loop_run, bad input, and the socket
- * left open and working after the watcher is freed; on POSIX a pipe. A
- * back end without watchers (blocking) answers XPR_ENOTSUP, checked
- * here. */
+ * left open and working after the watcher is freed; on POSIX a pipe;
+ * every back end. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,13 +21,6 @@
         print_message("# not applicable here: %s\n", why);                     \
         return;                                                                \
     } while (0)
-
-/* The back ends that cannot watch an application's socket. */
-static int watchers_unsupported(void)
-{
-    const char *be = test_backend_env();
-    return be != NULL && strcmp(be, "blocking") == 0;
-}
 
 struct watched {
     xpr_loop *loop;
@@ -148,19 +140,6 @@ static void check_socket_works(struct watched *w)
     assert_memory_equal(buf, "ok", 2);
 }
 
-static void test_unsupported(void **state)
-{
-    struct watched w;
-    (void)state;
-    if (!watchers_unsupported())
-        NOT_APPLICABLE("this back end watches sockets");
-    setup(&w);
-    assert_int_equal(
-        xpr_watch_new(w.loop, (xpr_os_socket)w.pair[0], on_event, &w, &w.watch),
-        XPR_ENOTSUP);
-    teardown(&w);
-}
-
 static void test_bad_input(void **state)
 {
     struct watched w;
@@ -183,18 +162,15 @@ static void test_bad_input(void **state)
     assert_int_equal(xpr_watch_unref(NULL), XPR_EINVAL);
     assert_int_equal(xpr_watch_ref(NULL), XPR_EINVAL);
     xpr_watch_free(NULL);
-    if (!watchers_unsupported()) {
-        assert_int_equal(xpr_watch_new(w.loop, (xpr_os_socket)w.pair[0],
-                                       on_event, &w, &w.watch),
-                         0);
-        assert_int_equal(xpr_watch_start(w.watch, 0), XPR_EINVAL);
-        assert_int_equal(xpr_watch_start(w.watch, 4), XPR_EINVAL);
-        assert_int_equal(xpr_watch_start(w.watch, XPR_READABLE | 8),
-                         XPR_EINVAL);
-        /* nothing started: the loop has nothing to do */
-        assert_int_equal(xpr_loop_run_mode(w.loop, XPR_RUN_NOWAIT), 0);
-        xpr_watch_free(w.watch);
-    }
+    assert_int_equal(
+        xpr_watch_new(w.loop, (xpr_os_socket)w.pair[0], on_event, &w, &w.watch),
+        0);
+    assert_int_equal(xpr_watch_start(w.watch, 0), XPR_EINVAL);
+    assert_int_equal(xpr_watch_start(w.watch, 4), XPR_EINVAL);
+    assert_int_equal(xpr_watch_start(w.watch, XPR_READABLE | 8), XPR_EINVAL);
+    /* nothing started: the loop has nothing to do */
+    assert_int_equal(xpr_loop_run_mode(w.loop, XPR_RUN_NOWAIT), 0);
+    xpr_watch_free(w.watch);
     teardown(&w);
     /* a socket closed is no socket any more */
     {
@@ -218,8 +194,6 @@ static void test_readable_stop_restart(void **state)
 {
     struct watched w;
     (void)state;
-    if (watchers_unsupported())
-        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
     setup(&w);
     w.read = 1;
     w.stop_watch = 1;
@@ -262,8 +236,6 @@ static void test_level_triggered(void **state)
 {
     struct watched w;
     (void)state;
-    if (watchers_unsupported())
-        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
     setup(&w);
     w.stop_after = 3;
     assert_int_equal(
@@ -286,8 +258,6 @@ static void test_writable_then_new_set(void **state)
 {
     struct watched w;
     (void)state;
-    if (watchers_unsupported())
-        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
     setup(&w);
     assert_int_equal(test_socket_send(w.pair[1], "hello", 5), 5);
     w.stop_each = 1;
@@ -375,8 +345,6 @@ static void test_peer_close(void **state)
 {
     int reset;
     (void)state;
-    if (watchers_unsupported())
-        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
     for (reset = 0; reset < 2; reset++) {
         struct watched w;
         setup(&w);
@@ -405,8 +373,6 @@ static void test_free_in_callback(void **state)
 {
     struct watched w;
     (void)state;
-    if (watchers_unsupported())
-        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
     setup(&w);
     w.free_in_callback = 1;
     assert_int_equal(
@@ -445,8 +411,6 @@ static void test_ref_unref(void **state)
     struct watched w;
     xpr_timer *t;
     (void)state;
-    if (watchers_unsupported())
-        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
     setup(&w);
     assert_int_equal(
         xpr_watch_new(w.loop, (xpr_os_socket)w.pair[0], on_event, &w, &w.watch),
@@ -486,8 +450,6 @@ static void test_loop_free_frees_watchers(void **state)
     struct watched w;
     xpr_watch *other;
     (void)state;
-    if (watchers_unsupported())
-        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
     setup(&w);
     assert_int_equal(
         xpr_watch_new(w.loop, (xpr_os_socket)w.pair[0], on_event, &w, &w.watch),
@@ -547,8 +509,6 @@ static void test_pipe_descriptor(void **state)
 {
     struct watched w;
     (void)state;
-    if (watchers_unsupported())
-        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
     memset(&w, 0, sizeof(w));
     if (test_pipe(w.pair) != 0)
         NOT_APPLICABLE("no pipe a socket call takes (Windows)");
@@ -581,8 +541,6 @@ static void test_no_handle_leak(void **state)
     long before;
     int i;
     (void)state;
-    if (watchers_unsupported())
-        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
     setup(&w);
     tloop_free(w.loop);
     before = test_open_handles();
@@ -615,8 +573,6 @@ static void test_start_fails(void **state)
     struct watched w;
     int rc;
     (void)state;
-    if (watchers_unsupported())
-        NOT_APPLICABLE("no watchers (XPR_ENOTSUP, test_unsupported)");
     setup(&w);
     w.read = 1;
     w.stop_watch = 1;
@@ -651,7 +607,6 @@ static void test_start_fails(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unsupported),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_readable_stop_restart),
         cmocka_unit_test(test_level_triggered),
