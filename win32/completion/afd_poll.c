@@ -26,7 +26,9 @@
  * 3. A new set, a stop or a free cancels the poll in flight (CancelIoEx on
  *    the device handle, for that OVERLAPPED): it comes back with
  *    STATUS_CANCELLED, or with what it saw if it completed first, and is
- *    reaped like any op; the handler then polls for the set in force. A
+ *    reaped like any op; the handler then polls for the set in force (so
+ *    does a poll the system cancelled because the thread that made it
+ *    ended, as Windows does for a handle without a port). A
  *    freed watcher stays allocated until its poll is back (xpr_loop_free
  *    reaps them), and its socket may be closed meanwhile: the request names
  *    the socket's handle, and no memory of it is the application's.
