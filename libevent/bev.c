@@ -558,4 +558,7 @@ const struct xpr_backend_ops xpr__bev_ops = {
     .conn_send = bev_conn_send,
     .conn_shutdown = bev_conn_shutdown,
     .conn_close = bev_conn_close,
+    .watch_size = sizeof(struct xpr__levent_watch),
+    .watch_set = xpr__levent_watch_set,
+    .watch_release = xpr__levent_watch_release,
 };

@@ -61,6 +61,7 @@ enum xpr__op_kind {
     XPR__OP_READ,
     XPR__OP_WRITE,
     XPR__OP_KICK, /* not posted: a conn's reading was turned back on */
+    XPR__OP_POLL, /* IOCTL_AFD_POLL of a watcher (afd_poll.c) */
     XPR__OP_KINDS
 };
 
@@ -128,6 +129,18 @@ struct xpr__completion_listener {
     struct xpr__list accepts_waiting; /* posted AcceptEx with a buffer */
     struct xpr_timer sweep;           /* drops silent ones: SO_CONNECT_TIME */
     struct xpr__link link; /* engine->listeners, then closed_listeners */
+};
+
+/* A watcher of an application socket (afd_poll.c): at most one
+ * IOCTL_AFD_POLL of it in flight. */
+struct xpr__afd_watch {
+    struct xpr_watch base;  /* first: the core sees an xpr_watch */
+    SOCKET base_sock;       /* the socket's base handle, polled */
+    struct xpr__op *op;     /* the poll in flight, or NULL */
+    unsigned op_events;     /* the AFD_POLL_* events op asked for */
+    unsigned pending;       /* op is counted (xpr__op_posted) */
+    unsigned char firing;   /* its callback runs: the handler posts next */
+    unsigned char released; /* xpr_watch_free: freed once op is back */
 };
 
 /*
@@ -205,6 +218,7 @@ struct xpr__completion_loop {
     uint64_t inline_completions, dequeue_calls, dequeued_completions;
     uint64_t pinned_bytes;
     volatile LONG accept_signalled; /* FD_ACCEPT since the last look */
+    HANDLE afd; /* the AFD device, opened by the first watcher (afd_poll.c) */
 };
 
 /* Appends op to the list that head and tail hold: op->next is the link. */
@@ -295,6 +309,14 @@ void xpr__completion_accept_done(struct xpr__completion_loop *engine,
  * paused is left with no AcceptEx posted: the round must not wait long. */
 int xpr__completion_listeners_top_up(struct xpr__completion_loop *engine);
 void xpr__completion_listeners_reap(struct xpr__completion_loop *engine);
+
+/* afd_poll.c: the watcher hooks (backend.h), the handler of the completed
+ * queue's POLL kind, and the device handle's close (all polls reaped). */
+int xpr__afd_watch_set(xpr_watch *w, unsigned events);
+void xpr__afd_watch_release(xpr_watch *w);
+void xpr__afd_poll_done(struct xpr__completion_loop *engine,
+                        struct xpr__op *op);
+void xpr__afd_close(struct xpr__completion_loop *engine);
 
 static inline struct xpr__completion_loop *xpr__completion_of(xpr_loop *loop)
 {

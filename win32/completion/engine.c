@@ -134,6 +134,8 @@ void xpr__op_complete(struct xpr__completion_loop *engine, struct xpr__op *op,
 
 static SOCKET owner_socket(struct xpr__op *op)
 {
+    if (op->kind == XPR__OP_POLL)
+        return INVALID_SOCKET; /* its handler reads the NTSTATUS itself */
     if (op->kind == XPR__OP_ACCEPT) {
         struct xpr__completion_listener *listener = op->owner;
         return listener->closed ? INVALID_SOCKET : (SOCKET)listener->base.sock;
@@ -185,6 +187,11 @@ static void handle(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
     struct xpr__completion_conn *conn = op->owner;
     engine->pinned_bytes -= pinned_by(op);
+    if (op->kind == XPR__OP_POLL) { /* a watcher's (afd_poll.c) */
+        engine->pending[op->kind]--;
+        xpr__afd_poll_done(engine, op);
+        return;
+    }
     if (op->kind != XPR__OP_ACCEPT) { /* a closed listener's are counted out */
         engine->pending[op->kind]--;
         conn->pending--;
@@ -579,6 +586,7 @@ static void completion_loop_free(xpr_loop *loop)
             break;
         engine->harvester->wait_and_reap(engine, 10);
     }
+    xpr__afd_close(engine);
     engine->harvester->free(engine);
     pool_drain(engine->pool_small);
     pool_drain(engine->pool_large);
@@ -598,8 +606,9 @@ static void completion_stats(xpr_loop *loop, struct xpr_completion_stats *st)
     st->pending_connects = engine->pending[XPR__OP_CONNECT];
     st->pending_reads = engine->pending[XPR__OP_READ];
     st->pending_writes = engine->pending[XPR__OP_WRITE];
-    st->pending_operations =
-        pending_total(engine) - engine->pending[XPR__OP_KICK];
+    st->pending_operations = pending_total(engine) -
+                             engine->pending[XPR__OP_KICK] -
+                             engine->pending[XPR__OP_POLL]; /* watchers' */
     st->inline_completions = engine->inline_completions;
     st->dequeue_calls = engine->dequeue_calls;
     st->dequeued_completions = engine->dequeued_completions;
@@ -625,4 +634,7 @@ const struct xpr_backend_ops xpr__completion_ops = {
     .conn_shutdown = xpr__completion_conn_shutdown,
     .conn_close = xpr__completion_conn_close,
     .completion_stats = completion_stats,
+    .watch_size = sizeof(struct xpr__afd_watch),
+    .watch_set = xpr__afd_watch_set,
+    .watch_release = xpr__afd_watch_release,
 };
