@@ -71,9 +71,7 @@ int xpr_watch_start(xpr_watch *w, unsigned events)
     rc = xpr__loop_check_thread(w->loop);
     if (rc != 0)
         return rc;
-    if (events == w->events)
-        return 0;
-    rc = w->loop->ops->watch_set(w, events);
+    rc = w->loop->ops->watch_set(w, events); /* the same set: armed again */
     if (rc != 0)
         return rc;
     before = counted(w);
