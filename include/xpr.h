@@ -636,10 +636,10 @@ XPR_API int xpr_watch_new(xpr_loop *loop, xpr_os_socket sock, xpr_watch_cb cb,
                           void *arg, xpr_watch **out);
 /* Starts watching for events (XPR_READABLE | XPR_WRITABLE); on a started
  * watcher it replaces the set, and the same set arms it again (after the
- * callback reported an error, this tries again). A started watcher keeps xpr_loop_run
- * running unless unreferenced. Errors: XPR_EINVAL (NULL, events 0 or
- * unknown bits), XPR_ETHREAD, or the system's error registering the
- * socket (the watcher keeps its previous set). */
+ * callback reported an error, this tries again). A started watcher keeps
+ * xpr_loop_run running unless unreferenced. Errors: XPR_EINVAL (NULL, events 0
+ * or unknown bits), XPR_ETHREAD, or the system's error registering the socket
+ * (the watcher keeps its previous set). */
 XPR_API int xpr_watch_start(xpr_watch *watch, unsigned events);
 /* Stops; no callback runs until the next start. Idempotent; safe inside
  * its own callback. Errors: XPR_EINVAL, XPR_ETHREAD. */
