@@ -42,7 +42,7 @@ struct xpr__connect_plan {
     int stop_err;
     int has_local; /* every attempt's socket is bound to local */
     struct xpr__addr local;
-    int has_deadline; /* deadline is armed: XPR_ETIMEDOUT when it passes */
+    int has_deadline; /* deadline is set up: XPR_ETIMEDOUT when it passes */
     xpr_timer deadline;
 };
 
@@ -224,7 +224,8 @@ static xpr_conn *new_conn(xpr_loop *loop, const struct xpr_conn_callbacks *cb,
     return c;
 }
 
-/* A plan for cfg's options: 0 or an error (the conn keeps no plan). */
+/* A plan for cfg's options: 0, or an error (the caller frees the conn,
+ * and its plan with it). */
 static int plan_options(xpr_conn *c, const struct xpr_connect_config *cfg,
                         const struct xpr__addr *local)
 {

@@ -19,7 +19,7 @@ struct adopt_run {
     unsigned opens, closes, server_closes;
     int close_err;
     size_t sent, echoed;
-    char local[XPR_ADDRSTRLEN];  /* the adopted conn's own address */
+    char local[XPR_ADDRSTRLEN];       /* the adopted conn's own address */
     char server_peer[XPR_ADDRSTRLEN]; /* what the server sees */
 };
 
@@ -170,9 +170,8 @@ static void aborted_on_close(xpr_conn *conn, int err)
     callback_leave();
 }
 
-static const struct xpr_conn_callbacks abort_cb = {.on_open = count_open,
-                                                   .on_close =
-                                                       aborted_on_close};
+static const struct xpr_conn_callbacks abort_cb = {
+    .on_open = count_open, .on_close = aborted_on_close};
 
 /* Aborted before its on_open: one on_close(0), no on_open, the socket
  * closed. */
@@ -222,9 +221,8 @@ static void test_adopt_bad_input(void **state)
     assert_int_equal(xpr_conn_adopt(r.loop, listening, &client_cb, &r, &c),
                      XPR_EINVAL);
     s = connect_outside(&r, address);
-    assert_int_equal(
-        xpr_conn_adopt(NULL, (xpr_os_socket)s, &client_cb, &r, &c),
-        XPR_EINVAL);
+    assert_int_equal(xpr_conn_adopt(NULL, (xpr_os_socket)s, &client_cb, &r, &c),
+                     XPR_EINVAL);
     assert_int_equal(xpr_conn_adopt(r.loop, (xpr_os_socket)s, NULL, &r, &c),
                      XPR_EINVAL);
     assert_int_equal(

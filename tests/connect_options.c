@@ -33,12 +33,11 @@ static void server_on_open(xpr_conn *conn)
 {
     struct pair_run *r = xpr_conn_userdata(conn);
     callback_enter();
-    CHECK_EQ(xpr_conn_local_address(conn, r->server_local,
-                                    sizeof(r->server_local)),
-             0);
-    CHECK_EQ(xpr_conn_peer_address(conn, r->server_peer,
-                                   sizeof(r->server_peer)),
-             0);
+    CHECK_EQ(
+        xpr_conn_local_address(conn, r->server_local, sizeof(r->server_local)),
+        0);
+    CHECK_EQ(
+        xpr_conn_peer_address(conn, r->server_peer, sizeof(r->server_peer)), 0);
     callback_leave();
 }
 
@@ -63,12 +62,11 @@ static void client_on_open(xpr_conn *conn)
     struct pair_run *r = xpr_conn_userdata(conn);
     callback_enter();
     r->client_opens++;
-    CHECK_EQ(xpr_conn_local_address(conn, r->client_local,
-                                    sizeof(r->client_local)),
-             0);
-    CHECK_EQ(xpr_conn_peer_address(conn, r->client_peer,
-                                   sizeof(r->client_peer)),
-             0);
+    CHECK_EQ(
+        xpr_conn_local_address(conn, r->client_local, sizeof(r->client_local)),
+        0);
+    CHECK_EQ(
+        xpr_conn_peer_address(conn, r->client_peer, sizeof(r->client_peer)), 0);
     /* open for 300 ms: past a deadline that should be gone */
     CHECK_EQ(xpr_timer_new(r->loop, close_client, conn, &r->hold), 0);
     CHECK_EQ(xpr_timer_start(r->hold, 300, 0), 0);
@@ -271,6 +269,46 @@ static void test_connect_timeout(void **state)
     tloop_free(r.loop);
 }
 
+static void count_close(xpr_conn *conn, int err)
+{
+    struct timeout_run *r = xpr_conn_userdata(conn);
+    r->closes++;
+    if (err != XPR_ECANCELED)
+        r->other_errors++, r->other_err = err;
+}
+
+/* xpr_loop_free with connects under a deadline, by number and by name
+ * (its lookup pending): on_close(XPR_ECANCELED) once each, no timer or
+ * lookup left behind (the sanitizer and valgrind legs see leaks). */
+static void test_loop_free_while_connecting(void **state)
+{
+    static const struct xpr_conn_callbacks cb = {.on_close = count_close};
+    struct xpr_listen_config lcfg;
+    struct xpr_connect_config cfg;
+    struct timeout_run r;
+    char address[XPR_ADDRSTRLEN], by_name[64];
+    xpr_conn *c;
+    (void)state;
+
+    memset(&r, 0, sizeof(r));
+    memset(&lcfg, 0, sizeof(lcfg));
+    lcfg.backlog = 1;
+    r.loop = tloop_new();
+    r.listener = tloop_listen(r.loop, &lcfg, &cb, &r, address);
+    assert_int_equal(xpr_listener_pause(r.listener), 0);
+    snprintf(by_name, sizeof(by_name), "localhost:%ld", address_port(address));
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.timeout_ms = 60000;
+    cfg.local_address = "127.0.0.1:0";
+    assert_int_equal(xpr_connect_ex(r.loop, address, &cfg, &cb, &r, &c), 0);
+    assert_int_equal(xpr_connect_ex(r.loop, by_name, &cfg, &cb, &r, &c), 0);
+    tloop_forget(r.loop);
+    xpr_loop_free(r.loop);
+    if (r.other_errors != 0)
+        fail_msg("a connect ended with %s", xpr_err_name(r.other_err));
+    assert_int_equal(r.closes, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_bind_to_fixed_port),
         cmocka_unit_test(test_bind_to_address_in_use),
         cmocka_unit_test(test_connect_timeout),
+        cmocka_unit_test(test_loop_free_while_connecting),
     };
     return cmocka_run_group_tests_name("connect-options", tests, NULL, NULL);
 }
