@@ -196,7 +196,7 @@ static void test_bind_to_address_in_use(void **state)
 struct timeout_run {
     xpr_loop *loop;
     xpr_listener *listener;
-    unsigned opens, closes, timed_out, other_errors;
+    unsigned opens, closes, timed_out, refused, other_errors;
     int other_err;
 };
 
@@ -216,6 +216,8 @@ static void timeout_on_close(xpr_conn *conn, int err)
     r->closes++;
     if (err == XPR_ETIMEDOUT)
         r->timed_out++;
+    else if (err == XPR_ECONNREFUSED)
+        r->refused++;
     else if (err != 0)
         r->other_errors++, r->other_err = err;
     if (r->closes == TIMEOUT_CLIENTS) {
@@ -227,8 +229,12 @@ static void timeout_on_close(xpr_conn *conn, int err)
 
 /* A paused listener with a backlog of 1: the kernel completes a couple of
  * connects into its queue and then drops the SYNs of the rest, which stay
- * connecting. Those end at their deadline with XPR_ETIMEDOUT, once each;
- * some of the clients go by name (lookup and attempt share the deadline). */
+ * connecting (Linux, and Wine, whose sockets are the host's). Those end at
+ * their deadline with XPR_ETIMEDOUT, once each; some of the clients go by
+ * name (lookup and attempt share the deadline). A system that refuses
+ * connects past a full backlog instead (Windows documents that for
+ * listen) gives no connect to time out on loopback: the test is skipped
+ * there. */
 static void test_connect_timeout(void **state)
 {
     static const struct xpr_conn_callbacks cb = {.on_open = timeout_on_open,
@@ -261,7 +267,11 @@ static void test_connect_timeout(void **state)
     if (r.other_errors != 0)
         fail_msg("a connect ended with %s", xpr_err_name(r.other_err));
     assert_int_equal(r.closes, TIMEOUT_CLIENTS);
-    assert_int_equal(r.opens + r.timed_out, TIMEOUT_CLIENTS);
+    assert_int_equal(r.opens + r.timed_out + r.refused, TIMEOUT_CLIENTS);
+    if (r.timed_out == 0 && r.refused > 0) {
+        tloop_free(r.loop);
+        skip(); /* refused past a full backlog: nothing waits */
+    }
     assert_true(r.timed_out >= 1);
     assert_true(xpr_loop_now(r.loop) - started >= TIMEOUT_MS - 20);
     assert_int_equal(xpr_loop_stats(r.loop, &stats), 0);
