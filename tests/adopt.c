@@ -16,7 +16,7 @@ struct adopt_run {
     xpr_loop *loop;
     xpr_listener *listener;
     int in_adopt_call;
-    unsigned opens, closes, server_closes;
+    unsigned opens, closes, server_opens, server_closes;
     int close_err;
     size_t sent, echoed;
     char local[XPR_ADDRSTRLEN];       /* the adopted conn's own address */
@@ -200,6 +200,70 @@ static void test_adopt_then_abort(void **state)
     assert_int_equal(test_open_handles(), handles_before);
 }
 
+static void greet_on_open(xpr_conn *conn)
+{
+    struct adopt_run *r = xpr_conn_userdata(conn);
+    callback_enter();
+    r->server_opens++;
+    CHECK_EQ(xpr_conn_write(conn, "greeting", 8), 0);
+    callback_leave();
+}
+
+static const struct xpr_conn_callbacks greet_cb = {.on_open = greet_on_open,
+                                                   .on_close = server_on_close};
+
+static void greeted_on_data(xpr_conn *conn, const void *p, size_t n)
+{
+    struct adopt_run *r = xpr_conn_userdata(conn);
+    callback_enter();
+    CHECK(r->echoed + n <= 8 && memcmp(p, &"greeting"[r->echoed], n) == 0);
+    r->echoed += n;
+    if (r->echoed == 8)
+        CHECK_EQ(xpr_conn_close(conn), 0);
+    callback_leave();
+}
+
+static const struct xpr_conn_callbacks greeted_cb = {.on_open = count_open,
+                                                     .on_data = greeted_on_data,
+                                                     .on_close =
+                                                         client_on_close};
+
+/* Bytes the peer sent before the socket was adopted are delivered: the
+ * transport reads what already waits (no edge it missed). */
+static void test_adopt_with_bytes_waiting(void **state)
+{
+    struct adopt_run r;
+    char address[XPR_ADDRSTRLEN];
+    xpr_conn *c = NULL;
+    uint64_t until;
+    test_socket s;
+    (void)state;
+
+    memset(&r, 0, sizeof(r));
+    r.loop = tloop_new();
+    r.listener = tloop_listen(r.loop, NULL, &greet_cb, &r, address);
+    s = connect_outside(&r, address);
+    /* serve the greeting, and give it time to reach s */
+    until = test_now_ms() + 10000;
+    while (r.server_opens == 0 && test_now_ms() < until)
+        assert_true(xpr_loop_run_mode(r.loop, XPR_RUN_NOWAIT) >= 0);
+    assert_int_equal(r.server_opens, 1);
+    until = test_now_ms() + 100;
+    while (test_now_ms() < until) {
+        assert_true(xpr_loop_run_mode(r.loop, XPR_RUN_NOWAIT) >= 0);
+        test_yield();
+    }
+    assert_int_equal(
+        xpr_conn_adopt(r.loop, (xpr_os_socket)s, &greeted_cb, &r, &c), 0);
+    tloop_run(r.loop, 30000);
+    assert_int_equal(r.opens, 1);
+    assert_int_equal(r.echoed, 8);
+    assert_int_equal(r.closes, 1);
+    assert_int_equal(r.close_err, 0);
+    assert_int_equal(r.server_closes, 1);
+    tloop_free(r.loop);
+}
+
 /* Bad input: XPR_EINVAL, and the socket stays the caller's. */
 static void test_adopt_bad_input(void **state)
 {
@@ -242,6 +306,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_adopt_echoes),
         cmocka_unit_test(test_adopt_then_abort),
+        cmocka_unit_test(test_adopt_with_bytes_waiting),
         cmocka_unit_test(test_adopt_bad_input),
     };
     return cmocka_run_group_tests_name("adopt", tests, NULL, NULL);
