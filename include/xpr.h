@@ -541,13 +541,14 @@ XPR_API int xpr_connect_ex(xpr_loop *loop, const char *address,
  * on_open follows from the loop (never from inside this call), as after a
  * connect; then the conn is like any other. On an error the socket stays
  * the application's, open, though it may have been made non-blocking.
- * Windows, completion back ends: the socket must be overlapped
- * (socket() and WSASocket with WSA_FLAG_OVERLAPPED make such), and it is
- * associated with the loop's completion port for the rest of its life
- * (one port per socket: one already associated elsewhere is refused,
- * XPR_EINVAL). libevent-iocp likewise joins libevent's port. Every back
- * end. Errors: XPR_EINVAL (NULL, an invalid socket, or not a connected
- * stream socket), XPR_ENOMEM, XPR_ETHREAD, XPR_EMFILE (past what
+ * Windows, completion back ends (iocp, overlapped, completion-routine)
+ * and libevent-iocp: the socket must be overlapped (socket() and WSASocket
+ * with WSA_FLAG_OVERLAPPED make such). iocp and libevent-iocp associate it
+ * with their completion port for the rest of its life; a socket has one
+ * port: iocp refuses one associated with another port already
+ * (XPR_EINVAL), libevent-iocp cannot tell and must not be given one.
+ * Every back end. Errors: XPR_EINVAL (NULL, an invalid socket, or not a
+ * connected stream socket), XPR_ENOMEM, XPR_ETHREAD, XPR_EMFILE (past what
  * libevent's select method can watch), XPR_ENOTSUP (a back end without
  * adoption; none at present).
  */
