@@ -511,7 +511,7 @@ struct xpr_connect_config {
     /* Numeric local address to bind before connecting ("127.0.0.1:0",
      * "[::1]:5000"); NULL = the system picks. Bound without SO_REUSEADDR:
      * an address in use is XPR_EADDRINUSE. With a host name, addresses of
-     * the other family are skipped. */
+     * the other family are skipped (none left: XPR_EAFNOSUPPORT). */
     const char *local_address;
     /* Milliseconds from this call until connected, in total: the name
      * lookup and every address tried share it (0 = no limit, as
