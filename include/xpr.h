@@ -375,7 +375,8 @@ typedef void (*xpr_signal_cb)(xpr_signal *signal, int signum, void *arg);
  * together may run it once. Every watcher of a signal hears it, on any
  * loop. While a signal has a watcher, its default action (ending the
  * process) does not happen; the last watcher freed puts back the handler
- * that was there before. A watcher does not keep xpr_loop_run running.
+ * that was there before. A watcher does not keep xpr_loop_run running
+ * unless referenced (xpr_signal_ref).
  * On POSIX xpr installs a handler with sigaction and a thread that hands
  * what the handler saw to the loops; on Windows a console control handler.
  * Errors: XPR_EINVAL (NULL, or a signum not listed), XPR_ENOMEM, XPR_ETHREAD,
@@ -387,6 +388,11 @@ XPR_API int xpr_signal_new(xpr_loop *loop, int signum, xpr_signal_cb cb,
  * runs afterwards. xpr_loop_free frees the loop's watchers. NULL is
  * ignored. */
 XPR_API void xpr_signal_free(xpr_signal *signal);
+/* A referenced watcher keeps xpr_loop_run running while it lives, as a
+ * libuv signal handle does; new watchers are unreferenced (see above).
+ * Idempotent. Errors: XPR_EINVAL, XPR_ETHREAD. */
+XPR_API int xpr_signal_ref(xpr_signal *signal);
+XPR_API int xpr_signal_unref(xpr_signal *signal);
 
 /* ------------------------------------------------------------------------ */
 /* Connections                                                               */
@@ -647,6 +653,65 @@ XPR_API int xpr_conn_set_keepalive(xpr_conn *conn, uint32_t idle_ms,
 /* on_close(conn, XPR_ETIMEDOUT) after ms without incoming data (0 = off).
  * Errors: XPR_EINVAL, XPR_ECLOSED, XPR_ETHREAD. */
 XPR_API int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms);
+
+/* ------------------------------------------------------------------------ */
+/* Watchers of sockets the application owns                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct xpr_watch xpr_watch;
+
+/* What a watcher waits for, and what its callback hears. */
+enum { XPR_READABLE = 1, XPR_WRITABLE = 2 };
+
+/* events: the ones watched that hold now (a recv or send would not block;
+ * a hang-up or an error makes every watched one hold, so that the read or
+ * write that follows tells what happened). status: 0, or the XPR_E* error
+ * the system holds for the socket (its SO_ERROR, say XPR_ECONNRESET),
+ * which reporting it clears. Level-triggered, like libuv's uv_poll: the
+ * callback runs again on every round while the condition holds (read the
+ * data, or stop watching that event). */
+typedef void (*xpr_watch_cb)(xpr_watch *watch, unsigned events, int status,
+                             void *arg);
+
+/*
+ * A stopped watcher of sock, a socket (on POSIX any descriptor poll()
+ * takes: a pipe, a terminal) that stays the application's: xpr never reads,
+ * writes or closes it, and freeing the watcher leaves it open. Watching a
+ * socket xpr owns (xpr_conn_socket, xpr_listener_socket), watching one
+ * socket with two watchers, or closing the socket while its watcher is
+ * started is undefined, as in libuv. The socket's blocking mode is the
+ * application's, except on eventselect and asyncselect: WSAEventSelect and
+ * WSAAsyncSelect make it non-blocking, and it stays so. Where it lives:
+ * the readiness back ends (poll, select, eventselect, asyncselect, the
+ * libevent poller, nonblocking) watch it with their poller, eventselect,
+ * asyncselect and nonblocking confirming each round with a zero-timeout
+ * poll of the socket; libevent-bev and libevent-iocp with a libevent
+ * event; the completion back ends (iocp, overlapped, completion-routine)
+ * with IOCTL_AFD_POLL requests; blocking with a thread per watcher
+ * blocked in poll() / select() of the socket. Errors: XPR_EINVAL (NULL, a
+ * loop being freed, or a value that is not an open socket or descriptor),
+ * XPR_ENOMEM, XPR_ETHREAD.
+ */
+XPR_API int xpr_watch_new(xpr_loop *loop, xpr_os_socket sock, xpr_watch_cb cb,
+                          void *arg, xpr_watch **out);
+/* Starts watching for events (XPR_READABLE | XPR_WRITABLE); on a started
+ * watcher it replaces the set. A started watcher keeps xpr_loop_run
+ * running unless unreferenced. Errors: XPR_EINVAL (NULL, events 0 or
+ * unknown bits), XPR_ETHREAD, or the system's error registering the
+ * socket (the watcher keeps its previous set). */
+XPR_API int xpr_watch_start(xpr_watch *watch, unsigned events);
+/* Stops; no callback runs until the next start. Idempotent; safe inside
+ * its own callback. Errors: XPR_EINVAL, XPR_ETHREAD. */
+XPR_API int xpr_watch_stop(xpr_watch *watch);
+/* Stops and frees; safe inside its own callback; never closes the socket.
+ * xpr_loop_free frees the loop's watchers. NULL is ignored, and so is a
+ * call from another thread while the loop runs. */
+XPR_API void xpr_watch_free(xpr_watch *watch);
+/* An unreferenced watcher does not keep xpr_loop_run running; its
+ * callback still runs while other work does. New watchers are referenced.
+ * Idempotent. Errors: XPR_EINVAL, XPR_ETHREAD. */
+XPR_API int xpr_watch_unref(xpr_watch *watch);
+XPR_API int xpr_watch_ref(xpr_watch *watch);
 
 /* Longest text xpr_listener_address / xpr_conn_peer_address write. */
 #define XPR_ADDRSTRLEN 64

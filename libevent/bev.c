@@ -385,7 +385,7 @@ static void bev_accept_failed(struct evconnlistener *evl, void *arg)
 {
     struct bev_listener *bl = arg;
     (void)evl;
-    xpr__listener_accept_failed(&bl->base, xpr__sock_error());
+    xpr__listener_accept_failed(&bl->base, xpr__sock_accept_error());
 }
 
 static int bev_listener_set_accepting(xpr_listener *l, int on)
@@ -587,4 +587,7 @@ const struct xpr_backend_ops xpr__bev_ops = {
     .conn_send = bev_conn_send,
     .conn_shutdown = bev_conn_shutdown,
     .conn_close = bev_conn_close,
+    .watch_size = sizeof(struct xpr__levent_watch),
+    .watch_set = xpr__levent_watch_set,
+    .watch_release = xpr__levent_watch_release,
 };

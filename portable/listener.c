@@ -144,9 +144,8 @@ static void shed_backlog(xpr_listener *l)
     xpr__sock_close(loop->reserve_sock, 0);
     loop->reserve_sock = XPR__INVALID_SOCKET;
     for (i = 0; i < SHED_PER_FAILURE; i++) {
-        struct xpr__addr peer;
         xpr_socket_t s;
-        if (xpr__sock_accept(l->sock, &s, &peer) != 0)
+        if (xpr__sock_accept(l->sock, &s) != 0)
             break;
         xpr__sock_close(s, 0);
         loop->stats.refused_connections++;

@@ -69,6 +69,9 @@ int xpr__connect_retrying(const xpr_conn *c);
 void xpr__connect_retry(xpr_conn *c);
 void xpr__connect_forget(xpr_conn *c);
 
+/* xpr_loop_free: frees the loop's watchers (watch.c). */
+void xpr__watchers_loop_free(xpr_loop *loop);
+
 /* A counted copy of callbacks (refs 1), or NULL when out of memory; release
  * drops one reference (NULL is ignored). */
 struct xpr__shared_callbacks *

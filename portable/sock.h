@@ -36,9 +36,12 @@ int xpr__sock_set_linger0(xpr_socket_t s);
 /* Non-blocking listening socket bound to addr; fills *bound (real port). */
 int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
                      xpr_socket_t *out, struct xpr__addr *bound);
-/* Non-blocking accept. XPR_EAGAIN when none is waiting. */
-int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out,
-                     struct xpr__addr *peer);
+/* Non-blocking accept. XPR_EAGAIN when none is waiting, XPR_ECONNABORTED
+ * when the connection it took was gone. */
+int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out);
+/* The error of an accept that just failed (errno / WSAGetLastError), as
+ * xpr__sock_accept reports it. */
+int xpr__sock_accept_error(void);
 /* Starts a non-blocking connect: 0 when connected at once, XPR_EAGAIN when
  * in progress (wait for writability, then xpr__sock_connect_result). */
 int xpr__sock_connect(const struct xpr__addr *addr, xpr_socket_t *out);

@@ -18,6 +18,7 @@
  *      any conn, even one the current dispatch has yet to visit.
  *   4. Closed listeners are freed after the dispatch that closed them: an
  *      on_open callback may close the listener whose accept loop runs it.
+ *      Freed watchers of application sockets too (stream_watch.c).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "platform_backends.h"
 #include "poller.h"
 #include "sock.h"
+#include "stream_watch.h"
 
 /* Fairness: at most this many reads or accepts per readiness event. */
 #define READS_PER_EVENT 16
@@ -46,6 +48,7 @@ struct stream_listener {
 };
 
 struct stream_state {
+    struct xpr__stream_watches watches; /* first (stream_watch.h) */
     struct stream_listener *closed_listeners;
 };
 
@@ -251,11 +254,10 @@ static void listener_ready(struct xpr__io *io, unsigned events)
     int i;
     (void)events;
     for (i = 0; i < ACCEPTS_PER_EVENT && io->mask != 0; i++) {
-        struct xpr__addr peer;
         struct stream_conn *sc;
         xpr_conn *c;
         xpr_socket_t s;
-        int rc = xpr__sock_accept(l->sock, &s, &peer);
+        int rc = xpr__sock_accept(l->sock, &s);
         if (rc == XPR_EAGAIN)
             break;
         if (rc != 0) {
@@ -348,6 +350,7 @@ static void stream_loop_free(xpr_loop *loop)
 {
     struct stream_state *st = loop->backend;
     free_closed_listeners(st);
+    xpr__stream_watches_free(&st->watches);
     free(st);
 }
 
@@ -355,11 +358,15 @@ static void stream_loop_free(xpr_loop *loop)
  * dispatch ends, which poller.h asks of the engine. */
 static int stream_run_once(xpr_loop *loop, int timeout_ms)
 {
+    struct stream_state *st = loop->backend;
     const struct xpr__fired *fired;
-    int n = loop->poller->wait(loop->poller_state, timeout_ms, &fired);
+    int n = loop->poller->wait(
+        loop->poller_state,
+        xpr__stream_watches_timeout(&st->watches, timeout_ms), &fired);
     if (n > 0)
         xpr__io_dispatch(fired, n);
-    free_closed_listeners(loop->backend);
+    xpr__stream_watches_round(loop, &st->watches);
+    free_closed_listeners(st);
     return n < 0 ? n : 0;
 }
 
@@ -384,4 +391,7 @@ const struct xpr_backend_ops xpr__stream_ops = {
     .conn_send = stream_conn_send,
     .conn_shutdown = stream_conn_shutdown,
     .conn_close = stream_conn_close,
+    .watch_size = sizeof(struct xpr__stream_watch),
+    .watch_set = xpr__stream_watch_set,
+    .watch_release = xpr__stream_watch_release,
 };

@@ -163,6 +163,49 @@ static void test_bad_arguments(void **state)
     xpr_loop_free(loop);
 }
 
+/* xpr_signal_ref: a referenced watcher keeps the run going (here until
+ * the signal an unreferenced timer raises arrives and the callback frees
+ * the watcher); unreferenced, the default, it does not. */
+static void raise_and_let_idle(xpr_timer *t, void *arg)
+{
+    struct heard *h = arg;
+    (void)t;
+    callback_enter();
+    tloop_let_idle(h->loop);
+    CHECK_EQ(test_raise_signal(XPR_SIGINT), 0);
+    callback_leave();
+}
+
+static void test_referenced_watcher(void **state)
+{
+    struct heard h;
+    xpr_timer *t;
+    (void)state;
+    memset(&h, 0, sizeof(h));
+    h.loop = tloop_new();
+    h.free_in_callback = 1;
+    assert_int_equal(xpr_signal_ref(NULL), XPR_EINVAL);
+    assert_int_equal(xpr_signal_unref(NULL), XPR_EINVAL);
+    assert_int_equal(
+        xpr_signal_new(h.loop, XPR_SIGINT, on_signal, &h, &h.watcher[0]), 0);
+    assert_int_equal(xpr_loop_run_mode(h.loop, XPR_RUN_NOWAIT), 0);
+    assert_int_equal(xpr_signal_ref(h.watcher[0]), 0);
+    assert_int_equal(xpr_signal_ref(h.watcher[0]), 0); /* idempotent */
+    assert_int_equal(xpr_loop_run_mode(h.loop, XPR_RUN_NOWAIT), 1);
+    assert_int_equal(xpr_signal_unref(h.watcher[0]), 0);
+    assert_int_equal(xpr_loop_run_mode(h.loop, XPR_RUN_NOWAIT), 0);
+    assert_int_equal(xpr_signal_ref(h.watcher[0]), 0);
+    assert_int_equal(xpr_timer_new(h.loop, raise_and_let_idle, &h, &t), 0);
+    assert_int_equal(xpr_timer_start(t, 10, 0), 0);
+    assert_int_equal(xpr_timer_unref(t), 0);
+    tloop_run(h.loop, 10000);
+    xpr_timer_free(t);
+    assert_int_equal(h.calls[0], 1);
+    assert_null(h.watcher[0]);
+    assert_int_equal(xpr_loop_run_mode(h.loop, XPR_RUN_NOWAIT), 0);
+    tloop_free(h.loop);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +214,7 @@ int main(void)
         cmocka_unit_test(test_watcher_does_not_keep_loop_alive),
         cmocka_unit_test(test_loop_free_frees_watchers),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_referenced_watcher),
     };
     return cmocka_run_group_tests_name("signals", tests, NULL, NULL);
 }

@@ -302,11 +302,9 @@ void xpr__blocking_conn_news(struct blocking_conn *bc)
 
 /* ---- transport operations (loop thread) ---- */
 
-void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s,
-                                 const struct xpr__addr *peer)
+void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s)
 {
     xpr_conn *c = xpr__conn_new_accepted(l, s);
-    (void)peer; /* TODO(merge): drop once the accept queue stops keeping it */
     if (c == NULL) {
         xpr__sock_close(s, 0);
         return;

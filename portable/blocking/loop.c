@@ -91,7 +91,9 @@ static int blocking_run_once(xpr_loop *loop, int timeout_ms)
         xpr__mutex_unlock(&bl->lock);
         if (r == NULL)
             break;
-        if (r->is_listener)
+        if (r->is_watch)
+            xpr__blocking_watch_news(r);
+        else if (r->is_listener)
             xpr__blocking_listener_news(
                 XPR__CONTAINER(r, struct blocking_listener, ready));
         else
@@ -128,4 +130,7 @@ const struct xpr_backend_ops xpr__blocking_ops = {
     .conn_send = xpr__blocking_conn_send,
     .conn_shutdown = xpr__blocking_conn_shutdown,
     .conn_close = xpr__blocking_conn_close,
+    .watch_size = sizeof(struct blocking_watch),
+    .watch_set = xpr__blocking_watch_set,
+    .watch_release = xpr__blocking_watch_release,
 };

@@ -20,7 +20,8 @@
  * 4. With several WSARecv posted, completions may be handled out of order
  *    (several workers reap them): each read has a sequence number and
  *    early ones wait, parked in order. A 0-byte completion of a buffered
- *    read is the end of stream; reads after it are dropped. Parked reads
+ *    read is the end of stream (under Wine once confirmed: engine.c,
+ *    "Wine"); reads after it are dropped. Parked reads
  *    are delivered only while the core wants data; when reading is turned
  *    back on, a KICK op on the completed queue delivers them and posts
  *    reads from the loop.
@@ -201,7 +202,7 @@ static void post_reads(struct xpr__completion_conn *conn)
     int preposted = engine->read_mode == XPR_READ_PREPOSTED;
     unsigned want = preposted ? engine->preposted_reads : 1;
     if (engine->read_batches && conn->reads_posted > 0)
-        return; /* "Wine: pending transfers run in the posting thread" */
+        return; /* engine.c, "Wine": pending transfers, posting thread */
     while (reading_wanted(conn) && conn->reads_posted < want) {
         int rc = post_one_read(conn, preposted || warm_read(conn));
         if (rc != 0) {
@@ -256,6 +257,11 @@ static void deliver_parked(struct xpr__completion_conn *conn)
             xpr__op_put(engine, op);
             xpr__conn_failed(c, err);
             return;
+        }
+        if (op->bytes == 0 &&
+            !xpr__completion_empty_read_ends(engine, (SOCKET)c->sock)) {
+            xpr__op_put(engine, op); /* an empty read (engine.c, "Wine") */
+            continue;
         }
         if (op->bytes == 0) {
             xpr__op_put(engine, op);
