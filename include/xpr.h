@@ -442,11 +442,18 @@ struct xpr_listen_config {
 };
 
 /*
- * Starts listening on address ("127.0.0.1:5150", "[::1]:0", "localhost:80";
- * port 0 picks a free port). Accepted connections get a copy of *callbacks
- * and arg as their initial userdata. cfg may be NULL.
- * Errors: XPR_EINVAL (bad text or arguments), XPR_EADDRINUSE, XPR_EACCES,
- * XPR_EADDRNOTAVAIL, XPR_ETHREAD, XPR_ENOMEM, other system errors.
+ * Starts listening on address ("127.0.0.1:5150", "[::1]:0", "localhost:80",
+ * "host.example:80"; port 0 picks a free port). A host name is looked up
+ * inside this call, on the caller's thread (getaddrinfo blocks until the
+ * system's resolver answers), and its addresses are tried in the system's
+ * order until one binds ("localhost" is ::1 or 127.0.0.1, as the system
+ * says: xpr_listener_address tells which). Accepted connections get a copy
+ * of *callbacks and arg as their initial userdata. cfg may be NULL.
+ * Errors: XPR_EINVAL (bad text or arguments; never for a well-formed name),
+ * XPR_ENOTFOUND (no such name), XPR_EAGAIN (the resolver failed for now),
+ * XPR_EADDRINUSE, XPR_EACCES, XPR_EADDRNOTAVAIL (for a name: the first
+ * address's error when none binds), XPR_ETHREAD, XPR_ENOMEM, other system
+ * errors.
  */
 XPR_API int xpr_listen(xpr_loop *loop, const char *address,
                        const struct xpr_listen_config *cfg,
@@ -504,6 +511,56 @@ XPR_API int xpr_conn_socket(const xpr_conn *conn, xpr_os_socket *out);
 XPR_API int xpr_connect(xpr_loop *loop, const char *address,
                         const struct xpr_conn_callbacks *callbacks, void *arg,
                         xpr_conn **out);
+
+/* Options of a connect. Zeroed = what xpr_connect does. */
+struct xpr_connect_config {
+    /* Numeric local address to bind before connecting ("127.0.0.1:0",
+     * "[::1]:5000"); NULL = the system picks. Bound without SO_REUSEADDR:
+     * an address in use is XPR_EADDRINUSE. With a host name, addresses of
+     * the other family are skipped (none left: XPR_EAFNOSUPPORT). */
+    const char *local_address;
+    /* Milliseconds from this call until connected, in total: the name
+     * lookup and every address tried share it (0 = no limit, as
+     * xpr_connect). When it passes the conn ends: on_close(conn,
+     * XPR_ETIMEDOUT), counted in timed_out_connections. */
+    uint32_t timeout_ms;
+};
+
+/*
+ * xpr_connect with options (cfg may be NULL). Errors returned here as
+ * xpr_connect's, and: XPR_EINVAL (local_address is not a numeric address),
+ * XPR_EAFNOSUPPORT (numeric address and local address of two families),
+ * or the bind's error for a numeric address (XPR_EADDRINUSE,
+ * XPR_EADDRNOTAVAIL, XPR_EACCES); for a name the bind's error reaches
+ * on_close. Every back end.
+ */
+XPR_API int xpr_connect_ex(xpr_loop *loop, const char *address,
+                           const struct xpr_connect_config *cfg,
+                           const struct xpr_conn_callbacks *callbacks,
+                           void *arg, xpr_conn **out);
+
+/*
+ * Makes a conn of sock, a TCP socket (IPv4 or IPv6) the application has
+ * connected. On success xpr owns the socket: it makes it non-blocking (the
+ * blocking back end: blocking), closes it when the conn ends, and the
+ * application must not use it any more except through xpr_conn_socket.
+ * on_open follows from the loop (never from inside this call), as after a
+ * connect; then the conn is like any other. On an error the socket stays
+ * the application's, open, though it may have been made non-blocking.
+ * Windows, completion back ends (iocp, overlapped, completion-routine)
+ * and libevent-iocp: the socket must be overlapped (socket() and WSASocket
+ * with WSA_FLAG_OVERLAPPED make such). iocp and libevent-iocp associate it
+ * with their completion port for the rest of its life; a socket has one
+ * port: iocp refuses one associated with another port already
+ * (XPR_EINVAL), libevent-iocp cannot tell and must not be given one.
+ * Every back end. Errors: XPR_EINVAL (NULL, an invalid socket, or not a
+ * connected stream socket), XPR_ENOMEM, XPR_ETHREAD, XPR_EMFILE (past what
+ * libevent's select method can watch), XPR_ENOTSUP (a back end without
+ * adoption; none at present).
+ */
+XPR_API int xpr_conn_adopt(xpr_loop *loop, xpr_os_socket sock,
+                           const struct xpr_conn_callbacks *callbacks,
+                           void *arg, xpr_conn **out);
 
 /*
  * Copies n bytes and sends them, now if possible; what cannot go now is
@@ -581,6 +638,9 @@ XPR_API xpr_loop *xpr_conn_loop(const xpr_conn *conn);
 /* The peer's address as text. Errors: XPR_EINVAL (NULL, or too small),
  * XPR_ECLOSED, XPR_EAGAIN while still connecting. */
 XPR_API int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len);
+/* The conn's own address as text (getsockname), with the errors of
+ * xpr_conn_peer_address. */
+XPR_API int xpr_conn_local_address(const xpr_conn *conn, char *buf, size_t len);
 
 /* TCP_NODELAY on (non-zero) or off. Errors: XPR_EINVAL, XPR_ECLOSED. */
 XPR_API int xpr_conn_set_nodelay(xpr_conn *conn, int enable);

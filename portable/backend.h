@@ -173,6 +173,12 @@ struct xpr_backend_ops {
      * left: a connect outcome (xpr__is_connect_outcome) reaches on_close,
      * any other error is returned by xpr_connect. */
     int (*conn_connect)(xpr_conn *c, const struct xpr__addr *addr);
+    /* c is initialised (CONNECTING) and c->sock is a connected socket the
+     * application handed over (xpr_conn_adopt), already non-blocking: take
+     * it and report xpr__conn_connected later, never from inside this
+     * call. On an error c->sock is left open and nothing of it stays in
+     * the transport (the application keeps the socket). NULL: XPR_ENOTSUP. */
+    int (*conn_adopt)(xpr_conn *c);
     /* Reading on or off; on only while OPEN, not paused, before EOF.
      * 0 or an error (the core then ends the conn with it). */
     int (*conn_set_reading)(xpr_conn *c, int on);
@@ -372,6 +378,12 @@ void xpr__timer_release(xpr_timer *t);
 /* Core heap timers: ms until the nearest (-1 none), and running due ones. */
 int xpr__timers_timeout(xpr_loop *loop);
 void xpr__timers_run(xpr_loop *loop);
+
+/* For conn_connect: a new socket of family for c, bound to the local
+ * address of xpr_connect_ex when it named one (bound then says 1). 0 or
+ * the error (no socket is left). */
+int xpr__conn_open_socket(xpr_conn *c, int family, xpr_socket_t *out,
+                          int *bound);
 
 /* Whether a failed connect's error is its outcome (on_close reports it)
  * rather than a failure of xpr_connect itself (returned). */

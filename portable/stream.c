@@ -156,9 +156,14 @@ static int stream_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
 {
     struct stream_conn *sc = to_stream(c);
     xpr_socket_t s = XPR__INVALID_SOCKET;
-    int rc = xpr__sock_connect(addr, &s);
-    if (rc != 0 && rc != XPR_EAGAIN)
+    int bound, rc = xpr__conn_open_socket(c, addr->family, &s, &bound);
+    if (rc != 0)
         return rc;
+    rc = xpr__sock_start_connect(s, addr);
+    if (rc != 0 && rc != XPR_EAGAIN) {
+        xpr__sock_close(s, 0);
+        return rc;
+    }
     c->sock = s;
     stream_init_io(sc, s);
     /* connected at once or not: writability reports it either way */
@@ -168,6 +173,15 @@ static int stream_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
         c->sock = XPR__INVALID_SOCKET;
     }
     return rc;
+}
+
+/* An adopted socket is connected already; waiting for writability, as a
+ * connect does, reports it from the loop (at once: it is writable). */
+static int stream_conn_adopt(xpr_conn *c)
+{
+    struct stream_conn *sc = to_stream(c);
+    stream_init_io(sc, c->sock);
+    return update_interest(sc);
 }
 
 static int stream_conn_set_reading(xpr_conn *c, int on)
@@ -372,6 +386,7 @@ const struct xpr_backend_ops xpr__stream_ops = {
     .conn_size = sizeof(struct stream_conn),
     .conn_flags = XPR__TRANSPORT_SENDS_AT_ONCE,
     .conn_connect = stream_conn_connect,
+    .conn_adopt = stream_conn_adopt,
     .conn_set_reading = stream_conn_set_reading,
     .conn_send = stream_conn_send,
     .conn_shutdown = stream_conn_shutdown,

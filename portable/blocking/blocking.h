@@ -75,6 +75,7 @@ struct blocking_conn {
     struct xpr__addr connect_to;
     unsigned char finished;  /* loop thread: joined, closed, reported */
     unsigned char cancelled; /* loop thread: blocking calls cancelled */
+    unsigned char adopted;   /* xpr_conn_adopt: connected already */
     /* Under bl->lock from here on. */
     unsigned char connecting; /* the reader connects before it reads */
     unsigned char closing;    /* conn_close ran: the reader returns, the
@@ -120,6 +121,7 @@ void xpr__blocking_conn_news(struct blocking_conn *bc);
  * is closed and counted as refused when they cannot start. */
 void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s);
 int xpr__blocking_conn_connect(xpr_conn *c, const struct xpr__addr *addr);
+int xpr__blocking_conn_adopt(xpr_conn *c);
 int xpr__blocking_conn_set_reading(xpr_conn *c, int on);
 long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
                              const size_t *lens, size_t runs);

@@ -125,6 +125,7 @@ const struct xpr_backend_ops xpr__blocking_ops = {
     /* conn_send copies into the conn's send buffer (conn.c, quirk 2) */
     .conn_flags = XPR__TRANSPORT_SENDS_AT_ONCE,
     .conn_connect = xpr__blocking_conn_connect,
+    .conn_adopt = xpr__blocking_conn_adopt,
     .conn_set_reading = xpr__blocking_conn_set_reading,
     .conn_send = xpr__blocking_conn_send,
     .conn_shutdown = xpr__blocking_conn_shutdown,

@@ -110,6 +110,7 @@ struct xpr__completion_conn {
     unsigned char close_deferred;  /* closesocket once posting ends */
     unsigned char close_reset;     /* ... abortively */
     unsigned char read_warm; /* zero-byte mode: the next read has a buffer */
+    unsigned char adopted;   /* xpr_conn_adopt: connected without ConnectEx */
 };
 
 struct xpr__completion_listener {
@@ -270,6 +271,7 @@ int xpr__completion_lookup_extensions(struct xpr__completion_loop *engine,
 
 /* conn.c: the transport operations (backend.h) */
 int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr);
+int xpr__completion_conn_adopt(xpr_conn *c);
 int xpr__completion_conn_set_reading(xpr_conn *c, int on);
 long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
                                const size_t *lens, size_t runs);

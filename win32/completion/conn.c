@@ -71,6 +71,12 @@
  *    buffers of warm conns that went quiet are bounded by the budget. A
  *    buffered read takes the place of the zero-byte one (one read posted
  *    per conn), parks and is delivered like a pre-posted read (item 4).
+ * 12. An adopted socket (xpr_conn_adopt) must be overlapped (WSASocket
+ *    with WSA_FLAG_OVERLAPPED, or socket(), whose sockets are); it joins
+ *    the loop's harvester (iocp: its port, for good: a socket is
+ *    associated with one port for its life, and CreateIoCompletionPort
+ *    refuses a second one). It was connected without ConnectEx, so no
+ *    SO_UPDATE_CONNECT_CONTEXT.
  */
 #include "alloc.h"
 #include "completion.h"
@@ -416,12 +422,16 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
     struct xpr__op *op;
     xpr_socket_t opened;
     SOCKET s;
-    int rc = xpr__sock_open(addr->family, &opened), ok;
+    int bound, ok;
+    int rc = xpr__conn_open_socket(c, addr->family, &opened, &bound);
     if (rc != 0)
         return rc;
     s = (SOCKET)opened;
     op = xpr__op_get(engine, 0);
-    rc = op == NULL ? XPR_ENOMEM : bind_any(s, addr->family);
+    if (op == NULL)
+        rc = XPR_ENOMEM;
+    else if (!bound) /* else bound to xpr_connect_ex's local address */
+        rc = bind_any(s, addr->family);
     if (rc == 0)
         rc = xpr__completion_lookup_extensions(engine, s);
     if (rc == 0)
@@ -454,6 +464,35 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
     return rc;
 }
 
+/* Item 12: the socket joins the harvester, and a CONNECT op that is
+ * complete already reports it connected from the loop. */
+int xpr__completion_conn_adopt(xpr_conn *c)
+{
+    struct xpr__completion_conn *conn = to_conn(c);
+    struct xpr__completion_loop *engine = engine_of(conn);
+    struct xpr__op *op;
+    struct xpr__addr local;
+    int rc = xpr__sock_local(c->sock, &local);
+    if (rc != 0)
+        return rc;
+    op = xpr__op_get(engine, 0);
+    if (op == NULL)
+        return XPR_ENOMEM;
+    rc = xpr__completion_associate(engine, (SOCKET)c->sock, local.family,
+                                   &conn->skip_on_success);
+    if (rc != 0) {
+        xpr__op_put(engine, op);
+        return rc;
+    }
+    conn->adopted = 1;
+    op->kind = XPR__OP_CONNECT;
+    op->owner = conn;
+    conn->pending++;
+    engine->pending[XPR__OP_CONNECT]++;
+    xpr__op_complete(engine, op, 0, 0);
+    return 0;
+}
+
 /* item 8: a TCP simultaneous open of a socket with itself. */
 static int connected_to_itself(SOCKET s)
 {
@@ -475,12 +514,14 @@ void xpr__completion_connect_done(struct xpr__completion_conn *conn,
     xpr__op_put(engine_of(conn), op);
     if (xpr__conn_done(&conn->base))
         return;
-    if (err == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* item 10 */
+    if (conn->adopted)
+        err = 0; /* item 12: connected by the application */
+    else if (err == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* item 10 */
         err = WSAENETDOWN;
     else if (err == 0 &&
              setsockopt(s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
         err = WSAGetLastError();
-    if (err == 0 && connected_to_itself(s))
+    if (err == 0 && !conn->adopted && connected_to_itself(s))
         err = WSAECONNREFUSED; /* item 8 */
     if (err != 0)
         xpr__conn_failed(&conn->base, xpr__error_from_os(err));

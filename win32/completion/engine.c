@@ -629,6 +629,7 @@ const struct xpr_backend_ops xpr__completion_ops = {
     .conn_size = sizeof(struct xpr__completion_conn),
     .conn_flags = XPR__TRANSPORT_KERNEL_TAKES,
     .conn_connect = xpr__completion_conn_connect,
+    .conn_adopt = xpr__completion_conn_adopt,
     .conn_set_reading = xpr__completion_conn_set_reading,
     .conn_send = xpr__completion_conn_send,
     .conn_shutdown = xpr__completion_conn_shutdown,
