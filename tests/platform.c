@@ -800,7 +800,11 @@ int test_raise_signal(int signum)
     return 0;
 }
 
-int test_signal_is_default(int signum)
+void test_signal_record_initial(void)
+{
+}
+
+int test_signal_is_initial(int signum)
 {
     (void)signum;
     return -1;
@@ -813,10 +817,25 @@ int test_raise_signal(int signum)
     return kill(getpid(), signum) == 0 ? 0 : -1;
 }
 
-int test_signal_is_default(int signum)
+#define RECORDED_SIGNALS 32
+static void (*initial_handlers[RECORDED_SIGNALS])(int);
+
+void test_signal_record_initial(void)
+{
+    int signum;
+    for (signum = 1; signum < RECORDED_SIGNALS; signum++) {
+        struct sigaction sa;
+        initial_handlers[signum] =
+            sigaction(signum, NULL, &sa) == 0 ? sa.sa_handler : SIG_DFL;
+    }
+}
+
+int test_signal_is_initial(int signum)
 {
     struct sigaction sa;
-    return sigaction(signum, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL;
+    return signum > 0 && signum < RECORDED_SIGNALS &&
+           sigaction(signum, NULL, &sa) == 0 &&
+           sa.sa_handler == initial_handlers[signum];
 }
 
 #endif

@@ -60,9 +60,13 @@ long test_open_handles(void);
  * handler; the test process may have no console to raise one in. 0 or -1.
  */
 int test_raise_signal(int signum);
-/* Whether signum has the default action now: 1 or 0 on POSIX, -1 (cannot
- * tell) on Windows, where no call reads the console handler list. */
-int test_signal_is_default(int signum);
+/* Records the action each signal has at the start (first thing in main):
+ * a runner may start the tests with some ignored (nohup: SIGHUP). */
+void test_signal_record_initial(void);
+/* Whether signum has the action it had when recorded: 1 or 0 on POSIX,
+ * -1 (cannot tell) on Windows, where no call reads the console handler
+ * list. */
+int test_signal_is_initial(int signum);
 
 struct test_process;
 
