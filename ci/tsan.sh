@@ -16,7 +16,7 @@ xpr_install_missing gcc meson ninja-build pkg-config libevent-dev \
     libcmocka-dev
 
 tests=(post loop errors storm signals)
-blocking_tests=(tcp close flow limits)
+blocking_tests=(tcp close flow limits watch adopt connect_options)
 
 if [ -f build-tsan/build.ninja ]; then
     meson configure build-tsan --werror -Db_sanitize=thread -Db_lundef=false \

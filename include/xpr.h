@@ -375,7 +375,8 @@ typedef void (*xpr_signal_cb)(xpr_signal *signal, int signum, void *arg);
  * together may run it once. Every watcher of a signal hears it, on any
  * loop. While a signal has a watcher, its default action (ending the
  * process) does not happen; the last watcher freed puts back the handler
- * that was there before. A watcher does not keep xpr_loop_run running.
+ * that was there before. A watcher does not keep xpr_loop_run running
+ * unless referenced (xpr_signal_ref).
  * On POSIX xpr installs a handler with sigaction and a thread that hands
  * what the handler saw to the loops; on Windows a console control handler.
  * Errors: XPR_EINVAL (NULL, or a signum not listed), XPR_ENOMEM, XPR_ETHREAD,
@@ -387,6 +388,11 @@ XPR_API int xpr_signal_new(xpr_loop *loop, int signum, xpr_signal_cb cb,
  * runs afterwards. xpr_loop_free frees the loop's watchers. NULL is
  * ignored. */
 XPR_API void xpr_signal_free(xpr_signal *signal);
+/* A referenced watcher keeps xpr_loop_run running while it lives, as a
+ * libuv signal handle does; new watchers are unreferenced (see above).
+ * Idempotent. Errors: XPR_EINVAL, XPR_ETHREAD. */
+XPR_API int xpr_signal_ref(xpr_signal *signal);
+XPR_API int xpr_signal_unref(xpr_signal *signal);
 
 /* ------------------------------------------------------------------------ */
 /* Connections                                                               */
@@ -436,11 +442,18 @@ struct xpr_listen_config {
 };
 
 /*
- * Starts listening on address ("127.0.0.1:5150", "[::1]:0", "localhost:80";
- * port 0 picks a free port). Accepted connections get a copy of *callbacks
- * and arg as their initial userdata. cfg may be NULL.
- * Errors: XPR_EINVAL (bad text or arguments), XPR_EADDRINUSE, XPR_EACCES,
- * XPR_EADDRNOTAVAIL, XPR_ETHREAD, XPR_ENOMEM, other system errors.
+ * Starts listening on address ("127.0.0.1:5150", "[::1]:0", "localhost:80",
+ * "host.example:80"; port 0 picks a free port). A host name is looked up
+ * inside this call, on the caller's thread (getaddrinfo blocks until the
+ * system's resolver answers), and its addresses are tried in the system's
+ * order until one binds ("localhost" is ::1 or 127.0.0.1, as the system
+ * says: xpr_listener_address tells which). Accepted connections get a copy
+ * of *callbacks and arg as their initial userdata. cfg may be NULL.
+ * Errors: XPR_EINVAL (bad text or arguments; never for a well-formed name),
+ * XPR_ENOTFOUND (no such name), XPR_EAGAIN (the resolver failed for now),
+ * XPR_EADDRINUSE, XPR_EACCES, XPR_EADDRNOTAVAIL (for a name: the first
+ * address's error when none binds), XPR_ETHREAD, XPR_ENOMEM, other system
+ * errors.
  */
 XPR_API int xpr_listen(xpr_loop *loop, const char *address,
                        const struct xpr_listen_config *cfg,
@@ -498,6 +511,56 @@ XPR_API int xpr_conn_socket(const xpr_conn *conn, xpr_os_socket *out);
 XPR_API int xpr_connect(xpr_loop *loop, const char *address,
                         const struct xpr_conn_callbacks *callbacks, void *arg,
                         xpr_conn **out);
+
+/* Options of a connect. Zeroed = what xpr_connect does. */
+struct xpr_connect_config {
+    /* Numeric local address to bind before connecting ("127.0.0.1:0",
+     * "[::1]:5000"); NULL = the system picks. Bound without SO_REUSEADDR:
+     * an address in use is XPR_EADDRINUSE. With a host name, addresses of
+     * the other family are skipped (none left: XPR_EAFNOSUPPORT). */
+    const char *local_address;
+    /* Milliseconds from this call until connected, in total: the name
+     * lookup and every address tried share it (0 = no limit, as
+     * xpr_connect). When it passes the conn ends: on_close(conn,
+     * XPR_ETIMEDOUT), counted in timed_out_connections. */
+    uint32_t timeout_ms;
+};
+
+/*
+ * xpr_connect with options (cfg may be NULL). Errors returned here as
+ * xpr_connect's, and: XPR_EINVAL (local_address is not a numeric address),
+ * XPR_EAFNOSUPPORT (numeric address and local address of two families),
+ * or the bind's error for a numeric address (XPR_EADDRINUSE,
+ * XPR_EADDRNOTAVAIL, XPR_EACCES); for a name the bind's error reaches
+ * on_close. Every back end.
+ */
+XPR_API int xpr_connect_ex(xpr_loop *loop, const char *address,
+                           const struct xpr_connect_config *cfg,
+                           const struct xpr_conn_callbacks *callbacks,
+                           void *arg, xpr_conn **out);
+
+/*
+ * Makes a conn of sock, a TCP socket (IPv4 or IPv6) the application has
+ * connected. On success xpr owns the socket: it makes it non-blocking (the
+ * blocking back end: blocking), closes it when the conn ends, and the
+ * application must not use it any more except through xpr_conn_socket.
+ * on_open follows from the loop (never from inside this call), as after a
+ * connect; then the conn is like any other. On an error the socket stays
+ * the application's, open, though it may have been made non-blocking.
+ * Windows, completion back ends (iocp, overlapped, completion-routine)
+ * and libevent-iocp: the socket must be overlapped (socket() and WSASocket
+ * with WSA_FLAG_OVERLAPPED make such). iocp and libevent-iocp associate it
+ * with their completion port for the rest of its life; a socket has one
+ * port: iocp refuses one associated with another port already
+ * (XPR_EINVAL), libevent-iocp cannot tell and must not be given one.
+ * Every back end. Errors: XPR_EINVAL (NULL, an invalid socket, or not a
+ * connected stream socket), XPR_ENOMEM, XPR_ETHREAD, XPR_EMFILE (past what
+ * libevent's select method can watch), XPR_ENOTSUP (a back end without
+ * adoption; none at present).
+ */
+XPR_API int xpr_conn_adopt(xpr_loop *loop, xpr_os_socket sock,
+                           const struct xpr_conn_callbacks *callbacks,
+                           void *arg, xpr_conn **out);
 
 /*
  * Copies n bytes and sends them, now if possible; what cannot go now is
@@ -575,6 +638,9 @@ XPR_API xpr_loop *xpr_conn_loop(const xpr_conn *conn);
 /* The peer's address as text. Errors: XPR_EINVAL (NULL, or too small),
  * XPR_ECLOSED, XPR_EAGAIN while still connecting. */
 XPR_API int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len);
+/* The conn's own address as text (getsockname), with the errors of
+ * xpr_conn_peer_address. */
+XPR_API int xpr_conn_local_address(const xpr_conn *conn, char *buf, size_t len);
 
 /* TCP_NODELAY on (non-zero) or off. Errors: XPR_EINVAL, XPR_ECLOSED. */
 XPR_API int xpr_conn_set_nodelay(xpr_conn *conn, int enable);
@@ -587,6 +653,66 @@ XPR_API int xpr_conn_set_keepalive(xpr_conn *conn, uint32_t idle_ms,
 /* on_close(conn, XPR_ETIMEDOUT) after ms without incoming data (0 = off).
  * Errors: XPR_EINVAL, XPR_ECLOSED, XPR_ETHREAD. */
 XPR_API int xpr_conn_set_idle_timeout(xpr_conn *conn, uint32_t ms);
+
+/* ------------------------------------------------------------------------ */
+/* Watchers of sockets the application owns                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct xpr_watch xpr_watch;
+
+/* What a watcher waits for, and what its callback hears. */
+enum { XPR_READABLE = 1, XPR_WRITABLE = 2 };
+
+/* events: the ones watched that hold now (a recv or send would not block;
+ * a hang-up or an error makes every watched one hold, so that the read or
+ * write that follows tells what happened). status: 0, or the XPR_E* error
+ * the system holds for the socket (its SO_ERROR, say XPR_ECONNRESET),
+ * which reporting it clears. Level-triggered, like libuv's uv_poll: the
+ * callback runs again on every round while the condition holds (read the
+ * data, or stop watching that event). */
+typedef void (*xpr_watch_cb)(xpr_watch *watch, unsigned events, int status,
+                             void *arg);
+
+/*
+ * A stopped watcher of sock, a socket (on POSIX any descriptor poll()
+ * takes: a pipe, a terminal) that stays the application's: xpr never reads,
+ * writes or closes it, and freeing the watcher leaves it open. Watching a
+ * socket xpr owns (xpr_conn_socket, xpr_listener_socket), watching one
+ * socket with two watchers, or closing the socket while its watcher is
+ * started is undefined, as in libuv. The socket's blocking mode is the
+ * application's, except on eventselect and asyncselect: WSAEventSelect and
+ * WSAAsyncSelect make it non-blocking, and it stays so. Where it lives:
+ * the readiness back ends (poll, select, eventselect, asyncselect, the
+ * libevent poller, nonblocking) watch it with their poller, eventselect,
+ * asyncselect and nonblocking confirming each round with a zero-timeout
+ * poll of the socket; libevent-bev and libevent-iocp with a libevent
+ * event; the completion back ends (iocp, overlapped, completion-routine)
+ * with IOCTL_AFD_POLL requests; blocking with a thread per watcher
+ * blocked in poll() / select() of the socket. Errors: XPR_EINVAL (NULL, a
+ * loop being freed, or a value that is not an open socket or descriptor),
+ * XPR_ENOMEM, XPR_ETHREAD.
+ */
+XPR_API int xpr_watch_new(xpr_loop *loop, xpr_os_socket sock, xpr_watch_cb cb,
+                          void *arg, xpr_watch **out);
+/* Starts watching for events (XPR_READABLE | XPR_WRITABLE); on a started
+ * watcher it replaces the set, and the same set arms it again (after the
+ * callback reported an error, this tries again). A started watcher keeps
+ * xpr_loop_run running unless unreferenced. Errors: XPR_EINVAL (NULL, events 0
+ * or unknown bits), XPR_ETHREAD, or the system's error registering the socket
+ * (the watcher keeps its previous set). */
+XPR_API int xpr_watch_start(xpr_watch *watch, unsigned events);
+/* Stops; no callback runs until the next start. Idempotent; safe inside
+ * its own callback. Errors: XPR_EINVAL, XPR_ETHREAD. */
+XPR_API int xpr_watch_stop(xpr_watch *watch);
+/* Stops and frees; safe inside its own callback; never closes the socket.
+ * xpr_loop_free frees the loop's watchers. NULL is ignored, and so is a
+ * call from another thread while the loop runs. */
+XPR_API void xpr_watch_free(xpr_watch *watch);
+/* An unreferenced watcher does not keep xpr_loop_run running; its
+ * callback still runs while other work does. New watchers are referenced.
+ * Idempotent. Errors: XPR_EINVAL, XPR_ETHREAD. */
+XPR_API int xpr_watch_unref(xpr_watch *watch);
+XPR_API int xpr_watch_ref(xpr_watch *watch);
 
 /* Longest text xpr_listener_address / xpr_conn_peer_address write. */
 #define XPR_ADDRSTRLEN 64

@@ -50,6 +50,15 @@ int xpr__levent_timer_arm(xpr_timer *t, uint64_t timeout_ms);
 void xpr__levent_timer_disarm(xpr_timer *t);
 void xpr__levent_timer_release(xpr_timer *t);
 
+/* Watchers of application sockets of a back end whose loop->backend is its
+ * struct xpr__levent (libevent-bev, libevent-iocp): libevent/watch.c. */
+struct xpr__levent_watch {
+    struct xpr_watch base; /* first: the core sees an xpr_watch */
+    struct event *ev;
+};
+int xpr__levent_watch_set(xpr_watch *w, unsigned events);
+void xpr__levent_watch_release(xpr_watch *w);
+
 /* Whether the base's method can watch fd (a select method aborts on a
  * descriptor at or above FD_SETSIZE). */
 static inline int xpr__levent_fd_fits(const struct xpr__levent *lv,

@@ -319,21 +319,32 @@ static void bev_event(struct bufferevent *bev, short what, void *arg)
 }
 
 /* A bufferevent on the conn's socket. 0, or XPR_ENOMEM with the socket
- * closed. */
-static int attach_bev(struct bev_conn *bc)
+ * closed, or with keep_socket still open (an adopted socket goes back to
+ * the application). */
+static int attach_bev(struct bev_conn *bc, int keep_socket)
 {
     xpr_conn *c = &bc->base;
     int options = libevent_closes_sockets(c->loop) ? BEV_OPT_CLOSE_ON_FREE : 0;
     bc->bev = bufferevent_socket_new(levent_of(c->loop)->base,
                                      (evutil_socket_t)c->sock, options);
     if (bc->bev == NULL) {
-        xpr__sock_close(c->sock, 0);
-        c->sock = XPR__INVALID_SOCKET;
+        if (!keep_socket) {
+            xpr__sock_close(c->sock, 0);
+            c->sock = XPR__INVALID_SOCKET;
+        }
         return XPR_ENOMEM;
     }
     bc->out_cb = evbuffer_add_cb(output_of(bc), output_changed, bc);
     if (bc->out_cb == NULL) {
+        xpr_socket_t s = c->sock;
+        if (keep_socket) { /* the free must not close it */
+            if (libevent_closes_sockets(c->loop))
+                bufferevent_setfd(bc->bev, EVUTIL_INVALID_SOCKET);
+            c->sock = XPR__INVALID_SOCKET;
+        }
         release_bev(bc, 0);
+        if (keep_socket)
+            c->sock = s;
         return XPR_ENOMEM;
     }
     bufferevent_setwatermark(bc->bev, EV_WRITE, SIZE_MAX, 0); /* quirk 2 */
@@ -361,7 +372,7 @@ static void bev_accepted(struct evconnlistener *evl, evutil_socket_t fd,
      * FD_SETSIZE, above) or a bufferevent that cannot be made is dropped
      * unseen, like a failed accept. Reading starts when the core asks,
      * after on_open: a conn paused there never reads. */
-    if (attach_bev(to_bev(c)) != 0) {
+    if (attach_bev(to_bev(c), 0) != 0) {
         xpr__conn_discard(c);
         return;
     }
@@ -374,7 +385,7 @@ static void bev_accept_failed(struct evconnlistener *evl, void *arg)
 {
     struct bev_listener *bl = arg;
     (void)evl;
-    xpr__listener_accept_failed(&bl->base, xpr__sock_error());
+    xpr__listener_accept_failed(&bl->base, xpr__sock_accept_error());
 }
 
 static int bev_listener_set_accepting(xpr_listener *l, int on)
@@ -437,7 +448,7 @@ static int bev_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
     struct sockaddr_storage ss;
     int sslen = xpr__sock_addr_to_os(addr, &ss);
     xpr_socket_t s;
-    int rc = xpr__sock_open(addr->family, &s);
+    int bound, rc = xpr__conn_open_socket(c, addr->family, &s, &bound);
     if (rc != 0)
         return rc;
     if (!xpr__levent_fd_fits(levent_of(c->loop), (evutil_socket_t)s)) {
@@ -445,7 +456,7 @@ static int bev_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
         return XPR_EMFILE;
     }
     c->sock = s;
-    rc = attach_bev(bc);
+    rc = attach_bev(bc, 0);
     if (rc != 0)
         return rc;
     /* libevent calls connect() on our socket (ConnectEx with IOCP); the
@@ -457,6 +468,23 @@ static int bev_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
         return rc;
     }
     return 0;
+}
+
+/* The adopted socket is connected already: BEV_EVENT_CONNECTED, deferred
+ * to the loop, reports it as a connect's would. libevent-iocp joins it to
+ * libevent's completion port here (for good: a socket never leaves a
+ * port). */
+static int bev_conn_adopt(xpr_conn *c)
+{
+    struct bev_conn *bc = to_bev(c);
+    int rc;
+    if (!xpr__levent_fd_fits(levent_of(c->loop), (evutil_socket_t)c->sock))
+        return XPR_EMFILE;
+    rc = attach_bev(bc, 1);
+    if (rc == 0)
+        bufferevent_trigger_event(bc->bev, BEV_EVENT_CONNECTED,
+                                  BEV_TRIG_DEFER_CALLBACKS);
+    return rc;
 }
 
 static int bev_conn_set_reading(xpr_conn *c, int on)
@@ -554,9 +582,13 @@ const struct xpr_backend_ops xpr__bev_ops = {
     .listener_set_accepting = bev_listener_set_accepting,
     .conn_size = sizeof(struct bev_conn),
     .conn_connect = bev_conn_connect,
+    .conn_adopt = bev_conn_adopt,
     .conn_set_reading = bev_conn_set_reading,
     .conn_send = bev_conn_send,
     .conn_shutdown = bev_conn_shutdown,
     .conn_close = bev_conn_close,
+    .watch_size = sizeof(struct xpr__levent_watch),
+    .watch_set = xpr__levent_watch_set,
+    .watch_release = xpr__levent_watch_release,
     .udp = &xpr__bev_udp_ops,
 };

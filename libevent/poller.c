@@ -21,10 +21,10 @@
  *      does, so it costs no memory there.
  *   2. The event callbacks run inside event_base_loop(), so they only
  *      append to the fired list the engine dispatches after the wait.
- *      Each callback run is one entry (a socket both readable and
- *      writable gets two). An entry that finds no memory is dropped: the
- *      socket is still ready, and libevent reports it again on the next
- *      pass (level-triggered).
+ *      Each callback run is one entry, merged with the previous
+ *      one when it is the same socket's (its other event, run next). An entry
+ * that finds no memory is dropped: the socket is still ready, and libevent
+ * reports it again on the next pass (level-triggered).
  *   3. Hang-up and error come as EV_READ (and EV_WRITE where asked): the
  *      engine reads or finishes the connect to learn what happened, so
  *      XPR__IO_ERROR is never reported. On Windows libevent's win32 select
@@ -64,9 +64,13 @@ static void io_fired(evutil_socket_t fd, short what, void *arg)
 {
     struct xpr__io *io = arg;
     struct io_events *ie = io->poller_data;
+    struct xpr__fired_list *fired = &ie->poller->fired;
+    unsigned events = (what & EV_READ) ? XPR__IO_READ : XPR__IO_WRITE;
     (void)fd;
-    xpr__fired_push(&ie->poller->fired, io,
-                    (what & EV_READ) ? XPR__IO_READ : XPR__IO_WRITE);
+    if (fired->count > 0 && fired->items[fired->count - 1].io == io)
+        fired->items[fired->count - 1].events |= events; /* one entry */
+    else
+        xpr__fired_push(fired, io, events);
 }
 
 static struct io_events *io_events_new(struct levent_poller *lp,

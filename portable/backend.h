@@ -45,6 +45,18 @@ struct xpr_timer {
     unsigned char unref;     /* xpr_timer_unref: no work for xpr_loop_run */
 };
 
+/* A watcher of a socket the application owns (portable/watch.c): the
+ * core's part; a back end allocates watch_size bytes with it first. */
+struct xpr_watch {
+    xpr_loop *loop;
+    xpr_watch_cb cb;
+    void *arg;
+    xpr_socket_t sock;
+    struct xpr__link link; /* loop->watchers */
+    unsigned events;       /* XPR_READABLE | XPR_WRITABLE; 0: stopped */
+    unsigned char unref;   /* xpr_watch_unref: no work for xpr_loop_run */
+};
+
 /* Where a conn is in its life. Transitions (portable/conn.c):
  *   CONNECTING -> OPEN       the transport reported the connect done
  *                            (accepted conns start OPEN)
@@ -162,6 +174,12 @@ struct xpr_backend_ops {
      * left: a connect outcome (xpr__is_connect_outcome) reaches on_close,
      * any other error is returned by xpr_connect. */
     int (*conn_connect)(xpr_conn *c, const struct xpr__addr *addr);
+    /* c is initialised (CONNECTING) and c->sock is a connected socket the
+     * application handed over (xpr_conn_adopt), already non-blocking: take
+     * it and report xpr__conn_connected later, never from inside this
+     * call. On an error c->sock is left open and nothing of it stays in
+     * the transport (the application keeps the socket). NULL: XPR_ENOTSUP. */
+    int (*conn_adopt)(xpr_conn *c);
     /* Reading on or off; on only while OPEN, not paused, before EOF.
      * 0 or an error (the core then ends the conn with it). */
     int (*conn_set_reading)(xpr_conn *c, int on);
@@ -180,6 +198,16 @@ struct xpr_backend_ops {
      * set; calls xpr__conn_closed once no operation of the conn is pending
      * (from inside this call when none is). */
     void (*conn_close)(xpr_conn *c, int reset);
+
+    /* Watchers (portable/watch.c); NULL watch_set: XPR_ENOTSUP. The core
+     * allocates watch_size bytes (struct xpr_watch first). watch_set makes
+     * events the interest (0: none) and returns 0 or an error (the old
+     * interest stands); what fires goes to xpr__watch_fire. watch_release
+     * ends the interest and frees w once nothing can reach it any more
+     * (a dispatch under way, an operation pending). */
+    size_t watch_size;
+    int (*watch_set)(xpr_watch *w, unsigned events);
+    void (*watch_release)(xpr_watch *w);
 
     /* Completion back ends: fills xpr_loop_completion_stats(). */
     void (*completion_stats)(xpr_loop *loop,
@@ -237,10 +265,13 @@ struct xpr_loop {
     struct xpr__list conns;    /* live conns */
     struct xpr__list finished; /* finished conns awaiting on_close */
     struct xpr__list listeners;
-    struct xpr__list udps;         /* live UDP handles (portable/udp.c) */
-    struct xpr__list udp_finished; /* closed ones awaiting on_close */
-    uint64_t now_ms;            /* xpr_loop_now: read at each round's start */
-    uint64_t referenced_timers; /* started public timers not unref'd */
+    uint64_t now_ms;              /* xpr_loop_now: read at each round's start */
+    uint64_t referenced_timers;   /* started public timers not unref'd */
+    struct xpr__list watchers;    /* every xpr_watch of the loop */
+    uint64_t referenced_watchers; /* started, not unref'd */
+    uint64_t referenced_signals;  /* xpr_signal_ref'd signal watchers */
+    struct xpr__list udps;        /* live UDP handles (portable/udp.c) */
+    struct xpr__list udp_finished;  /* closed ones awaiting on_close */
     struct xpr__resolver *resolver; /* made by the first xpr_resolve_start */
     unsigned resolves_pending;      /* started, callback not run yet */
     /* Lent writes given back, whose release callbacks run from the loop
@@ -337,6 +368,11 @@ int xpr__listener_admit(xpr_listener *l);
  * timeout) to an accepted conn, then opens it. */
 void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c);
 
+/* A watcher's socket is ready for events (XPR_READABLE | XPR_WRITABLE,
+ * masked here with what it watches), or status is an error the system
+ * holds for it: runs the callback, after which w may be freed. */
+void xpr__watch_fire(xpr_watch *w, unsigned events, int status);
+
 /* Called by back ends with their own timers when t is due. */
 void xpr__timer_expired(xpr_timer *t);
 /* Internal timers (not public, no alive count). */
@@ -347,6 +383,12 @@ void xpr__timer_release(xpr_timer *t);
 /* Core heap timers: ms until the nearest (-1 none), and running due ones. */
 int xpr__timers_timeout(xpr_loop *loop);
 void xpr__timers_run(xpr_loop *loop);
+
+/* For conn_connect: a new socket of family for c, bound to the local
+ * address of xpr_connect_ex when it named one (bound then says 1). 0 or
+ * the error (no socket is left). */
+int xpr__conn_open_socket(xpr_conn *c, int family, xpr_socket_t *out,
+                          int *bound);
 
 /* Whether a failed connect's error is its outcome (on_close reports it)
  * rather than a failure of xpr_connect itself (returned). */

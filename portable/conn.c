@@ -228,6 +228,7 @@ static void open_conn(xpr_conn *c)
 {
     int rc;
     c->connected = 1;
+    xpr__connect_forget(c); /* its deadline and addresses are done with */
     if (c->state == XPR__CONN_CONNECTING)
         c->state = XPR__CONN_OPEN;
     rc = xpr__conn_timeout_start(c);
@@ -562,4 +563,9 @@ int xpr_conn_abort(xpr_conn *conn)
 void xpr__conn_cancel(xpr_conn *c)
 {
     end(c, XPR_ECANCELED, 0);
+}
+
+void xpr__conn_end(xpr_conn *c, int err)
+{
+    end(c, err, 0);
 }

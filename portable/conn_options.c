@@ -1,8 +1,8 @@
 /*
  * What a conn tells and what the application may set on it: userdata, its
- * loop, the peer's address (asked of the socket, as libuv does: a conn
- * keeps no copy), its socket, TCP_NODELAY and keepalive. A conn whose name
- * is still being looked up has no socket yet: XPR_EAGAIN.
+ * loop, the peer's and its own address (asked of the socket, as libuv
+ * does: a conn keeps no copy), its socket, TCP_NODELAY and keepalive. A conn
+ * whose name is still being looked up has no socket yet: XPR_EAGAIN.
  */
 #include "backend.h"
 #include "loop_internal.h"
@@ -36,6 +36,20 @@ int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len)
         return XPR_EAGAIN;
     rc = xpr__sock_peer(conn->sock, &peer);
     return rc != 0 ? rc : xpr__addr_format(&peer, buf, len);
+}
+
+int xpr_conn_local_address(const xpr_conn *conn, char *buf, size_t len)
+{
+    struct xpr__addr local;
+    int rc;
+    if (conn == NULL || buf == NULL)
+        return XPR_EINVAL;
+    if (conn->state >= XPR__CONN_ENDING)
+        return XPR_ECLOSED;
+    if (!conn->connected)
+        return XPR_EAGAIN;
+    rc = xpr__sock_local(conn->sock, &local);
+    return rc != 0 ? rc : xpr__addr_format(&local, buf, len);
 }
 
 int xpr_conn_socket(const xpr_conn *conn, xpr_os_socket *out)

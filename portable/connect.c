@@ -14,6 +14,12 @@
  *     a transport callback) clears the transport's part of the conn and
  *     tries the next address. The last address's failure ends the conn,
  *     and on_close reports it.
+ *
+ * xpr_connect_ex's options live in the plan too, made for a numeric
+ * address when options are given: the local address every attempt's
+ * socket is bound to (addresses of the other family are skipped), and one
+ * deadline for the whole connect, lookup and every attempt together. The
+ * plan goes when the conn opens.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +28,7 @@
 #include "backend.h"
 #include "loop_internal.h"
 #include "resolve.h"
+#include "sock.h"
 
 struct xpr__connect_plan {
     xpr_resolve *lookup; /* while the name is looked up */
@@ -33,6 +40,10 @@ struct xpr__connect_plan {
     int stopped;         /* closed or aborted meanwhile: no next attempt */
     enum xpr__conn_state resume_state; /* CONNECTING, or CLOSING */
     int stop_err;
+    int has_local; /* every attempt's socket is bound to local */
+    struct xpr__addr local;
+    int has_deadline; /* deadline is set up: XPR_ETIMEDOUT when it passes */
+    xpr_timer deadline;
 };
 
 int xpr__is_connect_outcome(int err)
@@ -57,9 +68,13 @@ static void end_idle(xpr_conn *c, int err)
 static void try_next(xpr_conn *c)
 {
     struct xpr__connect_plan *plan = c->plan;
-    int rc = XPR_ECONNREFUSED;
+    /* none of the local address's family, or none at all */
+    int rc = plan->has_local ? XPR_EAFNOSUPPORT : XPR_ECONNREFUSED;
     while (plan->next < plan->count) {
-        rc = c->loop->ops->conn_connect(c, &plan->addrs[plan->next++]);
+        const struct xpr__addr *addr = &plan->addrs[plan->next++];
+        if (plan->has_local && addr->family != plan->local.family)
+            continue;
+        rc = c->loop->ops->conn_connect(c, addr);
         if (rc == 0) {
             plan->attempting = 1;
             return;
@@ -68,6 +83,36 @@ static void try_next(xpr_conn *c)
             break;
     }
     end_idle(c, rc);
+}
+
+int xpr__conn_open_socket(xpr_conn *c, int family, xpr_socket_t *out,
+                          int *bound)
+{
+    const struct xpr__connect_plan *plan = c->plan;
+    int rc = xpr__sock_open(family, out);
+    *bound = 0;
+    if (rc != 0 || plan == NULL || !plan->has_local)
+        return rc;
+    rc = xpr__sock_bind(*out, &plan->local);
+    if (rc != 0) {
+        xpr__sock_close(*out, 0);
+        *out = XPR__INVALID_SOCKET;
+        return rc;
+    }
+    *bound = 1;
+    return 0;
+}
+
+/* The whole connect took too long: no next address, the conn ends. */
+static void deadline_passed(xpr_timer *t, void *arg)
+{
+    xpr_conn *c = arg;
+    (void)t;
+    if (c->state >= XPR__CONN_ENDING && !xpr__connect_between(c))
+        return; /* ending anyway */
+    c->plan->next = c->plan->count;
+    c->loop->stats.timed_out_connections++;
+    xpr__conn_end(c, XPR_ETIMEDOUT);
 }
 
 static void resolved(xpr_resolve *req, int err, const char *const *addresses,
@@ -159,6 +204,8 @@ void xpr__connect_forget(xpr_conn *c)
     struct xpr__connect_plan *plan = c->plan;
     if (plan == NULL)
         return;
+    if (plan->has_deadline)
+        xpr__timer_release(&plan->deadline);
     if (plan->lookup != NULL)
         xpr__resolve_abandon(plan->lookup);
     free(plan->addrs);
@@ -177,15 +224,41 @@ static xpr_conn *new_conn(xpr_loop *loop, const struct xpr_conn_callbacks *cb,
     return c;
 }
 
+/* A plan for cfg's options: 0, or an error (the caller frees the conn,
+ * and its plan with it). */
+static int plan_options(xpr_conn *c, const struct xpr_connect_config *cfg,
+                        const struct xpr__addr *local)
+{
+    struct xpr__connect_plan *plan = xpr__calloc(1, sizeof(*plan));
+    if (plan == NULL)
+        return XPR_ENOMEM;
+    c->plan = plan;
+    if (local != NULL) {
+        plan->has_local = 1;
+        plan->local = *local;
+    }
+    if (cfg != NULL && cfg->timeout_ms != 0) {
+        xpr__timer_init(&plan->deadline, c->loop, deadline_passed, c);
+        plan->has_deadline = 1;
+        return xpr__timer_arm(&plan->deadline, cfg->timeout_ms, 0);
+    }
+    return 0;
+}
+
 static int connect_numeric(xpr_loop *loop, const struct xpr__addr *addr,
+                           const struct xpr_connect_config *cfg,
+                           const struct xpr__addr *local,
                            const struct xpr_conn_callbacks *cb, void *arg,
                            xpr_conn **out)
 {
     xpr_conn *c = new_conn(loop, cb, arg);
-    int rc;
+    int rc = 0;
     if (c == NULL)
         return XPR_ENOMEM;
-    rc = loop->ops->conn_connect(c, addr);
+    if (local != NULL || (cfg != NULL && cfg->timeout_ms != 0))
+        rc = plan_options(c, cfg, local);
+    if (rc == 0)
+        rc = loop->ops->conn_connect(c, addr);
     if (rc != 0 && !xpr__is_connect_outcome(rc)) {
         xpr__conn_unlink_free(c);
         return rc;
@@ -195,6 +268,8 @@ static int connect_numeric(xpr_loop *loop, const struct xpr__addr *addr,
         c->state = XPR__CONN_ENDING;
         c->close_err = rc;
         xpr__conn_closed(c);
+    } else if (c->plan != NULL) {
+        c->plan->attempting = 1;
     }
     *out = c;
     return 0;
@@ -203,17 +278,17 @@ static int connect_numeric(xpr_loop *loop, const struct xpr__addr *addr,
 /* A name to look up, or (address NULL) the answer already: count texts. */
 static int connect_by_name(xpr_loop *loop, const char *address,
                            const char *const *answer, size_t count,
+                           const struct xpr_connect_config *cfg,
+                           const struct xpr__addr *local,
                            const struct xpr_conn_callbacks *cb, void *arg,
                            xpr_conn **out)
 {
     xpr_conn *c = new_conn(loop, cb, arg);
-    int rc = 0;
+    int rc;
     if (c == NULL)
         return XPR_ENOMEM;
-    c->plan = xpr__calloc(1, sizeof(*c->plan));
-    if (c->plan == NULL)
-        rc = XPR_ENOMEM;
-    else if (address != NULL)
+    rc = plan_options(c, cfg, local);
+    if (rc == 0 && address != NULL)
         rc = xpr_resolve_start(loop, address, resolved, c, &c->plan->lookup);
     if (rc != 0) {
         xpr__conn_unlink_free(c);
@@ -225,11 +300,13 @@ static int connect_by_name(xpr_loop *loop, const char *address,
     return 0;
 }
 
-int xpr_connect(xpr_loop *loop, const char *address,
-                const struct xpr_conn_callbacks *callbacks, void *arg,
-                xpr_conn **out)
+int xpr_connect_ex(xpr_loop *loop, const char *address,
+                   const struct xpr_connect_config *cfg,
+                   const struct xpr_conn_callbacks *callbacks, void *arg,
+                   xpr_conn **out)
 {
-    struct xpr__addr addr;
+    struct xpr__addr addr, local;
+    const struct xpr__addr *local_given = NULL;
     int rc;
     if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
         xpr__atomic_load(&loop->freeing))
@@ -237,18 +314,37 @@ int xpr_connect(xpr_loop *loop, const char *address,
     rc = xpr__loop_check_thread(loop);
     if (rc != 0)
         return rc;
-    if (xpr__addr_parse_numeric(address, &addr) == 0)
-        return connect_numeric(loop, &addr, callbacks, arg, out);
     /* Bad text is refused before anything of the loop is touched. */
+    if (cfg != NULL && cfg->local_address != NULL) {
+        rc = xpr__addr_parse_numeric(cfg->local_address, &local);
+        if (rc != 0)
+            return rc;
+        local_given = &local;
+    }
+    if (xpr__addr_parse_numeric(address, &addr) == 0) {
+        if (local_given != NULL && local.family != addr.family)
+            return XPR_EAFNOSUPPORT;
+        return connect_numeric(loop, &addr, cfg, local_given, callbacks, arg,
+                               out);
+    }
     rc = xpr__resolve_check(address);
     if (rc != 0)
         return rc;
-    return connect_by_name(loop, address, NULL, 0, callbacks, arg, out);
+    return connect_by_name(loop, address, NULL, 0, cfg, local_given, callbacks,
+                           arg, out);
+}
+
+int xpr_connect(xpr_loop *loop, const char *address,
+                const struct xpr_conn_callbacks *callbacks, void *arg,
+                xpr_conn **out)
+{
+    return xpr_connect_ex(loop, address, NULL, callbacks, arg, out);
 }
 
 int xpr__connect_addresses(xpr_loop *loop, const char *const *addresses,
                            size_t count, const struct xpr_conn_callbacks *cb,
                            void *arg, xpr_conn **out)
 {
-    return connect_by_name(loop, NULL, addresses, count, cb, arg, out);
+    return connect_by_name(loop, NULL, addresses, count, NULL, NULL, cb, arg,
+                           out);
 }

@@ -5,6 +5,7 @@
 
 #include "backend.h"
 #include "loop_internal.h"
+#include "resolve.h"
 #include "sock.h"
 
 /* Pauses of accepting after a resource failure: the first, and the most. */
@@ -23,13 +24,41 @@ static void hold_reserve(xpr_loop *loop)
         loop->reserve_sock = XPR__INVALID_SOCKET;
 }
 
+/* Binds a back end's listener to address: a numeric address, or a name
+ * looked up here, on the caller's thread (getaddrinfo blocks; a listener
+ * is made once, where the answer is wanted before anything can be served),
+ * whose addresses are tried in the system's order until one binds. The
+ * first address's error is reported when none does. */
+static int bind_listener(xpr_loop *loop, const char *address, int backlog,
+                         xpr_listener **out)
+{
+    struct xpr__addr addr, *addrs = NULL;
+    size_t count = 0, i;
+    int rc, first_err = 0;
+    if (xpr__addr_parse_numeric(address, &addr) == 0)
+        return loop->ops->listen(loop, &addr, backlog, out);
+    rc = xpr__resolve_check(address);
+    if (rc == 0)
+        rc = xpr__resolve_now(address, &addrs, &count);
+    for (i = 0; rc == 0 && i < count; i++) {
+        int err = loop->ops->listen(loop, &addrs[i], backlog, out);
+        if (err == 0)
+            break;
+        if (first_err == 0)
+            first_err = err;
+    }
+    free(addrs);
+    if (rc == 0 && i == count)
+        rc = first_err;
+    return rc;
+}
+
 int xpr_listen(xpr_loop *loop, const char *address,
                const struct xpr_listen_config *cfg,
                const struct xpr_conn_callbacks *callbacks, void *arg,
                xpr_listener **out)
 {
     struct xpr__shared_callbacks *shared;
-    struct xpr__addr addr;
     xpr_listener *l;
     int rc;
     if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
@@ -45,13 +74,10 @@ int xpr_listen(xpr_loop *loop, const char *address,
     rc = xpr__loop_check_thread(loop);
     if (rc != 0)
         return rc;
-    rc = xpr__addr_parse(address, &addr);
-    if (rc != 0)
-        return rc;
     shared = xpr__callbacks_new(callbacks);
     if (shared == NULL)
         return XPR_ENOMEM;
-    rc = loop->ops->listen(loop, &addr, cfg ? cfg->backlog : 0, &l);
+    rc = bind_listener(loop, address, cfg ? cfg->backlog : 0, &l);
     if (rc != 0) {
         xpr__callbacks_release(shared);
         return rc;
@@ -118,9 +144,8 @@ static void shed_backlog(xpr_listener *l)
     xpr__sock_close(loop->reserve_sock, 0);
     loop->reserve_sock = XPR__INVALID_SOCKET;
     for (i = 0; i < SHED_PER_FAILURE; i++) {
-        struct xpr__addr peer;
         xpr_socket_t s;
-        if (xpr__sock_accept(l->sock, &s, &peer) != 0)
+        if (xpr__sock_accept(l->sock, &s) != 0)
             break;
         xpr__sock_close(s, 0);
         loop->stats.refused_connections++;

@@ -81,6 +81,7 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
     xpr__list_init(&loop->conns);
     xpr__list_init(&loop->finished);
     xpr__list_init(&loop->listeners);
+    xpr__list_init(&loop->watchers);
     xpr__list_init(&loop->udps);
     xpr__list_init(&loop->udp_finished);
     loop->workers = resolve_workers(entry, config.workers);
@@ -150,6 +151,7 @@ static int loop_alive(const xpr_loop *loop)
            !xpr__list_empty(&loop->listeners) ||
            !xpr__list_empty(&loop->finished) || loop->released.head != NULL ||
            loop->resolves_pending > 0 || loop->referenced_timers > 0 ||
+           loop->referenced_watchers > 0 || loop->referenced_signals > 0 ||
            xpr__udp_alive(loop);
 }
 
@@ -342,6 +344,7 @@ void xpr_loop_free(xpr_loop *loop)
         return;
     xpr__atomic_store(&loop->freeing, 1);
     xpr__signals_loop_free(loop);
+    xpr__watchers_loop_free(loop);
     xpr__resolver_free(loop);
     while ((link = xpr__list_first(&loop->listeners)) != NULL)
         xpr_listener_close(XPR__CONTAINER(link, xpr_listener, link));

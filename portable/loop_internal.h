@@ -12,6 +12,8 @@ int xpr__loop_run_posts(xpr_loop *loop, int *more);
 void xpr__loop_deliver_closes(xpr_loop *loop);
 /* xpr_loop_free: ends a live conn with XPR_ECANCELED. */
 void xpr__conn_cancel(xpr_conn *c);
+/* Ends the conn with err (a connect's deadline), as an error would. */
+void xpr__conn_end(xpr_conn *c, int err);
 /* An accepted conn is announced (xpr__listener_conn_opened). */
 void xpr__conn_opened(xpr_conn *c);
 /* Frees a conn after its on_close ran. */
@@ -66,6 +68,9 @@ enum xpr__conn_state xpr__connect_attempt_closed(xpr_conn *c);
 int xpr__connect_retrying(const xpr_conn *c);
 void xpr__connect_retry(xpr_conn *c);
 void xpr__connect_forget(xpr_conn *c);
+
+/* xpr_loop_free: frees the loop's watchers (watch.c). */
+void xpr__watchers_loop_free(xpr_loop *loop);
 
 /* A counted copy of callbacks (refs 1), or NULL when out of memory; release
  * drops one reference (NULL is ignored). */

@@ -22,6 +22,8 @@
  *    socket from a connected one waiting to send, and probes both.
  * 4. A socket's slot index lives in io->poller_data (index + 1, so NULL
  *    means "not watched"); a removed socket's slot takes the last one.
+ * 5. Reporting every socket says nothing of an application's socket that
+ *    xpr only watches: XPR__POLLER_PROBES_WATCHERS (stream_watch.c).
  */
 #include <stdlib.h>
 
@@ -180,6 +182,7 @@ static void nonblocking_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__nonblocking_poller = {
+    .flags = XPR__POLLER_PROBES_WATCHERS,
     .init = nonblocking_init,
     .free = nonblocking_free,
     .update = nonblocking_update,

@@ -124,7 +124,11 @@ enum {
     XPR__POLLER_ONE_READ_PER_EVENT = 1u << 0,
     /* Writability is reported only after a send hit EWOULDBLOCK (FD_WRITE):
      * the engine must try to send before waiting for it. */
-    XPR__POLLER_WRITE_EDGE = 1u << 1
+    XPR__POLLER_WRITE_EDGE = 1u << 1,
+    /* What the poller reports does not say what holds now for a socket
+     * the application reads and writes itself: watchers of application
+     * sockets are probed after each dispatch (portable/stream_watch.c). */
+    XPR__POLLER_PROBES_WATCHERS = 1u << 2
 };
 
 #endif

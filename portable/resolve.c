@@ -214,6 +214,23 @@ static struct xpr__resolver *pool_of(xpr_loop *loop)
     return pool;
 }
 
+int xpr__resolve_now(const char *host_port, struct xpr__addr **addrs,
+                     size_t *count)
+{
+    struct xpr_resolve r;
+    memset(&r, 0, sizeof(r));
+    r.err = split(host_port, r.host, r.port);
+    if (r.err == 0)
+        look_up(&r);
+    if (r.err != 0) {
+        free(r.addrs);
+        return r.err;
+    }
+    *addrs = r.addrs;
+    *count = r.count;
+    return 0;
+}
+
 int xpr__resolve_check(const char *host_port)
 {
     char host[HOST_MAX], port[6];

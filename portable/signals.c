@@ -26,7 +26,8 @@ struct xpr_signal {
     xpr_signal_cb cb;
     void *arg;
     int signum;
-    int active;    /* in the list: its callback may run */
+    int active;               /* in the list: its callback may run */
+    unsigned char referenced; /* xpr_signal_ref: keeps xpr_loop_run going */
     unsigned refs; /* the list's (while active) + one per queued post */
     struct xpr_signal *next;
 };
@@ -182,11 +183,38 @@ int xpr_signal_new(xpr_loop *loop, int signum, xpr_signal_cb cb, void *arg,
     return 0;
 }
 
+static int set_referenced(xpr_signal *s, int referenced)
+{
+    int rc;
+    if (s == NULL)
+        return XPR_EINVAL;
+    rc = xpr__loop_check_thread(s->loop);
+    if (rc != 0 || s->referenced == referenced)
+        return rc;
+    if (referenced)
+        s->loop->referenced_signals++;
+    else
+        s->loop->referenced_signals--;
+    s->referenced = (unsigned char)referenced;
+    return 0;
+}
+
+int xpr_signal_ref(xpr_signal *s)
+{
+    return set_referenced(s, 1);
+}
+
+int xpr_signal_unref(xpr_signal *s)
+{
+    return set_referenced(s, 0);
+}
+
 void xpr_signal_free(xpr_signal *s)
 {
     int removed[SIGNUMS] = {0};
     if (s == NULL)
         return;
+    set_referenced(s, 0);
     removed[index_of(s->signum)] = 1;
     lock_setup();
     xpr__mutex_lock(&list_lock);

@@ -36,12 +36,24 @@ int xpr__sock_set_linger0(xpr_socket_t s);
 /* Non-blocking listening socket bound to addr; fills *bound (real port). */
 int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
                      xpr_socket_t *out, struct xpr__addr *bound);
-/* Non-blocking accept. XPR_EAGAIN when none is waiting. */
-int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out,
-                     struct xpr__addr *peer);
+/* Non-blocking accept. XPR_EAGAIN when none is waiting, XPR_ECONNABORTED
+ * when the connection it took was gone. */
+int xpr__sock_accept(xpr_socket_t listener, xpr_socket_t *out);
+/* The error of an accept that just failed (errno / WSAGetLastError), as
+ * xpr__sock_accept reports it. */
+int xpr__sock_accept_error(void);
 /* Starts a non-blocking connect: 0 when connected at once, XPR_EAGAIN when
  * in progress (wait for writability, then xpr__sock_connect_result). */
 int xpr__sock_connect(const struct xpr__addr *addr, xpr_socket_t *out);
+/* The same on a socket already made (bound or not); s stays open. */
+int xpr__sock_start_connect(xpr_socket_t s, const struct xpr__addr *addr);
+/* Binds s to local (a connect's own address): no SO_REUSEADDR, so an
+ * address another socket holds is XPR_EADDRINUSE. */
+int xpr__sock_bind(xpr_socket_t s, const struct xpr__addr *local);
+/* A socket the application hands over (xpr_conn_adopt): XPR_EINVAL unless
+ * it is a connected stream socket of IPv4 or IPv6; else made non-blocking
+ * and not inherited, as xpr's own. s stays open either way. */
+int xpr__sock_take(xpr_socket_t s);
 /* The outcome of a finished connect (SO_ERROR). */
 int xpr__sock_connect_result(xpr_socket_t s);
 
@@ -56,6 +68,8 @@ void xpr__sock_close(xpr_socket_t s, int reset);
 
 /* The address of the connected peer (getpeername). */
 int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer);
+/* The socket's own address (getsockname). */
+int xpr__sock_local(xpr_socket_t s, struct xpr__addr *local);
 
 int xpr__sock_set_nodelay(xpr_socket_t s, int enable);
 int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,

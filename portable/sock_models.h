@@ -1,6 +1,7 @@
 /*
  * Socket calls only the thread-per-connection (`blocking`) and polling
- * (`nonblocking`) back ends make, beside the socket layer (sock.h);
+ * (`nonblocking`) back ends and watchers of application sockets make,
+ * beside the socket layer (sock.h);
  * implemented once per platform (posix/sock_models.c, win32/sock_models.c).
  * Every function returns 0 or an XPR_E* code unless it says otherwise.
  */
@@ -25,5 +26,29 @@ void xpr__sock_cancel_blocking(xpr_socket_t s, int sending);
  * the connect goes on or the send buffer is full. Asks without waiting and
  * leaves the socket's pending error in place. */
 int xpr__sock_writable_now(xpr_socket_t s);
+
+/* What wakes a thread blocked in xpr__sock_wait (blocking's watchers): a
+ * pipe on POSIX, a UDP socket connected to itself on Windows. */
+struct xpr__waker {
+    xpr_socket_t ends[2];
+};
+int xpr__waker_open(struct xpr__waker *w);
+void xpr__waker_close(struct xpr__waker *w);
+/* Any thread: the next (or current) xpr__sock_wait returns. */
+void xpr__waker_wake(struct xpr__waker *w);
+/* Blocks until something of want (XPR__IO_*) holds for s, or an error or
+ * hang-up (XPR__IO_ERROR), or waker is woken (then 0, the wake consumed). */
+unsigned xpr__sock_wait(xpr_socket_t s, unsigned want,
+                        struct xpr__waker *waker);
+
+/* Watchers (portable/watch.c, stream_watch.c). Whether s is an open socket
+ * (POSIX: an open descriptor of any kind). */
+int xpr__sock_is_open(xpr_socket_t s);
+/* What holds for s now, asked without waiting: XPR__IO_READ and
+ * XPR__IO_WRITE out of want, XPR__IO_ERROR for a hang-up or an error. */
+unsigned xpr__sock_ready_now(xpr_socket_t s, unsigned want);
+/* The error the system holds for s (SO_ERROR, cleared by reading it) as
+ * XPR_E*, or 0: none, or s is no socket (a pipe). */
+int xpr__sock_pending_error(xpr_socket_t s);
 
 #endif

@@ -18,6 +18,7 @@
  *      any conn, even one the current dispatch has yet to visit.
  *   4. Closed listeners are freed after the dispatch that closed them: an
  *      on_open callback may close the listener whose accept loop runs it.
+ *      Freed watchers of application sockets too (stream_watch.c).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include "platform_backends.h"
 #include "poller.h"
 #include "sock.h"
+#include "stream_watch.h"
 #include "udp.h"
 
 /* Fairness: at most this many reads or accepts per readiness event. */
@@ -47,6 +49,7 @@ struct stream_listener {
 };
 
 struct stream_state {
+    struct xpr__stream_watches watches; /* first (stream_watch.h) */
     struct stream_listener *closed_listeners;
 };
 
@@ -154,9 +157,14 @@ static int stream_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
 {
     struct stream_conn *sc = to_stream(c);
     xpr_socket_t s = XPR__INVALID_SOCKET;
-    int rc = xpr__sock_connect(addr, &s);
-    if (rc != 0 && rc != XPR_EAGAIN)
+    int bound, rc = xpr__conn_open_socket(c, addr->family, &s, &bound);
+    if (rc != 0)
         return rc;
+    rc = xpr__sock_start_connect(s, addr);
+    if (rc != 0 && rc != XPR_EAGAIN) {
+        xpr__sock_close(s, 0);
+        return rc;
+    }
     c->sock = s;
     stream_init_io(sc, s);
     /* connected at once or not: writability reports it either way */
@@ -166,6 +174,15 @@ static int stream_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
         c->sock = XPR__INVALID_SOCKET;
     }
     return rc;
+}
+
+/* An adopted socket is connected already; waiting for writability, as a
+ * connect does, reports it from the loop (at once: it is writable). */
+static int stream_conn_adopt(xpr_conn *c)
+{
+    struct stream_conn *sc = to_stream(c);
+    stream_init_io(sc, c->sock);
+    return update_interest(sc);
 }
 
 static int stream_conn_set_reading(xpr_conn *c, int on)
@@ -238,11 +255,10 @@ static void listener_ready(struct xpr__io *io, unsigned events)
     int i;
     (void)events;
     for (i = 0; i < ACCEPTS_PER_EVENT && io->mask != 0; i++) {
-        struct xpr__addr peer;
         struct stream_conn *sc;
         xpr_conn *c;
         xpr_socket_t s;
-        int rc = xpr__sock_accept(l->sock, &s, &peer);
+        int rc = xpr__sock_accept(l->sock, &s);
         if (rc == XPR_EAGAIN)
             break;
         if (rc != 0) {
@@ -335,6 +351,7 @@ static void stream_loop_free(xpr_loop *loop)
 {
     struct stream_state *st = loop->backend;
     free_closed_listeners(st);
+    xpr__stream_watches_free(&st->watches);
     free(st);
 }
 
@@ -342,11 +359,15 @@ static void stream_loop_free(xpr_loop *loop)
  * dispatch ends, which poller.h asks of the engine. */
 static int stream_run_once(xpr_loop *loop, int timeout_ms)
 {
+    struct stream_state *st = loop->backend;
     const struct xpr__fired *fired;
-    int n = loop->poller->wait(loop->poller_state, timeout_ms, &fired);
+    int n = loop->poller->wait(
+        loop->poller_state,
+        xpr__stream_watches_timeout(&st->watches, timeout_ms), &fired);
     if (n > 0)
         xpr__io_dispatch(fired, n);
-    free_closed_listeners(loop->backend);
+    xpr__stream_watches_round(loop, &st->watches);
+    free_closed_listeners(st);
     return n < 0 ? n : 0;
 }
 
@@ -366,9 +387,13 @@ const struct xpr_backend_ops xpr__stream_ops = {
     .conn_size = sizeof(struct stream_conn),
     .conn_flags = XPR__TRANSPORT_SENDS_AT_ONCE,
     .conn_connect = stream_conn_connect,
+    .conn_adopt = stream_conn_adopt,
     .conn_set_reading = stream_conn_set_reading,
     .conn_send = stream_conn_send,
     .conn_shutdown = stream_conn_shutdown,
     .conn_close = stream_conn_close,
+    .watch_size = sizeof(struct xpr__stream_watch),
+    .watch_set = xpr__stream_watch_set,
+    .watch_release = xpr__stream_watch_release,
     .udp = &xpr__udp_ready_ops,
 };

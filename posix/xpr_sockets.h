@@ -17,6 +17,7 @@
 #define XPR__SOCK_SET_ERRNO(code) (errno = (code))
 /* A call a signal interrupted: made again. */
 #define XPR__SOCK_INTERRUPTED() (errno == EINTR)
+#define XPR__SOCK_NOT_CONNECTED ENOTCONN
 
 #define XPR__SOCK_NEW(family) socket(family, SOCK_STREAM, 0)
 #define XPR__SOCK_CLOSE(s) close(s)

@@ -324,6 +324,83 @@ void test_socket_close(test_socket s)
     closesocket((SOCKET)s);
 }
 
+int test_socket_pair(test_socket out[2])
+{
+    struct sockaddr_in sin;
+    int len = (int)sizeof(sin);
+    u_long nonblocking = 1;
+    SOCKET l = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP), c, a;
+    if (l == INVALID_SOCKET) {
+        return -1;
+    }
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    c = socket(AF_INET, SOCK_STREAM, IPPROTO_TCP);
+    if (c == INVALID_SOCKET || bind(l, (struct sockaddr *)&sin, len) != 0 ||
+        listen(l, 1) != 0 ||
+        getsockname(l, (struct sockaddr *)&sin, &len) != 0 ||
+        connect(c, (struct sockaddr *)&sin, len) != 0 ||
+        (a = accept(l, NULL, NULL)) == INVALID_SOCKET) {
+        if (c != INVALID_SOCKET) {
+            closesocket(c);
+        }
+        closesocket(l);
+        return -1;
+    }
+    closesocket(l);
+    ioctlsocket(c, FIONBIO, &nonblocking);
+    ioctlsocket(a, FIONBIO, &nonblocking);
+    out[0] = (test_socket)c;
+    out[1] = (test_socket)a;
+    return 0;
+}
+
+void test_socket_reset(test_socket s)
+{
+    struct linger lg;
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    setsockopt((SOCKET)s, SOL_SOCKET, SO_LINGER, (const char *)&lg, sizeof(lg));
+    closesocket((SOCKET)s);
+}
+
+static long socket_result(int n)
+{
+    if (n >= 0) {
+        return n;
+    }
+    return WSAGetLastError() == WSAEWOULDBLOCK ? -1 : -2;
+}
+
+long test_socket_send(test_socket s, const void *p, size_t n)
+{
+    return socket_result(send((SOCKET)s, p, n > 65536 ? 65536 : (int)n, 0));
+}
+
+long test_socket_recv(test_socket s, void *p, size_t n)
+{
+    return socket_result(recv((SOCKET)s, p, n > 65536 ? 65536 : (int)n, 0));
+}
+
+int test_pipe(test_socket out[2])
+{
+    (void)out;
+    return -1;
+}
+
+long test_pipe_read(test_socket fd, void *p, size_t n)
+{
+    (void)fd, (void)p, (void)n;
+    return -2;
+}
+
+long test_pipe_write(test_socket fd, const void *p, size_t n)
+{
+    (void)fd, (void)p, (void)n;
+    return -2;
+}
+
 #else
 
 static void *thread_main(void *p)
@@ -615,6 +692,87 @@ void test_socket_close(test_socket s)
     close((int)s);
 }
 
+int test_socket_pair(test_socket out[2])
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof(sin);
+    int l = socket(AF_INET, SOCK_STREAM, 0), c = -1, a = -1, i;
+    if (l < 0) {
+        return -1;
+    }
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(l, (struct sockaddr *)&sin, len) != 0 || listen(l, 1) != 0 ||
+        getsockname(l, (struct sockaddr *)&sin, &len) != 0 ||
+        (c = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
+        connect(c, (struct sockaddr *)&sin, len) != 0 ||
+        (a = accept(l, NULL, NULL)) < 0) {
+        if (c >= 0) {
+            close(c);
+        }
+        close(l);
+        return -1;
+    }
+    close(l);
+    out[0] = c;
+    out[1] = a;
+    for (i = 0; i < 2; i++) {
+        fcntl((int)out[i], F_SETFL, fcntl((int)out[i], F_GETFL) | O_NONBLOCK);
+    }
+    return 0;
+}
+
+void test_socket_reset(test_socket s)
+{
+    struct linger lg;
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    setsockopt((int)s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close((int)s);
+}
+
+static long io_result(ssize_t n)
+{
+    if (n >= 0) {
+        return (long)n;
+    }
+    return errno == EAGAIN || errno == EWOULDBLOCK ? -1 : -2;
+}
+
+long test_socket_send(test_socket s, const void *p, size_t n)
+{
+    return io_result(send((int)s, p, n, MSG_NOSIGNAL));
+}
+
+long test_socket_recv(test_socket s, void *p, size_t n)
+{
+    return io_result(recv((int)s, p, n, 0));
+}
+
+int test_pipe(test_socket out[2])
+{
+    int fds[2], i;
+    if (pipe(fds) != 0) {
+        return -1;
+    }
+    for (i = 0; i < 2; i++) {
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+        out[i] = fds[i];
+    }
+    return 0;
+}
+
+long test_pipe_read(test_socket fd, void *p, size_t n)
+{
+    return io_result(read((int)fd, p, n));
+}
+
+long test_pipe_write(test_socket fd, const void *p, size_t n)
+{
+    return io_result(write((int)fd, p, n));
+}
+
 #endif
 
 #ifdef _WIN32
@@ -642,7 +800,11 @@ int test_raise_signal(int signum)
     return 0;
 }
 
-int test_signal_is_default(int signum)
+void test_signal_record_initial(void)
+{
+}
+
+int test_signal_is_initial(int signum)
 {
     (void)signum;
     return -1;
@@ -655,10 +817,25 @@ int test_raise_signal(int signum)
     return kill(getpid(), signum) == 0 ? 0 : -1;
 }
 
-int test_signal_is_default(int signum)
+#define RECORDED_SIGNALS 32
+static void (*initial_handlers[RECORDED_SIGNALS])(int);
+
+void test_signal_record_initial(void)
+{
+    int signum;
+    for (signum = 1; signum < RECORDED_SIGNALS; signum++) {
+        struct sigaction sa;
+        initial_handlers[signum] =
+            sigaction(signum, NULL, &sa) == 0 ? sa.sa_handler : SIG_DFL;
+    }
+}
+
+int test_signal_is_initial(int signum)
 {
     struct sigaction sa;
-    return sigaction(signum, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL;
+    return signum > 0 && signum < RECORDED_SIGNALS &&
+           sigaction(signum, NULL, &sa) == 0 &&
+           sa.sa_handler == initial_handlers[signum];
 }
 
 #endif

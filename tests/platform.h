@@ -60,9 +60,13 @@ long test_open_handles(void);
  * handler; the test process may have no console to raise one in. 0 or -1.
  */
 int test_raise_signal(int signum);
-/* Whether signum has the default action now: 1 or 0 on POSIX, -1 (cannot
- * tell) on Windows, where no call reads the console handler list. */
-int test_signal_is_default(int signum);
+/* Records the action each signal has at the start (first thing in main):
+ * a runner may start the tests with some ignored (nohup: SIGHUP). */
+void test_signal_record_initial(void);
+/* Whether signum has the action it had when recorded: 1 or 0 on POSIX,
+ * -1 (cannot tell) on Windows, where no call reads the console handler
+ * list. */
+int test_signal_is_initial(int signum);
 
 struct test_process;
 
@@ -96,5 +100,20 @@ int test_socket_send_all(test_socket s, const void *p, size_t n);
  * the close (returns 0); *received counts the bytes read meanwhile. */
 int test_socket_wait_closed(test_socket s, unsigned ms, size_t *received);
 void test_socket_close(test_socket s);
+/* A connected loopback TCP pair (127.0.0.1), both ends non-blocking, for
+ * watchers of application sockets. 0 or -1. */
+int test_socket_pair(test_socket out[2]);
+/* Closes s with a reset (SO_LINGER 0): the peer sees RST. */
+void test_socket_reset(test_socket s);
+/* Non-blocking send and recv: bytes moved (> 0), 0 at EOF (recv), -1 when
+ * it would block, -2 on another error. */
+long test_socket_send(test_socket s, const void *p, size_t n);
+long test_socket_recv(test_socket s, void *p, size_t n);
+/* POSIX: a non-blocking pipe, out[0] to read and out[1] to write, closed
+ * with test_socket_close and used with test_pipe_read / _write (same
+ * returns as recv / send). Windows: -1 (no pipe a socket call takes). */
+int test_pipe(test_socket out[2]);
+long test_pipe_read(test_socket fd, void *p, size_t n);
+long test_pipe_write(test_socket fd, const void *p, size_t n);
 
 #endif

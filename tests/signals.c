@@ -1,6 +1,6 @@
 /* Signal watchers (xpr_signal_new): a signal the process gets runs every
  * watcher's callback once, on the loop, never after xpr_signal_free;
- * freeing the last watcher puts the default action back; xpr_loop_free
+ * freeing the last watcher puts the earlier action back; xpr_loop_free
  * frees what is left; watchers do not keep xpr_loop_run running. */
 #include <stdlib.h>
 #include <string.h>
@@ -68,12 +68,12 @@ static void test_signal_runs_watcher(void **state)
         assert_int_equal(
             xpr_signal_new(h.loop, signums[i], on_signal, &h, &h.watcher[0]),
             0);
-        assert_int_not_equal(test_signal_is_default(signums[i]), 1);
+        assert_int_not_equal(test_signal_is_initial(signums[i]), 1);
         run_raising(&h, signums[i]);
         assert_int_equal(h.calls[0], 1);
         assert_int_equal(h.signum[0], signums[i]);
         xpr_signal_free(h.watcher[0]);
-        assert_int_not_equal(test_signal_is_default(signums[i]), 0);
+        assert_int_not_equal(test_signal_is_initial(signums[i]), 0);
         tloop_free(h.loop);
     }
 }
@@ -97,7 +97,7 @@ static void test_two_watchers_free_in_callback(void **state)
     assert_int_equal(h.calls[1], 1);
     assert_null(h.watcher[0]);
     assert_null(h.watcher[1]);
-    assert_int_not_equal(0, test_signal_is_default(XPR_SIGTERM));
+    assert_int_not_equal(0, test_signal_is_initial(XPR_SIGTERM));
     tloop_free(h.loop);
 }
 
@@ -120,7 +120,7 @@ static void test_watcher_does_not_keep_loop_alive(void **state)
 }
 
 /* A signal heard while the loop does not run waits for it; a loop freed
- * instead frees its watchers without running them, and puts the default
+ * instead frees its watchers without running them, and puts the earlier
  * action back. */
 static void test_loop_free_frees_watchers(void **state)
 {
@@ -137,8 +137,8 @@ static void test_loop_free_frees_watchers(void **state)
     assert_int_equal(test_raise_signal(XPR_SIGHUP), 0);
     xpr_loop_free(loop);
     assert_int_equal(h.calls[0] + h.calls[1], 0);
-    assert_int_not_equal(0, test_signal_is_default(XPR_SIGHUP));
-    assert_int_not_equal(0, test_signal_is_default(XPR_SIGINT));
+    assert_int_not_equal(0, test_signal_is_initial(XPR_SIGHUP));
+    assert_int_not_equal(0, test_signal_is_initial(XPR_SIGINT));
 }
 
 static void test_bad_arguments(void **state)
@@ -159,8 +159,51 @@ static void test_bad_arguments(void **state)
                      XPR_EINVAL);
     assert_null(s);
     xpr_signal_free(NULL);
-    assert_int_not_equal(0, test_signal_is_default(XPR_SIGINT));
+    assert_int_not_equal(0, test_signal_is_initial(XPR_SIGINT));
     xpr_loop_free(loop);
+}
+
+/* xpr_signal_ref: a referenced watcher keeps the run going (here until
+ * the signal an unreferenced timer raises arrives and the callback frees
+ * the watcher); unreferenced, the default, it does not. */
+static void raise_and_let_idle(xpr_timer *t, void *arg)
+{
+    struct heard *h = arg;
+    (void)t;
+    callback_enter();
+    tloop_let_idle(h->loop);
+    CHECK_EQ(test_raise_signal(XPR_SIGINT), 0);
+    callback_leave();
+}
+
+static void test_referenced_watcher(void **state)
+{
+    struct heard h;
+    xpr_timer *t;
+    (void)state;
+    memset(&h, 0, sizeof(h));
+    h.loop = tloop_new();
+    h.free_in_callback = 1;
+    assert_int_equal(xpr_signal_ref(NULL), XPR_EINVAL);
+    assert_int_equal(xpr_signal_unref(NULL), XPR_EINVAL);
+    assert_int_equal(
+        xpr_signal_new(h.loop, XPR_SIGINT, on_signal, &h, &h.watcher[0]), 0);
+    assert_int_equal(xpr_loop_run_mode(h.loop, XPR_RUN_NOWAIT), 0);
+    assert_int_equal(xpr_signal_ref(h.watcher[0]), 0);
+    assert_int_equal(xpr_signal_ref(h.watcher[0]), 0); /* idempotent */
+    assert_int_equal(xpr_loop_run_mode(h.loop, XPR_RUN_NOWAIT), 1);
+    assert_int_equal(xpr_signal_unref(h.watcher[0]), 0);
+    assert_int_equal(xpr_loop_run_mode(h.loop, XPR_RUN_NOWAIT), 0);
+    assert_int_equal(xpr_signal_ref(h.watcher[0]), 0);
+    assert_int_equal(xpr_timer_new(h.loop, raise_and_let_idle, &h, &t), 0);
+    assert_int_equal(xpr_timer_start(t, 10, 0), 0);
+    assert_int_equal(xpr_timer_unref(t), 0);
+    tloop_run(h.loop, 10000);
+    xpr_timer_free(t);
+    assert_int_equal(h.calls[0], 1);
+    assert_null(h.watcher[0]);
+    assert_int_equal(xpr_loop_run_mode(h.loop, XPR_RUN_NOWAIT), 0);
+    tloop_free(h.loop);
 }
 
 int main(void)
@@ -171,6 +214,8 @@ int main(void)
         cmocka_unit_test(test_watcher_does_not_keep_loop_alive),
         cmocka_unit_test(test_loop_free_frees_watchers),
         cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_referenced_watcher),
     };
+    test_signal_record_initial();
     return cmocka_run_group_tests_name("signals", tests, NULL, NULL);
 }

@@ -167,11 +167,14 @@ static void test_listen_on_port_zero(void **state)
     tloop_free(loop);
 }
 
+/* "localhost" is what the system's resolver says: ::1 or 127.0.0.1. */
 static void test_listen_on_localhost(void **state)
 {
     xpr_loop *loop = tloop_new();
     struct address_check a;
     xpr_listener *listener = NULL;
+    char bound[XPR_ADDRSTRLEN];
+    const char *prefix;
     (void)state;
 
     memset(&a, 0, sizeof(a));
@@ -179,8 +182,28 @@ static void test_listen_on_localhost(void **state)
     assert_int_equal(xpr_listen(loop, "localhost:0", NULL,
                                 &address_server_callbacks, &a, &listener),
                      0);
-    check_addresses(loop, listener, &a, "127.0.0.1:");
+    assert_int_equal(xpr_listener_address(listener, bound, sizeof(bound)), 0);
+    prefix = strncmp(bound, "[::1]:", 6) == 0 ? "[::1]:" : "127.0.0.1:";
+    check_addresses(loop, listener, &a, prefix);
     assert_int_equal(xpr_listener_close(listener), 0);
+    tloop_free(loop);
+}
+
+/* A name the resolver does not know: XPR_ENOTFOUND (XPR_EAGAIN where no
+ * resolver answers at all), never XPR_EINVAL, and nothing is left open. */
+static void test_listen_on_unknown_name(void **state)
+{
+    static const struct xpr_conn_callbacks no_callbacks = {0};
+    xpr_loop *loop = tloop_new();
+    xpr_listener *listener = NULL;
+    int rc;
+    (void)state;
+
+    rc = xpr_listen(loop, "no-such-host.invalid:0", NULL, &no_callbacks, NULL,
+                    &listener);
+    if (rc != XPR_ENOTFOUND && rc != XPR_EAGAIN)
+        fail_msg("xpr_listen(no-such-host.invalid:0) = %s", xpr_err_name(rc));
+    assert_null(listener);
     tloop_free(loop);
 }
 
@@ -461,6 +484,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listen_on_port_zero),
         cmocka_unit_test(test_listen_on_localhost),
+        cmocka_unit_test(test_listen_on_unknown_name),
         cmocka_unit_test(test_listen_on_ipv6_loopback),
         cmocka_unit_test(test_peer_address_while_connecting),
         cmocka_unit_test(test_listen_on_taken_port),

@@ -15,11 +15,21 @@
  *    except sets: a failed non-blocking connect is reported in the except
  *    set, a finished one in the write set, and SO_ERROR is left for
  *    xpr__sock_connect_result.
+ * 4. Watchers: getsockopt(SO_TYPE) fails (WSAENOTSOCK) on a value that is
+ *    no open socket. What holds now is a zero-timeout select() of the one
+ *    socket: the read set (data, a close, a reset), the write set and the
+ *    except set (a failed connect) when writability is wanted.
+ * 5. select() waits on sockets only: a thread blocked in it is woken by a
+ *    datagram to a UDP socket connected to itself on 127.0.0.1, in the
+ *    same read set.
  */
 #include "xpr_winsock.h"
 
+#include <string.h>
+
 #include "backend.h"
 #include "fault.h"
+#include "poller.h"
 #include "sock.h"
 #include "sock_models.h"
 
@@ -59,4 +69,116 @@ int xpr__sock_writable_now(xpr_socket_t s)
     FD_SET((SOCKET)s, &writable);
     FD_SET((SOCKET)s, &failed);
     return select(0, NULL, &writable, &failed, &now) > 0; /* quirk 3 */
+}
+
+int xpr__sock_is_open(xpr_socket_t s)
+{
+    int type = 0, len = (int)sizeof(type);
+    return (SOCKET)s != INVALID_SOCKET &&
+           getsockopt((SOCKET)s, SOL_SOCKET, SO_TYPE, (char *)&type, &len) ==
+               0; /* quirk 4 */
+}
+
+unsigned xpr__sock_ready_now(xpr_socket_t s, unsigned want)
+{
+    fd_set readable, writable, failed;
+    struct timeval now = {0, 0};
+    unsigned got = 0;
+    FD_ZERO(&readable);
+    FD_ZERO(&writable);
+    FD_ZERO(&failed);
+    if (want & XPR__IO_READ)
+        FD_SET((SOCKET)s, &readable);
+    if (want & XPR__IO_WRITE) {
+        FD_SET((SOCKET)s, &writable);
+        FD_SET((SOCKET)s, &failed);
+    }
+    if (select(0, (want & XPR__IO_READ) ? &readable : NULL,
+               (want & XPR__IO_WRITE) ? &writable : NULL,
+               (want & XPR__IO_WRITE) ? &failed : NULL, &now) <= 0)
+        return 0;
+    if (FD_ISSET((SOCKET)s, &readable))
+        got |= XPR__IO_READ;
+    if (FD_ISSET((SOCKET)s, &writable))
+        got |= XPR__IO_WRITE;
+    if (FD_ISSET((SOCKET)s, &failed))
+        got |= XPR__IO_ERROR;
+    return got;
+}
+
+int xpr__sock_pending_error(xpr_socket_t s)
+{
+    int err = 0, len = (int)sizeof(err);
+    if (getsockopt((SOCKET)s, SOL_SOCKET, SO_ERROR, (char *)&err, &len) != 0 ||
+        err == 0)
+        return 0;
+    return xpr__error_from_os(err);
+}
+
+int xpr__waker_open(struct xpr__waker *w)
+{
+    struct sockaddr_in sin;
+    int len = (int)sizeof(sin);
+    u_long nonblocking = 1;
+    SOCKET s = WSASocketW(AF_INET, SOCK_DGRAM, IPPROTO_UDP, NULL, 0,
+                          WSA_FLAG_NO_HANDLE_INHERIT);
+    if (s == INVALID_SOCKET)
+        return xpr__wsa_error();
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&sin, len) != 0 ||
+        getsockname(s, (struct sockaddr *)&sin, &len) != 0 ||
+        connect(s, (struct sockaddr *)&sin, len) != 0 ||
+        ioctlsocket(s, FIONBIO, &nonblocking) != 0) {
+        int rc = xpr__wsa_error();
+        closesocket(s);
+        return rc;
+    }
+    w->ends[0] = w->ends[1] = (xpr_socket_t)s;
+    return 0;
+}
+
+void xpr__waker_close(struct xpr__waker *w)
+{
+    closesocket((SOCKET)w->ends[0]);
+}
+
+void xpr__waker_wake(struct xpr__waker *w)
+{
+    char one = 1;
+    send((SOCKET)w->ends[1], &one, 1, 0); /* quirk 5 */
+}
+
+unsigned xpr__sock_wait(xpr_socket_t s, unsigned want, struct xpr__waker *waker)
+{
+    fd_set readable, writable, failed;
+    SOCKET wake = (SOCKET)waker->ends[0];
+    unsigned got = 0;
+    FD_ZERO(&readable);
+    FD_ZERO(&writable);
+    FD_ZERO(&failed);
+    FD_SET(wake, &readable);
+    if (want & XPR__IO_READ)
+        FD_SET((SOCKET)s, &readable);
+    if (want & XPR__IO_WRITE) {
+        FD_SET((SOCKET)s, &writable);
+        FD_SET((SOCKET)s, &failed);
+    }
+    if (select(0, &readable, (want & XPR__IO_WRITE) ? &writable : NULL,
+               (want & XPR__IO_WRITE) ? &failed : NULL, NULL) <= 0)
+        return 0;
+    if (FD_ISSET(wake, &readable)) {
+        char buf[64];
+        while (recv(wake, buf, sizeof(buf), 0) > 0) {
+        }
+        return 0;
+    }
+    if (FD_ISSET((SOCKET)s, &readable))
+        got |= XPR__IO_READ;
+    if (FD_ISSET((SOCKET)s, &writable))
+        got |= XPR__IO_WRITE;
+    if (FD_ISSET((SOCKET)s, &failed))
+        got |= XPR__IO_ERROR;
+    return got;
 }

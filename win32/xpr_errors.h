@@ -10,7 +10,10 @@
 #define ERROR_HANDLES_CLOSED 676L
 #endif
 
-/* ERROR_NO_SYSTEM_RESOURCES is what STATUS_INSUFFICIENT_RESOURCES (too much
+/* ERROR_UNEXP_NET_ERR is what a failed AcceptEx reports under Wine for a
+ * connection reset while it waited in the backlog (Windows reports
+ * ERROR_NETNAME_DELETED); the connection is gone, not the listener.
+ * ERROR_NO_SYSTEM_RESOURCES is what STATUS_INSUFFICIENT_RESOURCES (too much
  * locked memory for pending overlapped I/O) becomes in Win32 terms. */
 #define XPR__OS_ERROR_MAP(X)                                                   \
     X(WSAEINVAL, XPR_EINVAL)                                                   \
@@ -29,6 +32,7 @@
     X(WSAECONNABORTED, XPR_ECONNABORTED)                                       \
     X(ERROR_CONNECTION_ABORTED, XPR_ECONNABORTED)                              \
     X(ERROR_REQUEST_ABORTED, XPR_ECONNABORTED)                                 \
+    X(ERROR_UNEXP_NET_ERR, XPR_ECONNABORTED)                                   \
     X(WSAETIMEDOUT, XPR_ETIMEDOUT)                                             \
     X(ERROR_SEM_TIMEOUT, XPR_ETIMEDOUT)                                        \
     X(WSAENETUNREACH, XPR_ENETUNREACH)                                         \

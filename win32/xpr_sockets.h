@@ -12,6 +12,7 @@
 #define XPR__SOCK_SET_ERRNO(code) WSASetLastError(code)
 /* Non-blocking calls are not interrupted. */
 #define XPR__SOCK_INTERRUPTED() 0
+#define XPR__SOCK_NOT_CONNECTED WSAENOTCONN
 
 /* WSA_FLAG_OVERLAPPED: every back end can use the socket;
  * WSA_FLAG_NO_HANDLE_INHERIT: no leak into child processes. */

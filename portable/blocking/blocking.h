@@ -9,12 +9,13 @@
  * list and signal the loop thread, whose run_once handles the news and
  * reports it to the core. Files: loop.c (the hand-over, run_once, the ops
  * table), conn.c (the conn threads and operations), listener.c (the accept
- * thread).
+ * thread), watch.c (a thread per watcher of an application socket).
  */
 #ifndef XPR_BLOCKING_H
 #define XPR_BLOCKING_H
 
 #include "backend.h"
+#include "sock_models.h"
 
 /* Every I/O thread's stack: the threads only call recv, send, accept or
  * connect with their buffers on the heap, so 64 KiB is plenty, and a
@@ -31,6 +32,7 @@ struct blocking_ready {
     struct xpr__link link; /* bl->ready while queued */
     unsigned char queued;
     unsigned char is_listener;
+    unsigned char is_watch; /* a watcher of an application socket */
 };
 
 struct blocking_loop {
@@ -73,6 +75,7 @@ struct blocking_conn {
     struct xpr__addr connect_to;
     unsigned char finished;  /* loop thread: joined, closed, reported */
     unsigned char cancelled; /* loop thread: blocking calls cancelled */
+    unsigned char adopted;   /* xpr_conn_adopt: connected already */
     /* Under bl->lock from here on. */
     unsigned char connecting; /* the reader connects before it reads */
     unsigned char closing;    /* conn_close ran: the reader returns, the
@@ -92,11 +95,6 @@ struct blocking_conn {
 /* The accept thread's hand-over: sockets accepted and not yet taken. */
 #define XPR__BLOCKING_ACCEPT_QUEUE 16
 
-struct blocking_accepted {
-    xpr_socket_t sock;
-    struct xpr__addr peer;
-};
-
 struct blocking_listener {
     struct xpr_listener base;
     struct blocking_ready ready;
@@ -113,7 +111,7 @@ struct blocking_listener {
     unsigned char accepting;      /* armed and not paused */
     unsigned char verdict_wanted; /* accept_err waits for the core */
     int accept_err;
-    struct blocking_accepted queue[XPR__BLOCKING_ACCEPT_QUEUE];
+    xpr_socket_t queue[XPR__BLOCKING_ACCEPT_QUEUE];
     unsigned queued;
 };
 
@@ -121,9 +119,9 @@ struct blocking_listener {
 void xpr__blocking_conn_news(struct blocking_conn *bc);
 /* An accepted socket (blocking mode) becomes a conn with its threads, or
  * is closed and counted as refused when they cannot start. */
-void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s,
-                                 const struct xpr__addr *peer);
+void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s);
 int xpr__blocking_conn_connect(xpr_conn *c, const struct xpr__addr *addr);
+int xpr__blocking_conn_adopt(xpr_conn *c);
 int xpr__blocking_conn_set_reading(xpr_conn *c, int on);
 long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
                              const size_t *lens, size_t runs);
@@ -131,6 +129,31 @@ int xpr__blocking_conn_shutdown(xpr_conn *c);
 void xpr__blocking_conn_close(xpr_conn *c, int reset);
 /* xpr_loop_free: graceful closes stop waiting for their peers. */
 void xpr__blocking_cut_flushes(xpr_loop *loop);
+
+/* A watcher of an application socket (watch.c): a thread blocked in a
+ * readiness wait of it. */
+struct blocking_watch {
+    struct xpr_watch base; /* first: the core sees an xpr_watch */
+    struct blocking_ready ready;
+    struct blocking_loop *bl;
+    xpr__cond cond; /* the thread waits on it for a set to wait for */
+    xpr__thread thread;
+    struct xpr__waker waker;
+    unsigned char has_thread; /* loop thread only */
+    unsigned char firing;     /* loop thread: its callback runs */
+    unsigned char released;   /* loop thread: freed once firing ends */
+    /* Under bl->lock from here on. */
+    unsigned want;        /* XPR__IO_* the thread waits for; 0: none */
+    unsigned seen;        /* what it found, handed to the loop */
+    unsigned char handed; /* seen waits for the loop (quirk 1) */
+    unsigned char quit;
+};
+
+/* watch.c: watchers of application sockets (backend.h), and the news of
+ * one. */
+int xpr__blocking_watch_set(xpr_watch *w, unsigned events);
+void xpr__blocking_watch_release(xpr_watch *w);
+void xpr__blocking_watch_news(struct blocking_ready *r);
 
 /* listener.c */
 void xpr__blocking_listener_news(struct blocking_listener *sl);

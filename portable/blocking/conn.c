@@ -77,7 +77,8 @@ static void reader_main(void *arg)
     if (bc->connecting && !bc->closing) {
         int rc;
         xpr__mutex_unlock(&bl->lock);
-        rc = xpr__sock_connect_blocking(sock, &bc->connect_to);
+        rc = bc->adopted ? 0 /* connected already: report it */
+                         : xpr__sock_connect_blocking(sock, &bc->connect_to);
         xpr__mutex_lock(&bl->lock);
         bc->connect_err = rc;
         if (!bc->closing)
@@ -301,11 +302,9 @@ void xpr__blocking_conn_news(struct blocking_conn *bc)
 
 /* ---- transport operations (loop thread) ---- */
 
-void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s,
-                                 const struct xpr__addr *peer)
+void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s)
 {
     xpr_conn *c = xpr__conn_new_accepted(l, s);
-    (void)peer; /* TODO(merge): drop once the accept queue stops keeping it */
     if (c == NULL) {
         xpr__sock_close(s, 0);
         return;
@@ -324,7 +323,7 @@ int xpr__blocking_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
 {
     struct blocking_conn *bc = to_blocking(c);
     xpr_socket_t s;
-    int rc = xpr__sock_open(addr->family, &s);
+    int bound, rc = xpr__conn_open_socket(c, addr->family, &s, &bound);
     if (rc != 0)
         return rc;
     rc = xpr__sock_set_blocking(s, 1);
@@ -337,6 +336,21 @@ int xpr__blocking_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
         xpr__sock_close(s, 0);
         c->sock = XPR__INVALID_SOCKET;
     }
+    return rc;
+}
+
+/* The reader reports the adopted socket connected, as after a connect. On
+ * an error the socket goes back to the application non-blocking, as
+ * xpr_conn_adopt found it after xpr__sock_take. */
+int xpr__blocking_conn_adopt(xpr_conn *c)
+{
+    struct blocking_conn *bc = to_blocking(c);
+    int rc = xpr__sock_set_blocking(c->sock, 1);
+    bc->adopted = 1;
+    if (rc == 0)
+        rc = start_threads(bc, 1);
+    if (rc != 0)
+        xpr__sock_set_blocking(c->sock, 0);
     return rc;
 }
 

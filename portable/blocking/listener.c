@@ -40,7 +40,6 @@ static void accept_main(void *arg)
     xpr_socket_t lsock = sl->base.sock;
     xpr__mutex_lock(&bl->lock);
     for (;;) {
-        struct xpr__addr peer;
         xpr_socket_t s = XPR__INVALID_SOCKET;
         int rc;
         while (!sl->closing &&
@@ -50,7 +49,7 @@ static void accept_main(void *arg)
         if (sl->closing)
             break;
         xpr__mutex_unlock(&bl->lock);
-        rc = xpr__sock_accept(lsock, &s, &peer);
+        rc = xpr__sock_accept(lsock, &s);
         if (rc == 0) {
             rc = xpr__sock_set_blocking(s, 1);
             if (rc != 0)
@@ -63,9 +62,7 @@ static void accept_main(void *arg)
             break;
         }
         if (rc == 0) {
-            sl->queue[sl->queued].sock = s;
-            sl->queue[sl->queued].peer = peer;
-            sl->queued++;
+            sl->queue[sl->queued++] = s;
             if (sl->accepting)
                 xpr__blocking_make_ready(bl, &sl->ready);
         } else if (rc != XPR_EAGAIN) {
@@ -83,7 +80,7 @@ void xpr__blocking_listener_news(struct blocking_listener *sl)
 {
     xpr_listener *l = &sl->base;
     struct blocking_loop *bl = sl->bl;
-    struct blocking_accepted taken[XPR__BLOCKING_ACCEPT_QUEUE];
+    xpr_socket_t taken[XPR__BLOCKING_ACCEPT_QUEUE];
     unsigned count, i;
     int verdict_wanted, err;
     xpr__mutex_lock(&bl->lock);
@@ -96,9 +93,9 @@ void xpr__blocking_listener_news(struct blocking_listener *sl)
     xpr__mutex_unlock(&bl->lock);
     for (i = 0; i < count; i++) {
         if (sl->closed) /* an on_open closed it (quirk 3) */
-            xpr__sock_close(taken[i].sock, 0);
+            xpr__sock_close(taken[i], 0);
         else
-            xpr__blocking_conn_accepted(l, taken[i].sock, &taken[i].peer);
+            xpr__blocking_conn_accepted(l, taken[i]);
     }
     if (verdict_wanted && !sl->closed) {
         /* quirk 2 */
@@ -167,7 +164,7 @@ void xpr__blocking_listener_close(xpr_listener *l)
     xpr__sock_close(l->sock, 0);
     xpr__mutex_lock(&bl->lock);
     for (i = 0; i < sl->queued; i++)
-        xpr__sock_close(sl->queue[i].sock, 0);
+        xpr__sock_close(sl->queue[i], 0);
     sl->queued = 0;
     xpr__blocking_unready(bl, &sl->ready);
     xpr__mutex_unlock(&bl->lock);

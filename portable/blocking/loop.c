@@ -91,7 +91,9 @@ static int blocking_run_once(xpr_loop *loop, int timeout_ms)
         xpr__mutex_unlock(&bl->lock);
         if (r == NULL)
             break;
-        if (r->is_listener)
+        if (r->is_watch)
+            xpr__blocking_watch_news(r);
+        else if (r->is_listener)
             xpr__blocking_listener_news(
                 XPR__CONTAINER(r, struct blocking_listener, ready));
         else
@@ -123,8 +125,12 @@ const struct xpr_backend_ops xpr__blocking_ops = {
     /* conn_send copies into the conn's send buffer (conn.c, quirk 2) */
     .conn_flags = XPR__TRANSPORT_SENDS_AT_ONCE,
     .conn_connect = xpr__blocking_conn_connect,
+    .conn_adopt = xpr__blocking_conn_adopt,
     .conn_set_reading = xpr__blocking_conn_set_reading,
     .conn_send = xpr__blocking_conn_send,
     .conn_shutdown = xpr__blocking_conn_shutdown,
     .conn_close = xpr__blocking_conn_close,
+    .watch_size = sizeof(struct blocking_watch),
+    .watch_set = xpr__blocking_watch_set,
+    .watch_release = xpr__blocking_watch_release,
 };

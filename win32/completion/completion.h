@@ -44,10 +44,9 @@
  * the lock back. Reads of one conn reaped by two workers are handled in
  * any order; sequence numbers put their bytes back in posting order
  * (conn.c, parked reads); Wine, which runs a pending transfer in the
- * thread that posted it, needs more (engine.c, "Wine: pending transfers
- * run in the posting thread"). The run ends for all workers together: each
- * passes a wake packet on as it leaves (portable/loop.c). With one worker
- * the same protocol runs without a lock.
+ * thread that posted it, needs more (engine.c, "Wine"). The run ends for all
+ * workers together: each passes a wake packet on as it leaves
+ * (portable/loop.c). With one worker the same protocol runs without a lock.
  */
 #ifndef XPR_COMPLETION_H
 #define XPR_COMPLETION_H
@@ -62,6 +61,7 @@ enum xpr__op_kind {
     XPR__OP_READ,
     XPR__OP_WRITE,
     XPR__OP_KICK,     /* not posted: a conn's reading was turned back on */
+    XPR__OP_POLL,     /* IOCTL_AFD_POLL of a watcher (afd_poll.c) */
     XPR__OP_UDP_RECV, /* WSARecvFrom of a UDP handle (udp.c) */
     XPR__OP_UDP_SEND, /* WSASendTo */
     XPR__OP_UDP_POST, /* not posted: post a UDP handle's I/O from the loop */
@@ -125,6 +125,7 @@ struct xpr__completion_conn {
     unsigned char close_deferred;  /* closesocket once posting ends */
     unsigned char close_reset;     /* ... abortively */
     unsigned char read_warm; /* zero-byte mode: the next read has a buffer */
+    unsigned char adopted;   /* xpr_conn_adopt: connected without ConnectEx */
 };
 
 struct xpr__completion_listener {
@@ -144,6 +145,18 @@ struct xpr__completion_listener {
     struct xpr__list accepts_waiting; /* posted AcceptEx with a buffer */
     struct xpr_timer sweep;           /* drops silent ones: SO_CONNECT_TIME */
     struct xpr__link link; /* engine->listeners, then closed_listeners */
+};
+
+/* A watcher of an application socket (afd_poll.c): at most one
+ * IOCTL_AFD_POLL of it in flight. */
+struct xpr__afd_watch {
+    struct xpr_watch base;  /* first: the core sees an xpr_watch */
+    SOCKET base_sock;       /* the socket's base handle, polled */
+    struct xpr__op *op;     /* the poll in flight, or NULL */
+    unsigned op_events;     /* the AFD_POLL_* events op asked for */
+    unsigned pending;       /* op is counted (xpr__op_posted) */
+    unsigned char firing;   /* its callback runs: the handler posts next */
+    unsigned char released; /* xpr_watch_free: freed once op is back */
 };
 
 /*
@@ -201,8 +214,9 @@ struct xpr__completion_loop {
     enum xpr_read_mode read_mode;
     unsigned preposted_reads;
     unsigned max_sends;
-    unsigned char read_batches; /* Wine with workers (engine.c) */
-    unsigned warm_reads;        /* buffered reads of zero-byte mode posted */
+    unsigned char read_batches;        /* Wine with workers (engine.c) */
+    unsigned char confirm_empty_reads; /* Wine (engine.c) */
+    unsigned warm_reads; /* buffered reads of zero-byte mode posted */
     unsigned pool_free_max;
     size_t buf_size;
     struct xpr__op *pool_small, *pool_large;
@@ -220,6 +234,7 @@ struct xpr__completion_loop {
     uint64_t inline_completions, dequeue_calls, dequeued_completions;
     uint64_t pinned_bytes;
     volatile LONG accept_signalled; /* FD_ACCEPT since the last look */
+    HANDLE afd; /* the AFD device, opened by the first watcher (afd_poll.c) */
 };
 
 /* Appends op to the list that head and tail hold: op->next is the link. */
@@ -262,6 +277,10 @@ int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
  * pending; the round posts it. 0, or an error of arm (op released). */
 int xpr__op_send_later(struct xpr__completion_loop *engine,
                        struct xpr__completion_conn *conn, struct xpr__op *op);
+/* Whether a read with a buffer that completed with 0 bytes and no error
+ * is the end of the stream (on Windows always; engine.c, "Wine"). */
+int xpr__completion_empty_read_ends(struct xpr__completion_loop *engine,
+                                    SOCKET s);
 /* Joins a socket to the harvester; sets skip-on-success when it is safe. */
 int xpr__completion_associate(struct xpr__completion_loop *engine, SOCKET s,
                               int family, unsigned char *skip);
@@ -270,6 +289,7 @@ int xpr__completion_lookup_extensions(struct xpr__completion_loop *engine,
 
 /* conn.c: the transport operations (backend.h) */
 int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr);
+int xpr__completion_conn_adopt(xpr_conn *c);
 int xpr__completion_conn_set_reading(xpr_conn *c, int on);
 long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
                                const size_t *lens, size_t runs);
@@ -317,6 +337,14 @@ void xpr__completion_accept_done(struct xpr__completion_loop *engine,
  * paused is left with no AcceptEx posted: the round must not wait long. */
 int xpr__completion_listeners_top_up(struct xpr__completion_loop *engine);
 void xpr__completion_listeners_reap(struct xpr__completion_loop *engine);
+
+/* afd_poll.c: the watcher hooks (backend.h), the handler of the completed
+ * queue's POLL kind, and the device handle's close (all polls reaped). */
+int xpr__afd_watch_set(xpr_watch *w, unsigned events);
+void xpr__afd_watch_release(xpr_watch *w);
+void xpr__afd_poll_done(struct xpr__completion_loop *engine,
+                        struct xpr__op *op);
+void xpr__afd_close(struct xpr__completion_loop *engine);
 
 static inline struct xpr__completion_loop *xpr__completion_of(xpr_loop *loop)
 {

@@ -20,7 +20,8 @@
  * 4. With several WSARecv posted, completions may be handled out of order
  *    (several workers reap them): each read has a sequence number and
  *    early ones wait, parked in order. A 0-byte completion of a buffered
- *    read is the end of stream; reads after it are dropped. Parked reads
+ *    read is the end of stream (under Wine once confirmed: engine.c,
+ *    "Wine"); reads after it are dropped. Parked reads
  *    are delivered only while the core wants data; when reading is turned
  *    back on, a KICK op on the completed queue delivers them and posts
  *    reads from the loop.
@@ -70,6 +71,12 @@
  *    buffers of warm conns that went quiet are bounded by the budget. A
  *    buffered read takes the place of the zero-byte one (one read posted
  *    per conn), parks and is delivered like a pre-posted read (item 4).
+ * 12. An adopted socket (xpr_conn_adopt) must be overlapped (WSASocket
+ *    with WSA_FLAG_OVERLAPPED, or socket(), whose sockets are); it joins
+ *    the loop's harvester (iocp: its port, for good: a socket is
+ *    associated with one port for its life, and CreateIoCompletionPort
+ *    refuses a second one). It was connected without ConnectEx, so no
+ *    SO_UPDATE_CONNECT_CONTEXT.
  */
 #include "alloc.h"
 #include "completion.h"
@@ -195,7 +202,7 @@ static void post_reads(struct xpr__completion_conn *conn)
     int preposted = engine->read_mode == XPR_READ_PREPOSTED;
     unsigned want = preposted ? engine->preposted_reads : 1;
     if (engine->read_batches && conn->reads_posted > 0)
-        return; /* "Wine: pending transfers run in the posting thread" */
+        return; /* engine.c, "Wine": pending transfers, posting thread */
     while (reading_wanted(conn) && conn->reads_posted < want) {
         int rc = post_one_read(conn, preposted || warm_read(conn));
         if (rc != 0) {
@@ -250,6 +257,11 @@ static void deliver_parked(struct xpr__completion_conn *conn)
             xpr__op_put(engine, op);
             xpr__conn_failed(c, err);
             return;
+        }
+        if (op->bytes == 0 &&
+            !xpr__completion_empty_read_ends(engine, (SOCKET)c->sock)) {
+            xpr__op_put(engine, op); /* an empty read (engine.c, "Wine") */
+            continue;
         }
         if (op->bytes == 0) {
             xpr__op_put(engine, op);
@@ -410,12 +422,16 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
     struct xpr__op *op;
     xpr_socket_t opened;
     SOCKET s;
-    int rc = xpr__sock_open(addr->family, &opened), ok;
+    int bound, ok;
+    int rc = xpr__conn_open_socket(c, addr->family, &opened, &bound);
     if (rc != 0)
         return rc;
     s = (SOCKET)opened;
     op = xpr__op_get(engine, 0);
-    rc = op == NULL ? XPR_ENOMEM : bind_any(s, addr->family);
+    if (op == NULL)
+        rc = XPR_ENOMEM;
+    else if (!bound) /* else bound to xpr_connect_ex's local address */
+        rc = bind_any(s, addr->family);
     if (rc == 0)
         rc = xpr__completion_lookup_extensions(engine, s);
     if (rc == 0)
@@ -448,6 +464,35 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
     return rc;
 }
 
+/* Item 12: the socket joins the harvester, and a CONNECT op that is
+ * complete already reports it connected from the loop. */
+int xpr__completion_conn_adopt(xpr_conn *c)
+{
+    struct xpr__completion_conn *conn = to_conn(c);
+    struct xpr__completion_loop *engine = engine_of(conn);
+    struct xpr__op *op;
+    struct xpr__addr local;
+    int rc = xpr__sock_local(c->sock, &local);
+    if (rc != 0)
+        return rc;
+    op = xpr__op_get(engine, 0);
+    if (op == NULL)
+        return XPR_ENOMEM;
+    rc = xpr__completion_associate(engine, (SOCKET)c->sock, local.family,
+                                   &conn->skip_on_success);
+    if (rc != 0) {
+        xpr__op_put(engine, op);
+        return rc;
+    }
+    conn->adopted = 1;
+    op->kind = XPR__OP_CONNECT;
+    op->owner = conn;
+    conn->pending++;
+    engine->pending[XPR__OP_CONNECT]++;
+    xpr__op_complete(engine, op, 0, 0);
+    return 0;
+}
+
 /* item 8: a TCP simultaneous open of a socket with itself. */
 static int connected_to_itself(SOCKET s)
 {
@@ -469,12 +514,14 @@ void xpr__completion_connect_done(struct xpr__completion_conn *conn,
     xpr__op_put(engine_of(conn), op);
     if (xpr__conn_done(&conn->base))
         return;
-    if (err == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* item 10 */
+    if (conn->adopted)
+        err = 0; /* item 12: connected by the application */
+    else if (err == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* item 10 */
         err = WSAENETDOWN;
     else if (err == 0 &&
              setsockopt(s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
         err = WSAGetLastError();
-    if (err == 0 && connected_to_itself(s))
+    if (err == 0 && !conn->adopted && connected_to_itself(s))
         err = WSAECONNREFUSED; /* item 8 */
     if (err != 0)
         xpr__conn_failed(&conn->base, xpr__error_from_os(err));

@@ -139,6 +139,8 @@ xpr_loop *xpr__op_loop(const struct xpr__op *op)
         return ((struct xpr__completion_listener *)op->owner)->base.loop;
     if (xpr__op_is_udp(op->kind))
         return ((xpr_udp *)op->owner)->loop;
+    if (op->kind == XPR__OP_POLL)
+        return ((xpr_watch *)op->owner)->loop;
     return ((struct xpr__completion_conn *)op->owner)->base.loop;
 }
 
@@ -146,6 +148,8 @@ static SOCKET owner_socket(struct xpr__op *op)
 {
     if (xpr__op_is_udp(op->kind))
         return xpr__completion_udp_socket(op);
+    if (op->kind == XPR__OP_POLL)
+        return INVALID_SOCKET; /* its handler reads the NTSTATUS itself */
     if (op->kind == XPR__OP_ACCEPT) {
         struct xpr__completion_listener *listener = op->owner;
         return listener->closed ? INVALID_SOCKET : (SOCKET)listener->base.sock;
@@ -201,6 +205,11 @@ static void handle(struct xpr__completion_loop *engine, struct xpr__op *op)
     if (xpr__op_is_udp(op->kind)) {
         engine->pending[op->kind]--;
         xpr__completion_udp_done(engine, op);
+        return;
+    }
+    if (op->kind == XPR__OP_POLL) { /* a watcher's (afd_poll.c) */
+        engine->pending[op->kind]--;
+        xpr__afd_poll_done(engine, op);
         return;
     }
     if (op->kind != XPR__OP_ACCEPT) { /* a closed listener's are counted out */
@@ -453,26 +462,53 @@ int xpr__completion_lookup_extensions(struct xpr__completion_loop *engine,
     return rc;
 }
 
-/* ---- Wine: pending transfers run in the posting thread ----
- * Wine performs the transfer of a pending overlapped WSARecv or WSASend in
- * an APC of the thread that posted it, so transfers of one socket posted
- * by two workers can take the socket's bytes out of order; one thread runs
- * its APCs in order. Windows queues a socket's transfers in posting order
- * whichever thread posts them. Under Wine (its ntdll exports
- * wine_get_version) a loop with workers therefore keeps one send in flight
- * per conn (tests/close.c, test_close_flushes_backlog, sees bytes out of
- * order without it) and posts a conn's reads in batches, only when none is
+/* ---- Wine ----
+ * Two Wine behaviours that Windows does not have; under Wine (its ntdll
+ * exports wine_get_version) the engine works around both, and only there.
+ *
+ * Pending transfers run in the posting thread. Wine performs the transfer
+ * of a pending overlapped WSARecv or WSASend in an APC of the thread that
+ * posted it, so transfers of one socket posted by two workers can take the
+ * socket's bytes out of order; one thread runs its APCs in order. Windows
+ * queues a socket's transfers in posting order whichever thread posts
+ * them. A loop with workers therefore keeps one send in flight per conn
+ * (tests/close.c, test_close_flushes_backlog, sees bytes out of order
+ * without it) and posts a conn's reads in batches, only when none is
  * pending, so that one thread posted every pending read (tests/hostile.c,
  * test_slow_reader on iocp-w4-preposted, sees EOF before the last bytes
- * without it). */
-static void wine_posting_thread(struct xpr__completion_loop *engine)
+ * without it).
+ *
+ * A pending read may complete with 0 bytes while data wait. On Windows a
+ * WSARecv with a buffer that completes with 0 bytes and no error is the
+ * end of the stream. Wine sometimes completes a pending one so while the
+ * socket still holds data, ahead of the peer's FIN (tests/hostile.c,
+ * test_half_close_large on iocp-w4-preposted, sees EOF up to a few
+ * hundred KiB early without the check). Under Wine such a
+ * completion is the end only when a MSG_PEEK recv says so (0); otherwise
+ * it is an empty read and reading goes on. Peeking takes nothing, so the
+ * bytes still reach the reads posted after it, in order. */
+static int under_wine(void)
 {
     HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-    if (engine->loop->workers > 1 && ntdll != NULL &&
-        GetProcAddress(ntdll, "wine_get_version") != NULL) {
+    return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
+static void wine_workarounds(struct xpr__completion_loop *engine)
+{
+    if (!under_wine())
+        return;
+    engine->confirm_empty_reads = 1;
+    if (engine->loop->workers > 1) {
         engine->max_sends = 1;
         engine->read_batches = 1;
     }
+}
+
+int xpr__completion_empty_read_ends(struct xpr__completion_loop *engine,
+                                    SOCKET s)
+{
+    char byte;
+    return !engine->confirm_empty_reads || recv(s, &byte, 1, MSG_PEEK) == 0;
 }
 
 /* ---- the loop ---- */
@@ -499,7 +535,7 @@ static int completion_loop_init(xpr_loop *loop)
         cfg->pool_free_max ? cfg->pool_free_max : DEFAULT_POOL_FREE;
     engine->buf_size = loop->read_buf_size;
     engine->base_provider[0] = engine->base_provider[1] = -1;
-    wine_posting_thread(engine);
+    wine_workarounds(engine);
     xpr__list_init(&engine->listeners);
     xpr__list_init(&engine->closed_listeners);
     rc = engine->harvester->init(engine);
@@ -569,6 +605,7 @@ static void completion_loop_free(xpr_loop *loop)
             break;
         engine->harvester->wait_and_reap(engine, 10);
     }
+    xpr__afd_close(engine);
     engine->harvester->free(engine);
     pool_drain(engine->pool_small);
     pool_drain(engine->pool_large);
@@ -590,6 +627,7 @@ static void completion_stats(xpr_loop *loop, struct xpr_completion_stats *st)
     st->pending_writes = engine->pending[XPR__OP_WRITE];
     st->pending_operations = pending_total(engine) -
                              engine->pending[XPR__OP_KICK] -
+                             engine->pending[XPR__OP_POLL] - /* watchers' */
                              engine->pending[XPR__OP_UDP_POST];
     st->inline_completions = engine->inline_completions;
     st->dequeue_calls = engine->dequeue_calls;
@@ -611,10 +649,14 @@ const struct xpr_backend_ops xpr__completion_ops = {
     .conn_size = sizeof(struct xpr__completion_conn),
     .conn_flags = XPR__TRANSPORT_KERNEL_TAKES,
     .conn_connect = xpr__completion_conn_connect,
+    .conn_adopt = xpr__completion_conn_adopt,
     .conn_set_reading = xpr__completion_conn_set_reading,
     .conn_send = xpr__completion_conn_send,
     .conn_shutdown = xpr__completion_conn_shutdown,
     .conn_close = xpr__completion_conn_close,
     .completion_stats = completion_stats,
+    .watch_size = sizeof(struct xpr__afd_watch),
+    .watch_set = xpr__afd_watch_set,
+    .watch_release = xpr__afd_watch_release,
     .udp = &xpr__completion_udp_ops,
 };

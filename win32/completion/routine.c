@@ -16,7 +16,8 @@
  * 3. An operation that completes at once (WSARecv returns 0) still queues
  *    its routine: the engine does not queue it itself (the table's
  *    routine), or it would be handled twice.
- * 4. AcceptEx and ConnectEx take no completion routine. Their OVERLAPPED
+ * 4. AcceptEx and ConnectEx take no completion routine, nor does a
+ *    watcher's IOCTL_AFD_POLL (afd_poll.c). Their OVERLAPPED
  *    carries an event (lent from a pool right before the post, trap 9);
  *    a thread-pool wait on it (RegisterWaitForSingleObject,
  *    WT_EXECUTEONLYONCE) puts the context on a locked list and sets the
@@ -90,6 +91,8 @@ static void CALLBACK routine_event_done(PVOID arg, BOOLEAN timed_out)
     struct xpr__completion_loop *engine =
         op->kind == XPR__OP_ACCEPT
             ? ((struct xpr__completion_listener *)op->owner)->engine
+        : op->kind == XPR__OP_POLL
+            ? xpr__completion_of(((xpr_watch *)op->owner)->loop)
             : xpr__completion_of(
                   ((struct xpr__completion_conn *)op->owner)->base.loop);
     struct routine_state *st = engine->harvester_state;

@@ -53,6 +53,10 @@
  *     before anything is pumped; it fails a registration (WSAAsyncSelect
  *     of a socket that joins) with WSAENOBUFS: the engine ends that
  *     socket's conn.
+ * 12. The messages of quirks 5 to 7 say nothing of an application's socket
+ *     that xpr only watches (its reads and writes re-enable them):
+ *     XPR__POLLER_PROBES_WATCHERS (portable/stream_watch.c).
+ *     WSAAsyncSelect leaves that socket non-blocking.
  */
 #include "alloc.h"
 #include "xpr_winsock.h"
@@ -339,7 +343,8 @@ static void asyncselect_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__asyncselect_poller = {
-    .flags = XPR__POLLER_ONE_READ_PER_EVENT | XPR__POLLER_WRITE_EDGE,
+    .flags = XPR__POLLER_ONE_READ_PER_EVENT | XPR__POLLER_WRITE_EDGE |
+             XPR__POLLER_PROBES_WATCHERS,
     .init = asyncselect_init,
     .free = asyncselect_free,
     .update = asyncselect_update,

@@ -58,6 +58,10 @@
  *    fails with WSAENOBUFS and the engine ends that socket's conn. Group
  *    threads' waits are not failed: a failed wait there is only a report
  *    that finds nothing, and the loop's wait is the one the core retries.
+ * 11. The edges of quirk 4 say nothing of an application's socket that xpr
+ *    only watches (its reads and writes re-enable them):
+ *    XPR__POLLER_PROBES_WATCHERS (portable/stream_watch.c). WSAEventSelect
+ *    leaves that socket non-blocking.
  */
 #include "alloc.h"
 #include "xpr_winsock.h"
@@ -358,7 +362,7 @@ static void eventselect_wake(void *state)
 }
 
 const struct xpr_poller_ops xpr__eventselect_poller = {
-    .flags = XPR__POLLER_WRITE_EDGE,
+    .flags = XPR__POLLER_WRITE_EDGE | XPR__POLLER_PROBES_WATCHERS,
     .init = eventselect_init,
     .free = eventselect_free,
     .update = eventselect_update,

@@ -18,14 +18,15 @@
  *    SOCKET value always finds the socket that was in the sets; a removed
  *    socket's slot takes the last one at once.
  * 6. Wakeups: select waits only on sockets, so the wake is a UDP socket
- *    connected to itself on 127.0.0.1 (one datagram per wake). It is no TCP
- *    loopback pair: nothing listens, and a firewall has no connection to
- *    block.
+ *    connected to itself on 127.0.0.1 (one datagram per wake; the waker of
+ *    win32/sock_models.c). It is no TCP loopback pair: nothing listens, and
+ *    a firewall has no connection to block.
  * 7. Fault injection (portable/fault.h): a select() told to fail returns
  *    SOCKET_ERROR with WSAENOBUFS, having reported nothing; the core
  *    retries the wait.
  */
 #include "alloc.h"
+#include "sock_models.h"
 #include "xpr_winsock.h"
 
 #include <stdlib.h>
@@ -53,32 +54,8 @@ struct select_state {
     size_t set_capacity;
     size_t *table; /* SOCKET -> slot index + 1, open addressing */
     size_t table_size;
-    SOCKET wake;
+    struct xpr__waker waker; /* one UDP socket: ends[0] == ends[1] */
 };
-
-static int open_wake_socket(SOCKET *out)
-{
-    struct sockaddr_in sin;
-    int len = (int)sizeof(sin);
-    u_long nonblocking = 1;
-    SOCKET s = WSASocketW(AF_INET, SOCK_DGRAM, IPPROTO_UDP, NULL, 0,
-                          WSA_FLAG_NO_HANDLE_INHERIT);
-    if (s == INVALID_SOCKET)
-        return xpr__wsa_error();
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(s, (struct sockaddr *)&sin, len) != 0 ||
-        getsockname(s, (struct sockaddr *)&sin, &len) != 0 ||
-        connect(s, (struct sockaddr *)&sin, len) != 0 ||
-        ioctlsocket(s, FIONBIO, &nonblocking) != 0) {
-        int rc = xpr__wsa_error();
-        closesocket(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
 
 static int select_init(xpr_loop *loop, void **state)
 {
@@ -87,7 +64,7 @@ static int select_init(xpr_loop *loop, void **state)
     (void)loop;
     if (st == NULL)
         return XPR_ENOMEM;
-    rc = open_wake_socket(&st->wake);
+    rc = xpr__waker_open(&st->waker);
     if (rc != 0) {
         free(st);
         return rc;
@@ -102,7 +79,7 @@ static void select_free(void *state)
     size_t i;
     for (i = 0; i < 3; i++)
         free(st->sets[i]);
-    closesocket(st->wake);
+    xpr__waker_close(&st->waker);
     free(st->slots);
     free(st->table);
     free(st->fired.items);
@@ -211,6 +188,7 @@ static int select_wait(void *state, int timeout_ms,
     struct select_state *st = state;
     struct counted_set **sets = st->sets;
     struct timeval tv, *tvp = NULL;
+    SOCKET wake = (SOCKET)st->waker.ends[0];
     size_t i;
     int rc;
 
@@ -220,7 +198,7 @@ static int select_wait(void *state, int timeout_ms,
     if (rc != 0)
         return rc;
     sets[0]->fd_count = sets[1]->fd_count = sets[2]->fd_count = 0;
-    sets[0]->fd_array[sets[0]->fd_count++] = st->wake;
+    sets[0]->fd_array[sets[0]->fd_count++] = wake;
     for (i = 0; i < st->count; i++) {
         struct xpr__io *io = st->slots[i].io;
         SOCKET s = (SOCKET)io->sock;
@@ -251,9 +229,9 @@ static int select_wait(void *state, int timeout_ms,
     if (rc == 0)
         return 0;
     for (i = 0; i < sets[0]->fd_count; i++) {
-        if (sets[0]->fd_array[i] == st->wake) {
+        if (sets[0]->fd_array[i] == wake) {
             char buf[64];
-            while (recv(st->wake, buf, sizeof(buf), 0) > 0) {
+            while (recv(wake, buf, sizeof(buf), 0) > 0) {
             }
         }
     }
@@ -271,8 +249,7 @@ static int select_wait(void *state, int timeout_ms,
 static void select_wake(void *state)
 {
     struct select_state *st = state;
-    char one = 1;
-    send(st->wake, &one, 1, 0); /* a full buffer already means "awake" */
+    xpr__waker_wake(&st->waker);
 }
 
 const struct xpr_poller_ops xpr__select_poller = {
