@@ -24,9 +24,12 @@ xpr_loop *xpr_conn_loop(const xpr_conn *conn)
     return conn ? conn->loop : NULL;
 }
 
-int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len)
+/* One end of a connected conn's socket, as text: get is xpr__sock_peer
+ * or xpr__sock_local. */
+static int conn_address(const xpr_conn *conn, char *buf, size_t len,
+                        int (*get)(xpr_socket_t s, struct xpr__addr *out))
 {
-    struct xpr__addr peer;
+    struct xpr__addr addr;
     int rc;
     if (conn == NULL || buf == NULL)
         return XPR_EINVAL;
@@ -34,22 +37,18 @@ int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len)
         return XPR_ECLOSED;
     if (!conn->connected)
         return XPR_EAGAIN;
-    rc = xpr__sock_peer(conn->sock, &peer);
-    return rc != 0 ? rc : xpr__addr_format(&peer, buf, len);
+    rc = get(conn->sock, &addr);
+    return rc != 0 ? rc : xpr__addr_format(&addr, buf, len);
+}
+
+int xpr_conn_peer_address(const xpr_conn *conn, char *buf, size_t len)
+{
+    return conn_address(conn, buf, len, xpr__sock_peer);
 }
 
 int xpr_conn_local_address(const xpr_conn *conn, char *buf, size_t len)
 {
-    struct xpr__addr local;
-    int rc;
-    if (conn == NULL || buf == NULL)
-        return XPR_EINVAL;
-    if (conn->state >= XPR__CONN_ENDING)
-        return XPR_ECLOSED;
-    if (!conn->connected)
-        return XPR_EAGAIN;
-    rc = xpr__sock_local(conn->sock, &local);
-    return rc != 0 ? rc : xpr__addr_format(&local, buf, len);
+    return conn_address(conn, buf, len, xpr__sock_local);
 }
 
 int xpr_conn_socket(const xpr_conn *conn, xpr_os_socket *out)

@@ -33,8 +33,7 @@
 #define DEFAULT_SEND_QUEUE (256u * 1024u)
 #define DEFAULT_RECVS_POSTED 4
 
-/* 0, or what a call on u must return. */
-static int usable(const xpr_udp *u)
+int xpr__udp_usable(const xpr_udp *u)
 {
     int rc;
     if (u == NULL)
@@ -133,7 +132,7 @@ int xpr_udp_connect(xpr_udp *udp, const char *address)
 {
     struct sockaddr_storage ss;
     struct xpr__addr peer;
-    int rc = usable(udp);
+    int rc = xpr__udp_usable(udp);
     if (rc == 0)
         rc = parse_peer(udp, address, &peer);
     if (rc != 0)
@@ -149,7 +148,7 @@ int xpr_udp_send(xpr_udp *udp, const char *to, const void *p, size_t n)
 {
     struct xpr__addr dest;
     size_t max;
-    int rc = usable(udp);
+    int rc = xpr__udp_usable(udp);
     if (rc != 0)
         return rc;
     if ((p == NULL && n > 0) || (to == NULL) != (udp->connected != 0))
@@ -215,7 +214,7 @@ static void begin_close(xpr_udp *u, int err)
 
 int xpr_udp_close(xpr_udp *udp)
 {
-    int rc = usable(udp);
+    int rc = xpr__udp_usable(udp);
     if (rc != 0)
         return rc;
     begin_close(udp, 0);

@@ -58,6 +58,10 @@ struct xpr__udp_ops {
     int (*watch)(xpr_udp *u, struct xpr__io *io, unsigned mask);
 };
 
+/* 0, or what a public call on u returns: XPR_EINVAL (NULL), XPR_ETHREAD,
+ * XPR_ECLOSED (closing). */
+int xpr__udp_usable(const xpr_udp *u);
+
 /* The readiness transport (portable/udp_ready.c) over the loop's poller,
  * and its operations for transports that only watch differently. */
 struct xpr__udp_dgram { /* a queued datagram */

@@ -11,17 +11,6 @@
 #include "sock.h"
 #include "udp.h"
 
-static int usable(const xpr_udp *u)
-{
-    int rc;
-    if (u == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(u->loop);
-    if (rc != 0)
-        return rc;
-    return u->closing ? XPR_ECLOSED : 0;
-}
-
 static int set_int(const xpr_udp *u, int level, int name, int value)
 {
     if (setsockopt(u->sock, level, name, (const char *)&value, sizeof(value)) !=
@@ -32,13 +21,13 @@ static int set_int(const xpr_udp *u, int level, int name, int value)
 
 int xpr_udp_set_broadcast(xpr_udp *udp, int on)
 {
-    int rc = usable(udp);
+    int rc = xpr__udp_usable(udp);
     return rc != 0 ? rc : set_int(udp, SOL_SOCKET, SO_BROADCAST, on ? 1 : 0);
 }
 
 int xpr_udp_set_multicast_loop(xpr_udp *udp, int on)
 {
-    int rc = usable(udp);
+    int rc = xpr__udp_usable(udp);
     if (rc != 0)
         return rc;
     if (udp->bound.family == XPR__AF_INET)
@@ -48,7 +37,7 @@ int xpr_udp_set_multicast_loop(xpr_udp *udp, int on)
 
 int xpr_udp_set_multicast_ttl(xpr_udp *udp, int ttl)
 {
-    int rc = usable(udp);
+    int rc = xpr__udp_usable(udp);
     if (rc != 0)
         return rc;
     if (ttl < 0 || ttl > 255)
@@ -77,7 +66,7 @@ int xpr_udp_set_membership(xpr_udp *udp, const char *group, const char *iface,
                            int join)
 {
     struct xpr__addr g, i;
-    int rc = usable(udp);
+    int rc = xpr__udp_usable(udp);
     if (rc != 0)
         return rc;
     if (group == NULL || parse_host(group, &g) != 0 ||
