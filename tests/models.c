@@ -345,6 +345,7 @@ struct waiting_run {
     xpr_listener *listener;
     char address[XPR_ADDRSTRLEN];
     xpr_conn *client;
+    int client_opened; /* its on_open ran (and paused it) */
     int resumed;
     uint64_t received;
     unsigned eofs, closes, server_closes;
@@ -363,6 +364,21 @@ static void waiting_server_open(xpr_conn *conn)
     callback_leave();
 }
 
+/* The server is closed (its bytes and FIN are in the client's socket) and
+ * the client's on_open has paused it: the client reads them now. With
+ * several workers the server may close before the client's connect is
+ * handled, so whichever of the two comes last resumes. */
+static void waiting_resume(struct waiting_run *run)
+{
+    struct xpr_completion_stats st;
+    CHECK(!run->resumed);
+    CHECK_EQ(run->received, 0);
+    if (CHECK_EQ(test_completion_stats(run->loop, &st), 0))
+        run->inline_before = st.inline_completions;
+    run->resumed = 1;
+    CHECK_EQ(xpr_conn_resume_reading(run->client), 0);
+}
+
 static void waiting_on_close(xpr_conn *conn, int err)
 {
     struct waiting_run *run = xpr_conn_userdata(conn);
@@ -370,14 +386,9 @@ static void waiting_on_close(xpr_conn *conn, int err)
     callback_enter();
     CHECK_EQ(err, 0);
     if (conn != run->client) {
-        /* its bytes and FIN are in the client's socket: read them now */
         run->server_closes++;
-        CHECK(!run->resumed);
-        CHECK_EQ(run->received, 0);
-        if (CHECK_EQ(test_completion_stats(run->loop, &st), 0))
-            run->inline_before = st.inline_completions;
-        run->resumed = 1;
-        CHECK_EQ(xpr_conn_resume_reading(run->client), 0);
+        if (run->client_opened)
+            waiting_resume(run);
     }
     if (++run->closes == 2) {
         if (CHECK_EQ(test_completion_stats(run->loop, &st), 0))
@@ -390,8 +401,12 @@ static void waiting_on_close(xpr_conn *conn, int err)
 
 static void waiting_client_open(xpr_conn *conn)
 {
+    struct waiting_run *run = xpr_conn_userdata(conn);
     callback_enter();
     CHECK_EQ(xpr_conn_pause_reading(conn), 0);
+    run->client_opened = 1;
+    if (run->server_closes == 1)
+        waiting_resume(run);
     callback_leave();
 }
 
