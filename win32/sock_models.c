@@ -79,31 +79,48 @@ int xpr__sock_is_open(xpr_socket_t s)
                0; /* quirk 4 */
 }
 
-unsigned xpr__sock_ready_now(xpr_socket_t s, unsigned want)
+/* One select() of s for want (XPR__IO_*), and of wake's read side unless
+ * it is INVALID_SOCKET (then 0, the wake consumed). What holds, or 0. */
+static unsigned select_one(SOCKET s, unsigned want, SOCKET wake,
+                           struct timeval *timeout)
 {
     fd_set readable, writable, failed;
-    struct timeval now = {0, 0};
+    int writing = (want & XPR__IO_WRITE) != 0;
     unsigned got = 0;
     FD_ZERO(&readable);
     FD_ZERO(&writable);
     FD_ZERO(&failed);
+    if (wake != INVALID_SOCKET)
+        FD_SET(wake, &readable);
     if (want & XPR__IO_READ)
-        FD_SET((SOCKET)s, &readable);
-    if (want & XPR__IO_WRITE) {
-        FD_SET((SOCKET)s, &writable);
-        FD_SET((SOCKET)s, &failed);
+        FD_SET(s, &readable);
+    if (writing) {
+        FD_SET(s, &writable);
+        FD_SET(s, &failed);
     }
-    if (select(0, (want & XPR__IO_READ) ? &readable : NULL,
-               (want & XPR__IO_WRITE) ? &writable : NULL,
-               (want & XPR__IO_WRITE) ? &failed : NULL, &now) <= 0)
+    if (select(0, readable.fd_count != 0 ? &readable : NULL,
+               writing ? &writable : NULL, writing ? &failed : NULL,
+               timeout) <= 0)
         return 0;
-    if (FD_ISSET((SOCKET)s, &readable))
+    if (wake != INVALID_SOCKET && FD_ISSET(wake, &readable)) {
+        char buf[64];
+        while (recv(wake, buf, sizeof(buf), 0) > 0) {
+        }
+        return 0;
+    }
+    if (FD_ISSET(s, &readable))
         got |= XPR__IO_READ;
-    if (FD_ISSET((SOCKET)s, &writable))
+    if (FD_ISSET(s, &writable))
         got |= XPR__IO_WRITE;
-    if (FD_ISSET((SOCKET)s, &failed))
+    if (FD_ISSET(s, &failed))
         got |= XPR__IO_ERROR;
     return got;
+}
+
+unsigned xpr__sock_ready_now(xpr_socket_t s, unsigned want)
+{
+    struct timeval now = {0, 0};
+    return select_one((SOCKET)s, want, INVALID_SOCKET, &now);
 }
 
 int xpr__sock_pending_error(xpr_socket_t s)
@@ -152,33 +169,5 @@ void xpr__waker_wake(struct xpr__waker *w)
 
 unsigned xpr__sock_wait(xpr_socket_t s, unsigned want, struct xpr__waker *waker)
 {
-    fd_set readable, writable, failed;
-    SOCKET wake = (SOCKET)waker->ends[0];
-    unsigned got = 0;
-    FD_ZERO(&readable);
-    FD_ZERO(&writable);
-    FD_ZERO(&failed);
-    FD_SET(wake, &readable);
-    if (want & XPR__IO_READ)
-        FD_SET((SOCKET)s, &readable);
-    if (want & XPR__IO_WRITE) {
-        FD_SET((SOCKET)s, &writable);
-        FD_SET((SOCKET)s, &failed);
-    }
-    if (select(0, &readable, (want & XPR__IO_WRITE) ? &writable : NULL,
-               (want & XPR__IO_WRITE) ? &failed : NULL, NULL) <= 0)
-        return 0;
-    if (FD_ISSET(wake, &readable)) {
-        char buf[64];
-        while (recv(wake, buf, sizeof(buf), 0) > 0) {
-        }
-        return 0;
-    }
-    if (FD_ISSET((SOCKET)s, &readable))
-        got |= XPR__IO_READ;
-    if (FD_ISSET((SOCKET)s, &writable))
-        got |= XPR__IO_WRITE;
-    if (FD_ISSET((SOCKET)s, &failed))
-        got |= XPR__IO_ERROR;
-    return got;
+    return select_one((SOCKET)s, want, (SOCKET)waker->ends[0], NULL);
 }
