@@ -41,7 +41,7 @@ struct compare_row {
     struct stats_record after;  /* just after it */
     struct bench_result load;
     double cpu_percent; /* server CPU over the load phase, % of one CPU */
-    uint64_t threads, handles; /* the most seen while connections were held */
+    uint64_t threads, handles; /* the most seen in the run */
 };
 
 /* Measures one back end into row (row->backend set; the rest zero): starts

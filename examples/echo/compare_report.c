@@ -98,8 +98,11 @@ static void put_row(FILE *f, const struct compare_row *r)
              r->load.seconds > 0 ? (double)r->load.bytes / r->load.seconds / 1e6
                                  : NAN,
              2, "");
-    fprintf(f, " | %" PRIu64 " / %" PRIu64 " | ", r->load.p50_us,
-            r->load.p99_us);
+    if (r->load.measured)
+        fprintf(f, " | %" PRIu64 " / %" PRIu64 " | ", r->load.p50_us,
+                r->load.p99_us);
+    else
+        fputs(" | ? / ? | ", f);
     if (r->error[0] != '\0')
         put_cell_text(f, r->error);
     else if (r->note[0] != '\0')
@@ -132,10 +135,11 @@ static void put_table(FILE *f, const struct compare_settings *s,
           f);
     for (i = 0; i < count; i++)
         put_row(f, &rows[i]);
-    fputs("\nheld: open on both sides once the server caught up; memory and "
-          "handles with them open, as the server reports itself (--stats-file);"
-          " per idle conn: (memory held - memory before the ramp) / held; "
-          "server CPU: its CPU time over the load phase, % of one CPU.\n",
+    fputs("\nheld: open on both sides once the server caught up; memory with "
+          "them open, as the server reports itself (--stats-file); per idle "
+          "conn: (memory held - memory before the ramp) / held; threads and "
+          "handles: the most the server reported; server CPU: its CPU time "
+          "over the load phase, % of one CPU.\n",
           f);
 }
 

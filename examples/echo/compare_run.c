@@ -5,6 +5,7 @@
  * are skipped; the server is stopped and the client's connections reset
  * whatever happened.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +49,7 @@ struct compare {
     uint64_t want_seq; /* fresh_stats: a line after this one */
     struct stats_record latest;
     int stats_broken;
+    int stats_errno; /* the last failed open of the stats file, or 0 */
 };
 
 static void progress(const struct compare *c, const char *fmt, ...)
@@ -80,16 +82,31 @@ static void fail(struct compare *c, const char *fmt, ...)
     progress(c, "error: %s", c->row->error);
 }
 
+/* The most threads and handles seen in any stats line of the run. */
+static void note_peaks(struct compare_row *row, const struct stats_record *r)
+{
+    if (r->os.threads != OS_STATS_UNKNOWN &&
+        (row->threads == OS_STATS_UNKNOWN || r->os.threads > row->threads))
+        row->threads = r->os.threads;
+    if (r->os.handles != OS_STATS_UNKNOWN &&
+        (row->handles == OS_STATS_UNKNOWN || r->os.handles > row->handles))
+        row->handles = r->os.handles;
+}
+
 /* Reads the server's last stats line into c->latest. 1 if there is one. */
 static int read_stats(struct compare *c)
 {
     int rc = stats_file_latest(c->stats_path, &c->latest);
 
+    c->stats_errno = rc == STATS_FILE_UNREADABLE ? errno : 0;
     if (rc == STATS_FILE_MALFORMED) {
         c->stats_broken = 1;
         return 0;
     }
-    return rc == STATS_FILE_OK;
+    if (rc != STATS_FILE_OK)
+        return 0;
+    note_peaks(c->row, &c->latest);
+    return 1;
 }
 
 static int server_gone(struct compare *c)
@@ -193,6 +210,9 @@ static int take_stats(struct compare *c, struct stats_record *out)
             fail_server_ended(c);
         if (c->stats_broken)
             fail(c, "malformed line in the stats file");
+        else if (c->stats_errno != 0)
+            fail(c, "this process could not open the stats file for %d s: %s",
+                 STATS_WAIT_MS / 1000, strerror(c->stats_errno));
         else
             fail(c,
                  "the server wrote no stats line for %d s (its loop ran "
@@ -204,15 +224,6 @@ static int take_stats(struct compare *c, struct stats_record *out)
     return 0;
 }
 
-static void note_peaks(struct compare_row *row, const struct stats_record *r)
-{
-    if (r->os.threads != OS_STATS_UNKNOWN &&
-        (row->threads == OS_STATS_UNKNOWN || r->os.threads > row->threads))
-        row->threads = r->os.threads;
-    if (r->os.handles != OS_STATS_UNKNOWN &&
-        (row->handles == OS_STATS_UNKNOWN || r->os.handles > row->handles))
-        row->handles = r->os.handles;
-}
 
 const char *compare_backend_name(const char *row_backend, const char **method)
 {
@@ -364,6 +375,7 @@ static int settle(struct compare *c)
 {
     struct compare_row *row = c->row;
     uint64_t start = clock_now_us(), open, before;
+    int taken;
 
     c->want_seq = c->latest.seq;
     do {
@@ -372,11 +384,19 @@ static int settle(struct compare *c)
             break;
     } while (c->latest.conns > before && !server_gone(c) &&
              clock_now_us() - start < (uint64_t)(c->s.ramp_limit * 1e6));
-    if (take_stats(c, &row->loaded) != 0)
-        return -1;
+    taken = take_stats(c, &row->loaded);
+    if (taken != 0) {
+        /* No fresh line (a server that stopped reporting, or a file this
+         * process can no longer open): the row shows what the server last
+         * reported, beside the error. */
+        if (c->latest.seq <= row->idle.seq)
+            return -1;
+        row->loaded = c->latest;
+    }
     open = ramp_open(c->ramp);
     row->held = open < row->loaded.conns ? open : row->loaded.conns;
-    note_peaks(row, &row->loaded);
+    if (taken != 0)
+        return -1;
     progress(c,
              "held %" PRIu64 " of %" PRIu64
              " attempted (%s); server RSS %.1f MiB",
@@ -428,8 +448,6 @@ static void run_load(struct compare *c)
     bench_free(b);
     if (take_stats(c, &row->after) != 0)
         return;
-    note_peaks(row, &row->before);
-    note_peaks(row, &row->after);
     dt = (double)(row->after.t_us - row->before.t_us);
     if (row->after.os.cpu_us != OS_STATS_UNKNOWN && dt > 0)
         row->cpu_percent =
@@ -481,7 +499,6 @@ static void run_client(struct compare *c)
         fail(c, "out of memory");
     } else {
         c->row->idle = c->latest;
-        note_peaks(c->row, &c->row->idle);
         progress(c, "server on %s; ramp to %" PRIu64 " connections", c->address,
                  c->s.target);
         run_ramp(c);

@@ -1,4 +1,5 @@
 /* Writing and reading the lines of xpr-echo server --stats-file. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,7 @@ int stats_file_latest(const char *path, struct stats_record *out)
     int rc;
 
     if (f == NULL)
-        return STATS_FILE_EMPTY;
+        return errno == ENOENT ? STATS_FILE_EMPTY : STATS_FILE_UNREADABLE;
     if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
         (unsigned long)size > MAX_FILE_BYTES || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);

@@ -31,12 +31,18 @@ struct stats_record {
 /* Appends rec as one line to f and flushes it. 0 or -1. */
 int stats_file_append(FILE *f, const struct stats_record *rec);
 
-enum { STATS_FILE_OK = 0, STATS_FILE_EMPTY = 1, STATS_FILE_MALFORMED = -1 };
+enum {
+    STATS_FILE_OK = 0,
+    STATS_FILE_EMPTY = 1,
+    STATS_FILE_UNREADABLE = 2,
+    STATS_FILE_MALFORMED = -1
+};
 
 /*
  * Reads the last complete line of the file at path into out. Returns
  * STATS_FILE_OK, STATS_FILE_EMPTY when the file is missing or holds no
- * complete line yet, or STATS_FILE_MALFORMED when the last line is not a
+ * complete line yet, STATS_FILE_UNREADABLE when it cannot be opened for
+ * another reason (errno says which), or STATS_FILE_MALFORMED when the last line is not a
  * stats line.
  */
 int stats_file_latest(const char *path, struct stats_record *out);
