@@ -204,6 +204,28 @@ int test_completion_stats(xpr_loop *loop, struct xpr_completion_stats *st)
     return rc;
 }
 
+/* The deadline's failure says what the loop still held: what the test
+ * waited for that never ended. */
+static void fail_deadline(xpr_loop *loop, uint64_t deadline_ms)
+{
+    struct xpr_loop_stats st;
+    struct xpr_completion_stats cs;
+
+    if (xpr_loop_stats(loop, &st) != 0 || test_completion_stats(loop, &cs) != 0)
+        fail_msg("deadline of %llu ms passed before the test ended",
+                 (unsigned long long)deadline_ms);
+    fail_msg("deadline of %llu ms passed before the test ended (the loop "
+             "holds %llu conns, %llu listeners, %llu timers, %llu queued "
+             "bytes, %llu posts, %llu posted operations)",
+             (unsigned long long)deadline_ms,
+             (unsigned long long)st.live_connections,
+             (unsigned long long)st.live_listeners,
+             (unsigned long long)st.active_timers,
+             (unsigned long long)st.queued_write_bytes,
+             (unsigned long long)st.pending_posts,
+             (unsigned long long)cs.pending_operations);
+}
+
 void tloop_run(xpr_loop *loop, uint64_t deadline_ms)
 {
     int rc;
@@ -226,8 +248,7 @@ void tloop_run(xpr_loop *loop, uint64_t deadline_ms)
             fail_msg("%s%s", harness.first_failure,
                      passed ? " (then the deadline passed)" : "");
         }
-        fail_msg("deadline of %llu ms passed before the test ended",
-                 (unsigned long long)deadline_ms);
+        fail_deadline(loop, deadline_ms);
     }
 }
 

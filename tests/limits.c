@@ -5,9 +5,11 @@
 #include "common.h"
 #include "platform.h"
 
-#define IDLE_MS 150u
+/* A feed stalled for IDLE_MS - FEED_EVERY_MS (a loaded machine, Wine's
+ * scheduling) would let the fed conn time out: the margin is wide. */
+#define IDLE_MS 400u
 #define FEED_EVERY_MS 40u
-#define FEED_BYTES 6u /* fed for 240 ms > IDLE_MS */
+#define FEED_BYTES 12u /* fed for 480 ms > IDLE_MS */
 
 /* ---- idle timeout: on_close(XPR_ETIMEDOUT) after silence, reset by data */
 
