@@ -156,7 +156,7 @@ static int open_device(struct xpr__completion_loop *engine)
                             FILE_OPEN_DISPOSITION, 0, NULL, 0);
     if (status != 0)
         return status_error(status);
-    rc = engine->harvester->associate(engine, (SOCKET)h);
+    rc = xpr__harvester_associate(engine, (SOCKET)h);
     if (rc != 0) {
         CloseHandle(h);
         return rc;
@@ -187,12 +187,10 @@ static int post_poll(struct xpr__afd_watch *aw, unsigned events)
 {
     struct xpr__completion_loop *engine = xpr__completion_of(aw->base.loop);
     struct afd_poll_info *info;
-    struct xpr__op *op = xpr__op_get(engine, 0);
+    struct xpr__op *op = xpr__op_get(engine, 0, XPR__OP_POLL, aw);
     int rc, ok;
     if (op == NULL)
         return XPR_ENOMEM;
-    op->kind = XPR__OP_POLL;
-    op->owner = aw;
     info = (struct afd_poll_info *)(void *)op->buf;
     info->timeout.QuadPart = INT64_MAX;
     info->handle_count = 1;

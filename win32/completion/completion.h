@@ -163,8 +163,10 @@ struct xpr__afd_watch {
  * How completions are reaped: one table per harvester, exported by its
  * file. Every hook runs on the loop's thread (with workers, under the run
  * lock) except wait_and_reap's wait and wake.
- *   init / free      the harvester's state in engine->harvester_state;
- *   associate        a new socket joins (iocp: CreateIoCompletionPort);
+ *   init / free      the harvester's state in engine->harvester_state
+ *                    (state_size bytes, zeroed; the engine frees them);
+ *   associate        NULL, or a new socket joins (iocp:
+ *                    CreateIoCompletionPort);
  *   wait_and_reap    waits up to timeout_ms (-1 = no limit) and appends
  *                    each finished op to the completed queue with
  *                    xpr__op_reaped;
@@ -177,8 +179,8 @@ struct xpr__afd_watch {
  *                    an op done at once is not tracked, and the engine
  *                    queues it itself;
  *   workers          several threads may run the loop (only with a port);
- *   lends_events     each op gets an event object right before it is
- *                    posted (arm: 0 or an error, the op is then not
+ *   arm              NULL, or each op gets an event object right before it
+ *                    is posted (arm: 0 or an error, the op is then not
  *                    posted), the harvester tracks it while it is pending
  *                    (track_pending), and takes it back when the op returns
  *                    to the pool (disarm);
@@ -187,6 +189,7 @@ struct xpr__afd_watch {
  */
 struct xpr__harvester_ops {
     const char *name;
+    size_t state_size;
     int (*init)(struct xpr__completion_loop *engine);
     void (*free)(struct xpr__completion_loop *engine);
     int (*associate)(struct xpr__completion_loop *engine, SOCKET s);
@@ -194,7 +197,6 @@ struct xpr__harvester_ops {
     void (*wake)(struct xpr__completion_loop *engine);
     unsigned char port;
     unsigned char workers;
-    unsigned char lends_events;
     int (*arm)(struct xpr__completion_loop *engine, struct xpr__op *op);
     void (*track_pending)(struct xpr__completion_loop *engine,
                           struct xpr__op *op);
@@ -219,8 +221,10 @@ struct xpr__completion_loop {
     unsigned warm_reads; /* buffered reads of zero-byte mode posted */
     unsigned pool_free_max;
     size_t buf_size;
-    struct xpr__op *pool_small, *pool_large;
-    unsigned pool_small_count, pool_large_count;
+    struct xpr__op_pool {
+        struct xpr__op *head;
+        unsigned count;
+    } pools[2]; /* small ops, and large ones (buf_size bytes) */
     struct xpr__op *completed_head, *completed_tail; /* the one queue */
     unsigned looks_skipped; /* rounds in a row that did not look (engine.c) */
     unsigned char last_look_empty; /* the last look reaped nothing */
@@ -263,8 +267,38 @@ void xpr__op_reaped(struct xpr__completion_loop *engine, OVERLAPPED *ov,
 /* The loop an op belongs to, whatever its owner. */
 xpr_loop *xpr__op_loop(const struct xpr__op *op);
 
-struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large);
+/* An op of kind for owner: from a pool (small, or large: buf_size bytes),
+ * or of its own size (cap bytes; UDP ops); xpr__op_put pools or frees it. */
+struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large,
+                            unsigned kind, void *owner);
+struct xpr__op *xpr__op_new(size_t cap, unsigned kind, void *owner);
 void xpr__op_put(struct xpr__completion_loop *engine, struct xpr__op *op);
+/* Counts op as pending on its owner and in the stats (sign 1), or takes
+ * that back (sign -1). */
+void xpr__op_count(struct xpr__completion_loop *engine, struct xpr__op *op,
+                   unsigned *owner_pending, int sign);
+/* Counts an op that is not posted (KICK, UDP_POST, an adopted conn's
+ * CONNECT) and queues it as completed. */
+void xpr__op_queue(struct xpr__completion_loop *engine, struct xpr__op *op,
+                   unsigned *owner_pending);
+/* After the system took op: whether the engine queues its outcome itself
+ * (engine.c, "Done at once"). */
+int xpr__op_done_here(const struct xpr__completion_loop *engine,
+                      const struct xpr__op *op, int skip);
+/* op is pending: the harvester that lends events tracks it. */
+static inline void xpr__op_track(struct xpr__completion_loop *engine,
+                                 struct xpr__op *op)
+{
+    if (engine->harvester->track_pending != NULL)
+        engine->harvester->track_pending(engine, op);
+}
+static inline int xpr__harvester_associate(struct xpr__completion_loop *engine,
+                                           SOCKET s)
+{
+    return engine->harvester->associate
+               ? engine->harvester->associate(engine, s)
+               : 0;
+}
 /* Right before an op is posted: lends it an event if the harvester wants
  * one. 0 or an error (the op is then not posted; the caller releases it). */
 int xpr__op_arm(struct xpr__completion_loop *engine, struct xpr__op *op);

@@ -78,13 +78,10 @@
  *    refuses a second one). It was connected without ConnectEx, so no
  *    SO_UPDATE_CONNECT_CONTEXT.
  */
-#include "alloc.h"
 #include "completion.h"
 #include "fault.h"
 
-#include <assert.h>
 #include <mstcpip.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "sock.h"
@@ -159,12 +156,10 @@ static int reading_wanted(struct xpr__completion_conn *conn)
 static int post_one_read(struct xpr__completion_conn *conn, int large)
 {
     struct xpr__completion_loop *engine = engine_of(conn);
-    struct xpr__op *op = xpr__op_get(engine, large);
+    struct xpr__op *op = xpr__op_get(engine, large, XPR__OP_READ, conn);
     int rc;
     if (op == NULL)
         return XPR_ENOMEM;
-    op->kind = XPR__OP_READ;
-    op->owner = conn;
     op->seq = conn->read_seq_next++;
     op->warm =
         (unsigned char)(large && engine->read_mode == XPR_READ_ZERO_BYTE);
@@ -274,6 +269,16 @@ static void deliver_parked(struct xpr__completion_conn *conn)
     }
 }
 
+/* Delivers what is parked, then posts the reads the conn lacks. */
+static void resume(struct xpr__completion_conn *conn)
+{
+    if (xpr__conn_done(&conn->base))
+        return;
+    deliver_parked(conn);
+    if (!xpr__conn_done(&conn->base))
+        post_reads(conn);
+}
+
 static void park(struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     struct xpr__op **at = &conn->parked;
@@ -300,9 +305,7 @@ void xpr__completion_read_done(struct xpr__completion_conn *conn,
     if (op->large) {
         conn->read_warm = (unsigned char)(soon && op->bytes > 0);
         park(conn, op);
-        deliver_parked(conn);
-        if (!xpr__conn_done(c))
-            post_reads(conn);
+        resume(conn);
         return;
     }
     conn->read_seq_deliver = op->seq + 1; /* one read at a time here */
@@ -326,7 +329,7 @@ long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
     size_t run = 0, used = 0; /* next byte: bases[run] + used */
     size_t taken = 0;
     while (run < runs && conn->sends_in_flight < engine->max_sends) {
-        struct xpr__op *op = xpr__op_get(engine, 0);
+        struct xpr__op *op = xpr__op_get(engine, 0, XPR__OP_WRITE, conn);
         WSABUF *bufs;
         DWORD count = 0;
         size_t len = 0;
@@ -348,8 +351,6 @@ long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
                 used = 0;
             }
         }
-        op->kind = XPR__OP_WRITE;
-        op->owner = conn;
         op->bufs = bufs;
         op->nbufs = count;
         op->len = len;
@@ -427,7 +428,7 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
     if (rc != 0)
         return rc;
     s = (SOCKET)opened;
-    op = xpr__op_get(engine, 0);
+    op = xpr__op_get(engine, 0, XPR__OP_CONNECT, conn);
     if (op == NULL)
         rc = XPR_ENOMEM;
     else if (!bound) /* else bound to xpr_connect_ex's local address */
@@ -437,11 +438,8 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
     if (rc == 0)
         rc = xpr__completion_associate(engine, s, addr->family,
                                        &conn->skip_on_success);
-    if (rc == 0) {
-        op->kind = XPR__OP_CONNECT;
-        op->owner = conn;
+    if (rc == 0)
         rc = xpr__op_arm(engine, op);
-    }
     if (rc != 0) {
         closesocket(s);
         if (op != NULL)
@@ -475,7 +473,7 @@ int xpr__completion_conn_adopt(xpr_conn *c)
     int rc = xpr__sock_local(c->sock, &local);
     if (rc != 0)
         return rc;
-    op = xpr__op_get(engine, 0);
+    op = xpr__op_get(engine, 0, XPR__OP_CONNECT, conn);
     if (op == NULL)
         return XPR_ENOMEM;
     rc = xpr__completion_associate(engine, (SOCKET)c->sock, local.family,
@@ -485,11 +483,7 @@ int xpr__completion_conn_adopt(xpr_conn *c)
         return rc;
     }
     conn->adopted = 1;
-    op->kind = XPR__OP_CONNECT;
-    op->owner = conn;
-    conn->pending++;
-    engine->pending[XPR__OP_CONNECT]++;
-    xpr__op_complete(engine, op, 0, 0);
+    xpr__op_queue(engine, op, &conn->pending);
     return 0;
 }
 
@@ -537,7 +531,6 @@ void xpr__completion_conn_accepted(xpr_listener *l,
                                    struct xpr__completion_conn *conn,
                                    struct xpr__op *first)
 {
-    xpr_conn *c = &conn->base;
     if (first != NULL) { /* item 9 */
         first->kind = XPR__OP_READ;
         first->owner = conn;
@@ -545,12 +538,8 @@ void xpr__completion_conn_accepted(xpr_listener *l,
         first->seq = conn->read_seq_next++;
         park(conn, first);
     }
-    xpr__listener_conn_opened(l, c);
-    if (xpr__conn_done(c))
-        return;
-    deliver_parked(conn);
-    if (!xpr__conn_done(c))
-        post_reads(conn);
+    xpr__listener_conn_opened(l, &conn->base);
+    resume(conn);
 }
 
 /* ---- reading back on ---- */
@@ -560,11 +549,7 @@ void xpr__completion_kick_done(struct xpr__completion_conn *conn,
 {
     conn->kicked = 0;
     xpr__op_put(engine_of(conn), op);
-    if (!xpr__conn_done(&conn->base)) {
-        deliver_parked(conn);
-        if (!xpr__conn_done(&conn->base))
-            post_reads(conn);
-    }
+    resume(conn);
 }
 
 /* ---- the rest of the transport ---- */
@@ -580,15 +565,11 @@ int xpr__completion_conn_set_reading(xpr_conn *c, int on)
     struct xpr__op *op;
     if (!on || conn->kicked)
         return 0;
-    op = xpr__op_get(engine, 0);
+    op = xpr__op_get(engine, 0, XPR__OP_KICK, conn);
     if (op == NULL)
         return XPR_ENOMEM;
-    op->kind = XPR__OP_KICK;
-    op->owner = conn;
     conn->kicked = 1;
-    conn->pending++;
-    engine->pending[XPR__OP_KICK]++;
-    xpr__op_complete(engine, op, 0, 0);
+    xpr__op_queue(engine, op, &conn->pending);
     return 0;
 }
 

@@ -69,49 +69,58 @@ static const struct xpr__harvester_ops *const harvesters[] = {
 
 /* ---- pools ---- */
 
-struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large)
+static struct xpr__op *op_init(struct xpr__op *op, size_t cap, unsigned kind,
+                               void *owner)
 {
-    struct xpr__op **pool = large ? &engine->pool_large : &engine->pool_small;
-    unsigned *count =
-        large ? &engine->pool_large_count : &engine->pool_small_count;
-    size_t cap = large ? engine->buf_size : SMALL_CAP;
-    struct xpr__op *op = *pool;
-    if (op != NULL) {
-        *pool = op->next;
-        (*count)--;
-    } else {
-        op = xpr__malloc(sizeof(*op) + cap);
-        if (op == NULL)
-            return NULL;
-    }
+    if (op == NULL)
+        return NULL;
     memset(op, 0, sizeof(*op));
-    op->large = (unsigned char)large;
+    op->kind = (unsigned char)kind;
+    op->owner = owner;
     op->cap = cap;
     op->accept_sock = INVALID_SOCKET;
     return op;
 }
 
+struct xpr__op *xpr__op_new(size_t cap, unsigned kind, void *owner)
+{
+    return op_init(xpr__malloc(sizeof(struct xpr__op) + cap), cap, kind, owner);
+}
+
+struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large,
+                            unsigned kind, void *owner)
+{
+    struct xpr__op_pool *pool = &engine->pools[large != 0];
+    size_t cap = large ? engine->buf_size : SMALL_CAP;
+    struct xpr__op *op = pool->head;
+    if (op != NULL) {
+        pool->head = op->next;
+        pool->count--;
+        op_init(op, cap, kind, owner);
+    } else if ((op = xpr__op_new(cap, kind, owner)) == NULL) {
+        return NULL;
+    }
+    op->large = (unsigned char)(large != 0);
+    return op;
+}
+
 void xpr__op_put(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
-    struct xpr__op **pool =
-        op->large ? &engine->pool_large : &engine->pool_small;
-    unsigned *count =
-        op->large ? &engine->pool_large_count : &engine->pool_small_count;
-    if (engine->harvester->lends_events)
+    struct xpr__op_pool *pool = &engine->pools[op->large];
+    if (engine->harvester->disarm != NULL)
         engine->harvester->disarm(engine, op);
-    if (*count >= engine->pool_free_max) {
-        free(op);
+    if (xpr__op_is_udp(op->kind) || pool->count >= engine->pool_free_max) {
+        free(op); /* UDP ops have their own sizes: never pooled */
         return;
     }
-    op->next = *pool;
-    *pool = op;
-    (*count)++;
+    op->next = pool->head;
+    pool->head = op;
+    pool->count++;
 }
 
 int xpr__op_arm(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
-    return engine->harvester->lends_events ? engine->harvester->arm(engine, op)
-                                           : 0;
+    return engine->harvester->arm ? engine->harvester->arm(engine, op) : 0;
 }
 
 static void pool_drain(struct xpr__op *op)
@@ -189,51 +198,47 @@ static size_t pinned_by(const struct xpr__op *op)
     return op->kind == XPR__OP_WRITE ? op->len : 0;
 }
 
-static void count_posted(struct xpr__completion_loop *engine,
-                         struct xpr__op *op, unsigned *owner_pending)
+void xpr__op_count(struct xpr__completion_loop *engine, struct xpr__op *op,
+                   unsigned *owner_pending, int sign)
 {
-    (*owner_pending)++;
-    engine->pending[op->kind]++;
-    engine->pinned_bytes += pinned_by(op);
+    *owner_pending += (unsigned)sign;
+    engine->pending[op->kind] += (uint64_t)(int64_t)sign;
+    engine->pinned_bytes += (uint64_t)(int64_t)sign * pinned_by(op);
 }
+
+void xpr__op_queue(struct xpr__completion_loop *engine, struct xpr__op *op,
+                   unsigned *owner_pending)
+{
+    xpr__op_count(engine, op, owner_pending, 1);
+    xpr__op_complete(engine, op, 0, 0);
+}
+
+static void (*const conn_handlers[])(struct xpr__completion_conn *conn,
+                                     struct xpr__op *op) = {
+    [XPR__OP_CONNECT] = xpr__completion_connect_done,
+    [XPR__OP_READ] = xpr__completion_read_done,
+    [XPR__OP_WRITE] = xpr__completion_write_done,
+    [XPR__OP_KICK] = xpr__completion_kick_done,
+};
 
 /* The one switch: every outcome is handled here, in queue order. */
 static void handle(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
     struct xpr__completion_conn *conn = op->owner;
     engine->pinned_bytes -= pinned_by(op);
-    if (xpr__op_is_udp(op->kind)) {
+    if (op->kind != XPR__OP_ACCEPT) /* a closed listener's are counted out */
         engine->pending[op->kind]--;
-        xpr__completion_udp_done(engine, op);
-        return;
-    }
-    if (op->kind == XPR__OP_POLL) { /* a watcher's (afd_poll.c) */
-        engine->pending[op->kind]--;
-        xpr__afd_poll_done(engine, op);
-        return;
-    }
-    if (op->kind != XPR__OP_ACCEPT) { /* a closed listener's are counted out */
-        engine->pending[op->kind]--;
-        conn->pending--;
-    }
-    switch (op->kind) {
-    case XPR__OP_ACCEPT:
+    if (op->kind == XPR__OP_ACCEPT) {
         xpr__completion_accept_done(engine, op);
-        return;
-    case XPR__OP_CONNECT:
-        xpr__completion_connect_done(conn, op);
-        break;
-    case XPR__OP_READ:
-        xpr__completion_read_done(conn, op);
-        break;
-    case XPR__OP_WRITE:
-        xpr__completion_write_done(conn, op);
-        break;
-    default: /* XPR__OP_KICK */
-        xpr__completion_kick_done(conn, op);
-        break;
+    } else if (op->kind == XPR__OP_POLL) { /* a watcher's (afd_poll.c) */
+        xpr__afd_poll_done(engine, op);
+    } else if (xpr__op_is_udp(op->kind)) {
+        xpr__completion_udp_done(engine, op);
+    } else {
+        conn->pending--;
+        conn_handlers[op->kind](conn, op);
+        xpr__completion_conn_settle(conn);
     }
-    xpr__completion_conn_settle(conn);
 }
 
 /* Handles the queue as it stands; what handling appends waits for the
@@ -251,10 +256,8 @@ static void handle_completed(struct xpr__completion_loop *engine)
 
 /* ---- posting ---- */
 
-/* After the system took an op: whether the engine queues its outcome
- * ("Done at once"). */
-static int done_here(const struct xpr__completion_loop *engine,
-                     const struct xpr__op *op, int skip)
+int xpr__op_done_here(const struct xpr__completion_loop *engine,
+                      const struct xpr__op *op, int skip)
 {
     if (engine->harvester->routine != NULL && xpr__op_has_routine(op->kind))
         return 0;
@@ -271,12 +274,12 @@ int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
             return xpr__error_from_os(err);
         }
     }
-    count_posted(engine, op, owner_pending);
-    if (ok && done_here(engine, op, skip)) {
+    xpr__op_count(engine, op, owner_pending, 1);
+    if (ok && xpr__op_done_here(engine, op, skip)) {
         engine->inline_completions++;
         xpr__op_complete(engine, op, (DWORD)op->ov.InternalHigh, 0);
-    } else if (!ok && engine->harvester->lends_events) {
-        engine->harvester->track_pending(engine, op);
+    } else if (!ok) {
+        xpr__op_track(engine, op);
     }
     return 0;
 }
@@ -301,7 +304,7 @@ int xpr__op_send_later(struct xpr__completion_loop *engine,
         xpr__op_put(engine, op);
         return rc;
     }
-    count_posted(engine, op, &conn->pending);
+    xpr__op_count(engine, op, &conn->pending, 1);
     xpr__op_append(&conn->outbox_head, &conn->outbox_tail, op);
     if (!conn->post_queued && !conn->posting) /* a poster requeues it */
         queue_post(engine, conn);
@@ -329,11 +332,10 @@ static int post_transfer(struct xpr__completion_loop *engine, SOCKET s,
     }
     err = rc == 0 ? 0 : WSAGetLastError();
     if (err == WSA_IO_PENDING) {
-        if (engine->harvester->lends_events)
-            engine->harvester->track_pending(engine, op); /* one worker */
+        xpr__op_track(engine, op); /* one worker */
         return 0;
     }
-    if (err == 0 && !done_here(engine, op, skip))
+    if (err == 0 && !xpr__op_done_here(engine, op, skip))
         return 0;
     op->os_error = err;
     return 1;
@@ -425,7 +427,7 @@ static int base_provider(struct xpr__completion_loop *engine, SOCKET s,
 int xpr__completion_associate(struct xpr__completion_loop *engine, SOCKET s,
                               int family, unsigned char *skip)
 {
-    int rc = engine->harvester->associate(engine, s);
+    int rc = xpr__harvester_associate(engine, s);
     *skip = 0;
     if (rc != 0)
         return rc;
@@ -538,8 +540,11 @@ static int completion_loop_init(xpr_loop *loop)
     wine_workarounds(engine);
     xpr__list_init(&engine->listeners);
     xpr__list_init(&engine->closed_listeners);
-    rc = engine->harvester->init(engine);
+    engine->harvester_state = xpr__calloc(1, engine->harvester->state_size);
+    rc = engine->harvester_state != NULL ? engine->harvester->init(engine)
+                                         : XPR_ENOMEM;
     if (rc != 0) {
+        free(engine->harvester_state);
         free(engine);
         return rc;
     }
@@ -607,8 +612,9 @@ static void completion_loop_free(xpr_loop *loop)
     }
     xpr__afd_close(engine);
     engine->harvester->free(engine);
-    pool_drain(engine->pool_small);
-    pool_drain(engine->pool_large);
+    pool_drain(engine->pools[0].head);
+    pool_drain(engine->pools[1].head);
+    free(engine->harvester_state);
     free(engine);
 }
 
@@ -632,9 +638,9 @@ static void completion_stats(xpr_loop *loop, struct xpr_completion_stats *st)
     st->inline_completions = engine->inline_completions;
     st->dequeue_calls = engine->dequeue_calls;
     st->dequeued_completions = engine->dequeued_completions;
-    st->pooled_buffers = engine->pool_large_count;
+    st->pooled_buffers = engine->pools[1].count;
     st->pooled_buffer_bytes =
-        (uint64_t)engine->pool_large_count * engine->buf_size;
+        (uint64_t)engine->pools[1].count * engine->buf_size;
     st->pinned_buffer_bytes = engine->pinned_bytes;
 }
 

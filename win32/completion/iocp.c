@@ -36,11 +36,8 @@
  *    (CreateIoCompletionPort) with ERROR_NOT_ENOUGH_MEMORY too: the engine
  *    then drops or ends that socket's conn.
  */
-#include "alloc.h"
 #include "completion.h"
 #include "fault.h"
-
-#include <stdlib.h>
 
 #define BATCH 128
 #define WAKE_KEY ((ULONG_PTR)1)
@@ -51,25 +48,16 @@ struct iocp_state {
 
 static int iocp_init(struct xpr__completion_loop *engine)
 {
-    struct iocp_state *st = xpr__calloc(1, sizeof(*st));
-    if (st == NULL)
-        return XPR_ENOMEM;
+    struct iocp_state *st = engine->harvester_state;
     st->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0,
                                       (DWORD)engine->loop->workers);
-    if (st->port == NULL) {
-        int rc = xpr__error_from_os((int)GetLastError());
-        free(st);
-        return rc;
-    }
-    engine->harvester_state = st;
-    return 0;
+    return st->port != NULL ? 0 : xpr__error_from_os((int)GetLastError());
 }
 
 static void iocp_free(struct xpr__completion_loop *engine)
 {
     struct iocp_state *st = engine->harvester_state;
     CloseHandle(st->port);
-    free(st);
 }
 
 static int iocp_associate(struct xpr__completion_loop *engine, SOCKET s)
@@ -127,6 +115,7 @@ static void iocp_wake(struct xpr__completion_loop *engine)
 
 const struct xpr__harvester_ops xpr__iocp_harvester = {
     .name = "iocp",
+    .state_size = sizeof(struct iocp_state),
     .init = iocp_init,
     .free = iocp_free,
     .associate = iocp_associate,
@@ -134,6 +123,4 @@ const struct xpr__harvester_ops xpr__iocp_harvester = {
     .wake = iocp_wake,
     .port = 1,
     .workers = 1,
-    .lends_events = 0,
-    .routine = NULL,
 };

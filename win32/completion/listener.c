@@ -219,7 +219,8 @@ void xpr__completion_listeners_reap(struct xpr__completion_loop *engine)
 static int post_accept(struct xpr__completion_loop *engine,
                        struct xpr__completion_listener *listener)
 {
-    struct xpr__op *op = xpr__op_get(engine, listener->with_data);
+    struct xpr__op *op =
+        xpr__op_get(engine, listener->with_data, XPR__OP_ACCEPT, listener);
     xpr_socket_t as;
     DWORD bytes = 0;
     BOOL ok;
@@ -231,8 +232,6 @@ static int post_accept(struct xpr__completion_loop *engine,
         xpr__op_put(engine, op);
         return rc;
     }
-    op->kind = XPR__OP_ACCEPT;
-    op->owner = listener;
     op->accept_sock = (SOCKET)as;
     rc = xpr__op_arm(engine, op);
     if (rc != 0) {

@@ -157,9 +157,7 @@ static void group_free(struct group *g)
 
 static int overlapped_init(struct xpr__completion_loop *engine)
 {
-    struct overlapped_state *st = xpr__calloc(1, sizeof(*st));
-    if (st == NULL)
-        return XPR_ENOMEM;
+    struct overlapped_state *st = engine->harvester_state;
     st->wake = CreateEventW(NULL, FALSE, FALSE, NULL);
     st->ready = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (st->wake == NULL || st->ready == NULL) {
@@ -168,10 +166,8 @@ static int overlapped_init(struct xpr__completion_loop *engine)
             CloseHandle(st->wake);
         if (st->ready != NULL)
             CloseHandle(st->ready);
-        free(st);
         return rc;
     }
-    engine->harvester_state = st;
     return 0;
 }
 
@@ -192,14 +188,6 @@ static void overlapped_free(struct xpr__completion_loop *engine)
     CloseHandle(st->wake);
     CloseHandle(st->ready);
     free(st->groups);
-    free(st);
-}
-
-static int overlapped_associate(struct xpr__completion_loop *engine, SOCKET s)
-{
-    (void)engine;
-    (void)s;
-    return 0; /* events are per operation, not per socket */
 }
 
 /* Lends the context an event, and makes sure a group slot is free for it
@@ -384,16 +372,12 @@ void xpr__event_pool_free(struct xpr__event_pool *pool)
 
 const struct xpr__harvester_ops xpr__overlapped_harvester = {
     .name = "overlapped",
+    .state_size = sizeof(struct overlapped_state),
     .init = overlapped_init,
     .free = overlapped_free,
-    .associate = overlapped_associate,
     .wait_and_reap = overlapped_wait_and_reap,
     .wake = overlapped_wake,
-    .port = 0, /* trap 4 */
-    .workers = 0,
-    .lends_events = 1,
     .arm = overlapped_arm,
     .track_pending = overlapped_track_pending,
     .disarm = overlapped_disarm,
-    .routine = NULL,
 };

@@ -51,16 +51,12 @@
  *    lists for the next wait, which the core retries. Fault injection
  *    (portable/fault.h) fails it with ERROR_NOT_ENOUGH_MEMORY.
  */
-#include "alloc.h"
 #include "completion.h"
 #include "fault.h"
-
-#include <stdlib.h>
 
 #define POLL_MS 10
 
 struct routine_state {
-    struct xpr__completion_loop *engine;
     HANDLE signal; /* auto-reset: accept / connect done, or a wake */
     CRITICAL_SECTION lock;
     HANDLE thread; /* the loop thread, for QueueUserAPC (under lock) */
@@ -88,14 +84,8 @@ static void CALLBACK routine_routine(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov,
 static void CALLBACK routine_event_done(PVOID arg, BOOLEAN timed_out)
 {
     struct xpr__op *op = arg;
-    struct xpr__completion_loop *engine =
-        op->kind == XPR__OP_ACCEPT
-            ? ((struct xpr__completion_listener *)op->owner)->engine
-        : op->kind == XPR__OP_POLL
-            ? xpr__completion_of(((xpr_watch *)op->owner)->loop)
-            : xpr__completion_of(
-                  ((struct xpr__completion_conn *)op->owner)->base.loop);
-    struct routine_state *st = engine->harvester_state;
+    struct routine_state *st =
+        xpr__completion_of(xpr__op_loop(op))->harvester_state;
     (void)timed_out;
     EnterCriticalSection(&st->lock);
     xpr__op_append(&st->ev_head, &st->ev_tail, op);
@@ -110,18 +100,11 @@ static void CALLBACK routine_wake_apc(ULONG_PTR arg)
 
 static int routine_init(struct xpr__completion_loop *engine)
 {
-    struct routine_state *st = xpr__calloc(1, sizeof(*st));
-    if (st == NULL)
-        return XPR_ENOMEM;
-    st->engine = engine;
+    struct routine_state *st = engine->harvester_state;
     st->signal = CreateEventW(NULL, FALSE, FALSE, NULL);
-    if (st->signal == NULL) {
-        int rc = xpr__error_from_os((int)GetLastError());
-        free(st);
-        return rc;
-    }
+    if (st->signal == NULL)
+        return xpr__error_from_os((int)GetLastError());
     InitializeCriticalSection(&st->lock);
-    engine->harvester_state = st;
     return 0;
 }
 
@@ -133,14 +116,6 @@ static void routine_free(struct xpr__completion_loop *engine)
         CloseHandle(st->thread);
     CloseHandle(st->signal);
     DeleteCriticalSection(&st->lock);
-    free(st);
-}
-
-static int routine_associate(struct xpr__completion_loop *engine, SOCKET s)
-{
-    (void)engine;
-    (void)s;
-    return 0; /* routines are per operation, not per socket */
 }
 
 static int routine_arm(struct xpr__completion_loop *engine, struct xpr__op *op)
@@ -269,14 +244,11 @@ static void routine_wake(struct xpr__completion_loop *engine)
 
 const struct xpr__harvester_ops xpr__routine_harvester = {
     .name = "completion-routine",
+    .state_size = sizeof(struct routine_state),
     .init = routine_init,
     .free = routine_free,
-    .associate = routine_associate,
     .wait_and_reap = routine_wait_and_reap,
     .wake = routine_wake,
-    .port = 0, /* trap 4 */
-    .workers = 0,
-    .lends_events = 1,
     .arm = routine_arm,
     .track_pending = routine_track_pending,
     .disarm = routine_disarm,

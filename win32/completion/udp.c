@@ -37,7 +37,6 @@
  *    outlive closesocket alone) and waits for their packets, which come
  *    with ERROR_OPERATION_ABORTED (Wine: ERROR_HANDLES_CLOSED).
  */
-#include "alloc.h"
 #include "completion.h"
 
 #include <stdlib.h>
@@ -75,52 +74,12 @@ SOCKET xpr__completion_udp_socket(const struct xpr__op *op)
     return u->sock == XPR__INVALID_SOCKET ? INVALID_SOCKET : (SOCKET)u->sock;
 }
 
-/* UDP ops have their own sizes: allocated here, never pooled. */
-static struct xpr__op *op_new(xpr_udp *u, unsigned kind, size_t extra)
-{
-    struct xpr__op *op = xpr__malloc(sizeof(*op) + extra);
-    if (op == NULL)
-        return NULL;
-    memset(op, 0, sizeof(*op));
-    op->kind = (unsigned char)kind;
-    op->owner = u;
-    op->cap = extra;
-    op->accept_sock = INVALID_SOCKET;
-    return op;
-}
-
-static void op_free(struct xpr__completion_loop *engine, struct xpr__op *op)
-{
-    if (engine->harvester->lends_events)
-        engine->harvester->disarm(engine, op);
-    free(op);
-}
-
-static void count(struct xpr__completion_loop *engine,
-                  struct completion_udp *cu, struct xpr__op *op)
-{
-    cu->pending++;
-    engine->pending[op->kind]++;
-    if (op->kind != XPR__OP_UDP_POST)
-        engine->pinned_bytes += op->cap;
-}
-
 /* Item 1: closed and nothing pending. */
 static void settle(struct completion_udp *cu)
 {
     if (cu->base.closing && cu->base.sock == XPR__INVALID_SOCKET &&
         cu->pending == 0)
         xpr__udp_closed(&cu->base);
-}
-
-/* Whether the engine queues the outcome of an op done at once (engine.c,
- * "Done at once"): not with routines, which always come; with a port only
- * when the socket skips packets on success. */
-static int done_here(const struct xpr__completion_loop *engine, int skip)
-{
-    if (engine->harvester->routine != NULL)
-        return 0;
-    return engine->harvester->port ? skip : 1;
 }
 
 /* After WSARecvFrom / WSASendTo returned rc (0 or SOCKET_ERROR): accounts
@@ -130,12 +89,11 @@ static void posted(struct completion_udp *cu, struct xpr__op *op, int rc,
 {
     struct xpr__completion_loop *engine = engine_of(&cu->base);
     int err = rc == 0 ? 0 : WSAGetLastError();
-    count(engine, cu, op);
+    xpr__op_count(engine, op, &cu->pending, 1);
     if (err == WSA_IO_PENDING) {
-        if (engine->harvester->lends_events)
-            engine->harvester->track_pending(engine, op);
+        xpr__op_track(engine, op);
     } else if (err == 0 || err == WSAEMSGSIZE) { /* item 3 */
-        if (done_here(engine, cu->skip_on_success)) {
+        if (xpr__op_done_here(engine, op, cu->skip_on_success)) {
             engine->inline_completions++;
             xpr__op_complete(engine, op, bytes, err);
         }
@@ -148,7 +106,8 @@ static int post_recv(struct completion_udp *cu)
 {
     xpr_udp *u = &cu->base;
     struct xpr__completion_loop *engine = engine_of(u);
-    struct xpr__op *op = op_new(u, XPR__OP_UDP_RECV, DATA_AT + u->recv_size);
+    struct xpr__op *op =
+        xpr__op_new(DATA_AT + u->recv_size, XPR__OP_UDP_RECV, u);
     INT *from_len;
     DWORD bytes = 0, flags = 0;
     int rc;
@@ -156,7 +115,7 @@ static int post_recv(struct completion_udp *cu)
         return XPR_ENOMEM;
     rc = xpr__op_arm(engine, op);
     if (rc != 0) {
-        op_free(engine, op);
+        xpr__op_put(engine, op);
         return rc;
     }
     from_len = (INT *)(void *)(op->buf + FROM_LEN_AT);
@@ -193,12 +152,11 @@ static int kick(struct completion_udp *cu)
     struct xpr__op *op;
     if (cu->kicked)
         return 0;
-    op = op_new(&cu->base, XPR__OP_UDP_POST, 0);
+    op = xpr__op_new(0, XPR__OP_UDP_POST, &cu->base);
     if (op == NULL)
         return XPR_ENOMEM;
     cu->kicked = 1;
-    count(engine, cu, op);
-    xpr__op_complete(engine, op, 0, 0);
+    xpr__op_queue(engine, op, &cu->pending);
     return 0;
 }
 
@@ -218,9 +176,8 @@ static void post_all(struct completion_udp *cu)
         cu->outbox_head = op->next;
         if (cu->outbox_head == NULL)
             cu->outbox_tail = NULL;
-        cu->pending--; /* counted again as posted */
-        engine_of(u)->pending[XPR__OP_UDP_SEND]--;
-        engine_of(u)->pinned_bytes -= op->cap;
+        /* counted again as posted */
+        xpr__op_count(engine_of(u), op, &cu->pending, -1);
         post_send(cu, op);
     }
 }
@@ -278,7 +235,7 @@ void xpr__completion_udp_done(struct xpr__completion_loop *engine,
         post_all(cu);
         break;
     }
-    op_free(engine, op);
+    xpr__op_put(engine, op);
     settle(cu);
 }
 
@@ -297,7 +254,7 @@ static int cu_send(xpr_udp *u, const struct xpr__addr *to, const void *p,
 {
     struct completion_udp *cu = to_cu(u);
     struct xpr__completion_loop *engine = engine_of(u);
-    struct xpr__op *op = op_new(u, XPR__OP_UDP_SEND, DATA_AT + n);
+    struct xpr__op *op = xpr__op_new(DATA_AT + n, XPR__OP_UDP_SEND, u);
     int rc;
     if (op == NULL)
         return XPR_ENOMEM;
@@ -314,7 +271,7 @@ static int cu_send(xpr_udp *u, const struct xpr__addr *to, const void *p,
         free(op);
         return rc;
     }
-    count(engine, cu, op);
+    xpr__op_count(engine, op, &cu->pending, 1);
     xpr__op_append(&cu->outbox_head, &cu->outbox_tail, op);
     return 1;
 }
@@ -326,9 +283,7 @@ static void cu_close(xpr_udp *u)
     while (cu->outbox_head != NULL) { /* item 6 */
         struct xpr__op *op = cu->outbox_head;
         cu->outbox_head = op->next;
-        cu->pending--;
-        engine->pending[XPR__OP_UDP_SEND]--;
-        engine->pinned_bytes -= op->cap;
+        xpr__op_count(engine, op, &cu->pending, -1);
         free(op);
     }
     cu->outbox_tail = NULL;
