@@ -1,46 +1,39 @@
 /*
- * Watchers of application sockets on the completion engine (iocp,
- * overlapped, completion-routine). The engine cannot post WSARecv or
- * WSASend on a socket it does not own, nor associate that socket with its
- * port (an association is for the socket's life). It asks the AFD driver
- * instead, which every Winsock socket of a base provider sits on:
- * IOCTL_AFD_POLL, the request beneath select() and WSAPoll, made
- * asynchronously with NtDeviceIoControlFile through a handle of the loop's
- * own on \Device\Afd, with the socket's base handle in the request. That
- * handle, not the application's socket, joins the harvester (libuv's and
+ * Watchers of application sockets on the completion engine. The engine
+ * cannot post WSARecv or WSASend on a socket it does not own, nor join
+ * that socket to its port (an association is for the socket's life). It
+ * asks the AFD driver instead, which every Winsock socket of a base
+ * provider sits on: IOCTL_AFD_POLL, the request beneath select() and
+ * WSAPoll, made asynchronously with NtDeviceIoControlFile through the
+ * loop's own handle on \Device\Afd, which joins the harvester (libuv's and
  * wepoll's approach).
  *
  * 1. The request completes once one asked event holds (at once if one
  *    already does): one poll in flight per watcher, made again after each
- *    completion while the watcher is started, so the callback runs again
- *    on every round while the condition holds (level-triggered).
- * 2. The poll is an xpr__op of kind XPR__OP_POLL: its OVERLAPPED is the
+ *    completion while the watcher is started, so the callback runs on
+ *    every round while the condition holds (level-triggered).
+ * 2. The poll is an op of kind XPR__OP_POLL: its OVERLAPPED is the
  *    IO_STATUS_BLOCK (Internal / InternalHigh are Status / Information),
- *    the ApcContext is the OVERLAPPED, which a port hands back as the
- *    packet's (iocp), and the Event is the one the harvester lends
- *    (overlapped: a group of 63; completion-routine: a thread-pool wait,
- *    since the request takes no completion routine). A poll done at once
- *    (STATUS_SUCCESS) still queues its packet on a port; without a port
- *    the engine queues it itself (xpr__op_posted); an error status means
- *    no completion will come.
+ *    the ApcContext is the OVERLAPPED, which a port hands back, and the
+ *    Event is the one the harvester lends (the request takes no completion
+ *    routine). A poll done at once is treated like any op done at once
+ *    (xpr__op_posted); an error status means no completion will come.
  * 3. A new set, a stop or a free cancels the poll in flight (CancelIoEx on
- *    the device handle, for that OVERLAPPED): it comes back with
- *    STATUS_CANCELLED, or with what it saw if it completed first, and is
- *    reaped like any op; the handler then polls for the set in force (so
- *    does a poll the system cancelled because the thread that made it
- *    ended, as Windows does for a handle without a port). A
- *    freed watcher stays allocated until its poll is back (xpr_loop_free
- *    reaps them), and its socket may be closed meanwhile: the request names
- *    the socket's handle, and no memory of it is the application's.
- * 4. Events: AFD_POLL_RECEIVE, _DISCONNECT (the peer's FIN), _ACCEPT and
- *    _ABORT (a reset) make the socket readable; _SEND and _CONNECT_FAIL
- *    writable; _ABORT and _CONNECT_FAIL carry the socket's error (SO_ERROR)
- *    as the callback's status. _LOCAL_CLOSE (the application closed the
- *    socket while watched: undefined) ends the polling of that watcher.
+ *    the device handle, for that OVERLAPPED): it comes back cancelled, or
+ *    with what it saw, and the handler polls for the set in force (so does
+ *    a poll the system cancelled because the thread that made it ended). A
+ *    freed watcher stays allocated until its poll is back, and its socket
+ *    may be closed meanwhile: the request holds no memory of the
+ *    application's.
+ * 4. Events: AFD_POLL_RECEIVE, _DISCONNECT, _ACCEPT and _ABORT make the
+ *    socket readable; _SEND and _CONNECT_FAIL writable; _ABORT and
+ *    _CONNECT_FAIL carry the socket's error (SO_ERROR) as the callback's
+ *    status. _LOCAL_CLOSE (the application closed the watched socket) ends
+ *    the polling of that watcher.
  * 5. SIO_BASE_HANDLE gives the handle AFD knows beneath layered providers;
  *    where it fails, the socket itself is polled.
- * 6. Wine implements IOCTL_AFD_POLL on \Device\Afd (checked with Wine 8:
- *    pending, done at once, cancelled, with a port and with an event).
+ * 6. Wine implements IOCTL_AFD_POLL on \Device\Afd (pending, done at
+ *    once, cancelled, with a port and with an event).
  */
 #include "alloc.h"
 #include "completion.h"

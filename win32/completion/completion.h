@@ -1,52 +1,39 @@
 /*
  * The Windows completion engine, shared by the completion back ends (iocp,
  * overlapped, completion-routine): a transport of the core's connection
- * state machine (backend.h). It posts WSARecv / WSASend / AcceptEx /
- * ConnectEx and owns the posted operations (struct xpr__op). What differs
- * between the three back ends is only how finished operations are reaped:
- * struct xpr__harvester_ops below.
+ * state machine (backend.h) that posts WSARecv / WSASend / AcceptEx /
+ * ConnectEx and owns the posted operations (struct xpr__op). The back ends
+ * differ only in how finished operations are reaped: struct
+ * xpr__harvester_ops. docs/design.md, "The completion engine and its
+ * harvesters", says which file does what.
  *
- * Files: engine.c (the completed queue and its switch, posting, pools,
- * the run cycle, the ops table), listener.c (AcceptEx), conn.c (ConnectEx,
- * reads, sends, close), iocp.c (a completion port), overlapped.c (event
- * objects), routine.c (APCs).
+ * One completed queue. Every outcome (a reaped notification, an op done at
+ * once with no notification to come, a WSARecv / WSASend failed at once, a
+ * KICK, a cancelled op) is appended to it (xpr__op_complete); the run cycle
+ * takes the queue as it stands and handles it in order, one switch on the
+ * op's kind (engine.c, handle). What handling appends waits for the next
+ * round, which then does not block. No handler runs from inside the call
+ * that posted its op.
  *
- * One completed queue. Every outcome reaches its handler the same way: a
- * harvester reaps a notification, an operation completes at once with no
- * notification to come, a WSARecv / WSASend fails at once, a conn's
- * reading is turned back on (a KICK op), an operation of a closed socket
- * is cancelled. Each appends its op to the engine's completed queue
- * (xpr__op_complete); the run cycle takes the queue as it stands and
- * handles it in order, one switch on the op's kind (engine.c, handle).
- * What handling appends waits for the next round, which then does not
- * block. No handler runs from inside the call that posted its op.
- *
- * Ownership (docs/design.md, "kernel-owned memory"): every posted op holds
- * one count in its owner's `pending` until it is handled; a conn is
- * reported closed (and a listener freed) only at pending == 0, so an op
- * the kernel may still write is never freed, and the core's queue memory
- * a send points at lives until its completion is handled.
+ * Ownership (docs/design.md, "kernel-owned memory"): a posted op holds one
+ * count in its owner's `pending` until it is handled; a conn is reported
+ * closed (a listener freed) only at pending == 0.
  *
  * Workers (iocp only, cfg.workers > 1). N threads run one loop and share
- * one completion port; each blocks in its own GetQueuedCompletionStatusEx
- * without the loop's run lock and holds the lock for everything else, so
- * callbacks never overlap. A conn's WSARecv and WSASend are never called
- * from where they are asked for: they wait in the conn's outbox, counted
- * as pending, and the worker that ends a round posts every outbox after
- * letting go of the lock, so the calls of one worker overlap with the
- * waits and rounds of the others. A conn's outbox is posted by one worker
- * at a time, in order (its `posting` flag), so the kernel queues a conn's
- * reads and sends in the order they were asked for; its socket is not
- * closed while it is posted (the close waits for the poster: the number
- * could go to a new socket). After a call the poster touches the op again
- * only when no notification will come (done at once with skip-on-success,
- * or failed at once): it appends it to the completed queue once it has
- * the lock back. Reads of one conn reaped by two workers are handled in
- * any order; sequence numbers put their bytes back in posting order
- * (conn.c, parked reads); Wine, which runs a pending transfer in the
- * thread that posted it, needs more (engine.c, "Wine"). The run ends for all
- * workers together: each passes a wake packet on as it leaves
- * (portable/loop.c). With one worker the same protocol runs without a lock.
+ * one port; each blocks in its own GetQueuedCompletionStatusEx without the
+ * loop's run lock and holds the lock for everything else, so callbacks
+ * never overlap. A conn's WSARecv and WSASend wait in its outbox, counted
+ * as pending; the worker that ends a round posts every outbox after letting
+ * go of the lock. One worker at a time posts a conn's outbox, in order (its
+ * `posting` flag), so the kernel queues its reads and sends in the order
+ * they were asked for; its socket is not closed meanwhile (the number could
+ * go to a new socket). After a call the poster touches the op again only
+ * when no notification will come (done at once with skip-on-success, or
+ * failed at once), and queues it once it has the lock back. Reads reaped by
+ * two workers are put back in posting order by sequence numbers (conn.c,
+ * parked reads); Wine needs more (engine.c, "Wine"). Each worker passes a
+ * wake packet on as it leaves, so the run ends for all (portable/loop.c).
+ * With one worker the same protocol runs without a lock.
  */
 #ifndef XPR_COMPLETION_H
 #define XPR_COMPLETION_H
@@ -394,9 +381,10 @@ struct xpr__event_pool {
 };
 /* An unsignalled event, reused or new: 0 or the CreateEvent error. */
 int xpr__event_pool_get(struct xpr__event_pool *pool, HANDLE *out);
-/* Resets ev and keeps it, or closes it when max_free are kept already. */
-void xpr__event_pool_put(struct xpr__event_pool *pool, HANDLE ev,
-                         unsigned max_free);
+/* Takes op's event back, if it holds one (returns 1 then): resets it and
+ * keeps it, or closes it when max_free are kept already. */
+int xpr__event_pool_put(struct xpr__event_pool *pool, struct xpr__op *op,
+                        unsigned max_free);
 void xpr__event_pool_free(struct xpr__event_pool *pool);
 
 #endif

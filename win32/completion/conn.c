@@ -1,40 +1,36 @@
 /*
  * Connections of the completion engine, as a transport (backend.h): the
- * core (portable/conn.c) owns each conn's state, write queue, drain, EOF
- * policy, shutdown-after-drain and flush-then-close; this file posts
- * ConnectEx, WSARecv and WSASend and reports what they did.
+ * core (portable/conn.c) owns each conn's state, write queue and close
+ * policy; this file posts ConnectEx, WSARecv and WSASend and reports what
+ * they did.
  *
  * 1. ConnectEx wants a bound socket (WSAEINVAL otherwise): bind to the
- *    wildcard address of the family first. After it completes,
+ *    family's wildcard address first. After it completes,
  *    SO_UPDATE_CONNECT_CONTEXT, or getpeername/shutdown fail.
  * 2. A refused loopback connect takes ~2 s on Windows (SYN retries):
  *    SIO_TCP_INITIAL_RTO with no SYN retransmissions makes it fail at once
  *    (Windows 8+; older systems and Wine refuse the ioctl: ignored).
  * 3. A zero-byte WSARecv completes with 0 bytes both when data arrived and
- *    at end of stream; only the non-blocking recv that follows tells them
- *    apart (> 0 data, 0 EOF, WSAEWOULDBLOCK spurious). An idle conn then
- *    pins no buffer: the kernel holds only the context. While the core
- *    wants no data (paused, closing) the data stay in the socket, and the
- *    next zero-byte read, posted when reading is back on, completes at once.
- *    Busy conns read into a buffer instead (item 11).
- * 4. With several WSARecv posted, completions may be handled out of order
- *    (several workers reap them): each read has a sequence number and
- *    early ones wait, parked in order. A 0-byte completion of a buffered
- *    read is the end of stream (under Wine once confirmed: engine.c,
- *    "Wine"); reads after it are dropped. Parked reads
- *    are delivered only while the core wants data; when reading is turned
- *    back on, a KICK op on the completed queue delivers them and posts
- *    reads from the loop.
- * 5. A WSASend's buffers are the core's queue itself (runs of it, no
- *    copy): the kernel reads them until the send completes, and the core
- *    keeps them until xpr__conn_sent, or until the conn is reported
+ *    at end of stream; the non-blocking recv that follows tells them apart
+ *    (> 0 data, 0 EOF, WSAEWOULDBLOCK spurious). An idle conn pins no
+ *    buffer. While the core wants no data the data stay in the socket, and
+ *    the zero-byte read posted when reading is back on completes at once.
+ * 4. Several WSARecv posted may be handled out of order (several workers
+ *    reap them): each read has a sequence number and early ones wait,
+ *    parked in order. A 0-byte completion of a buffered read is the end of
+ *    stream (under Wine once confirmed: engine.c, "Wine"); reads after it
+ *    are dropped. Parked reads are delivered only while the core wants
+ *    data; when reading is turned back on, a KICK op delivers them and
+ *    posts reads from the loop.
+ * 5. A WSASend's buffers are runs of the core's queue itself (no copy),
+ *    which the core keeps until xpr__conn_sent or the conn is reported
  *    closed. An overlapped WSASend on a stream socket completes in full or
- *    fails, and a socket's sends complete in the order they were posted,
- *    so reporting each completion's bytes consumes the queue from the
- *    front whatever order the completions are handled in. At most
- *    max_sends_in_flight sends of at most read_buffer_size bytes each are
- *    posted per conn: a peer that never reads pins a bounded amount of
- *    memory in the kernel; conn_send takes less than offered then (full).
+ *    fails, and a socket's sends complete in posting order, so reporting
+ *    each completion's bytes consumes the queue from the front whatever
+ *    order they are handled in. At most max_sends_in_flight sends of at
+ *    most read_buffer_size bytes each are posted per conn, so a peer that
+ *    never reads pins a bounded amount of kernel memory; conn_send then
+ *    takes less than offered.
  * 6. closesocket cancels every pending operation, but their packets still
  *    come (ERROR_OPERATION_ABORTED; Wine: ERROR_HANDLES_CLOSED). Under Wine
  *    operations towards a peer that neither reads nor closes stay pending
@@ -42,41 +38,30 @@
  *    closed only once all of them are reaped.
  * 7. WSAENOBUFS / ERROR_NO_SYSTEM_RESOURCES from a post (too much locked
  *    memory) ends that conn with XPR_ENOBUFS; the loop goes on.
- * 8. ConnectEx needs the bind of item 1, so the local port comes from the
- *    same allocator as a listener's port 0. Connecting to a port whose
- *    listener just closed can get that very port as the local one: a TCP
- *    simultaneous open connects the socket to itself (possible on any TCP
- *    stack). Nothing listened there, or the bind would have failed, so it
- *    is reported as what it is: XPR_ECONNREFUSED.
+ * 8. The bind of item 1 takes the local port from the same allocator as a
+ *    listener's port 0, so connecting to a port whose listener just closed
+ *    can get that very port: a TCP simultaneous open connects the socket to
+ *    itself. Nothing listened there, so it is XPR_ECONNREFUSED.
  * 9. An AcceptEx with a receive buffer (accepts_with_data) hands over the
- *    conn with its first bytes (0 bytes: the client closed at once). They
- *    become read number 0, parked like an early pre-posted read, so they
- *    reach on_data first even when on_open paused reading; zero-byte mode
- *    posts no read while anything is parked.
+ *    conn with its first bytes (0 bytes: the client closed at once): read
+ *    number 0, parked like an early pre-posted read, so they reach on_data
+ *    first even when on_open paused reading; zero-byte mode posts no read
+ *    while anything is parked.
  * 10. Fault injection (portable/fault.h): WSARecv, WSASend and ConnectEx
- *    told to fail return at once with WSAENOBUFS (item 7), the bind of
- *    item 1 fails with WSAENOBUFS (no port left), and
- *    SO_UPDATE_CONNECT_CONTEXT with WSAENETDOWN. A buffered WSARecv may
- *    be posted with a shorter buffer (a read may always return fewer
- *    bytes). Sends are not made short (item 5); should one ever complete
- *    short, the conn ends.
- * 11. A zero-byte read costs two calls where data come: the zero-byte
- *    WSARecv, then the recv that fetches them (item 3); a WSARecv with a
- *    buffer costs one, and the data land in it. Zero-byte mode therefore
- *    gives a buffer to the reads of busy conns only: a conn whose last
- *    read brought data within QUIET_MS of being queued ("warm") posts its
- *    next read with a buffer, while the loop has fewer than pool_free_max
- *    such reads posted; every other read is zero-byte. A conn that never
- *    received, or whose data come further apart, pins no buffer, and the
- *    buffers of warm conns that went quiet are bounded by the budget. A
- *    buffered read takes the place of the zero-byte one (one read posted
- *    per conn), parks and is delivered like a pre-posted read (item 4).
- * 12. An adopted socket (xpr_conn_adopt) must be overlapped (WSASocket
- *    with WSA_FLAG_OVERLAPPED, or socket(), whose sockets are); it joins
- *    the loop's harvester (iocp: its port, for good: a socket is
- *    associated with one port for its life, and CreateIoCompletionPort
- *    refuses a second one). It was connected without ConnectEx, so no
- *    SO_UPDATE_CONNECT_CONTEXT.
+ *    fail at once with WSAENOBUFS (item 7), the bind of item 1 with
+ *    WSAENOBUFS, SO_UPDATE_CONNECT_CONTEXT with WSAENETDOWN. A buffered
+ *    WSARecv may get a shorter buffer. Sends are not made short (item 5);
+ *    should one ever complete short, the conn ends.
+ * 11. A zero-byte read costs two calls where data come (item 3); a WSARecv
+ *    with a buffer costs one. Zero-byte mode gives a buffer to the next
+ *    read of a conn whose last read brought data within QUIET_MS of being
+ *    queued ("warm"), while the loop has fewer than pool_free_max such
+ *    reads posted; every other read is zero-byte. A buffered read takes the
+ *    place of the zero-byte one and parks like a pre-posted read (item 4).
+ * 12. An adopted socket (xpr_conn_adopt) must be overlapped (WSASocket with
+ *    WSA_FLAG_OVERLAPPED, or socket()); it joins the loop's harvester for
+ *    its life (a socket is associated with one port). It was connected
+ *    without ConnectEx, so no SO_UPDATE_CONNECT_CONTEXT.
  */
 #include "completion.h"
 #include "fault.h"

@@ -1,43 +1,30 @@
 /*
  * The completion engine's loop: configuration, pools of ops, posting, the
- * completed queue and its switch, the run cycle, stats and the struct
- * xpr_backend_ops table shared by the completion back ends (completion.h
- * says which file does what and how workers share the loop).
+ * completed queue and its switch, the run cycle, stats and the backend ops
+ * table of the completion back ends (completion.h: the queue, workers).
  *
  * Windows behaviours handled here:
  * - Done at once. WSARecv / WSASend / AcceptEx / ConnectEx may complete at
- *   once (return 0 / TRUE). A port still queues a packet for it unless the
- *   socket has FILE_SKIP_COMPLETION_PORT_ON_SUCCESS; only then, or when no
- *   port tracks the op (events), does the engine queue the outcome itself.
- *   A completion routine is queued in every case.
- * - Skip-on-success needs a base provider. It is asked for only when the
- *   socket's protocol chain is a base provider (ChainLen ==
- *   BASE_PROTOCOL): a layered service provider may complete "at once" and
- *   still queue a packet, which would then be handled twice (KB 2568167).
- * - Failure codes are NTSTATUS. A failed op comes back with an NTSTATUS in
- *   OVERLAPPED.Internal; WSAGetOverlappedResult turns it into the WSA code
- *   the error table knows. It is asked only while the socket is open: a
- *   closed SOCKET value may already name another socket.
- * - Failed at once. An op that fails at once (not WSA_IO_PENDING) gets no
- *   notification. A WSARecv / WSASend failure is queued with its error
- *   like any outcome, and nothing more of that conn is posted (a later
- *   send would leave a gap in the stream); an AcceptEx or ConnectEx
- *   failure is returned to its caller (the core wants it at once:
- *   xpr_connect returns it, a listener pauses).
- * - Owner, not SOCKET. Completions are routed through the op's owner
- *   pointer, never by SOCKET value (values are reused once a socket is
- *   closed).
- * - Kernel-owned memory. An op the kernel may still write is never freed:
- *   it holds a count on its owner until handled; xpr_loop_free keeps
- *   reaping until nothing is pending.
- * - The read mode and the pre-posted read count come from the config
- *   alone (cfg.read_mode, cfg.preposted_reads; 0 = zero-byte reads, 2).
- * - Each look at the harvester is a system call (GetQueuedCompletionStatusEx,
- *   a wait on events, an alertable wait). A round that starts with
- *   completions queued (ops done at once) handles them without looking
- *   when the last look found nothing, up to SKIPPED_LOOKS_MAX rounds in a
- *   row; while looks find notifications, every round looks (with a zero
- *   timeout), so notifications never wait long behind ops done at once.
+ *   once. A port still queues a packet unless the socket has
+ *   FILE_SKIP_COMPLETION_PORT_ON_SUCCESS; only then, or with no port
+ *   (events), does the engine queue the outcome itself. A completion
+ *   routine is queued in every case.
+ * - Skip-on-success needs a base provider (ChainLen == BASE_PROTOCOL): a
+ *   layered provider may complete "at once" and still queue a packet, which
+ *   would be handled twice (KB 2568167).
+ * - Failure codes are NTSTATUS. OVERLAPPED.Internal holds one;
+ *   WSAGetOverlappedResult turns it into a WSA code, asked only while the
+ *   socket is open (a closed SOCKET value may name another socket).
+ *   Completions are routed by the op's owner, never by SOCKET value.
+ * - Failed at once. An op that fails at once gets no notification. A
+ *   WSARecv / WSASend failure is queued with its error, and nothing more of
+ *   that conn is posted (a later send would leave a gap in the stream); an
+ *   AcceptEx or ConnectEx failure goes back to its caller (xpr_connect
+ *   returns it, a listener pauses).
+ * - Each look at the harvester is a system call. A round that starts with
+ *   completions queued handles them without looking when the last look
+ *   found nothing, up to SKIPPED_LOOKS_MAX rounds in a row; while looks
+ *   find notifications every round looks, with a zero timeout.
  */
 #include "alloc.h"
 #include "completion.h"

@@ -1,41 +1,35 @@
 /*
  * UDP handles on the completion engine (portable/udp.h): receives are
  * WSARecvFrom posted in advance, each with its own buffer, and sends are
- * WSASendTo of a copy. Every op goes through the engine's completed queue
- * and its one switch (engine.c, handle), like a conn's.
+ * WSASendTo of a copy. Every op goes through the engine's completed queue,
+ * like a conn's.
  *
  * 1. Posted buffers belong to the kernel until their completion is
- *    handled: the sender's address and its length (lpFrom, lpFromlen) too,
- *    so they live in the op's buffer, in front of the data. A handle
- *    counts its posted ops (`pending`) and is reported closed only when
- *    its socket is closed and the count is back to 0: closing never frees
- *    what the kernel may still write.
- * 2. cfg.recvs_posted receives are kept posted (each holds recv_size
- *    bytes); each completion is delivered and one more is posted. Several
- *    completions reaped in one batch (or by several workers) are handled
- *    in the order the queue has them: UDP keeps no order either.
+ *    handled, and so do the sender's address and its length (lpFrom,
+ *    lpFromlen): they live in the op's buffer, in front of the data. A
+ *    handle is reported closed only when its socket is closed and its
+ *    `pending` count is back to 0.
+ * 2. cfg.recvs_posted receives are kept posted (recv_size bytes each); each
+ *    completion is delivered and one more is posted, in queue order (UDP
+ *    keeps no order either).
  * 3. A datagram longer than the buffer fills it and completes with
- *    WSAEMSGSIZE (STATUS_BUFFER_OVERFLOW): a truncated datagram, delivered
- *    with XPR_UDP_TRUNCATED. That status is success-class: a WSARecvFrom
- *    that returns WSAEMSGSIZE at once still gets its completion packet
- *    (unless the socket skips packets on success) or its routine, as if it
- *    had returned 0. It is therefore handled like a success at once, never
- *    like a failure at once (which would handle the op twice).
+ *    WSAEMSGSIZE (STATUS_BUFFER_OVERFLOW): delivered with
+ *    XPR_UDP_TRUNCATED. That status is success-class: a WSARecvFrom that
+ *    returns it at once still gets its packet (unless the socket skips
+ *    packets on success) or its routine, so it is handled like a success
+ *    at once, never like a failure at once (which would handle it twice).
  * 4. Posting happens from the loop: xpr_udp_new and xpr_udp_send may run
  *    on a thread that will not run the loop, and a completion routine runs
- *    only on the thread that posted its op. So new handles and new sends
- *    queue a UDP_POST op on the completed queue (like a conn's KICK), and
- *    its handler posts the handle's receives and waiting sends. A send is
- *    counted as queued from xpr_udp_send until its completion is handled.
+ *    only on the thread that posted its op. New handles and new sends queue
+ *    a UDP_POST op (like a conn's KICK), whose handler posts the handle's
+ *    receives and waiting sends.
  * 5. A receive that fails with what one peer caused (WSAECONNRESET: the
- *    ICMP report Windows gives when SIO_UDP_CONNRESET could not switch it
- *    off; WSAENETUNREACH, WSAEHOSTUNREACH, WSAETIMEDOUT) goes to on_error
- *    and the receive is posted again. Any other failure (WSAENOBUFS, out of
- *    memory) ends the handle with its error.
+ *    ICMP report when SIO_UDP_CONNRESET could not switch it off;
+ *    WSAENETUNREACH, WSAEHOSTUNREACH, WSAETIMEDOUT) goes to on_error and
+ *    the receive is posted again. Any other failure ends the handle.
  * 6. Close drops the sends not posted yet, cancels what is posted
- *    (CancelIoEx, then closesocket: under Wine pending operations may
- *    outlive closesocket alone) and waits for their packets, which come
- *    with ERROR_OPERATION_ABORTED (Wine: ERROR_HANDLES_CLOSED).
+ *    (CancelIoEx, then closesocket, as for a conn: conn.c, item 6) and
+ *    waits for their packets.
  */
 #include "completion.h"
 
