@@ -72,7 +72,7 @@ static inline int xpr__op_is_udp(unsigned kind)
 struct xpr__op {
     OVERLAPPED ov;
     struct xpr__op *next; /* pool, outbox, completed queue or parked list */
-    void *owner;          /* struct xpr__completion_conn or _listener */
+    void *owner;          /* a conn, listener, UDP handle or watcher */
     unsigned char kind;   /* enum xpr__op_kind */
     unsigned char large;  /* buf holds read_buffer_size bytes */
     unsigned char warm;   /* a buffered read of zero-byte mode (conn.c) */
@@ -115,24 +115,7 @@ struct xpr__completion_conn {
     unsigned char adopted;   /* xpr_conn_adopt: connected without ConnectEx */
 };
 
-struct xpr__completion_listener {
-    struct xpr_listener base;
-    struct xpr__completion_loop *engine;
-    unsigned pending;    /* AcceptEx posted and counted in stats */
-    unsigned held;       /* ops of a closed listener still to be handled */
-    unsigned target;     /* AcceptEx kept posted */
-    HANDLE accept_event; /* FD_ACCEPT: the posted accepts ran out */
-    HANDLE accept_wait;  /* RegisterWaitForSingleObject on it */
-    int family;
-    unsigned char skip_on_success;
-    unsigned char closed;
-    unsigned char started;   /* cfg read (first round after xpr_listen) */
-    unsigned char with_data; /* cfg.accepts_with_data */
-    unsigned char paused;    /* no AcceptEx posted until the core resumes */
-    struct xpr__list accepts_waiting; /* posted AcceptEx with a buffer */
-    struct xpr_timer sweep;           /* drops silent ones: SO_CONNECT_TIME */
-    struct xpr__link link; /* engine->listeners, then closed_listeners */
-};
+struct xpr__completion_loop;
 
 /* A watcher of an application socket (afd_poll.c): at most one
  * IOCTL_AFD_POLL of it in flight. */
@@ -318,16 +301,11 @@ int xpr__completion_conn_shutdown(xpr_conn *c);
 void xpr__completion_conn_close(xpr_conn *c, int reset);
 /* The socket part of a close that waited for a posting worker. */
 void xpr__completion_close_deferred(struct xpr__completion_conn *conn);
-/* conn.c: handlers of the completed queue's conn kinds; each takes the op
- * (and its count in conn->pending). */
-void xpr__completion_connect_done(struct xpr__completion_conn *conn,
-                                  struct xpr__op *op);
-void xpr__completion_read_done(struct xpr__completion_conn *conn,
+/* conn.c: handlers of the completed queue's conn kinds, by kind; each
+ * takes the op (and its count in conn->pending). */
+typedef void xpr__conn_handler(struct xpr__completion_conn *conn,
                                struct xpr__op *op);
-void xpr__completion_write_done(struct xpr__completion_conn *conn,
-                                struct xpr__op *op);
-void xpr__completion_kick_done(struct xpr__completion_conn *conn,
-                               struct xpr__op *op);
+extern xpr__conn_handler *const xpr__completion_conn_handlers[XPR__OP_KICK + 1];
 /* Reports the conn closed when its socket is closed and nothing of it is
  * pending. */
 void xpr__completion_conn_settle(struct xpr__completion_conn *conn);
@@ -338,13 +316,11 @@ void xpr__completion_conn_accepted(xpr_listener *l,
                                    struct xpr__completion_conn *conn,
                                    struct xpr__op *first);
 
-/* udp.c: the UDP transport (portable/udp.h), the handler of the UDP
- * kinds (takes the op and its count on the handle), and the socket an op
- * of a handle was posted on (INVALID_SOCKET once closed). */
+/* udp.c: the UDP transport (portable/udp.h) and the handler of the UDP
+ * kinds (takes the op and its count on the handle). */
 extern const struct xpr__udp_ops xpr__completion_udp_ops;
 void xpr__completion_udp_done(struct xpr__completion_loop *engine,
                               struct xpr__op *op);
-SOCKET xpr__completion_udp_socket(const struct xpr__op *op);
 
 /* listener.c */
 int xpr__completion_listen(xpr_loop *loop, const struct xpr__addr *addr,

@@ -273,8 +273,7 @@ static void park(struct xpr__completion_conn *conn, struct xpr__op *op)
     *at = op;
 }
 
-void xpr__completion_read_done(struct xpr__completion_conn *conn,
-                               struct xpr__op *op)
+static void read_done(struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     struct xpr__completion_loop *engine = engine_of(conn);
     xpr_conn *c = &conn->base;
@@ -348,8 +347,7 @@ long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
     return (long)taken;
 }
 
-void xpr__completion_write_done(struct xpr__completion_conn *conn,
-                                struct xpr__op *op)
+static void write_done(struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     size_t len = op->len;
     DWORD sent = op->bytes;
@@ -485,8 +483,7 @@ static int connected_to_itself(SOCKET s)
     return local_len == peer_len && memcmp(&local, &peer, local_len) == 0;
 }
 
-void xpr__completion_connect_done(struct xpr__completion_conn *conn,
-                                  struct xpr__op *op)
+static void connect_done(struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     SOCKET s = (SOCKET)conn->base.sock;
     int err = op->os_error;
@@ -529,8 +526,7 @@ void xpr__completion_conn_accepted(xpr_listener *l,
 
 /* ---- reading back on ---- */
 
-void xpr__completion_kick_done(struct xpr__completion_conn *conn,
-                               struct xpr__op *op)
+static void kick_done(struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     conn->kicked = 0;
     xpr__op_put(engine_of(conn), op);
@@ -581,3 +577,10 @@ void xpr__completion_conn_close(xpr_conn *c, int reset)
     close_handle(conn, reset);
     xpr__completion_conn_settle(conn);
 }
+
+xpr__conn_handler *const xpr__completion_conn_handlers[XPR__OP_KICK + 1] = {
+    [XPR__OP_CONNECT] = connect_done,
+    [XPR__OP_READ] = read_done,
+    [XPR__OP_WRITE] = write_done,
+    [XPR__OP_KICK] = kick_done,
+};

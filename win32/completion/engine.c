@@ -129,35 +129,31 @@ void xpr__op_complete(struct xpr__completion_loop *engine, struct xpr__op *op,
     xpr__op_append(&engine->completed_head, &engine->completed_tail, op);
 }
 
+/* Each owner starts with the core's part: an xpr_listener, xpr_udp,
+ * xpr_watch or xpr_conn. */
 xpr_loop *xpr__op_loop(const struct xpr__op *op)
 {
     if (op->kind == XPR__OP_ACCEPT)
-        return ((struct xpr__completion_listener *)op->owner)->base.loop;
+        return ((xpr_listener *)op->owner)->loop;
     if (xpr__op_is_udp(op->kind))
         return ((xpr_udp *)op->owner)->loop;
     if (op->kind == XPR__OP_POLL)
         return ((xpr_watch *)op->owner)->loop;
-    return ((struct xpr__completion_conn *)op->owner)->base.loop;
+    return ((xpr_conn *)op->owner)->loop;
 }
 
-static SOCKET owner_socket(struct xpr__op *op)
-{
-    if (xpr__op_is_udp(op->kind))
-        return xpr__completion_udp_socket(op);
-    if (op->kind == XPR__OP_POLL)
-        return INVALID_SOCKET; /* its handler reads the NTSTATUS itself */
-    if (op->kind == XPR__OP_ACCEPT) {
-        struct xpr__completion_listener *listener = op->owner;
-        return listener->closed ? INVALID_SOCKET : (SOCKET)listener->base.sock;
-    }
-    return (SOCKET)((struct xpr__completion_conn *)op->owner)->base.sock;
-}
-
-/* "Failure codes are NTSTATUS" */
+/* "Failure codes are NTSTATUS". A closed owner's socket is
+ * XPR__INVALID_SOCKET, which is INVALID_SOCKET. */
 static int failure_code(struct xpr__op *op)
 {
-    SOCKET s = owner_socket(op);
+    SOCKET s = INVALID_SOCKET; /* a watcher's: its handler reads the status */
     DWORD bytes = 0, flags = 0;
+    if (op->kind == XPR__OP_ACCEPT)
+        s = (SOCKET)((xpr_listener *)op->owner)->sock;
+    else if (xpr__op_is_udp(op->kind))
+        s = (SOCKET)((xpr_udp *)op->owner)->sock;
+    else if (op->kind != XPR__OP_POLL)
+        s = (SOCKET)((xpr_conn *)op->owner)->sock;
     if (s == INVALID_SOCKET)
         return WSA_OPERATION_ABORTED;
     if (!WSAGetOverlappedResult(s, &op->ov, &bytes, FALSE, &flags)) {
@@ -200,14 +196,6 @@ void xpr__op_queue(struct xpr__completion_loop *engine, struct xpr__op *op,
     xpr__op_complete(engine, op, 0, 0);
 }
 
-static void (*const conn_handlers[])(struct xpr__completion_conn *conn,
-                                     struct xpr__op *op) = {
-    [XPR__OP_CONNECT] = xpr__completion_connect_done,
-    [XPR__OP_READ] = xpr__completion_read_done,
-    [XPR__OP_WRITE] = xpr__completion_write_done,
-    [XPR__OP_KICK] = xpr__completion_kick_done,
-};
-
 /* The one switch: every outcome is handled here, in queue order. */
 static void handle(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
@@ -223,7 +211,7 @@ static void handle(struct xpr__completion_loop *engine, struct xpr__op *op)
         xpr__completion_udp_done(engine, op);
     } else {
         conn->pending--;
-        conn_handlers[op->kind](conn, op);
+        xpr__completion_conn_handlers[op->kind](conn, op);
         xpr__completion_conn_settle(conn);
     }
 }
@@ -426,29 +414,21 @@ int xpr__completion_associate(struct xpr__completion_loop *engine, SOCKET s,
     return 0;
 }
 
-static int lookup(SOCKET s, GUID guid, void *fn, size_t fn_size)
-{
-    DWORD bytes = 0;
-    if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof(guid), fn,
-                 (DWORD)fn_size, &bytes, NULL, NULL) != 0)
-        return xpr__wsa_error();
-    return 0;
-}
-
 int xpr__completion_lookup_extensions(struct xpr__completion_loop *engine,
                                       SOCKET s)
 {
-    GUID accept_guid = WSAID_ACCEPTEX;
-    GUID connect_guid = WSAID_CONNECTEX;
-    int rc;
-    if (engine->accept_ex != NULL)
-        return 0;
-    rc = lookup(s, connect_guid, &engine->connect_ex,
-                sizeof(engine->connect_ex));
-    if (rc == 0)
-        rc = lookup(s, accept_guid, &engine->accept_ex,
-                    sizeof(engine->accept_ex));
-    return rc;
+    GUID guids[2] = {WSAID_CONNECTEX, WSAID_ACCEPTEX};
+    void *fns[2];
+    DWORD bytes = 0;
+    int i;
+    fns[0] = (void *)&engine->connect_ex;
+    fns[1] = (void *)&engine->accept_ex;
+    for (i = 0; i < 2 && engine->accept_ex == NULL; i++)
+        if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guids[i],
+                     sizeof(GUID), fns[i], sizeof(engine->accept_ex), &bytes,
+                     NULL, NULL) != 0)
+            return xpr__wsa_error();
+    return 0;
 }
 
 /* ---- Wine ----

@@ -56,6 +56,25 @@
 
 #include "sock.h"
 
+struct xpr__completion_listener {
+    struct xpr_listener base;
+    struct xpr__completion_loop *engine;
+    unsigned pending;    /* AcceptEx posted and counted in stats */
+    unsigned held;       /* ops of a closed listener still to be handled */
+    unsigned target;     /* AcceptEx kept posted */
+    HANDLE accept_event; /* FD_ACCEPT: the posted accepts ran out */
+    HANDLE accept_wait;  /* RegisterWaitForSingleObject on it */
+    int family;
+    unsigned char skip_on_success;
+    unsigned char closed;
+    unsigned char started;   /* cfg read (first round after xpr_listen) */
+    unsigned char with_data; /* cfg.accepts_with_data */
+    unsigned char paused;    /* no AcceptEx posted until the core resumes */
+    struct xpr__list accepts_waiting; /* posted AcceptEx with a buffer */
+    struct xpr_timer sweep;           /* drops silent ones: SO_CONNECT_TIME */
+    struct xpr__link link; /* engine->listeners, then closed_listeners */
+};
+
 #define DEFAULT_ACCEPTS 16
 #define DEFAULT_ACCEPTS_MAX 256
 #define ADDR_SLOT ((DWORD)(sizeof(SOCKADDR_STORAGE) + 16))

@@ -156,26 +156,6 @@ static void note_thread(struct routine_state *st)
     LeaveCriticalSection(&st->lock);
 }
 
-/* trap 9: finished polled operations join the list *ev. */
-static void take_polled(struct routine_state *st, struct xpr__op **ev)
-{
-    struct xpr__op *op = st->polled_head, **tail = ev;
-    st->polled_head = st->polled_tail = NULL;
-    while (*tail != NULL)
-        tail = &(*tail)->next;
-    while (op != NULL) {
-        struct xpr__op *next = op->next;
-        op->next = NULL;
-        if (HasOverlappedIoCompleted(&op->ov)) {
-            *tail = op;
-            tail = &op->next;
-        } else {
-            xpr__op_append(&st->polled_head, &st->polled_tail, op);
-        }
-        op = next;
-    }
-}
-
 static int routine_wait_and_reap(struct xpr__completion_loop *engine,
                                  int timeout_ms)
 {
@@ -200,7 +180,6 @@ static int routine_wait_and_reap(struct xpr__completion_loop *engine,
     op = st->ev_head;
     st->ev_head = st->ev_tail = NULL;
     LeaveCriticalSection(&st->lock);
-    take_polled(st, &op);
     for (; op != NULL; op = next) { /* accepts and connects (trap 4, 5) */
         next = op->next;
         if (op->wait != NULL)
@@ -208,6 +187,16 @@ static int routine_wait_and_reap(struct xpr__completion_loop *engine,
         op->wait = NULL;
         xpr__op_reaped(engine, &op->ov, (DWORD)op->ov.InternalHigh,
                        op->ov.Internal != 0);
+    }
+    op = st->polled_head; /* then the finished ones of those polled (trap 9) */
+    st->polled_head = st->polled_tail = NULL;
+    for (; op != NULL; op = next) {
+        next = op->next;
+        if (!HasOverlappedIoCompleted(&op->ov))
+            xpr__op_append(&st->polled_head, &st->polled_tail, op);
+        else
+            xpr__op_reaped(engine, &op->ov, (DWORD)op->ov.InternalHigh,
+                           op->ov.Internal != 0);
     }
     /* reads and writes, in the order their routines ran (trap 2, 7) */
     op = st->apc_head;

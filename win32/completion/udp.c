@@ -62,12 +62,6 @@ static struct xpr__completion_loop *engine_of(const xpr_udp *u)
     return xpr__completion_of(u->loop);
 }
 
-SOCKET xpr__completion_udp_socket(const struct xpr__op *op)
-{
-    const xpr_udp *u = op->owner;
-    return u->sock == XPR__INVALID_SOCKET ? INVALID_SOCKET : (SOCKET)u->sock;
-}
-
 /* Item 1: closed and nothing pending. */
 static void settle(struct completion_udp *cu)
 {
