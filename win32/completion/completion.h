@@ -251,17 +251,11 @@ void xpr__op_count(struct xpr__completion_loop *engine, struct xpr__op *op,
  * CONNECT) and queues it as completed. */
 void xpr__op_queue(struct xpr__completion_loop *engine, struct xpr__op *op,
                    unsigned *owner_pending);
-/* After the system took op: whether the engine queues its outcome itself
- * (engine.c, "Done at once"). */
-int xpr__op_done_here(const struct xpr__completion_loop *engine,
-                      const struct xpr__op *op, int skip);
-/* op is pending: the harvester that lends events tracks it. */
-static inline void xpr__op_track(struct xpr__completion_loop *engine,
-                                 struct xpr__op *op)
-{
-    if (engine->harvester->track_pending != NULL)
-        engine->harvester->track_pending(engine, op);
-}
+/* After op was posted (err: 0, WSA_IO_PENDING or its failure): 1 when no
+ * notification will come and the engine queues its outcome itself
+ * (engine.c, "Done at once", "Failed at once"); a pending op is tracked. */
+int xpr__op_started(struct xpr__completion_loop *engine, struct xpr__op *op,
+                    int skip, int err);
 static inline int xpr__harvester_associate(struct xpr__completion_loop *engine,
                                            SOCKET s)
 {
@@ -299,7 +293,7 @@ long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
                                const size_t *lens, size_t runs);
 int xpr__completion_conn_shutdown(xpr_conn *c);
 void xpr__completion_conn_close(xpr_conn *c, int reset);
-/* The socket part of a close that waited for a posting worker. */
+/* conn.c: the socket part of a close, once no worker posts on it. */
 void xpr__completion_close_deferred(struct xpr__completion_conn *conn);
 /* conn.c: handlers of the completed queue's conn kinds, by kind; each
  * takes the op (and its count in conn->pending). */

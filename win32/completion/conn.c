@@ -104,25 +104,25 @@ static void drop_list(struct xpr__completion_loop *engine,
     }
 }
 
-static void close_handle(struct xpr__completion_conn *conn, int reset)
-{
-    xpr_conn *c = &conn->base;
-    if (c->sock == XPR__INVALID_SOCKET)
-        return;
-    if (reset)
-        xpr__sock_set_linger0(c->sock);
-    else if (c->connected && !conn->write_shut)
-        shutdown((SOCKET)c->sock, SD_SEND); /* FIN before the close */
-    if (conn->pending != 0)
-        CancelIoEx((HANDLE)c->sock, NULL); /* item 6 */
-    closesocket((SOCKET)c->sock);
-    c->sock = XPR__INVALID_SOCKET;
-}
-
+/* Closes the socket asked to close (cancelling its I/O), unless a worker
+ * posts on it outside the run lock: closing it now could let a new socket
+ * take its number under that post, so the worker calls this when done. */
 void xpr__completion_close_deferred(struct xpr__completion_conn *conn)
 {
+    xpr_conn *c = &conn->base;
+    if (conn->posting)
+        return;
     conn->close_deferred = 0;
-    close_handle(conn, conn->close_reset);
+    if (c->sock != XPR__INVALID_SOCKET) {
+        if (conn->close_reset)
+            xpr__sock_set_linger0(c->sock);
+        else if (c->connected && !conn->write_shut)
+            shutdown((SOCKET)c->sock, SD_SEND); /* FIN before the close */
+        if (conn->pending != 0)
+            CancelIoEx((HANDLE)c->sock, NULL); /* item 6 */
+        closesocket((SOCKET)c->sock);
+        c->sock = XPR__INVALID_SOCKET;
+    }
     xpr__completion_conn_settle(conn);
 }
 
@@ -566,16 +566,9 @@ void xpr__completion_conn_close(xpr_conn *c, int reset)
 {
     struct xpr__completion_conn *conn = to_conn(c);
     drop_list(engine_of(conn), &conn->parked);
-    if (conn->posting) {
-        /* a worker is posting on this socket outside the run lock: closing
-         * it now could let a new socket take its number under that post;
-         * the worker closes it when done */
-        conn->close_deferred = 1;
-        conn->close_reset = (unsigned char)reset;
-        return;
-    }
-    close_handle(conn, reset);
-    xpr__completion_conn_settle(conn);
+    conn->close_deferred = 1;
+    conn->close_reset = (unsigned char)reset;
+    xpr__completion_close_deferred(conn);
 }
 
 xpr__conn_handler *const xpr__completion_conn_handlers[XPR__OP_KICK + 1] = {

@@ -231,30 +231,33 @@ static void handle_completed(struct xpr__completion_loop *engine)
 
 /* ---- posting ---- */
 
-int xpr__op_done_here(const struct xpr__completion_loop *engine,
-                      const struct xpr__op *op, int skip)
+int xpr__op_started(struct xpr__completion_loop *engine, struct xpr__op *op,
+                    int skip, int err)
 {
-    if (engine->harvester->routine != NULL && xpr__op_has_routine(op->kind))
+    if (err == WSA_IO_PENDING) {
+        if (engine->harvester->track_pending != NULL)
+            engine->harvester->track_pending(engine, op);
         return 0;
+    }
+    if (err != 0) /* "Failed at once" */
+        return 1;
+    if (engine->harvester->routine != NULL && xpr__op_has_routine(op->kind))
+        return 0; /* "Done at once" */
     return engine->harvester->port ? skip : 1;
 }
 
 int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
                    unsigned *owner_pending, int skip, int ok)
 {
-    if (!ok) {
-        int err = WSAGetLastError();
-        if (err != WSA_IO_PENDING) { /* "Failed at once" */
-            xpr__op_put(engine, op);
-            return xpr__error_from_os(err);
-        }
+    int err = ok ? 0 : WSAGetLastError();
+    if (!ok && err != WSA_IO_PENDING) { /* "Failed at once" */
+        xpr__op_put(engine, op);
+        return xpr__error_from_os(err);
     }
     xpr__op_count(engine, op, owner_pending, 1);
-    if (ok && xpr__op_done_here(engine, op, skip)) {
+    if (xpr__op_started(engine, op, skip, err)) {
         engine->inline_completions++;
         xpr__op_complete(engine, op, (DWORD)op->ov.InternalHigh, 0);
-    } else if (!ok) {
-        xpr__op_track(engine, op);
     }
     return 0;
 }
@@ -306,12 +309,8 @@ static int post_transfer(struct xpr__completion_loop *engine, SOCKET s,
         rc = WSASend(s, op->bufs, op->nbufs, NULL, 0, &op->ov, routine);
     }
     err = rc == 0 ? 0 : WSAGetLastError();
-    if (err == WSA_IO_PENDING) {
-        xpr__op_track(engine, op); /* one worker */
-        return 0;
-    }
-    if (err == 0 && !xpr__op_done_here(engine, op, skip))
-        return 0;
+    if (!xpr__op_started(engine, op, skip, err))
+        return 0; /* tracked by one worker, the only one, if at all */
     op->os_error = err;
     return 1;
 }

@@ -59,8 +59,7 @@
 struct xpr__completion_listener {
     struct xpr_listener base;
     struct xpr__completion_loop *engine;
-    unsigned pending;    /* AcceptEx posted and counted in stats */
-    unsigned held;       /* ops of a closed listener still to be handled */
+    unsigned pending;    /* AcceptEx posted (in the stats until it closes) */
     unsigned target;     /* AcceptEx kept posted */
     HANDLE accept_event; /* FD_ACCEPT: the posted accepts ran out */
     HANDLE accept_wait;  /* RegisterWaitForSingleObject on it */
@@ -117,12 +116,6 @@ static void sweep_due(xpr_timer *t, void *arg)
         }
         link = next;
     }
-}
-
-static void accept_unlink(struct xpr__op *op)
-{
-    if (op->accept_link.next != NULL)
-        xpr__list_remove(&op->accept_link);
 }
 
 static void free_listener(struct xpr__completion_listener *listener)
@@ -198,8 +191,6 @@ void xpr__completion_listener_close(xpr_listener *l)
     xpr__timer_release(&listener->sweep);
     listener->closed = 1;
     engine->pending[XPR__OP_ACCEPT] -= listener->pending;
-    listener->held += listener->pending;
-    listener->pending = 0;
     xpr__list_remove(&listener->link);
     xpr__list_push_back(&engine->closed_listeners, &listener->link);
 }
@@ -211,7 +202,7 @@ void xpr__completion_listeners_reap(struct xpr__completion_loop *engine)
         struct xpr__link *next = link->next;
         struct xpr__completion_listener *listener =
             XPR__CONTAINER(link, struct xpr__completion_listener, link);
-        if (listener->held == 0) {
+        if (listener->pending == 0) {
             xpr__list_remove(link);
             free(listener);
         }
@@ -364,16 +355,16 @@ void xpr__completion_accept_done(struct xpr__completion_loop *engine,
     struct xpr__completion_listener *listener = op->owner;
     SOCKET s = op->accept_sock, ls = (SOCKET)listener->base.sock;
     int rc = op->os_error;
-    accept_unlink(op);
+    if (op->accept_link.next != NULL)
+        xpr__list_remove(&op->accept_link);
+    listener->pending--;
     if (listener->closed) { /* item 6: counted out when it closed */
         if (s != INVALID_SOCKET)
             closesocket(s);
-        listener->held--;
         xpr__op_put(engine, op);
         return;
     }
     engine->pending[XPR__OP_ACCEPT]--;
-    listener->pending--;
     if (rc == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* item 10 */
         rc = WSAENETDOWN;
     else if (rc == 0 && setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,

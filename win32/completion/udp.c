@@ -77,17 +77,13 @@ static void posted(struct completion_udp *cu, struct xpr__op *op, int rc,
 {
     struct xpr__completion_loop *engine = engine_of(&cu->base);
     int err = rc == 0 ? 0 : WSAGetLastError();
+    int ok = err == 0 || err == WSAEMSGSIZE; /* item 3 */
     xpr__op_count(engine, op, &cu->pending, 1);
-    if (err == WSA_IO_PENDING) {
-        xpr__op_track(engine, op);
-    } else if (err == 0 || err == WSAEMSGSIZE) { /* item 3 */
-        if (xpr__op_done_here(engine, op, cu->skip_on_success)) {
-            engine->inline_completions++;
-            xpr__op_complete(engine, op, bytes, err);
-        }
-    } else { /* failed at once: no notification */
-        xpr__op_complete(engine, op, 0, err);
-    }
+    if (!xpr__op_started(engine, op, cu->skip_on_success, ok ? 0 : err))
+        return;
+    if (ok)
+        engine->inline_completions++;
+    xpr__op_complete(engine, op, ok ? bytes : 0, err);
 }
 
 static int post_recv(struct completion_udp *cu)
