@@ -133,29 +133,20 @@ struct xpr__afd_watch {
  * How completions are reaped: one table per harvester, exported by its
  * file. Every hook runs on the loop's thread (with workers, under the run
  * lock) except wait_and_reap's wait and wake.
- *   init / free      the harvester's state in engine->harvester_state
- *                    (state_size bytes, zeroed; the engine frees them);
- *   associate        NULL, or a new socket joins (iocp:
- *                    CreateIoCompletionPort);
- *   wait_and_reap    waits up to timeout_ms (-1 = no limit) and appends
- *                    each finished op to the completed queue with
- *                    xpr__op_reaped;
- *   wake             any thread: makes a blocked wait_and_reap return.
- * Flags:
- *   port             notifications are packets on a port: an op that
- *                    completes at once still queues one, unless its socket
- *                    has FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (asked for
- *                    when the protocol chain allows it). Without a port,
- *                    an op done at once is not tracked, and the engine
- *                    queues it itself;
- *   workers          several threads may run the loop (only with a port);
- *   arm              NULL, or each op gets an event object right before it
- *                    is posted (arm: 0 or an error, the op is then not
- *                    posted), the harvester tracks it while it is pending
- *                    (track_pending), and takes it back when the op returns
- *                    to the pool (disarm);
- *   routine          non-NULL: passed to WSARecv / WSASend, which then
- *                    report every outcome through it, done at once or not.
+ *   init / free    the harvester's state in engine->harvester_state
+ *                  (state_size bytes, zeroed; the engine frees them);
+ *   associate      NULL, or a new socket joins (iocp: its port);
+ *   wait_and_reap  waits up to timeout_ms (-1 = no limit) and appends each
+ *                  finished op to the completed queue (xpr__op_reaped);
+ *   wake           any thread: makes a blocked wait_and_reap return;
+ *   port           notifications are packets on a port (engine.c, "Done at
+ *                  once"); workers: several threads may run the loop;
+ *   arm            NULL, or each op gets an event object right before it is
+ *                  posted (0 or an error: the op is then not posted), which
+ *                  track_pending watches while it is pending and disarm
+ *                  takes back when the op returns to the pool;
+ *   routine        non-NULL: passed to WSARecv / WSASend, which then report
+ *                  every outcome through it, done at once or not.
  */
 struct xpr__harvester_ops {
     const char *name;

@@ -68,24 +68,16 @@ static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
     ULONG count = 0, i;
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
     DWORD err = 0;
-    BOOL ok;
-    xpr__loop_wait_begin(engine->loop);
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 5: no entry removed */
-        ok = FALSE;
-        err = ERROR_NOT_ENOUGH_MEMORY;
-    } else {
-        ok = GetQueuedCompletionStatusEx(st->port, entries, BATCH, &count, wait,
-                                         FALSE);
-        if (!ok)
-            err = GetLastError();
-    }
-    xpr__loop_wait_end(engine->loop);
     engine->dequeue_calls++;
-    if (!ok) {
-        if (err == WAIT_TIMEOUT)
-            return 0;
-        return xpr__error_from_os((int)err);
-    }
+    if (xpr__fault(XPR__FAULT_WAIT)) /* trap 5: no entry removed */
+        return xpr__error_from_os(ERROR_NOT_ENOUGH_MEMORY);
+    xpr__loop_wait_begin(engine->loop);
+    if (!GetQueuedCompletionStatusEx(st->port, entries, BATCH, &count, wait,
+                                     FALSE))
+        err = GetLastError();
+    xpr__loop_wait_end(engine->loop);
+    if (err != 0)
+        return err == WAIT_TIMEOUT ? 0 : xpr__error_from_os((int)err);
     for (i = 0; i < count; i++) {
         OVERLAPPED *ov = entries[i].lpOverlapped;
         if (ov != NULL) /* else a wake */

@@ -129,14 +129,19 @@ static struct group *group_new(struct overlapped_state *st)
     return g;
 }
 
+/* The thread stops before the handles go (trap 3); the events left are
+ * those of leaked operations. */
 static void group_free(struct group *g)
 {
+    unsigned i;
     if (g->thread != NULL) {
         InterlockedExchange(&g->stop, 1);
         SetEvent(g->control);
         WaitForSingleObject(g->thread, INFINITE);
         CloseHandle(g->thread);
     }
+    for (i = 0; i < g->count; i++)
+        CloseHandle(g->events[i]);
     CloseHandle(g->control);
     DeleteCriticalSection(&g->lock);
     free(g);
@@ -161,16 +166,9 @@ static int overlapped_init(struct xpr__completion_loop *engine)
 static void overlapped_free(struct xpr__completion_loop *engine)
 {
     struct overlapped_state *st = engine->harvester_state;
-    unsigned i, k;
-    for (i = 0; i < st->ngroups; i++) {
-        struct group *g = st->groups[i];
-        HANDLE leaked[GROUP_MAX];
-        unsigned n = g->count;
-        memcpy(leaked, g->events, n * sizeof(HANDLE));
-        group_free(g);          /* the thread stops before its handles go */
-        for (k = 0; k < n; k++) /* leaked operations: events only */
-            CloseHandle(leaked[k]);
-    }
+    unsigned i;
+    for (i = 0; i < st->ngroups; i++)
+        group_free(st->groups[i]);
     xpr__event_pool_free(&st->events);
     CloseHandle(st->wake);
     CloseHandle(st->ready);
@@ -283,12 +281,9 @@ static int overlapped_wait_and_reap(struct xpr__completion_loop *engine,
     h[0] = st->wake;
     h[1] = st->ready;
     engine->dequeue_calls++;
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 10 */
-        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
-        r = WAIT_FAILED;
-    } else {
-        r = WaitForMultipleObjects(2, h, FALSE, wait);
-    }
+    if (xpr__fault(XPR__FAULT_WAIT)) /* trap 10 */
+        return xpr__error_from_os(ERROR_NOT_ENOUGH_MEMORY);
+    r = WaitForMultipleObjects(2, h, FALSE, wait);
     if (r == WAIT_FAILED)
         return xpr__error_from_os((int)GetLastError());
     for (i = 0; i < st->ngroups; i++) {

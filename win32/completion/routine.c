@@ -168,12 +168,9 @@ static int routine_wait_and_reap(struct xpr__completion_loop *engine,
     else if (st->polled_head != NULL && wait > POLL_MS)
         wait = POLL_MS; /* trap 9 */
     engine->dequeue_calls++;
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 10 */
-        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
-        r = WAIT_FAILED;
-    } else {
-        r = WaitForSingleObjectEx(st->signal, wait, TRUE); /* trap 1 */
-    }
+    if (xpr__fault(XPR__FAULT_WAIT)) /* trap 10 */
+        return xpr__error_from_os(ERROR_NOT_ENOUGH_MEMORY);
+    r = WaitForSingleObjectEx(st->signal, wait, TRUE); /* trap 1 */
     if (r == WAIT_FAILED)
         return xpr__error_from_os((int)GetLastError());
     EnterCriticalSection(&st->lock);

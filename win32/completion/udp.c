@@ -9,9 +9,8 @@
  *    lpFromlen): they live in the op's buffer, in front of the data. A
  *    handle is reported closed only when its socket is closed and its
  *    `pending` count is back to 0.
- * 2. cfg.recvs_posted receives are kept posted (recv_size bytes each); each
- *    completion is delivered and one more is posted, in queue order (UDP
- *    keeps no order either).
+ * 2. Receives (cfg.recvs_posted, each of recv_size bytes) are handled in
+ *    queue order, whichever worker reaped them: UDP keeps no order either.
  * 3. A datagram longer than the buffer fills it and completes with
  *    WSAEMSGSIZE (STATUS_BUFFER_OVERFLOW): delivered with
  *    XPR_UDP_TRUNCATED. That status is success-class: a WSARecvFrom that
