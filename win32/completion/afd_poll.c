@@ -1,12 +1,9 @@
 /*
- * Watchers of application sockets on the completion engine. The engine
- * cannot post WSARecv or WSASend on a socket it does not own, nor join
- * that socket to its port (an association is for the socket's life). It
- * asks the AFD driver instead, which every Winsock socket of a base
- * provider sits on: IOCTL_AFD_POLL, the request beneath select() and
- * WSAPoll, made asynchronously with NtDeviceIoControlFile through the
- * loop's own handle on \Device\Afd, which joins the harvester (libuv's and
- * wepoll's approach).
+ * Watchers of application sockets on the completion engine
+ * (docs/design.md, "Watchers of application sockets"): IOCTL_AFD_POLL, the
+ * request beneath select() and WSAPoll, made with NtDeviceIoControlFile
+ * through the loop's own handle on \Device\Afd, which joins the harvester
+ * (libuv's and wepoll's approach).
  *
  * 1. The request completes once one asked event holds (at once if one
  *    already does): one poll in flight per watcher, made again after each

@@ -22,15 +22,13 @@
  *    are dropped. Parked reads are delivered only while the core wants
  *    data; when reading is turned back on, a KICK op delivers them and
  *    posts reads from the loop.
- * 5. A WSASend's buffers are runs of the core's queue itself (no copy),
- *    which the core keeps until xpr__conn_sent or the conn is reported
- *    closed. An overlapped WSASend on a stream socket completes in full or
- *    fails, and a socket's sends complete in posting order, so reporting
- *    each completion's bytes consumes the queue from the front whatever
- *    order they are handled in. At most max_sends_in_flight sends of at
- *    most read_buffer_size bytes each are posted per conn, so a peer that
- *    never reads pins a bounded amount of kernel memory; conn_send then
- *    takes less than offered.
+ * 5. A WSASend's buffers are runs of the core's queue itself (no copy). An
+ *    overlapped WSASend on a stream socket completes in full or fails, and
+ *    a socket's sends complete in posting order, so reporting each
+ *    completion's bytes consumes the queue from the front whatever order
+ *    they are handled in. At most max_sends_in_flight sends of at most
+ *    read_buffer_size bytes are posted per conn: a peer that never reads
+ *    pins a bounded amount of kernel memory.
  * 6. closesocket cancels every pending operation, but their packets still
  *    come (ERROR_OPERATION_ABORTED; Wine: ERROR_HANDLES_CLOSED). Under Wine
  *    operations towards a peer that neither reads nor closes stay pending
@@ -52,12 +50,11 @@
  *    WSAENOBUFS, SO_UPDATE_CONNECT_CONTEXT with WSAENETDOWN. A buffered
  *    WSARecv may get a shorter buffer. Sends are not made short (item 5);
  *    should one ever complete short, the conn ends.
- * 11. A zero-byte read costs two calls where data come (item 3); a WSARecv
- *    with a buffer costs one. Zero-byte mode gives a buffer to the next
- *    read of a conn whose last read brought data within QUIET_MS of being
- *    queued ("warm"), while the loop has fewer than pool_free_max such
- *    reads posted; every other read is zero-byte. A buffered read takes the
- *    place of the zero-byte one and parks like a pre-posted read (item 4).
+ * 11. A zero-byte read costs two calls where data come (item 3), a WSARecv
+ *    with a buffer one (docs/design.md, "Zero-byte mode lends buffers"): a
+ *    conn whose last read brought data within QUIET_MS of being queued
+ *    ("warm") posts its next read with a buffer, while fewer than
+ *    pool_free_max such reads are posted; it parks like a pre-posted read.
  * 12. An adopted socket (xpr_conn_adopt) must be overlapped (WSASocket with
  *    WSA_FLAG_OVERLAPPED, or socket()); it joins the loop's harvester for
  *    its life (a socket is associated with one port). It was connected
@@ -230,27 +227,23 @@ static void deliver_parked(struct xpr__completion_conn *conn)
            conn->parked->seq == conn->read_seq_deliver &&
            xpr__conn_wants_data(c)) {
         struct xpr__op *op = conn->parked;
+        int err = op->os_error ? xpr__error_from_os(op->os_error) : 0;
+        int ends = err == 0 && op->bytes == 0 && /* else empty: "Wine" */
+                   xpr__completion_empty_read_ends(engine, (SOCKET)c->sock);
         conn->parked = op->next;
         conn->read_seq_deliver++;
-        if (op->os_error != 0) {
-            int err = xpr__error_from_os(op->os_error);
-            xpr__op_put(engine, op);
+        if (err == 0 && op->bytes > 0)
+            xpr__conn_received(c, op->buf, op->bytes);
+        xpr__op_put(engine, op);
+        if (err != 0) {
             xpr__conn_failed(c, err);
             return;
         }
-        if (op->bytes == 0 &&
-            !xpr__completion_empty_read_ends(engine, (SOCKET)c->sock)) {
-            xpr__op_put(engine, op); /* an empty read (engine.c, "Wine") */
-            continue;
-        }
-        if (op->bytes == 0) {
-            xpr__op_put(engine, op);
+        if (ends) {
             drop_list(engine, &conn->parked);
             xpr__conn_eof(c);
             return;
         }
-        xpr__conn_received(c, op->buf, op->bytes);
-        xpr__op_put(engine, op);
     }
 }
 

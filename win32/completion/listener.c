@@ -36,13 +36,10 @@
  *    AcceptEx itself (WSAENOBUFS). Posting again at once would fail again,
  *    and a listener with no AcceptEx posted takes no connection (FD_ACCEPT
  *    wakes the loop only once). So a failure goes to the core
- *    (xpr__listener_accept_failed), which sheds the backlog when out of
- *    descriptors, pauses the listener (listener_set_accepting 0) and
- *    resumes it after a pause that grows while failures repeat. Should the
- *    core be unable to schedule that retry, the listener stays unpaused
- *    with nothing posted, and the run cycle waits at most STARVED_RETRY_MS.
- *    A failure of one connection (reset before AcceptEx took it) is retried
- *    at once, a bounded number of times.
+ *    (xpr__listener_accept_failed), which pauses the listener and resumes
+ *    it later; should the core be unable to schedule that retry, the run
+ *    cycle waits at most STARVED_RETRY_MS. A failure of one connection
+ *    (reset before AcceptEx took it) is retried at once, a few times.
  * 10. Fault injection (portable/fault.h): AcceptEx and WSAEventSelect fail
  *    with WSAENOBUFS, SO_UPDATE_ACCEPT_CONTEXT with WSAENETDOWN (that
  *    connection is closed like a failed accept, item 4).
@@ -308,19 +305,17 @@ int xpr__completion_listeners_top_up(struct xpr__completion_loop *engine)
     struct xpr__link *link;
     int signalled = InterlockedExchange(&engine->accept_signalled, 0) != 0;
     int any_starved = 0;
+    WSANETWORKEVENTS ne;
     for (link = engine->listeners.head.next; link != &engine->listeners.head;
          link = link->next) {
         struct xpr__completion_listener *listener =
             XPR__CONTAINER(link, struct xpr__completion_listener, link);
         if (!listener->started)
             start(listener);
-        if (signalled) {
-            WSANETWORKEVENTS ne;
-            if (WSAEnumNetworkEvents((SOCKET)listener->base.sock, NULL, &ne) ==
-                    0 &&
-                (ne.lNetworkEvents & FD_ACCEPT))
-                grow_target(listener);
-        }
+        if (signalled && /* item 5 */
+            WSAEnumNetworkEvents((SOCKET)listener->base.sock, NULL, &ne) == 0 &&
+            (ne.lNetworkEvents & FD_ACCEPT))
+            grow_target(listener);
         if (listener->pending < listener->target)
             top_up(engine, listener);
         any_starved |= starved(listener);
@@ -358,24 +353,22 @@ void xpr__completion_accept_done(struct xpr__completion_loop *engine,
     if (op->accept_link.next != NULL)
         xpr__list_remove(&op->accept_link);
     listener->pending--;
-    if (listener->closed) { /* item 6: counted out when it closed */
-        if (s != INVALID_SOCKET)
-            closesocket(s);
-        xpr__op_put(engine, op);
-        return;
+    if (listener->closed) {
+        rc = WSA_OPERATION_ABORTED; /* item 6: out of the stats already */
+    } else {
+        engine->pending[XPR__OP_ACCEPT]--;
+        if (listener->pending == 0)
+            grow_target(listener); /* item 5: every posted accept was used */
     }
-    engine->pending[XPR__OP_ACCEPT]--;
     if (rc == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* item 10 */
         rc = WSAENETDOWN;
     else if (rc == 0 && setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
                                    (char *)&ls, sizeof(ls)) != 0)
         rc = WSAGetLastError();
-    if (listener->pending == 0)
-        grow_target(listener); /* item 5: every posted accept was used */
     if (rc != 0) {
         xpr__op_put(engine, op);
         if (s != INVALID_SOCKET) /* else swept: closed already (item 8) */
-            closesocket(s);      /* item 4; reposted below */
+            closesocket(s);      /* item 4; reposted below unless closed */
     } else if (op->large) {
         take_conn(engine, listener, s, op); /* the bytes go with the conn */
     } else {
