@@ -114,10 +114,11 @@ static void load_nt(void)
         void))GetProcAddress(ntdll, "RtlNtStatusToDosError");
 }
 
-static int status_error(LONG status)
+/* The Win32 code of a failure NTSTATUS. */
+static ULONG status_code(LONG status)
 {
     ULONG err = rtl_status_to_error != NULL ? rtl_status_to_error(status) : 0;
-    return xpr__error_from_os(err != 0 ? (int)err : ERROR_GEN_FAILURE);
+    return err != 0 ? err : ERROR_GEN_FAILURE;
 }
 
 /* The loop's device handle, opened and joined to the harvester once. */
@@ -145,7 +146,7 @@ static int open_device(struct xpr__completion_loop *engine)
                             FILE_SHARE_READ | FILE_SHARE_WRITE,
                             FILE_OPEN_DISPOSITION, 0, NULL, 0);
     if (status != 0)
-        return status_error(status);
+        return xpr__error_from_os((int)status_code(status));
     rc = xpr__harvester_associate(engine, (SOCKET)h);
     if (rc != 0) {
         CloseHandle(h);
@@ -178,7 +179,7 @@ static int post_poll(struct xpr__afd_watch *aw, unsigned events)
     struct xpr__completion_loop *engine = xpr__completion_of(aw->base.loop);
     struct afd_poll_info *info;
     struct xpr__op *op = xpr__op_get(engine, 0, XPR__OP_POLL, aw);
-    int rc, ok;
+    int rc, err = 0;
     if (op == NULL)
         return XPR_ENOMEM;
     info = (struct afd_poll_info *)(void *)op->buf;
@@ -194,23 +195,19 @@ static int post_poll(struct xpr__afd_watch *aw, unsigned events)
         return rc;
     }
     if (xpr__fault(XPR__FAULT_WATCH)) {
-        SetLastError(ERROR_NOT_ENOUGH_MEMORY); /* failed at once */
-        ok = 0;
+        err = ERROR_NOT_ENOUGH_MEMORY; /* failed at once */
     } else {
         LONG status = nt_device_io_control_file(
             engine->afd, op->ov.hEvent, NULL, &op->ov, &op->ov, IOCTL_AFD_POLL,
             info, (ULONG)sizeof(*info), info, (ULONG)sizeof(*info));
-        ok = status >= 0 && status != STATUS_PENDING_CODE;
         if (status == STATUS_PENDING_CODE)
-            WSASetLastError(WSA_IO_PENDING);
+            err = WSA_IO_PENDING;
         else if (status < 0)
-            SetLastError(rtl_status_to_error != NULL
-                             ? rtl_status_to_error(status)
-                             : ERROR_GEN_FAILURE);
+            err = (int)status_code(status);
     }
     aw->op = op;
     aw->op_events = info->handles[0].events;
-    rc = xpr__op_posted(engine, op, &aw->pending, 0, ok);
+    rc = xpr__op_posted(engine, op, &aw->pending, 0, err);
     if (rc != 0)
         aw->op = NULL; /* failed at once: the op is back in the pool */
     return rc;
@@ -291,7 +288,8 @@ void xpr__afd_poll_done(struct xpr__completion_loop *engine, struct xpr__op *op)
     if (!aw->released && aw->base.events != 0) {
         aw->firing = 1; /* the callback may free or restart it */
         if (status != 0 && status != STATUS_CANCELLED_CODE)
-            xpr__watch_fire(&aw->base, aw->base.events, status_error(status));
+            xpr__watch_fire(&aw->base, aw->base.events,
+                            xpr__error_from_os((int)status_code(status)));
         else if (afd != 0)
             report(aw, afd);
         if (!(afd & AFD_POLL_LOCAL_CLOSE) && !aw->released &&

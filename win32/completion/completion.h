@@ -257,11 +257,11 @@ static inline int xpr__harvester_associate(struct xpr__completion_loop *engine,
 /* Right before an op is posted: lends it an event if the harvester wants
  * one. 0 or an error (the op is then not posted; the caller releases it). */
 int xpr__op_arm(struct xpr__completion_loop *engine, struct xpr__op *op);
-/* AcceptEx / ConnectEx was called (ok: its return value): accounts the op
- * on *owner_pending, or on failure at once returns the error and releases
- * the op. */
+/* AcceptEx / ConnectEx / IOCTL_AFD_POLL was called (err: 0, WSA_IO_PENDING
+ * or its failure): accounts the op on *owner_pending, or on failure at once
+ * returns the error and releases the op. */
 int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
-                   unsigned *owner_pending, int skip, int ok);
+                   unsigned *owner_pending, int skip, int err);
 /* Queues a WSARecv or WSASend (op->bufs) in the conn's outbox, counted as
  * pending; the round posts it. 0, or an error of arm (op released). */
 int xpr__op_send_later(struct xpr__completion_loop *engine,

@@ -399,7 +399,7 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
     struct xpr__op *op;
     xpr_socket_t opened;
     SOCKET s;
-    int bound, ok;
+    int bound, err = 0;
     int rc = xpr__conn_open_socket(c, addr->family, &opened, &bound);
     if (rc != 0)
         return rc;
@@ -423,14 +423,12 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
         return rc;
     }
     initial_rto(s, addr);
-    if (xpr__fault(XPR__FAULT_CONNECT)) { /* item 10 */
-        WSASetLastError(WSAENOBUFS);
-        ok = FALSE;
-    } else {
-        ok = engine->connect_ex(s, (struct sockaddr *)&ss, len, NULL, 0, NULL,
-                                &op->ov);
-    }
-    rc = xpr__op_posted(engine, op, &conn->pending, conn->skip_on_success, ok);
+    if (xpr__fault(XPR__FAULT_CONNECT)) /* item 10 */
+        err = WSAENOBUFS;
+    else if (!engine->connect_ex(s, (struct sockaddr *)&ss, len, NULL, 0, NULL,
+                                 &op->ov))
+        err = WSAGetLastError();
+    rc = xpr__op_posted(engine, op, &conn->pending, conn->skip_on_success, err);
     if (rc != 0) /* nothing pending: no socket is left */
         closesocket(s);
     else

@@ -247,10 +247,9 @@ int xpr__op_started(struct xpr__completion_loop *engine, struct xpr__op *op,
 }
 
 int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
-                   unsigned *owner_pending, int skip, int ok)
+                   unsigned *owner_pending, int skip, int err)
 {
-    int err = ok ? 0 : WSAGetLastError();
-    if (!ok && err != WSA_IO_PENDING) { /* "Failed at once" */
+    if (err != 0 && err != WSA_IO_PENDING) { /* "Failed at once" */
         xpr__op_put(engine, op);
         return xpr__error_from_os(err);
     }

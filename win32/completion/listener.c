@@ -214,8 +214,7 @@ static int post_accept(struct xpr__completion_loop *engine,
         xpr__op_get(engine, listener->with_data, XPR__OP_ACCEPT, listener);
     xpr_socket_t as;
     DWORD bytes = 0;
-    BOOL ok;
-    int rc;
+    int rc, err = 0;
     if (op == NULL)
         return XPR_ENOMEM;
     rc = xpr__sock_open(listener->family, &as);
@@ -230,16 +229,14 @@ static int post_accept(struct xpr__completion_loop *engine,
         closesocket((SOCKET)as);
         return rc;
     }
-    if (xpr__fault(XPR__FAULT_ACCEPT)) { /* item 10 */
-        WSASetLastError(WSAENOBUFS);
-        ok = FALSE;
-    } else {
-        ok = engine->accept_ex((SOCKET)listener->base.sock, (SOCKET)as, op->buf,
-                               receive_len(op), ADDR_SLOT, ADDR_SLOT, &bytes,
-                               &op->ov);
-    }
+    if (xpr__fault(XPR__FAULT_ACCEPT)) /* item 10 */
+        err = WSAENOBUFS;
+    else if (!engine->accept_ex((SOCKET)listener->base.sock, (SOCKET)as,
+                                op->buf, receive_len(op), ADDR_SLOT, ADDR_SLOT,
+                                &bytes, &op->ov))
+        err = WSAGetLastError();
     rc = xpr__op_posted(engine, op, &listener->pending,
-                        listener->skip_on_success, ok);
+                        listener->skip_on_success, err);
     if (rc != 0)
         closesocket((SOCKET)as);
     else if (listener->with_data)

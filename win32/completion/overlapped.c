@@ -24,8 +24,7 @@
  * 5. Events are manual-reset: the system only sets them; one is reset when
  *    its op goes back to the pool, before it is lent again.
  * 6. The result is read from the OVERLAPPED (Internal / InternalHigh, as
- *    HasOverlappedIoCompleted does); operations that closesocket cancelled
- *    are reaped like any other.
+ *    HasOverlappedIoCompleted does).
  * 7. Wakes set a reserved auto-reset event the loop thread waits on next
  *    to `ready`.
  * 8. If no waiting thread can be started for a group, the loop polls that

@@ -28,7 +28,7 @@
  *    wake aimed at the old thread is not lost.
  * 7. The routine's error code is not kept: the engine resolves a failure
  *    through WSAGetOverlappedResult (engine.c, "Failure codes are
- *    NTSTATUS"); operations that closesocket cancelled are reaped like any.
+ *    NTSTATUS").
  * 8. Only ops without a routine are lent an event, right before they are
  *    posted: under Wine every event is one more handle in the one
  *    wineserver all processes share (~19,000), and thousands of idle reads
