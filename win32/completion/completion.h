@@ -286,14 +286,11 @@ int xpr__completion_conn_shutdown(xpr_conn *c);
 void xpr__completion_conn_close(xpr_conn *c, int reset);
 /* conn.c: the socket part of a close, once no worker posts on it. */
 void xpr__completion_close_deferred(struct xpr__completion_conn *conn);
-/* conn.c: handlers of the completed queue's conn kinds, by kind; each
- * takes the op (and its count in conn->pending). */
-typedef void xpr__conn_handler(struct xpr__completion_conn *conn,
+/* conn.c: the handler of the completed queue's conn kinds (takes the op
+ * and its count in conn->pending); reports the conn closed once its socket
+ * is closed and nothing of it is pending. */
+void xpr__completion_conn_done(struct xpr__completion_conn *conn,
                                struct xpr__op *op);
-extern xpr__conn_handler *const xpr__completion_conn_handlers[XPR__OP_KICK + 1];
-/* Reports the conn closed when its socket is closed and nothing of it is
- * pending. */
-void xpr__completion_conn_settle(struct xpr__completion_conn *conn);
 /* A conn the core made for an accepted socket, joined to the harvester:
  * announces it and starts reading. first: NULL, or the accept's op holding
  * the conn's first bytes. */

@@ -83,7 +83,7 @@ static struct xpr__completion_loop *engine_of(struct xpr__completion_conn *conn)
 
 /* Item 6. Not while a worker posts on it: its packets may all be reaped
  * by another worker before the poster has the lock back. */
-void xpr__completion_conn_settle(struct xpr__completion_conn *conn)
+static void settle(struct xpr__completion_conn *conn)
 {
     xpr_conn *c = &conn->base;
     if (c->state == XPR__CONN_ENDING && c->sock == XPR__INVALID_SOCKET &&
@@ -120,7 +120,7 @@ void xpr__completion_close_deferred(struct xpr__completion_conn *conn)
         closesocket((SOCKET)c->sock);
         c->sock = XPR__INVALID_SOCKET;
     }
-    xpr__completion_conn_settle(conn);
+    settle(conn);
 }
 
 /* ---- reads ---- */
@@ -562,9 +562,17 @@ void xpr__completion_conn_close(xpr_conn *c, int reset)
     xpr__completion_close_deferred(conn);
 }
 
-xpr__conn_handler *const xpr__completion_conn_handlers[XPR__OP_KICK + 1] = {
-    [XPR__OP_CONNECT] = connect_done,
-    [XPR__OP_READ] = read_done,
-    [XPR__OP_WRITE] = write_done,
-    [XPR__OP_KICK] = kick_done,
-};
+void xpr__completion_conn_done(struct xpr__completion_conn *conn,
+                               struct xpr__op *op)
+{
+    static void (*const handlers[])(struct xpr__completion_conn * conn,
+                                    struct xpr__op * op) = {
+        [XPR__OP_CONNECT] = connect_done,
+        [XPR__OP_READ] = read_done,
+        [XPR__OP_WRITE] = write_done,
+        [XPR__OP_KICK] = kick_done,
+    };
+    conn->pending--;
+    handlers[op->kind](conn, op);
+    settle(conn);
+}

@@ -110,15 +110,6 @@ int xpr__op_arm(struct xpr__completion_loop *engine, struct xpr__op *op)
     return engine->harvester->arm ? engine->harvester->arm(engine, op) : 0;
 }
 
-static void pool_drain(struct xpr__op *op)
-{
-    while (op != NULL) {
-        struct xpr__op *next = op->next;
-        free(op);
-        op = next;
-    }
-}
-
 /* ---- the completed queue ---- */
 
 void xpr__op_complete(struct xpr__completion_loop *engine, struct xpr__op *op,
@@ -199,21 +190,17 @@ void xpr__op_queue(struct xpr__completion_loop *engine, struct xpr__op *op,
 /* The one switch: every outcome is handled here, in queue order. */
 static void handle(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
-    struct xpr__completion_conn *conn = op->owner;
     engine->pinned_bytes -= pinned_by(op);
     if (op->kind != XPR__OP_ACCEPT) /* a closed listener's are counted out */
         engine->pending[op->kind]--;
-    if (op->kind == XPR__OP_ACCEPT) {
+    if (op->kind == XPR__OP_ACCEPT)
         xpr__completion_accept_done(engine, op);
-    } else if (op->kind == XPR__OP_POLL) { /* a watcher's (afd_poll.c) */
+    else if (op->kind == XPR__OP_POLL) /* a watcher's (afd_poll.c) */
         xpr__afd_poll_done(engine, op);
-    } else if (xpr__op_is_udp(op->kind)) {
+    else if (xpr__op_is_udp(op->kind))
         xpr__completion_udp_done(engine, op);
-    } else {
-        conn->pending--;
-        xpr__completion_conn_handlers[op->kind](conn, op);
-        xpr__completion_conn_settle(conn);
-    }
+    else
+        xpr__completion_conn_done(op->owner, op);
 }
 
 /* Handles the queue as it stands; what handling appends waits for the
@@ -564,6 +551,8 @@ static int completion_run_once(xpr_loop *loop, int timeout_ms)
 static void completion_loop_free(xpr_loop *loop)
 {
     struct xpr__completion_loop *engine = xpr__completion_of(loop);
+    struct xpr__op_pool *pool;
+    struct xpr__op *op;
     int rounds;
     /* sockets are closed: reap what the kernel still owns */
     for (rounds = 0; rounds < FREE_REAP_ROUNDS; rounds++) {
@@ -577,8 +566,11 @@ static void completion_loop_free(xpr_loop *loop)
     }
     xpr__afd_close(engine);
     engine->harvester->free(engine);
-    pool_drain(engine->pools[0].head);
-    pool_drain(engine->pools[1].head);
+    for (pool = engine->pools; pool < engine->pools + 2; pool++)
+        while ((op = pool->head) != NULL) {
+            pool->head = op->next;
+            free(op);
+        }
     free(engine->harvester_state);
     free(engine);
 }
