@@ -157,20 +157,6 @@ static int post_one_read(struct xpr__completion_conn *conn, int large)
     return rc;
 }
 
-/* Item 11: whether a read queued at queued_ms that just brought data came
- * soon enough for the conn's next read to get a buffer. */
-static int answered_soon(DWORD queued_ms)
-{
-    return GetTickCount() - queued_ms < QUIET_MS;
-}
-
-/* Item 11: zero-byte mode, whether the conn's next read has a buffer. */
-static int warm_read(struct xpr__completion_conn *conn)
-{
-    struct xpr__completion_loop *engine = engine_of(conn);
-    return conn->read_warm && engine->warm_reads < engine->pool_free_max;
-}
-
 /* Posts the reads the conn lacks; a failed post ends it (item 7). From
  * the loop only. */
 static void post_reads(struct xpr__completion_conn *conn)
@@ -181,7 +167,9 @@ static void post_reads(struct xpr__completion_conn *conn)
     if (engine->read_batches && conn->reads_posted > 0)
         return; /* engine.c, "Wine": pending transfers, posting thread */
     while (reading_wanted(conn) && conn->reads_posted < want) {
-        int rc = post_one_read(conn, preposted || warm_read(conn));
+        int large = preposted || (conn->read_warm && /* item 11 */
+                                  engine->warm_reads < engine->pool_free_max);
+        int rc = post_one_read(conn, large);
         if (rc != 0) {
             xpr__conn_failed(&conn->base, rc);
             return;
@@ -278,7 +266,7 @@ static void read_done(struct xpr__completion_conn *conn, struct xpr__op *op)
         xpr__op_put(engine, op);
         return;
     }
-    soon = answered_soon(op->queued_ms);
+    soon = GetTickCount() - op->queued_ms < QUIET_MS; /* item 11 */
     if (op->large) {
         conn->read_warm = (unsigned char)(soon && op->bytes > 0);
         park(conn, op);
@@ -383,10 +371,8 @@ static int bind_any(SOCKET s, int family)
                                      : (int)sizeof(struct sockaddr_in6);
     memset(&ss, 0, sizeof(ss));
     ss.ss_family = family == XPR__AF_INET ? AF_INET : AF_INET6;
-    if (xpr__fault(XPR__FAULT_BIND)) { /* item 10 */
-        WSASetLastError(WSAENOBUFS);
-        return xpr__wsa_error();
-    }
+    if (xpr__fault(XPR__FAULT_BIND)) /* item 10 */
+        return xpr__error_from_os(WSAENOBUFS);
     return bind(s, (struct sockaddr *)&ss, len) == 0 ? 0 : xpr__wsa_error();
 }
 

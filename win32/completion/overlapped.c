@@ -204,12 +204,9 @@ static void overlapped_track_pending(struct xpr__completion_loop *engine,
     struct overlapped_state *st = engine->harvester_state;
     struct group *g = NULL;
     unsigned i;
-    for (i = 0; i < st->ngroups; i++) {
-        if (st->groups[i]->count < GROUP_MAX) {
+    for (i = 0; i < st->ngroups && g == NULL; i++)
+        if (st->groups[i]->count < GROUP_MAX)
             g = st->groups[i];
-            break;
-        }
-    }
     if (g == NULL) /* cannot happen: overlapped_arm reserved a slot (trap 9) */
         g = group_new(st);
     if (g == NULL) {
@@ -348,8 +345,6 @@ void xpr__event_pool_free(struct xpr__event_pool *pool)
     for (i = 0; i < pool->count; i++)
         CloseHandle(pool->spare[i]);
     free(pool->spare);
-    pool->spare = NULL;
-    pool->count = pool->capacity = 0;
 }
 
 const struct xpr__harvester_ops xpr__overlapped_harvester = {
