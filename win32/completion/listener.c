@@ -76,12 +76,6 @@ struct xpr__completion_listener {
 #define ADDR_SLOT ((DWORD)(sizeof(SOCKADDR_STORAGE) + 16))
 #define SWEEP_MS 500
 
-/* Bytes of an accept context's buffer left for data after the addresses. */
-static DWORD receive_len(const struct xpr__op *op)
-{
-    return op->large ? (DWORD)(op->cap - 2 * ADDR_SLOT) : 0;
-}
-
 static void CALLBACK accept_signalled(PVOID arg, BOOLEAN timed_out)
 {
     struct xpr__completion_loop *engine = arg;
@@ -232,8 +226,10 @@ static int post_accept(struct xpr__completion_loop *engine,
     if (xpr__fault(XPR__FAULT_ACCEPT)) /* item 10 */
         err = WSAENOBUFS;
     else if (!engine->accept_ex((SOCKET)listener->base.sock, (SOCKET)as,
-                                op->buf, receive_len(op), ADDR_SLOT, ADDR_SLOT,
-                                &bytes, &op->ov))
+                                op->buf, /* data, then the addresses */
+                                op->large ? (DWORD)(op->cap - 2 * ADDR_SLOT)
+                                          : 0,
+                                ADDR_SLOT, ADDR_SLOT, &bytes, &op->ov))
         err = WSAGetLastError();
     rc = xpr__op_posted(engine, op, &listener->pending,
                         listener->skip_on_success, err);
@@ -279,13 +275,6 @@ static void top_up(struct xpr__completion_loop *engine,
     }
 }
 
-/* item 9: a listener that takes no connection and has no retry coming */
-static int starved(const struct xpr__completion_listener *listener)
-{
-    return listener->started && !listener->closed && !listener->paused &&
-           listener->pending == 0;
-}
-
 int xpr__completion_listener_set_accepting(xpr_listener *l, int on)
 {
     struct xpr__completion_listener *listener =
@@ -315,7 +304,9 @@ int xpr__completion_listeners_top_up(struct xpr__completion_loop *engine)
             grow_target(listener);
         if (listener->pending < listener->target)
             top_up(engine, listener);
-        any_starved |= starved(listener);
+        /* item 9: starved, it takes no connection and no retry is coming */
+        any_starved |=
+            !listener->closed && !listener->paused && listener->pending == 0;
     }
     return any_starved;
 }
