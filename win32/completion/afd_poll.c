@@ -156,13 +156,6 @@ static int open_device(struct xpr__completion_loop *engine)
     return 0;
 }
 
-void xpr__afd_close(struct xpr__completion_loop *engine)
-{
-    if (engine->afd != NULL)
-        CloseHandle(engine->afd);
-    engine->afd = NULL;
-}
-
 static unsigned afd_events(unsigned events)
 {
     unsigned afd = ALWAYS_EVENTS;

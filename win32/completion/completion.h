@@ -317,13 +317,12 @@ void xpr__completion_accept_done(struct xpr__completion_loop *engine,
 int xpr__completion_listeners_top_up(struct xpr__completion_loop *engine);
 void xpr__completion_listeners_reap(struct xpr__completion_loop *engine);
 
-/* afd_poll.c: the watcher hooks (backend.h), the handler of the completed
- * queue's POLL kind, and the device handle's close (all polls reaped). */
+/* afd_poll.c: the watcher hooks (backend.h) and the handler of the
+ * completed queue's POLL kind. */
 int xpr__afd_watch_set(xpr_watch *w, unsigned events);
 void xpr__afd_watch_release(xpr_watch *w);
 void xpr__afd_poll_done(struct xpr__completion_loop *engine,
                         struct xpr__op *op);
-void xpr__afd_close(struct xpr__completion_loop *engine);
 
 static inline struct xpr__completion_loop *xpr__completion_of(xpr_loop *loop)
 {

@@ -564,7 +564,8 @@ static void completion_loop_free(xpr_loop *loop)
             break;
         engine->harvester->wait_and_reap(engine, 10);
     }
-    xpr__afd_close(engine);
+    if (engine->afd != NULL) /* every watcher's poll is reaped */
+        CloseHandle(engine->afd);
     engine->harvester->free(engine);
     for (pool = engine->pools; pool < engine->pools + 2; pool++)
         while ((op = pool->head) != NULL) {

@@ -205,18 +205,14 @@ void xpr__completion_udp_done(struct xpr__completion_loop *engine,
 {
     struct completion_udp *cu = op->owner;
     cu->pending--;
-    switch (op->kind) {
-    case XPR__OP_UDP_RECV:
+    if (op->kind == XPR__OP_UDP_RECV) {
         recv_done(cu, op);
-        break;
-    case XPR__OP_UDP_SEND:
+    } else if (op->kind == XPR__OP_UDP_SEND) {
         xpr__udp_sent(&cu->base, op->len,
                       op->os_error ? xpr__error_from_os(op->os_error) : 0);
-        break;
-    default: /* XPR__OP_UDP_POST */
+    } else { /* XPR__OP_UDP_POST */
         cu->kicked = 0;
         post_all(cu);
-        break;
     }
     xpr__op_put(engine, op);
     settle(cu);
