@@ -7,13 +7,11 @@
  * xpr__harvester_ops. docs/design.md, "The completion engine and its
  * harvesters", says which file does what.
  *
- * One completed queue. Every outcome (a reaped notification, an op done at
- * once with no notification to come, a WSARecv / WSASend failed at once, a
- * KICK, a cancelled op) is appended to it (xpr__op_complete); the run cycle
- * takes the queue as it stands and handles it in order, one switch on the
- * op's kind (engine.c, handle). What handling appends waits for the next
- * round, which then does not block. No handler runs from inside the call
- * that posted its op.
+ * One completed queue (docs/design.md): every outcome is appended to it
+ * (xpr__op_complete); the run cycle handles the queue as it stands, in
+ * order, one switch on the op's kind (engine.c, handle). What handling
+ * appends waits for the next round, which then does not block. No handler
+ * runs from inside the call that posted its op.
  *
  * Ownership (docs/design.md, "kernel-owned memory"): a posted op holds one
  * count in its owner's `pending` until it is handled; a conn is reported

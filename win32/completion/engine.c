@@ -21,10 +21,9 @@
  *   that conn is posted (a later send would leave a gap in the stream); an
  *   AcceptEx or ConnectEx failure goes back to its caller (xpr_connect
  *   returns it, a listener pauses).
- * - Each look at the harvester is a system call. A round that starts with
- *   completions queued handles them without looking when the last look
- *   found nothing, up to SKIPPED_LOOKS_MAX rounds in a row; while looks
- *   find notifications every round looks, with a zero timeout.
+ * - Each look at the harvester is a system call: with completions queued a
+ *   round looks with a zero timeout, or not at all when the last look found
+ *   nothing (up to SKIPPED_LOOKS_MAX rounds in a row).
  */
 #include "alloc.h"
 #include "completion.h"

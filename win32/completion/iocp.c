@@ -30,32 +30,26 @@
 #define BATCH 128
 #define WAKE_KEY ((ULONG_PTR)1)
 
-struct iocp_state {
-    HANDLE port;
-};
+/* The harvester state: the port. */
+#define PORT(engine) (*(HANDLE *)(engine)->harvester_state)
 
 static int iocp_init(struct xpr__completion_loop *engine)
 {
-    struct iocp_state *st = engine->harvester_state;
-    st->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0,
-                                      (DWORD)engine->loop->workers);
-    return st->port != NULL ? 0 : xpr__error_from_os((int)GetLastError());
+    PORT(engine) = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0,
+                                          (DWORD)engine->loop->workers);
+    return PORT(engine) != NULL ? 0 : xpr__error_from_os((int)GetLastError());
 }
 
 static void iocp_free(struct xpr__completion_loop *engine)
 {
-    struct iocp_state *st = engine->harvester_state;
-    CloseHandle(st->port);
+    CloseHandle(PORT(engine));
 }
 
 static int iocp_associate(struct xpr__completion_loop *engine, SOCKET s)
 {
-    struct iocp_state *st = engine->harvester_state;
-    if (xpr__fault(XPR__FAULT_WATCH)) { /* trap 5 */
-        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
-        return xpr__error_from_os((int)GetLastError());
-    }
-    if (CreateIoCompletionPort((HANDLE)s, st->port, 0, 0) == NULL)
+    if (xpr__fault(XPR__FAULT_WATCH)) /* trap 5 */
+        return xpr__error_from_os(ERROR_NOT_ENOUGH_MEMORY);
+    if (CreateIoCompletionPort((HANDLE)s, PORT(engine), 0, 0) == NULL)
         return xpr__error_from_os((int)GetLastError());
     return 0;
 }
@@ -63,7 +57,6 @@ static int iocp_associate(struct xpr__completion_loop *engine, SOCKET s)
 static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
                               int timeout_ms)
 {
-    struct iocp_state *st = engine->harvester_state;
     OVERLAPPED_ENTRY entries[BATCH]; /* per worker (trap 4) */
     ULONG count = 0, i;
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
@@ -72,7 +65,7 @@ static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
     if (xpr__fault(XPR__FAULT_WAIT)) /* trap 5: no entry removed */
         return xpr__error_from_os(ERROR_NOT_ENOUGH_MEMORY);
     xpr__loop_wait_begin(engine->loop);
-    if (!GetQueuedCompletionStatusEx(st->port, entries, BATCH, &count, wait,
+    if (!GetQueuedCompletionStatusEx(PORT(engine), entries, BATCH, &count, wait,
                                      FALSE))
         err = GetLastError();
     xpr__loop_wait_end(engine->loop);
@@ -89,13 +82,12 @@ static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
 
 static void iocp_wake(struct xpr__completion_loop *engine)
 {
-    struct iocp_state *st = engine->harvester_state;
-    PostQueuedCompletionStatus(st->port, 0, WAKE_KEY, NULL);
+    PostQueuedCompletionStatus(PORT(engine), 0, WAKE_KEY, NULL);
 }
 
 const struct xpr__harvester_ops xpr__iocp_harvester = {
     .name = "iocp",
-    .state_size = sizeof(struct iocp_state),
+    .state_size = sizeof(HANDLE),
     .init = iocp_init,
     .free = iocp_free,
     .associate = iocp_associate,
