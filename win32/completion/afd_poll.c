@@ -158,12 +158,8 @@ static int open_device(struct xpr__completion_loop *engine)
 
 static unsigned afd_events(unsigned events)
 {
-    unsigned afd = ALWAYS_EVENTS;
-    if (events & XPR_READABLE)
-        afd |= READ_EVENTS;
-    if (events & XPR_WRITABLE)
-        afd |= WRITE_EVENTS;
-    return afd;
+    return ALWAYS_EVENTS | ((events & XPR_READABLE) ? READ_EVENTS : 0u) |
+           ((events & XPR_WRITABLE) ? WRITE_EVENTS : 0u);
 }
 
 /* Posts a poll for events (quirks 1, 2). 0 or an error (nothing posted). */
@@ -255,14 +251,11 @@ void xpr__afd_watch_release(xpr_watch *w)
 /* What the poll saw, as the callback hears it (quirk 4). */
 static void report(struct xpr__afd_watch *aw, unsigned afd)
 {
-    unsigned events = 0;
-    int status = 0;
-    if (afd & READ_EVENTS)
-        events |= XPR_READABLE;
-    if (afd & WRITE_EVENTS)
-        events |= XPR_WRITABLE;
-    if (afd & (AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL))
-        status = xpr__sock_pending_error(aw->base.sock);
+    unsigned events = ((afd & READ_EVENTS) ? XPR_READABLE : 0u) |
+                      ((afd & WRITE_EVENTS) ? XPR_WRITABLE : 0u);
+    int status = (afd & (AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL))
+                     ? xpr__sock_pending_error(aw->base.sock)
+                     : 0;
     xpr__watch_fire(&aw->base, events, status);
 }
 
