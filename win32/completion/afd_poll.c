@@ -1,46 +1,36 @@
 /*
- * Watchers of application sockets on the completion engine (iocp,
- * overlapped, completion-routine). The engine cannot post WSARecv or
- * WSASend on a socket it does not own, nor associate that socket with its
- * port (an association is for the socket's life). It asks the AFD driver
- * instead, which every Winsock socket of a base provider sits on:
- * IOCTL_AFD_POLL, the request beneath select() and WSAPoll, made
- * asynchronously with NtDeviceIoControlFile through a handle of the loop's
- * own on \Device\Afd, with the socket's base handle in the request. That
- * handle, not the application's socket, joins the harvester (libuv's and
- * wepoll's approach).
+ * Watchers of application sockets on the completion engine
+ * (docs/design.md, "Watchers of application sockets"): IOCTL_AFD_POLL, the
+ * request beneath select() and WSAPoll, made with NtDeviceIoControlFile
+ * through the loop's own handle on \Device\Afd, which joins the harvester
+ * (libuv's and wepoll's approach).
  *
  * 1. The request completes once one asked event holds (at once if one
  *    already does): one poll in flight per watcher, made again after each
- *    completion while the watcher is started, so the callback runs again
- *    on every round while the condition holds (level-triggered).
- * 2. The poll is an xpr__op of kind XPR__OP_POLL: its OVERLAPPED is the
+ *    completion while the watcher is started, so the callback runs on
+ *    every round while the condition holds (level-triggered).
+ * 2. The poll is an op of kind XPR__OP_POLL: its OVERLAPPED is the
  *    IO_STATUS_BLOCK (Internal / InternalHigh are Status / Information),
- *    the ApcContext is the OVERLAPPED, which a port hands back as the
- *    packet's (iocp), and the Event is the one the harvester lends
- *    (overlapped: a group of 63; completion-routine: a thread-pool wait,
- *    since the request takes no completion routine). A poll done at once
- *    (STATUS_SUCCESS) still queues its packet on a port; without a port
- *    the engine queues it itself (xpr__op_posted); an error status means
- *    no completion will come.
+ *    the ApcContext is the OVERLAPPED, which a port hands back, and the
+ *    Event is the one the harvester lends (the request takes no completion
+ *    routine). A poll done at once is treated like any op done at once
+ *    (xpr__op_posted); an error status means no completion will come.
  * 3. A new set, a stop or a free cancels the poll in flight (CancelIoEx on
- *    the device handle, for that OVERLAPPED): it comes back with
- *    STATUS_CANCELLED, or with what it saw if it completed first, and is
- *    reaped like any op; the handler then polls for the set in force (so
- *    does a poll the system cancelled because the thread that made it
- *    ended, as Windows does for a handle without a port). A
- *    freed watcher stays allocated until its poll is back (xpr_loop_free
- *    reaps them), and its socket may be closed meanwhile: the request names
- *    the socket's handle, and no memory of it is the application's.
- * 4. Events: AFD_POLL_RECEIVE, _DISCONNECT (the peer's FIN), _ACCEPT and
- *    _ABORT (a reset) make the socket readable; _SEND and _CONNECT_FAIL
- *    writable; _ABORT and _CONNECT_FAIL carry the socket's error (SO_ERROR)
- *    as the callback's status. _LOCAL_CLOSE (the application closed the
- *    socket while watched: undefined) ends the polling of that watcher.
+ *    the device handle, for that OVERLAPPED): it comes back cancelled, or
+ *    with what it saw, and the handler polls for the set in force (so does
+ *    a poll the system cancelled because the thread that made it ended). A
+ *    freed watcher stays allocated until its poll is back, and its socket
+ *    may be closed meanwhile: the request holds no memory of the
+ *    application's.
+ * 4. Events: AFD_POLL_RECEIVE, _DISCONNECT, _ACCEPT and _ABORT make the
+ *    socket readable; _SEND and _CONNECT_FAIL writable; _ABORT and
+ *    _CONNECT_FAIL carry the socket's error (SO_ERROR) as the callback's
+ *    status. _LOCAL_CLOSE (the application closed the watched socket) ends
+ *    the polling of that watcher.
  * 5. SIO_BASE_HANDLE gives the handle AFD knows beneath layered providers;
  *    where it fails, the socket itself is polled.
- * 6. Wine implements IOCTL_AFD_POLL on \Device\Afd (checked with Wine 8:
- *    pending, done at once, cancelled, with a port and with an event).
+ * 6. Wine implements IOCTL_AFD_POLL on \Device\Afd (pending, done at
+ *    once, cancelled, with a port and with an event).
  */
 #include "alloc.h"
 #include "completion.h"
@@ -124,10 +114,11 @@ static void load_nt(void)
         void))GetProcAddress(ntdll, "RtlNtStatusToDosError");
 }
 
-static int status_error(LONG status)
+/* The Win32 code of a failure NTSTATUS. */
+static ULONG status_code(LONG status)
 {
     ULONG err = rtl_status_to_error != NULL ? rtl_status_to_error(status) : 0;
-    return xpr__error_from_os(err != 0 ? (int)err : ERROR_GEN_FAILURE);
+    return err != 0 ? err : ERROR_GEN_FAILURE;
 }
 
 /* The loop's device handle, opened and joined to the harvester once. */
@@ -155,8 +146,8 @@ static int open_device(struct xpr__completion_loop *engine)
                             FILE_SHARE_READ | FILE_SHARE_WRITE,
                             FILE_OPEN_DISPOSITION, 0, NULL, 0);
     if (status != 0)
-        return status_error(status);
-    rc = engine->harvester->associate(engine, (SOCKET)h);
+        return xpr__error_from_os((int)status_code(status));
+    rc = xpr__harvester_associate(engine, (SOCKET)h);
     if (rc != 0) {
         CloseHandle(h);
         return rc;
@@ -165,21 +156,10 @@ static int open_device(struct xpr__completion_loop *engine)
     return 0;
 }
 
-void xpr__afd_close(struct xpr__completion_loop *engine)
-{
-    if (engine->afd != NULL)
-        CloseHandle(engine->afd);
-    engine->afd = NULL;
-}
-
 static unsigned afd_events(unsigned events)
 {
-    unsigned afd = ALWAYS_EVENTS;
-    if (events & XPR_READABLE)
-        afd |= READ_EVENTS;
-    if (events & XPR_WRITABLE)
-        afd |= WRITE_EVENTS;
-    return afd;
+    return ALWAYS_EVENTS | ((events & XPR_READABLE) ? READ_EVENTS : 0u) |
+           ((events & XPR_WRITABLE) ? WRITE_EVENTS : 0u);
 }
 
 /* Posts a poll for events (quirks 1, 2). 0 or an error (nothing posted). */
@@ -187,12 +167,10 @@ static int post_poll(struct xpr__afd_watch *aw, unsigned events)
 {
     struct xpr__completion_loop *engine = xpr__completion_of(aw->base.loop);
     struct afd_poll_info *info;
-    struct xpr__op *op = xpr__op_get(engine, 0);
-    int rc, ok;
+    struct xpr__op *op = xpr__op_get(engine, 0, XPR__OP_POLL, aw);
+    int rc, err = 0;
     if (op == NULL)
         return XPR_ENOMEM;
-    op->kind = XPR__OP_POLL;
-    op->owner = aw;
     info = (struct afd_poll_info *)(void *)op->buf;
     info->timeout.QuadPart = INT64_MAX;
     info->handle_count = 1;
@@ -206,23 +184,19 @@ static int post_poll(struct xpr__afd_watch *aw, unsigned events)
         return rc;
     }
     if (xpr__fault(XPR__FAULT_WATCH)) {
-        SetLastError(ERROR_NOT_ENOUGH_MEMORY); /* failed at once */
-        ok = 0;
+        err = ERROR_NOT_ENOUGH_MEMORY; /* failed at once */
     } else {
         LONG status = nt_device_io_control_file(
             engine->afd, op->ov.hEvent, NULL, &op->ov, &op->ov, IOCTL_AFD_POLL,
             info, (ULONG)sizeof(*info), info, (ULONG)sizeof(*info));
-        ok = status >= 0 && status != STATUS_PENDING_CODE;
         if (status == STATUS_PENDING_CODE)
-            WSASetLastError(WSA_IO_PENDING);
+            err = WSA_IO_PENDING;
         else if (status < 0)
-            SetLastError(rtl_status_to_error != NULL
-                             ? rtl_status_to_error(status)
-                             : ERROR_GEN_FAILURE);
+            err = (int)status_code(status);
     }
     aw->op = op;
     aw->op_events = info->handles[0].events;
-    rc = xpr__op_posted(engine, op, &aw->pending, 0, ok);
+    rc = xpr__op_posted(engine, op, &aw->pending, 0, err);
     if (rc != 0)
         aw->op = NULL; /* failed at once: the op is back in the pool */
     return rc;
@@ -277,14 +251,11 @@ void xpr__afd_watch_release(xpr_watch *w)
 /* What the poll saw, as the callback hears it (quirk 4). */
 static void report(struct xpr__afd_watch *aw, unsigned afd)
 {
-    unsigned events = 0;
-    int status = 0;
-    if (afd & READ_EVENTS)
-        events |= XPR_READABLE;
-    if (afd & WRITE_EVENTS)
-        events |= XPR_WRITABLE;
-    if (afd & (AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL))
-        status = xpr__sock_pending_error(aw->base.sock);
+    unsigned events = ((afd & READ_EVENTS) ? XPR_READABLE : 0u) |
+                      ((afd & WRITE_EVENTS) ? XPR_WRITABLE : 0u);
+    int status = (afd & (AFD_POLL_ABORT | AFD_POLL_CONNECT_FAIL))
+                     ? xpr__sock_pending_error(aw->base.sock)
+                     : 0;
     xpr__watch_fire(&aw->base, events, status);
 }
 
@@ -303,7 +274,8 @@ void xpr__afd_poll_done(struct xpr__completion_loop *engine, struct xpr__op *op)
     if (!aw->released && aw->base.events != 0) {
         aw->firing = 1; /* the callback may free or restart it */
         if (status != 0 && status != STATUS_CANCELLED_CODE)
-            xpr__watch_fire(&aw->base, aw->base.events, status_error(status));
+            xpr__watch_fire(&aw->base, aw->base.events,
+                            xpr__error_from_os((int)status_code(status)));
         else if (afd != 0)
             report(aw, afd);
         if (!(afd & AFD_POLL_LOCAL_CLOSE) && !aw->released &&

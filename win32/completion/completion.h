@@ -1,52 +1,37 @@
 /*
  * The Windows completion engine, shared by the completion back ends (iocp,
  * overlapped, completion-routine): a transport of the core's connection
- * state machine (backend.h). It posts WSARecv / WSASend / AcceptEx /
- * ConnectEx and owns the posted operations (struct xpr__op). What differs
- * between the three back ends is only how finished operations are reaped:
- * struct xpr__harvester_ops below.
+ * state machine (backend.h) that posts WSARecv / WSASend / AcceptEx /
+ * ConnectEx and owns the posted operations (struct xpr__op). The back ends
+ * differ only in how finished operations are reaped: struct
+ * xpr__harvester_ops. docs/design.md, "The completion engine and its
+ * harvesters", says which file does what.
  *
- * Files: engine.c (the completed queue and its switch, posting, pools,
- * the run cycle, the ops table), listener.c (AcceptEx), conn.c (ConnectEx,
- * reads, sends, close), iocp.c (a completion port), overlapped.c (event
- * objects), routine.c (APCs).
+ * One completed queue (docs/design.md): every outcome is appended to it
+ * (xpr__op_complete); the run cycle handles the queue as it stands, in
+ * order, one switch on the op's kind (engine.c, handle). What handling
+ * appends waits for the next round, which then does not block. No handler
+ * runs from inside the call that posted its op.
  *
- * One completed queue. Every outcome reaches its handler the same way: a
- * harvester reaps a notification, an operation completes at once with no
- * notification to come, a WSARecv / WSASend fails at once, a conn's
- * reading is turned back on (a KICK op), an operation of a closed socket
- * is cancelled. Each appends its op to the engine's completed queue
- * (xpr__op_complete); the run cycle takes the queue as it stands and
- * handles it in order, one switch on the op's kind (engine.c, handle).
- * What handling appends waits for the next round, which then does not
- * block. No handler runs from inside the call that posted its op.
- *
- * Ownership (docs/design.md, "kernel-owned memory"): every posted op holds
- * one count in its owner's `pending` until it is handled; a conn is
- * reported closed (and a listener freed) only at pending == 0, so an op
- * the kernel may still write is never freed, and the core's queue memory
- * a send points at lives until its completion is handled.
+ * Ownership (docs/design.md, "kernel-owned memory"): a posted op holds one
+ * count in its owner's `pending` until it is handled; a conn is reported
+ * closed (a listener freed) only at pending == 0.
  *
  * Workers (iocp only, cfg.workers > 1). N threads run one loop and share
- * one completion port; each blocks in its own GetQueuedCompletionStatusEx
- * without the loop's run lock and holds the lock for everything else, so
- * callbacks never overlap. A conn's WSARecv and WSASend are never called
- * from where they are asked for: they wait in the conn's outbox, counted
- * as pending, and the worker that ends a round posts every outbox after
- * letting go of the lock, so the calls of one worker overlap with the
- * waits and rounds of the others. A conn's outbox is posted by one worker
- * at a time, in order (its `posting` flag), so the kernel queues a conn's
- * reads and sends in the order they were asked for; its socket is not
- * closed while it is posted (the close waits for the poster: the number
- * could go to a new socket). After a call the poster touches the op again
- * only when no notification will come (done at once with skip-on-success,
- * or failed at once): it appends it to the completed queue once it has
- * the lock back. Reads of one conn reaped by two workers are handled in
- * any order; sequence numbers put their bytes back in posting order
- * (conn.c, parked reads); Wine, which runs a pending transfer in the
- * thread that posted it, needs more (engine.c, "Wine"). The run ends for all
- * workers together: each passes a wake packet on as it leaves
- * (portable/loop.c). With one worker the same protocol runs without a lock.
+ * one port; each blocks in its own GetQueuedCompletionStatusEx without the
+ * loop's run lock and holds the lock for everything else, so callbacks
+ * never overlap. A conn's WSARecv and WSASend wait in its outbox, counted
+ * as pending; the worker that ends a round posts every outbox after letting
+ * go of the lock. One worker at a time posts a conn's outbox, in order (its
+ * `posting` flag), so the kernel queues its reads and sends in the order
+ * they were asked for; its socket is not closed meanwhile (the number could
+ * go to a new socket). After a call the poster touches the op again only
+ * when no notification will come (done at once with skip-on-success, or
+ * failed at once), and queues it once it has the lock back. Reads reaped by
+ * two workers are put back in posting order by sequence numbers (conn.c,
+ * parked reads); Wine needs more (engine.c, "Wine"). Each worker passes a
+ * wake packet on as it leaves, so the run ends for all (portable/loop.c).
+ * With one worker the same protocol runs without a lock.
  */
 #ifndef XPR_COMPLETION_H
 #define XPR_COMPLETION_H
@@ -85,7 +70,7 @@ static inline int xpr__op_is_udp(unsigned kind)
 struct xpr__op {
     OVERLAPPED ov;
     struct xpr__op *next; /* pool, outbox, completed queue or parked list */
-    void *owner;          /* struct xpr__completion_conn or _listener */
+    void *owner;          /* a conn, listener, UDP handle or watcher */
     unsigned char kind;   /* enum xpr__op_kind */
     unsigned char large;  /* buf holds read_buffer_size bytes */
     unsigned char warm;   /* a buffered read of zero-byte mode (conn.c) */
@@ -128,24 +113,7 @@ struct xpr__completion_conn {
     unsigned char adopted;   /* xpr_conn_adopt: connected without ConnectEx */
 };
 
-struct xpr__completion_listener {
-    struct xpr_listener base;
-    struct xpr__completion_loop *engine;
-    unsigned pending;    /* AcceptEx posted and counted in stats */
-    unsigned held;       /* ops of a closed listener still to be handled */
-    unsigned target;     /* AcceptEx kept posted */
-    HANDLE accept_event; /* FD_ACCEPT: the posted accepts ran out */
-    HANDLE accept_wait;  /* RegisterWaitForSingleObject on it */
-    int family;
-    unsigned char skip_on_success;
-    unsigned char closed;
-    unsigned char started;   /* cfg read (first round after xpr_listen) */
-    unsigned char with_data; /* cfg.accepts_with_data */
-    unsigned char paused;    /* no AcceptEx posted until the core resumes */
-    struct xpr__list accepts_waiting; /* posted AcceptEx with a buffer */
-    struct xpr_timer sweep;           /* drops silent ones: SO_CONNECT_TIME */
-    struct xpr__link link; /* engine->listeners, then closed_listeners */
-};
+struct xpr__completion_loop;
 
 /* A watcher of an application socket (afd_poll.c): at most one
  * IOCTL_AFD_POLL of it in flight. */
@@ -163,30 +131,24 @@ struct xpr__afd_watch {
  * How completions are reaped: one table per harvester, exported by its
  * file. Every hook runs on the loop's thread (with workers, under the run
  * lock) except wait_and_reap's wait and wake.
- *   init / free      the harvester's state in engine->harvester_state;
- *   associate        a new socket joins (iocp: CreateIoCompletionPort);
- *   wait_and_reap    waits up to timeout_ms (-1 = no limit) and appends
- *                    each finished op to the completed queue with
- *                    xpr__op_reaped;
- *   wake             any thread: makes a blocked wait_and_reap return.
- * Flags:
- *   port             notifications are packets on a port: an op that
- *                    completes at once still queues one, unless its socket
- *                    has FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (asked for
- *                    when the protocol chain allows it). Without a port,
- *                    an op done at once is not tracked, and the engine
- *                    queues it itself;
- *   workers          several threads may run the loop (only with a port);
- *   lends_events     each op gets an event object right before it is
- *                    posted (arm: 0 or an error, the op is then not
- *                    posted), the harvester tracks it while it is pending
- *                    (track_pending), and takes it back when the op returns
- *                    to the pool (disarm);
- *   routine          non-NULL: passed to WSARecv / WSASend, which then
- *                    report every outcome through it, done at once or not.
+ *   init / free    the harvester's state in engine->harvester_state
+ *                  (state_size bytes, zeroed; the engine frees them);
+ *   associate      NULL, or a new socket joins (iocp: its port);
+ *   wait_and_reap  waits up to timeout_ms (-1 = no limit) and appends each
+ *                  finished op to the completed queue (xpr__op_reaped);
+ *   wake           any thread: makes a blocked wait_and_reap return;
+ *   port           notifications are packets on a port (engine.c, "Done at
+ *                  once"); workers: several threads may run the loop;
+ *   arm            NULL, or each op gets an event object right before it is
+ *                  posted (0 or an error: the op is then not posted), which
+ *                  track_pending watches while it is pending and disarm
+ *                  takes back when the op returns to the pool;
+ *   routine        non-NULL: passed to WSARecv / WSASend, which then report
+ *                  every outcome through it, done at once or not.
  */
 struct xpr__harvester_ops {
     const char *name;
+    size_t state_size;
     int (*init)(struct xpr__completion_loop *engine);
     void (*free)(struct xpr__completion_loop *engine);
     int (*associate)(struct xpr__completion_loop *engine, SOCKET s);
@@ -194,7 +156,6 @@ struct xpr__harvester_ops {
     void (*wake)(struct xpr__completion_loop *engine);
     unsigned char port;
     unsigned char workers;
-    unsigned char lends_events;
     int (*arm)(struct xpr__completion_loop *engine, struct xpr__op *op);
     void (*track_pending)(struct xpr__completion_loop *engine,
                           struct xpr__op *op);
@@ -219,8 +180,10 @@ struct xpr__completion_loop {
     unsigned warm_reads; /* buffered reads of zero-byte mode posted */
     unsigned pool_free_max;
     size_t buf_size;
-    struct xpr__op *pool_small, *pool_large;
-    unsigned pool_small_count, pool_large_count;
+    struct xpr__op_pool {
+        struct xpr__op *head;
+        unsigned count;
+    } pools[2]; /* small ops, and large ones (buf_size bytes) */
     struct xpr__op *completed_head, *completed_tail; /* the one queue */
     unsigned looks_skipped; /* rounds in a row that did not look (engine.c) */
     unsigned char last_look_empty; /* the last look reaped nothing */
@@ -263,16 +226,40 @@ void xpr__op_reaped(struct xpr__completion_loop *engine, OVERLAPPED *ov,
 /* The loop an op belongs to, whatever its owner. */
 xpr_loop *xpr__op_loop(const struct xpr__op *op);
 
-struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large);
+/* An op of kind for owner: from a pool (small, or large: buf_size bytes),
+ * or of its own size (cap bytes; UDP ops); xpr__op_put pools or frees it. */
+struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large,
+                            unsigned kind, void *owner);
+struct xpr__op *xpr__op_new(size_t cap, unsigned kind, void *owner);
 void xpr__op_put(struct xpr__completion_loop *engine, struct xpr__op *op);
+/* Counts op as pending on its owner and in the stats (sign 1), or takes
+ * that back (sign -1). */
+void xpr__op_count(struct xpr__completion_loop *engine, struct xpr__op *op,
+                   unsigned *owner_pending, int sign);
+/* Counts an op that is not posted (KICK, UDP_POST, an adopted conn's
+ * CONNECT) and queues it as completed. */
+void xpr__op_queue(struct xpr__completion_loop *engine, struct xpr__op *op,
+                   unsigned *owner_pending);
+/* After op was posted (err: 0, WSA_IO_PENDING or its failure): 1 when no
+ * notification will come and the engine queues its outcome itself
+ * (engine.c, "Done at once", "Failed at once"); a pending op is tracked. */
+int xpr__op_started(struct xpr__completion_loop *engine, struct xpr__op *op,
+                    int skip, int err);
+static inline int xpr__harvester_associate(struct xpr__completion_loop *engine,
+                                           SOCKET s)
+{
+    return engine->harvester->associate
+               ? engine->harvester->associate(engine, s)
+               : 0;
+}
 /* Right before an op is posted: lends it an event if the harvester wants
  * one. 0 or an error (the op is then not posted; the caller releases it). */
 int xpr__op_arm(struct xpr__completion_loop *engine, struct xpr__op *op);
-/* AcceptEx / ConnectEx was called (ok: its return value): accounts the op
- * on *owner_pending, or on failure at once returns the error and releases
- * the op. */
+/* AcceptEx / ConnectEx / IOCTL_AFD_POLL was called (err: 0, WSA_IO_PENDING
+ * or its failure): accounts the op on *owner_pending, or on failure at once
+ * returns the error and releases the op. */
 int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
-                   unsigned *owner_pending, int skip, int ok);
+                   unsigned *owner_pending, int skip, int err);
 /* Queues a WSARecv or WSASend (op->bufs) in the conn's outbox, counted as
  * pending; the round posts it. 0, or an error of arm (op released). */
 int xpr__op_send_later(struct xpr__completion_loop *engine,
@@ -295,21 +282,13 @@ long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
                                const size_t *lens, size_t runs);
 int xpr__completion_conn_shutdown(xpr_conn *c);
 void xpr__completion_conn_close(xpr_conn *c, int reset);
-/* The socket part of a close that waited for a posting worker. */
+/* conn.c: the socket part of a close, once no worker posts on it. */
 void xpr__completion_close_deferred(struct xpr__completion_conn *conn);
-/* conn.c: handlers of the completed queue's conn kinds; each takes the op
- * (and its count in conn->pending). */
-void xpr__completion_connect_done(struct xpr__completion_conn *conn,
-                                  struct xpr__op *op);
-void xpr__completion_read_done(struct xpr__completion_conn *conn,
+/* conn.c: the handler of the completed queue's conn kinds (takes the op
+ * and its count in conn->pending); reports the conn closed once its socket
+ * is closed and nothing of it is pending. */
+void xpr__completion_conn_done(struct xpr__completion_conn *conn,
                                struct xpr__op *op);
-void xpr__completion_write_done(struct xpr__completion_conn *conn,
-                                struct xpr__op *op);
-void xpr__completion_kick_done(struct xpr__completion_conn *conn,
-                               struct xpr__op *op);
-/* Reports the conn closed when its socket is closed and nothing of it is
- * pending. */
-void xpr__completion_conn_settle(struct xpr__completion_conn *conn);
 /* A conn the core made for an accepted socket, joined to the harvester:
  * announces it and starts reading. first: NULL, or the accept's op holding
  * the conn's first bytes. */
@@ -317,13 +296,11 @@ void xpr__completion_conn_accepted(xpr_listener *l,
                                    struct xpr__completion_conn *conn,
                                    struct xpr__op *first);
 
-/* udp.c: the UDP transport (portable/udp.h), the handler of the UDP
- * kinds (takes the op and its count on the handle), and the socket an op
- * of a handle was posted on (INVALID_SOCKET once closed). */
+/* udp.c: the UDP transport (portable/udp.h) and the handler of the UDP
+ * kinds (takes the op and its count on the handle). */
 extern const struct xpr__udp_ops xpr__completion_udp_ops;
 void xpr__completion_udp_done(struct xpr__completion_loop *engine,
                               struct xpr__op *op);
-SOCKET xpr__completion_udp_socket(const struct xpr__op *op);
 
 /* listener.c */
 int xpr__completion_listen(xpr_loop *loop, const struct xpr__addr *addr,
@@ -338,13 +315,12 @@ void xpr__completion_accept_done(struct xpr__completion_loop *engine,
 int xpr__completion_listeners_top_up(struct xpr__completion_loop *engine);
 void xpr__completion_listeners_reap(struct xpr__completion_loop *engine);
 
-/* afd_poll.c: the watcher hooks (backend.h), the handler of the completed
- * queue's POLL kind, and the device handle's close (all polls reaped). */
+/* afd_poll.c: the watcher hooks (backend.h) and the handler of the
+ * completed queue's POLL kind. */
 int xpr__afd_watch_set(xpr_watch *w, unsigned events);
 void xpr__afd_watch_release(xpr_watch *w);
 void xpr__afd_poll_done(struct xpr__completion_loop *engine,
                         struct xpr__op *op);
-void xpr__afd_close(struct xpr__completion_loop *engine);
 
 static inline struct xpr__completion_loop *xpr__completion_of(xpr_loop *loop)
 {
@@ -360,9 +336,10 @@ struct xpr__event_pool {
 };
 /* An unsignalled event, reused or new: 0 or the CreateEvent error. */
 int xpr__event_pool_get(struct xpr__event_pool *pool, HANDLE *out);
-/* Resets ev and keeps it, or closes it when max_free are kept already. */
-void xpr__event_pool_put(struct xpr__event_pool *pool, HANDLE ev,
-                         unsigned max_free);
+/* Takes op's event back, if it holds one (returns 1 then): resets it and
+ * keeps it, or closes it when max_free are kept already. */
+int xpr__event_pool_put(struct xpr__event_pool *pool, struct xpr__op *op,
+                        unsigned max_free);
 void xpr__event_pool_free(struct xpr__event_pool *pool);
 
 #endif

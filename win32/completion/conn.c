@@ -1,40 +1,34 @@
 /*
  * Connections of the completion engine, as a transport (backend.h): the
- * core (portable/conn.c) owns each conn's state, write queue, drain, EOF
- * policy, shutdown-after-drain and flush-then-close; this file posts
- * ConnectEx, WSARecv and WSASend and reports what they did.
+ * core (portable/conn.c) owns each conn's state, write queue and close
+ * policy; this file posts ConnectEx, WSARecv and WSASend and reports what
+ * they did.
  *
  * 1. ConnectEx wants a bound socket (WSAEINVAL otherwise): bind to the
- *    wildcard address of the family first. After it completes,
+ *    family's wildcard address first. After it completes,
  *    SO_UPDATE_CONNECT_CONTEXT, or getpeername/shutdown fail.
  * 2. A refused loopback connect takes ~2 s on Windows (SYN retries):
  *    SIO_TCP_INITIAL_RTO with no SYN retransmissions makes it fail at once
  *    (Windows 8+; older systems and Wine refuse the ioctl: ignored).
  * 3. A zero-byte WSARecv completes with 0 bytes both when data arrived and
- *    at end of stream; only the non-blocking recv that follows tells them
- *    apart (> 0 data, 0 EOF, WSAEWOULDBLOCK spurious). An idle conn then
- *    pins no buffer: the kernel holds only the context. While the core
- *    wants no data (paused, closing) the data stay in the socket, and the
- *    next zero-byte read, posted when reading is back on, completes at once.
- *    Busy conns read into a buffer instead (item 11).
- * 4. With several WSARecv posted, completions may be handled out of order
- *    (several workers reap them): each read has a sequence number and
- *    early ones wait, parked in order. A 0-byte completion of a buffered
- *    read is the end of stream (under Wine once confirmed: engine.c,
- *    "Wine"); reads after it are dropped. Parked reads
- *    are delivered only while the core wants data; when reading is turned
- *    back on, a KICK op on the completed queue delivers them and posts
- *    reads from the loop.
- * 5. A WSASend's buffers are the core's queue itself (runs of it, no
- *    copy): the kernel reads them until the send completes, and the core
- *    keeps them until xpr__conn_sent, or until the conn is reported
- *    closed. An overlapped WSASend on a stream socket completes in full or
- *    fails, and a socket's sends complete in the order they were posted,
- *    so reporting each completion's bytes consumes the queue from the
- *    front whatever order the completions are handled in. At most
- *    max_sends_in_flight sends of at most read_buffer_size bytes each are
- *    posted per conn: a peer that never reads pins a bounded amount of
- *    memory in the kernel; conn_send takes less than offered then (full).
+ *    at end of stream; the non-blocking recv that follows tells them apart
+ *    (> 0 data, 0 EOF, WSAEWOULDBLOCK spurious). An idle conn pins no
+ *    buffer. While the core wants no data the data stay in the socket, and
+ *    the zero-byte read posted when reading is back on completes at once.
+ * 4. Several WSARecv posted may be handled out of order (several workers
+ *    reap them): each read has a sequence number and early ones wait,
+ *    parked in order. A 0-byte completion of a buffered read is the end of
+ *    stream (under Wine once confirmed: engine.c, "Wine"); reads after it
+ *    are dropped. Parked reads are delivered only while the core wants
+ *    data; when reading is turned back on, a KICK op delivers them and
+ *    posts reads from the loop.
+ * 5. A WSASend's buffers are runs of the core's queue itself (no copy). An
+ *    overlapped WSASend on a stream socket completes in full or fails, and
+ *    a socket's sends complete in posting order, so reporting each
+ *    completion's bytes consumes the queue from the front whatever order
+ *    they are handled in. At most max_sends_in_flight sends of at most
+ *    read_buffer_size bytes are posted per conn: a peer that never reads
+ *    pins a bounded amount of kernel memory.
  * 6. closesocket cancels every pending operation, but their packets still
  *    come (ERROR_OPERATION_ABORTED; Wine: ERROR_HANDLES_CLOSED). Under Wine
  *    operations towards a peer that neither reads nor closes stay pending
@@ -42,49 +36,34 @@
  *    closed only once all of them are reaped.
  * 7. WSAENOBUFS / ERROR_NO_SYSTEM_RESOURCES from a post (too much locked
  *    memory) ends that conn with XPR_ENOBUFS; the loop goes on.
- * 8. ConnectEx needs the bind of item 1, so the local port comes from the
- *    same allocator as a listener's port 0. Connecting to a port whose
- *    listener just closed can get that very port as the local one: a TCP
- *    simultaneous open connects the socket to itself (possible on any TCP
- *    stack). Nothing listened there, or the bind would have failed, so it
- *    is reported as what it is: XPR_ECONNREFUSED.
+ * 8. The bind of item 1 takes the local port from the same allocator as a
+ *    listener's port 0, so connecting to a port whose listener just closed
+ *    can get that very port: a TCP simultaneous open connects the socket to
+ *    itself. Nothing listened there, so it is XPR_ECONNREFUSED.
  * 9. An AcceptEx with a receive buffer (accepts_with_data) hands over the
- *    conn with its first bytes (0 bytes: the client closed at once). They
- *    become read number 0, parked like an early pre-posted read, so they
- *    reach on_data first even when on_open paused reading; zero-byte mode
- *    posts no read while anything is parked.
+ *    conn with its first bytes (0 bytes: the client closed at once): read
+ *    number 0, parked like an early pre-posted read, so they reach on_data
+ *    first even when on_open paused reading; zero-byte mode posts no read
+ *    while anything is parked.
  * 10. Fault injection (portable/fault.h): WSARecv, WSASend and ConnectEx
- *    told to fail return at once with WSAENOBUFS (item 7), the bind of
- *    item 1 fails with WSAENOBUFS (no port left), and
- *    SO_UPDATE_CONNECT_CONTEXT with WSAENETDOWN. A buffered WSARecv may
- *    be posted with a shorter buffer (a read may always return fewer
- *    bytes). Sends are not made short (item 5); should one ever complete
- *    short, the conn ends.
- * 11. A zero-byte read costs two calls where data come: the zero-byte
- *    WSARecv, then the recv that fetches them (item 3); a WSARecv with a
- *    buffer costs one, and the data land in it. Zero-byte mode therefore
- *    gives a buffer to the reads of busy conns only: a conn whose last
- *    read brought data within QUIET_MS of being queued ("warm") posts its
- *    next read with a buffer, while the loop has fewer than pool_free_max
- *    such reads posted; every other read is zero-byte. A conn that never
- *    received, or whose data come further apart, pins no buffer, and the
- *    buffers of warm conns that went quiet are bounded by the budget. A
- *    buffered read takes the place of the zero-byte one (one read posted
- *    per conn), parks and is delivered like a pre-posted read (item 4).
- * 12. An adopted socket (xpr_conn_adopt) must be overlapped (WSASocket
- *    with WSA_FLAG_OVERLAPPED, or socket(), whose sockets are); it joins
- *    the loop's harvester (iocp: its port, for good: a socket is
- *    associated with one port for its life, and CreateIoCompletionPort
- *    refuses a second one). It was connected without ConnectEx, so no
- *    SO_UPDATE_CONNECT_CONTEXT.
+ *    fail at once with WSAENOBUFS (item 7), the bind of item 1 with
+ *    WSAENOBUFS, SO_UPDATE_CONNECT_CONTEXT with WSAENETDOWN. A buffered
+ *    WSARecv may get a shorter buffer. Sends are not made short (item 5);
+ *    should one ever complete short, the conn ends.
+ * 11. A zero-byte read costs two calls where data come (item 3), a WSARecv
+ *    with a buffer one (docs/design.md, "Zero-byte mode lends buffers"): a
+ *    conn whose last read brought data within QUIET_MS of being queued
+ *    ("warm") posts its next read with a buffer, while fewer than
+ *    pool_free_max such reads are posted; it parks like a pre-posted read.
+ * 12. An adopted socket (xpr_conn_adopt) must be overlapped (WSASocket with
+ *    WSA_FLAG_OVERLAPPED, or socket()); it joins the loop's harvester for
+ *    its life (a socket is associated with one port). It was connected
+ *    without ConnectEx, so no SO_UPDATE_CONNECT_CONTEXT.
  */
-#include "alloc.h"
 #include "completion.h"
 #include "fault.h"
 
-#include <assert.h>
 #include <mstcpip.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "sock.h"
@@ -104,7 +83,7 @@ static struct xpr__completion_loop *engine_of(struct xpr__completion_conn *conn)
 
 /* Item 6. Not while a worker posts on it: its packets may all be reaped
  * by another worker before the poster has the lock back. */
-void xpr__completion_conn_settle(struct xpr__completion_conn *conn)
+static void settle(struct xpr__completion_conn *conn)
 {
     xpr_conn *c = &conn->base;
     if (c->state == XPR__CONN_ENDING && c->sock == XPR__INVALID_SOCKET &&
@@ -122,26 +101,26 @@ static void drop_list(struct xpr__completion_loop *engine,
     }
 }
 
-static void close_handle(struct xpr__completion_conn *conn, int reset)
-{
-    xpr_conn *c = &conn->base;
-    if (c->sock == XPR__INVALID_SOCKET)
-        return;
-    if (reset)
-        xpr__sock_set_linger0(c->sock);
-    else if (c->connected && !conn->write_shut)
-        shutdown((SOCKET)c->sock, SD_SEND); /* FIN before the close */
-    if (conn->pending != 0)
-        CancelIoEx((HANDLE)c->sock, NULL); /* item 6 */
-    closesocket((SOCKET)c->sock);
-    c->sock = XPR__INVALID_SOCKET;
-}
-
+/* Closes the socket asked to close (cancelling its I/O), unless a worker
+ * posts on it outside the run lock: closing it now could let a new socket
+ * take its number under that post, so the worker calls this when done. */
 void xpr__completion_close_deferred(struct xpr__completion_conn *conn)
 {
+    xpr_conn *c = &conn->base;
+    if (conn->posting)
+        return;
     conn->close_deferred = 0;
-    close_handle(conn, conn->close_reset);
-    xpr__completion_conn_settle(conn);
+    if (c->sock != XPR__INVALID_SOCKET) {
+        if (conn->close_reset)
+            xpr__sock_set_linger0(c->sock);
+        else if (c->connected && !conn->write_shut)
+            shutdown((SOCKET)c->sock, SD_SEND); /* FIN before the close */
+        if (conn->pending != 0)
+            CancelIoEx((HANDLE)c->sock, NULL); /* item 6 */
+        closesocket((SOCKET)c->sock);
+        c->sock = XPR__INVALID_SOCKET;
+    }
+    settle(conn);
 }
 
 /* ---- reads ---- */
@@ -159,12 +138,10 @@ static int reading_wanted(struct xpr__completion_conn *conn)
 static int post_one_read(struct xpr__completion_conn *conn, int large)
 {
     struct xpr__completion_loop *engine = engine_of(conn);
-    struct xpr__op *op = xpr__op_get(engine, large);
+    struct xpr__op *op = xpr__op_get(engine, large, XPR__OP_READ, conn);
     int rc;
     if (op == NULL)
         return XPR_ENOMEM;
-    op->kind = XPR__OP_READ;
-    op->owner = conn;
     op->seq = conn->read_seq_next++;
     op->warm =
         (unsigned char)(large && engine->read_mode == XPR_READ_ZERO_BYTE);
@@ -180,20 +157,6 @@ static int post_one_read(struct xpr__completion_conn *conn, int large)
     return rc;
 }
 
-/* Item 11: whether a read queued at queued_ms that just brought data came
- * soon enough for the conn's next read to get a buffer. */
-static int answered_soon(DWORD queued_ms)
-{
-    return GetTickCount() - queued_ms < QUIET_MS;
-}
-
-/* Item 11: zero-byte mode, whether the conn's next read has a buffer. */
-static int warm_read(struct xpr__completion_conn *conn)
-{
-    struct xpr__completion_loop *engine = engine_of(conn);
-    return conn->read_warm && engine->warm_reads < engine->pool_free_max;
-}
-
 /* Posts the reads the conn lacks; a failed post ends it (item 7). From
  * the loop only. */
 static void post_reads(struct xpr__completion_conn *conn)
@@ -204,7 +167,9 @@ static void post_reads(struct xpr__completion_conn *conn)
     if (engine->read_batches && conn->reads_posted > 0)
         return; /* engine.c, "Wine": pending transfers, posting thread */
     while (reading_wanted(conn) && conn->reads_posted < want) {
-        int rc = post_one_read(conn, preposted || warm_read(conn));
+        int large = preposted || (conn->read_warm && /* item 11 */
+                                  engine->warm_reads < engine->pool_free_max);
+        int rc = post_one_read(conn, large);
         if (rc != 0) {
             xpr__conn_failed(&conn->base, rc);
             return;
@@ -250,28 +215,34 @@ static void deliver_parked(struct xpr__completion_conn *conn)
            conn->parked->seq == conn->read_seq_deliver &&
            xpr__conn_wants_data(c)) {
         struct xpr__op *op = conn->parked;
+        int err = op->os_error ? xpr__error_from_os(op->os_error) : 0;
+        int ends = err == 0 && op->bytes == 0 && /* else empty: "Wine" */
+                   xpr__completion_empty_read_ends(engine, (SOCKET)c->sock);
         conn->parked = op->next;
         conn->read_seq_deliver++;
-        if (op->os_error != 0) {
-            int err = xpr__error_from_os(op->os_error);
-            xpr__op_put(engine, op);
+        if (err == 0 && op->bytes > 0)
+            xpr__conn_received(c, op->buf, op->bytes);
+        xpr__op_put(engine, op);
+        if (err != 0) {
             xpr__conn_failed(c, err);
             return;
         }
-        if (op->bytes == 0 &&
-            !xpr__completion_empty_read_ends(engine, (SOCKET)c->sock)) {
-            xpr__op_put(engine, op); /* an empty read (engine.c, "Wine") */
-            continue;
-        }
-        if (op->bytes == 0) {
-            xpr__op_put(engine, op);
+        if (ends) {
             drop_list(engine, &conn->parked);
             xpr__conn_eof(c);
             return;
         }
-        xpr__conn_received(c, op->buf, op->bytes);
-        xpr__op_put(engine, op);
     }
+}
+
+/* Delivers what is parked, then posts the reads the conn lacks. */
+static void resume(struct xpr__completion_conn *conn)
+{
+    if (xpr__conn_done(&conn->base))
+        return;
+    deliver_parked(conn);
+    if (!xpr__conn_done(&conn->base))
+        post_reads(conn);
 }
 
 static void park(struct xpr__completion_conn *conn, struct xpr__op *op)
@@ -283,8 +254,7 @@ static void park(struct xpr__completion_conn *conn, struct xpr__op *op)
     *at = op;
 }
 
-void xpr__completion_read_done(struct xpr__completion_conn *conn,
-                               struct xpr__op *op)
+static void read_done(struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     struct xpr__completion_loop *engine = engine_of(conn);
     xpr_conn *c = &conn->base;
@@ -296,13 +266,11 @@ void xpr__completion_read_done(struct xpr__completion_conn *conn,
         xpr__op_put(engine, op);
         return;
     }
-    soon = answered_soon(op->queued_ms);
+    soon = GetTickCount() - op->queued_ms < QUIET_MS; /* item 11 */
     if (op->large) {
         conn->read_warm = (unsigned char)(soon && op->bytes > 0);
         park(conn, op);
-        deliver_parked(conn);
-        if (!xpr__conn_done(c))
-            post_reads(conn);
+        resume(conn);
         return;
     }
     conn->read_seq_deliver = op->seq + 1; /* one read at a time here */
@@ -326,7 +294,7 @@ long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
     size_t run = 0, used = 0; /* next byte: bases[run] + used */
     size_t taken = 0;
     while (run < runs && conn->sends_in_flight < engine->max_sends) {
-        struct xpr__op *op = xpr__op_get(engine, 0);
+        struct xpr__op *op = xpr__op_get(engine, 0, XPR__OP_WRITE, conn);
         WSABUF *bufs;
         DWORD count = 0;
         size_t len = 0;
@@ -348,8 +316,6 @@ long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
                 used = 0;
             }
         }
-        op->kind = XPR__OP_WRITE;
-        op->owner = conn;
         op->bufs = bufs;
         op->nbufs = count;
         op->len = len;
@@ -362,8 +328,7 @@ long xpr__completion_conn_send(xpr_conn *c, const void *const *bases,
     return (long)taken;
 }
 
-void xpr__completion_write_done(struct xpr__completion_conn *conn,
-                                struct xpr__op *op)
+static void write_done(struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     size_t len = op->len;
     DWORD sent = op->bytes;
@@ -406,10 +371,8 @@ static int bind_any(SOCKET s, int family)
                                      : (int)sizeof(struct sockaddr_in6);
     memset(&ss, 0, sizeof(ss));
     ss.ss_family = family == XPR__AF_INET ? AF_INET : AF_INET6;
-    if (xpr__fault(XPR__FAULT_BIND)) { /* item 10 */
-        WSASetLastError(WSAENOBUFS);
-        return xpr__wsa_error();
-    }
+    if (xpr__fault(XPR__FAULT_BIND)) /* item 10 */
+        return xpr__error_from_os(WSAENOBUFS);
     return bind(s, (struct sockaddr *)&ss, len) == 0 ? 0 : xpr__wsa_error();
 }
 
@@ -422,12 +385,12 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
     struct xpr__op *op;
     xpr_socket_t opened;
     SOCKET s;
-    int bound, ok;
+    int bound, err = 0;
     int rc = xpr__conn_open_socket(c, addr->family, &opened, &bound);
     if (rc != 0)
         return rc;
     s = (SOCKET)opened;
-    op = xpr__op_get(engine, 0);
+    op = xpr__op_get(engine, 0, XPR__OP_CONNECT, conn);
     if (op == NULL)
         rc = XPR_ENOMEM;
     else if (!bound) /* else bound to xpr_connect_ex's local address */
@@ -437,11 +400,8 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
     if (rc == 0)
         rc = xpr__completion_associate(engine, s, addr->family,
                                        &conn->skip_on_success);
-    if (rc == 0) {
-        op->kind = XPR__OP_CONNECT;
-        op->owner = conn;
+    if (rc == 0)
         rc = xpr__op_arm(engine, op);
-    }
     if (rc != 0) {
         closesocket(s);
         if (op != NULL)
@@ -449,14 +409,12 @@ int xpr__completion_conn_connect(xpr_conn *c, const struct xpr__addr *addr)
         return rc;
     }
     initial_rto(s, addr);
-    if (xpr__fault(XPR__FAULT_CONNECT)) { /* item 10 */
-        WSASetLastError(WSAENOBUFS);
-        ok = FALSE;
-    } else {
-        ok = engine->connect_ex(s, (struct sockaddr *)&ss, len, NULL, 0, NULL,
-                                &op->ov);
-    }
-    rc = xpr__op_posted(engine, op, &conn->pending, conn->skip_on_success, ok);
+    if (xpr__fault(XPR__FAULT_CONNECT)) /* item 10 */
+        err = WSAENOBUFS;
+    else if (!engine->connect_ex(s, (struct sockaddr *)&ss, len, NULL, 0, NULL,
+                                 &op->ov))
+        err = WSAGetLastError();
+    rc = xpr__op_posted(engine, op, &conn->pending, conn->skip_on_success, err);
     if (rc != 0) /* nothing pending: no socket is left */
         closesocket(s);
     else
@@ -475,7 +433,7 @@ int xpr__completion_conn_adopt(xpr_conn *c)
     int rc = xpr__sock_local(c->sock, &local);
     if (rc != 0)
         return rc;
-    op = xpr__op_get(engine, 0);
+    op = xpr__op_get(engine, 0, XPR__OP_CONNECT, conn);
     if (op == NULL)
         return XPR_ENOMEM;
     rc = xpr__completion_associate(engine, (SOCKET)c->sock, local.family,
@@ -485,11 +443,7 @@ int xpr__completion_conn_adopt(xpr_conn *c)
         return rc;
     }
     conn->adopted = 1;
-    op->kind = XPR__OP_CONNECT;
-    op->owner = conn;
-    conn->pending++;
-    engine->pending[XPR__OP_CONNECT]++;
-    xpr__op_complete(engine, op, 0, 0);
+    xpr__op_queue(engine, op, &conn->pending);
     return 0;
 }
 
@@ -506,8 +460,7 @@ static int connected_to_itself(SOCKET s)
     return local_len == peer_len && memcmp(&local, &peer, local_len) == 0;
 }
 
-void xpr__completion_connect_done(struct xpr__completion_conn *conn,
-                                  struct xpr__op *op)
+static void connect_done(struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     SOCKET s = (SOCKET)conn->base.sock;
     int err = op->os_error;
@@ -537,7 +490,6 @@ void xpr__completion_conn_accepted(xpr_listener *l,
                                    struct xpr__completion_conn *conn,
                                    struct xpr__op *first)
 {
-    xpr_conn *c = &conn->base;
     if (first != NULL) { /* item 9 */
         first->kind = XPR__OP_READ;
         first->owner = conn;
@@ -545,26 +497,17 @@ void xpr__completion_conn_accepted(xpr_listener *l,
         first->seq = conn->read_seq_next++;
         park(conn, first);
     }
-    xpr__listener_conn_opened(l, c);
-    if (xpr__conn_done(c))
-        return;
-    deliver_parked(conn);
-    if (!xpr__conn_done(c))
-        post_reads(conn);
+    xpr__listener_conn_opened(l, &conn->base);
+    resume(conn);
 }
 
 /* ---- reading back on ---- */
 
-void xpr__completion_kick_done(struct xpr__completion_conn *conn,
-                               struct xpr__op *op)
+static void kick_done(struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     conn->kicked = 0;
     xpr__op_put(engine_of(conn), op);
-    if (!xpr__conn_done(&conn->base)) {
-        deliver_parked(conn);
-        if (!xpr__conn_done(&conn->base))
-            post_reads(conn);
-    }
+    resume(conn);
 }
 
 /* ---- the rest of the transport ---- */
@@ -580,15 +523,11 @@ int xpr__completion_conn_set_reading(xpr_conn *c, int on)
     struct xpr__op *op;
     if (!on || conn->kicked)
         return 0;
-    op = xpr__op_get(engine, 0);
+    op = xpr__op_get(engine, 0, XPR__OP_KICK, conn);
     if (op == NULL)
         return XPR_ENOMEM;
-    op->kind = XPR__OP_KICK;
-    op->owner = conn;
     conn->kicked = 1;
-    conn->pending++;
-    engine->pending[XPR__OP_KICK]++;
-    xpr__op_complete(engine, op, 0, 0);
+    xpr__op_queue(engine, op, &conn->pending);
     return 0;
 }
 
@@ -604,14 +543,22 @@ void xpr__completion_conn_close(xpr_conn *c, int reset)
 {
     struct xpr__completion_conn *conn = to_conn(c);
     drop_list(engine_of(conn), &conn->parked);
-    if (conn->posting) {
-        /* a worker is posting on this socket outside the run lock: closing
-         * it now could let a new socket take its number under that post;
-         * the worker closes it when done */
-        conn->close_deferred = 1;
-        conn->close_reset = (unsigned char)reset;
-        return;
-    }
-    close_handle(conn, reset);
-    xpr__completion_conn_settle(conn);
+    conn->close_deferred = 1;
+    conn->close_reset = (unsigned char)reset;
+    xpr__completion_close_deferred(conn);
+}
+
+void xpr__completion_conn_done(struct xpr__completion_conn *conn,
+                               struct xpr__op *op)
+{
+    static void (*const handlers[])(struct xpr__completion_conn * conn,
+                                    struct xpr__op * op) = {
+        [XPR__OP_CONNECT] = connect_done,
+        [XPR__OP_READ] = read_done,
+        [XPR__OP_WRITE] = write_done,
+        [XPR__OP_KICK] = kick_done,
+    };
+    conn->pending--;
+    handlers[op->kind](conn, op);
+    settle(conn);
 }

@@ -1,43 +1,29 @@
 /*
  * The completion engine's loop: configuration, pools of ops, posting, the
- * completed queue and its switch, the run cycle, stats and the struct
- * xpr_backend_ops table shared by the completion back ends (completion.h
- * says which file does what and how workers share the loop).
+ * completed queue and its switch, the run cycle, stats and the backend ops
+ * table of the completion back ends (completion.h: the queue, workers).
  *
  * Windows behaviours handled here:
  * - Done at once. WSARecv / WSASend / AcceptEx / ConnectEx may complete at
- *   once (return 0 / TRUE). A port still queues a packet for it unless the
- *   socket has FILE_SKIP_COMPLETION_PORT_ON_SUCCESS; only then, or when no
- *   port tracks the op (events), does the engine queue the outcome itself.
- *   A completion routine is queued in every case.
- * - Skip-on-success needs a base provider. It is asked for only when the
- *   socket's protocol chain is a base provider (ChainLen ==
- *   BASE_PROTOCOL): a layered service provider may complete "at once" and
- *   still queue a packet, which would then be handled twice (KB 2568167).
- * - Failure codes are NTSTATUS. A failed op comes back with an NTSTATUS in
- *   OVERLAPPED.Internal; WSAGetOverlappedResult turns it into the WSA code
- *   the error table knows. It is asked only while the socket is open: a
- *   closed SOCKET value may already name another socket.
- * - Failed at once. An op that fails at once (not WSA_IO_PENDING) gets no
- *   notification. A WSARecv / WSASend failure is queued with its error
- *   like any outcome, and nothing more of that conn is posted (a later
- *   send would leave a gap in the stream); an AcceptEx or ConnectEx
- *   failure is returned to its caller (the core wants it at once:
- *   xpr_connect returns it, a listener pauses).
- * - Owner, not SOCKET. Completions are routed through the op's owner
- *   pointer, never by SOCKET value (values are reused once a socket is
- *   closed).
- * - Kernel-owned memory. An op the kernel may still write is never freed:
- *   it holds a count on its owner until handled; xpr_loop_free keeps
- *   reaping until nothing is pending.
- * - The read mode and the pre-posted read count come from the config
- *   alone (cfg.read_mode, cfg.preposted_reads; 0 = zero-byte reads, 2).
- * - Each look at the harvester is a system call (GetQueuedCompletionStatusEx,
- *   a wait on events, an alertable wait). A round that starts with
- *   completions queued (ops done at once) handles them without looking
- *   when the last look found nothing, up to SKIPPED_LOOKS_MAX rounds in a
- *   row; while looks find notifications, every round looks (with a zero
- *   timeout), so notifications never wait long behind ops done at once.
+ *   once. A port still queues a packet unless the socket has
+ *   FILE_SKIP_COMPLETION_PORT_ON_SUCCESS; only then, or with no port
+ *   (events), does the engine queue the outcome itself. A completion
+ *   routine is queued in every case.
+ * - Skip-on-success needs a base provider (ChainLen == BASE_PROTOCOL): a
+ *   layered provider may complete "at once" and still queue a packet, which
+ *   would be handled twice (KB 2568167).
+ * - Failure codes are NTSTATUS. OVERLAPPED.Internal holds one;
+ *   WSAGetOverlappedResult turns it into a WSA code, asked only while the
+ *   socket is open (a closed SOCKET value may name another socket).
+ *   Completions are routed by the op's owner, never by SOCKET value.
+ * - Failed at once. An op that fails at once gets no notification. A
+ *   WSARecv / WSASend failure is queued with its error, and nothing more of
+ *   that conn is posted (a later send would leave a gap in the stream); an
+ *   AcceptEx or ConnectEx failure goes back to its caller (xpr_connect
+ *   returns it, a listener pauses).
+ * - Each look at the harvester is a system call: with completions queued a
+ *   round looks with a zero timeout, or not at all when the last look found
+ *   nothing (up to SKIPPED_LOOKS_MAX rounds in a row).
  */
 #include "alloc.h"
 #include "completion.h"
@@ -69,58 +55,58 @@ static const struct xpr__harvester_ops *const harvesters[] = {
 
 /* ---- pools ---- */
 
-struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large)
+static struct xpr__op *op_init(struct xpr__op *op, size_t cap, unsigned kind,
+                               void *owner)
 {
-    struct xpr__op **pool = large ? &engine->pool_large : &engine->pool_small;
-    unsigned *count =
-        large ? &engine->pool_large_count : &engine->pool_small_count;
-    size_t cap = large ? engine->buf_size : SMALL_CAP;
-    struct xpr__op *op = *pool;
-    if (op != NULL) {
-        *pool = op->next;
-        (*count)--;
-    } else {
-        op = xpr__malloc(sizeof(*op) + cap);
-        if (op == NULL)
-            return NULL;
-    }
+    if (op == NULL)
+        return NULL;
     memset(op, 0, sizeof(*op));
-    op->large = (unsigned char)large;
+    op->kind = (unsigned char)kind;
+    op->owner = owner;
     op->cap = cap;
     op->accept_sock = INVALID_SOCKET;
     return op;
 }
 
+struct xpr__op *xpr__op_new(size_t cap, unsigned kind, void *owner)
+{
+    return op_init(xpr__malloc(sizeof(struct xpr__op) + cap), cap, kind, owner);
+}
+
+struct xpr__op *xpr__op_get(struct xpr__completion_loop *engine, int large,
+                            unsigned kind, void *owner)
+{
+    struct xpr__op_pool *pool = &engine->pools[large != 0];
+    size_t cap = large ? engine->buf_size : SMALL_CAP;
+    struct xpr__op *op = pool->head;
+    if (op != NULL) {
+        pool->head = op->next;
+        pool->count--;
+        op_init(op, cap, kind, owner);
+    } else if ((op = xpr__op_new(cap, kind, owner)) == NULL) {
+        return NULL;
+    }
+    op->large = (unsigned char)(large != 0);
+    return op;
+}
+
 void xpr__op_put(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
-    struct xpr__op **pool =
-        op->large ? &engine->pool_large : &engine->pool_small;
-    unsigned *count =
-        op->large ? &engine->pool_large_count : &engine->pool_small_count;
-    if (engine->harvester->lends_events)
+    struct xpr__op_pool *pool = &engine->pools[op->large];
+    if (engine->harvester->disarm != NULL)
         engine->harvester->disarm(engine, op);
-    if (*count >= engine->pool_free_max) {
-        free(op);
+    if (xpr__op_is_udp(op->kind) || pool->count >= engine->pool_free_max) {
+        free(op); /* UDP ops have their own sizes: never pooled */
         return;
     }
-    op->next = *pool;
-    *pool = op;
-    (*count)++;
+    op->next = pool->head;
+    pool->head = op;
+    pool->count++;
 }
 
 int xpr__op_arm(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
-    return engine->harvester->lends_events ? engine->harvester->arm(engine, op)
-                                           : 0;
-}
-
-static void pool_drain(struct xpr__op *op)
-{
-    while (op != NULL) {
-        struct xpr__op *next = op->next;
-        free(op);
-        op = next;
-    }
+    return engine->harvester->arm ? engine->harvester->arm(engine, op) : 0;
 }
 
 /* ---- the completed queue ---- */
@@ -133,35 +119,31 @@ void xpr__op_complete(struct xpr__completion_loop *engine, struct xpr__op *op,
     xpr__op_append(&engine->completed_head, &engine->completed_tail, op);
 }
 
+/* Each owner starts with the core's part: an xpr_listener, xpr_udp,
+ * xpr_watch or xpr_conn. */
 xpr_loop *xpr__op_loop(const struct xpr__op *op)
 {
     if (op->kind == XPR__OP_ACCEPT)
-        return ((struct xpr__completion_listener *)op->owner)->base.loop;
+        return ((xpr_listener *)op->owner)->loop;
     if (xpr__op_is_udp(op->kind))
         return ((xpr_udp *)op->owner)->loop;
     if (op->kind == XPR__OP_POLL)
         return ((xpr_watch *)op->owner)->loop;
-    return ((struct xpr__completion_conn *)op->owner)->base.loop;
+    return ((xpr_conn *)op->owner)->loop;
 }
 
-static SOCKET owner_socket(struct xpr__op *op)
-{
-    if (xpr__op_is_udp(op->kind))
-        return xpr__completion_udp_socket(op);
-    if (op->kind == XPR__OP_POLL)
-        return INVALID_SOCKET; /* its handler reads the NTSTATUS itself */
-    if (op->kind == XPR__OP_ACCEPT) {
-        struct xpr__completion_listener *listener = op->owner;
-        return listener->closed ? INVALID_SOCKET : (SOCKET)listener->base.sock;
-    }
-    return (SOCKET)((struct xpr__completion_conn *)op->owner)->base.sock;
-}
-
-/* "Failure codes are NTSTATUS" */
+/* "Failure codes are NTSTATUS". A closed owner's socket is
+ * XPR__INVALID_SOCKET, which is INVALID_SOCKET. */
 static int failure_code(struct xpr__op *op)
 {
-    SOCKET s = owner_socket(op);
+    SOCKET s = INVALID_SOCKET; /* a watcher's: its handler reads the status */
     DWORD bytes = 0, flags = 0;
+    if (op->kind == XPR__OP_ACCEPT)
+        s = (SOCKET)((xpr_listener *)op->owner)->sock;
+    else if (xpr__op_is_udp(op->kind))
+        s = (SOCKET)((xpr_udp *)op->owner)->sock;
+    else if (op->kind != XPR__OP_POLL)
+        s = (SOCKET)((xpr_conn *)op->owner)->sock;
     if (s == INVALID_SOCKET)
         return WSA_OPERATION_ABORTED;
     if (!WSAGetOverlappedResult(s, &op->ov, &bytes, FALSE, &flags)) {
@@ -189,51 +171,35 @@ static size_t pinned_by(const struct xpr__op *op)
     return op->kind == XPR__OP_WRITE ? op->len : 0;
 }
 
-static void count_posted(struct xpr__completion_loop *engine,
-                         struct xpr__op *op, unsigned *owner_pending)
+void xpr__op_count(struct xpr__completion_loop *engine, struct xpr__op *op,
+                   unsigned *owner_pending, int sign)
 {
-    (*owner_pending)++;
-    engine->pending[op->kind]++;
-    engine->pinned_bytes += pinned_by(op);
+    *owner_pending += (unsigned)sign;
+    engine->pending[op->kind] += (uint64_t)(int64_t)sign;
+    engine->pinned_bytes += (uint64_t)(int64_t)sign * pinned_by(op);
+}
+
+void xpr__op_queue(struct xpr__completion_loop *engine, struct xpr__op *op,
+                   unsigned *owner_pending)
+{
+    xpr__op_count(engine, op, owner_pending, 1);
+    xpr__op_complete(engine, op, 0, 0);
 }
 
 /* The one switch: every outcome is handled here, in queue order. */
 static void handle(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
-    struct xpr__completion_conn *conn = op->owner;
     engine->pinned_bytes -= pinned_by(op);
-    if (xpr__op_is_udp(op->kind)) {
+    if (op->kind != XPR__OP_ACCEPT) /* a closed listener's are counted out */
         engine->pending[op->kind]--;
-        xpr__completion_udp_done(engine, op);
-        return;
-    }
-    if (op->kind == XPR__OP_POLL) { /* a watcher's (afd_poll.c) */
-        engine->pending[op->kind]--;
-        xpr__afd_poll_done(engine, op);
-        return;
-    }
-    if (op->kind != XPR__OP_ACCEPT) { /* a closed listener's are counted out */
-        engine->pending[op->kind]--;
-        conn->pending--;
-    }
-    switch (op->kind) {
-    case XPR__OP_ACCEPT:
+    if (op->kind == XPR__OP_ACCEPT)
         xpr__completion_accept_done(engine, op);
-        return;
-    case XPR__OP_CONNECT:
-        xpr__completion_connect_done(conn, op);
-        break;
-    case XPR__OP_READ:
-        xpr__completion_read_done(conn, op);
-        break;
-    case XPR__OP_WRITE:
-        xpr__completion_write_done(conn, op);
-        break;
-    default: /* XPR__OP_KICK */
-        xpr__completion_kick_done(conn, op);
-        break;
-    }
-    xpr__completion_conn_settle(conn);
+    else if (op->kind == XPR__OP_POLL) /* a watcher's (afd_poll.c) */
+        xpr__afd_poll_done(engine, op);
+    else if (xpr__op_is_udp(op->kind))
+        xpr__completion_udp_done(engine, op);
+    else
+        xpr__completion_conn_done(op->owner, op);
 }
 
 /* Handles the queue as it stands; what handling appends waits for the
@@ -251,32 +217,32 @@ static void handle_completed(struct xpr__completion_loop *engine)
 
 /* ---- posting ---- */
 
-/* After the system took an op: whether the engine queues its outcome
- * ("Done at once"). */
-static int done_here(const struct xpr__completion_loop *engine,
-                     const struct xpr__op *op, int skip)
+int xpr__op_started(struct xpr__completion_loop *engine, struct xpr__op *op,
+                    int skip, int err)
 {
-    if (engine->harvester->routine != NULL && xpr__op_has_routine(op->kind))
+    if (err == WSA_IO_PENDING) {
+        if (engine->harvester->track_pending != NULL)
+            engine->harvester->track_pending(engine, op);
         return 0;
+    }
+    if (err != 0) /* "Failed at once" */
+        return 1;
+    if (engine->harvester->routine != NULL && xpr__op_has_routine(op->kind))
+        return 0; /* "Done at once" */
     return engine->harvester->port ? skip : 1;
 }
 
 int xpr__op_posted(struct xpr__completion_loop *engine, struct xpr__op *op,
-                   unsigned *owner_pending, int skip, int ok)
+                   unsigned *owner_pending, int skip, int err)
 {
-    if (!ok) {
-        int err = WSAGetLastError();
-        if (err != WSA_IO_PENDING) { /* "Failed at once" */
-            xpr__op_put(engine, op);
-            return xpr__error_from_os(err);
-        }
+    if (err != 0 && err != WSA_IO_PENDING) { /* "Failed at once" */
+        xpr__op_put(engine, op);
+        return xpr__error_from_os(err);
     }
-    count_posted(engine, op, owner_pending);
-    if (ok && done_here(engine, op, skip)) {
+    xpr__op_count(engine, op, owner_pending, 1);
+    if (xpr__op_started(engine, op, skip, err)) {
         engine->inline_completions++;
         xpr__op_complete(engine, op, (DWORD)op->ov.InternalHigh, 0);
-    } else if (!ok && engine->harvester->lends_events) {
-        engine->harvester->track_pending(engine, op);
     }
     return 0;
 }
@@ -301,7 +267,7 @@ int xpr__op_send_later(struct xpr__completion_loop *engine,
         xpr__op_put(engine, op);
         return rc;
     }
-    count_posted(engine, op, &conn->pending);
+    xpr__op_count(engine, op, &conn->pending, 1);
     xpr__op_append(&conn->outbox_head, &conn->outbox_tail, op);
     if (!conn->post_queued && !conn->posting) /* a poster requeues it */
         queue_post(engine, conn);
@@ -328,13 +294,8 @@ static int post_transfer(struct xpr__completion_loop *engine, SOCKET s,
         rc = WSASend(s, op->bufs, op->nbufs, NULL, 0, &op->ov, routine);
     }
     err = rc == 0 ? 0 : WSAGetLastError();
-    if (err == WSA_IO_PENDING) {
-        if (engine->harvester->lends_events)
-            engine->harvester->track_pending(engine, op); /* one worker */
-        return 0;
-    }
-    if (err == 0 && !done_here(engine, op, skip))
-        return 0;
+    if (!xpr__op_started(engine, op, skip, err))
+        return 0; /* tracked by one worker, the only one, if at all */
     op->os_error = err;
     return 1;
 }
@@ -425,7 +386,7 @@ static int base_provider(struct xpr__completion_loop *engine, SOCKET s,
 int xpr__completion_associate(struct xpr__completion_loop *engine, SOCKET s,
                               int family, unsigned char *skip)
 {
-    int rc = engine->harvester->associate(engine, s);
+    int rc = xpr__harvester_associate(engine, s);
     *skip = 0;
     if (rc != 0)
         return rc;
@@ -437,29 +398,21 @@ int xpr__completion_associate(struct xpr__completion_loop *engine, SOCKET s,
     return 0;
 }
 
-static int lookup(SOCKET s, GUID guid, void *fn, size_t fn_size)
-{
-    DWORD bytes = 0;
-    if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof(guid), fn,
-                 (DWORD)fn_size, &bytes, NULL, NULL) != 0)
-        return xpr__wsa_error();
-    return 0;
-}
-
 int xpr__completion_lookup_extensions(struct xpr__completion_loop *engine,
                                       SOCKET s)
 {
-    GUID accept_guid = WSAID_ACCEPTEX;
-    GUID connect_guid = WSAID_CONNECTEX;
-    int rc;
-    if (engine->accept_ex != NULL)
-        return 0;
-    rc = lookup(s, connect_guid, &engine->connect_ex,
-                sizeof(engine->connect_ex));
-    if (rc == 0)
-        rc = lookup(s, accept_guid, &engine->accept_ex,
-                    sizeof(engine->accept_ex));
-    return rc;
+    GUID guids[2] = {WSAID_CONNECTEX, WSAID_ACCEPTEX};
+    void *fns[2];
+    DWORD bytes = 0;
+    int i;
+    fns[0] = (void *)&engine->connect_ex;
+    fns[1] = (void *)&engine->accept_ex;
+    for (i = 0; i < 2 && engine->accept_ex == NULL; i++)
+        if (WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guids[i],
+                     sizeof(GUID), fns[i], sizeof(engine->accept_ex), &bytes,
+                     NULL, NULL) != 0)
+            return xpr__wsa_error();
+    return 0;
 }
 
 /* ---- Wine ----
@@ -538,8 +491,11 @@ static int completion_loop_init(xpr_loop *loop)
     wine_workarounds(engine);
     xpr__list_init(&engine->listeners);
     xpr__list_init(&engine->closed_listeners);
-    rc = engine->harvester->init(engine);
+    engine->harvester_state = xpr__calloc(1, engine->harvester->state_size);
+    rc = engine->harvester_state != NULL ? engine->harvester->init(engine)
+                                         : XPR_ENOMEM;
     if (rc != 0) {
+        free(engine->harvester_state);
         free(engine);
         return rc;
     }
@@ -594,6 +550,8 @@ static int completion_run_once(xpr_loop *loop, int timeout_ms)
 static void completion_loop_free(xpr_loop *loop)
 {
     struct xpr__completion_loop *engine = xpr__completion_of(loop);
+    struct xpr__op_pool *pool;
+    struct xpr__op *op;
     int rounds;
     /* sockets are closed: reap what the kernel still owns */
     for (rounds = 0; rounds < FREE_REAP_ROUNDS; rounds++) {
@@ -605,10 +563,15 @@ static void completion_loop_free(xpr_loop *loop)
             break;
         engine->harvester->wait_and_reap(engine, 10);
     }
-    xpr__afd_close(engine);
+    if (engine->afd != NULL) /* every watcher's poll is reaped */
+        CloseHandle(engine->afd);
     engine->harvester->free(engine);
-    pool_drain(engine->pool_small);
-    pool_drain(engine->pool_large);
+    for (pool = engine->pools; pool < engine->pools + 2; pool++)
+        while ((op = pool->head) != NULL) {
+            pool->head = op->next;
+            free(op);
+        }
+    free(engine->harvester_state);
     free(engine);
 }
 
@@ -632,9 +595,9 @@ static void completion_stats(xpr_loop *loop, struct xpr_completion_stats *st)
     st->inline_completions = engine->inline_completions;
     st->dequeue_calls = engine->dequeue_calls;
     st->dequeued_completions = engine->dequeued_completions;
-    st->pooled_buffers = engine->pool_large_count;
+    st->pooled_buffers = engine->pools[1].count;
     st->pooled_buffer_bytes =
-        (uint64_t)engine->pool_large_count * engine->buf_size;
+        (uint64_t)engine->pools[1].count * engine->buf_size;
     st->pinned_buffer_bytes = engine->pinned_bytes;
 }
 

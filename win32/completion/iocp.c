@@ -1,85 +1,55 @@
 /*
  * The iocp harvester: completions are reaped from one I/O completion port
- * (docs/design.md, "I/O completion port"). Everything else is the shared engine
- * (engine.c).
+ * (docs/design.md, "I/O completion port").
  *
  * 1. GetQueuedCompletionStatusEx returns a batch; every entry with an
- *    OVERLAPPED is one finished operation, success or not. The "FALSE with
- *    a non-NULL OVERLAPPED means a failed I/O" trap of the single-packet
- *    call becomes: OVERLAPPED.Internal holds a failure NTSTATUS (the engine
- *    resolves it to a WSA code while the socket is open).
- * 2. A FALSE return with WAIT_TIMEOUT is an empty wait, not an error; the
- *    wait may also end early (a ~15.6 ms tick): the core simply comes back.
- * 3. Wakes are packets with a NULL OVERLAPPED and WAKE_KEY, posted with
- *    PostQueuedCompletionStatus: no loopback socket pair (antivirus).
- *    Several wakes may be pending at once; each costs one empty entry.
- * 4. Sockets are associated with the completion key 0: the context comes
- *    from the OVERLAPPED (CONTAINING_RECORD), never from the key or the
- *    SOCKET value, so a reused socket number cannot misroute a packet.
- * 5. A socket cannot leave a port; it leaves when it is closed. Packets of
- *    operations cancelled by closesocket still arrive (Wine:
- *    ERROR_HANDLES_CLOSED, Windows: ERROR_OPERATION_ABORTED) and are reaped
- *    like any other before their context is released.
- * 6. Workers (cfg.workers > 1, completion.h "Workers"): every worker
- *    blocks in its own GetQueuedCompletionStatusEx on the one port, with
- *    its own entry array and without the loop's run lock, and appends its
- *    batch to the completed queue once it has the lock back. The port's
- *    concurrency value is the worker count, so the kernel does not wake
- *    more of them than may run.
- * 7. A batch may hold several wake packets: the run's exit packets are
- *    therefore passed on, one by each worker as it leaves (loop.c).
- * 8. A GetQueuedCompletionStatusEx that fails for another reason than
- *    WAIT_TIMEOUT has removed no entry: its packets stay queued for the
- *    next call, and the error goes to the core, which retries the wait.
- *    Fault injection (portable/fault.h) fails it that way, with
- *    ERROR_NOT_ENOUGH_MEMORY, and fails an association
- *    (CreateIoCompletionPort) with ERROR_NOT_ENOUGH_MEMORY too: the engine
- *    then drops or ends that socket's conn.
+ *    OVERLAPPED is one finished operation, success or not: a failure leaves
+ *    an NTSTATUS in OVERLAPPED.Internal (engine.c, "Failure codes are
+ *    NTSTATUS"). FALSE with WAIT_TIMEOUT is an empty wait; a wait may also
+ *    end early (a ~15.6 ms tick): the core simply comes back.
+ * 2. Wakes are packets with a NULL OVERLAPPED (PostQueuedCompletionStatus),
+ *    not a loopback socket pair (antivirus); each costs one empty entry. A
+ *    batch may hold several, so the run's exit packets are passed on, one
+ *    by each worker as it leaves (loop.c).
+ * 3. Sockets join with completion key 0: the op comes from the OVERLAPPED
+ *    (CONTAINING_RECORD), never from the key or the SOCKET value. A socket
+ *    leaves the port only when closed; packets of the operations
+ *    closesocket cancelled still arrive and are reaped like any other.
+ * 4. Workers (completion.h) wait each with its own entry array, without the
+ *    run lock; the port's concurrency value is the worker count, so the
+ *    kernel wakes no more of them than may run.
+ * 5. A GetQueuedCompletionStatusEx that fails for another reason has
+ *    removed no entry: the error goes to the core, which retries. Fault
+ *    injection (portable/fault.h) fails it that way, and an association,
+ *    both with ERROR_NOT_ENOUGH_MEMORY (the engine then drops or ends that
+ *    socket's conn).
  */
-#include "alloc.h"
 #include "completion.h"
 #include "fault.h"
-
-#include <stdlib.h>
 
 #define BATCH 128
 #define WAKE_KEY ((ULONG_PTR)1)
 
-struct iocp_state {
-    HANDLE port;
-};
+/* The harvester state: the port. */
+#define PORT(engine) (*(HANDLE *)(engine)->harvester_state)
 
 static int iocp_init(struct xpr__completion_loop *engine)
 {
-    struct iocp_state *st = xpr__calloc(1, sizeof(*st));
-    if (st == NULL)
-        return XPR_ENOMEM;
-    st->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0,
-                                      (DWORD)engine->loop->workers);
-    if (st->port == NULL) {
-        int rc = xpr__error_from_os((int)GetLastError());
-        free(st);
-        return rc;
-    }
-    engine->harvester_state = st;
-    return 0;
+    PORT(engine) = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0,
+                                          (DWORD)engine->loop->workers);
+    return PORT(engine) != NULL ? 0 : xpr__error_from_os((int)GetLastError());
 }
 
 static void iocp_free(struct xpr__completion_loop *engine)
 {
-    struct iocp_state *st = engine->harvester_state;
-    CloseHandle(st->port);
-    free(st);
+    CloseHandle(PORT(engine));
 }
 
 static int iocp_associate(struct xpr__completion_loop *engine, SOCKET s)
 {
-    struct iocp_state *st = engine->harvester_state;
-    if (xpr__fault(XPR__FAULT_WATCH)) { /* trap 8 */
-        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
-        return xpr__error_from_os((int)GetLastError());
-    }
-    if (CreateIoCompletionPort((HANDLE)s, st->port, 0, 0) == NULL)
+    if (xpr__fault(XPR__FAULT_WATCH)) /* trap 5 */
+        return xpr__error_from_os(ERROR_NOT_ENOUGH_MEMORY);
+    if (CreateIoCompletionPort((HANDLE)s, PORT(engine), 0, 0) == NULL)
         return xpr__error_from_os((int)GetLastError());
     return 0;
 }
@@ -87,29 +57,20 @@ static int iocp_associate(struct xpr__completion_loop *engine, SOCKET s)
 static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
                               int timeout_ms)
 {
-    struct iocp_state *st = engine->harvester_state;
-    OVERLAPPED_ENTRY entries[BATCH]; /* per worker (trap 6) */
+    OVERLAPPED_ENTRY entries[BATCH]; /* per worker (trap 4) */
     ULONG count = 0, i;
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
     DWORD err = 0;
-    BOOL ok;
-    xpr__loop_wait_begin(engine->loop);
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 8: no entry removed */
-        ok = FALSE;
-        err = ERROR_NOT_ENOUGH_MEMORY;
-    } else {
-        ok = GetQueuedCompletionStatusEx(st->port, entries, BATCH, &count, wait,
-                                         FALSE);
-        if (!ok)
-            err = GetLastError();
-    }
-    xpr__loop_wait_end(engine->loop);
     engine->dequeue_calls++;
-    if (!ok) {
-        if (err == WAIT_TIMEOUT)
-            return 0;
-        return xpr__error_from_os((int)err);
-    }
+    if (xpr__fault(XPR__FAULT_WAIT)) /* trap 5: no entry removed */
+        return xpr__error_from_os(ERROR_NOT_ENOUGH_MEMORY);
+    xpr__loop_wait_begin(engine->loop);
+    if (!GetQueuedCompletionStatusEx(PORT(engine), entries, BATCH, &count, wait,
+                                     FALSE))
+        err = GetLastError();
+    xpr__loop_wait_end(engine->loop);
+    if (err != 0)
+        return err == WAIT_TIMEOUT ? 0 : xpr__error_from_os((int)err);
     for (i = 0; i < count; i++) {
         OVERLAPPED *ov = entries[i].lpOverlapped;
         if (ov != NULL) /* else a wake */
@@ -121,12 +82,12 @@ static int iocp_wait_and_reap(struct xpr__completion_loop *engine,
 
 static void iocp_wake(struct xpr__completion_loop *engine)
 {
-    struct iocp_state *st = engine->harvester_state;
-    PostQueuedCompletionStatus(st->port, 0, WAKE_KEY, NULL);
+    PostQueuedCompletionStatus(PORT(engine), 0, WAKE_KEY, NULL);
 }
 
 const struct xpr__harvester_ops xpr__iocp_harvester = {
     .name = "iocp",
+    .state_size = sizeof(HANDLE),
     .init = iocp_init,
     .free = iocp_free,
     .associate = iocp_associate,
@@ -134,6 +95,4 @@ const struct xpr__harvester_ops xpr__iocp_harvester = {
     .wake = iocp_wake,
     .port = 1,
     .workers = 1,
-    .lends_events = 0,
-    .routine = NULL,
 };

@@ -2,66 +2,47 @@
  * Listeners of the completion engine: pre-posted AcceptEx.
  *
  * 1. AcceptEx needs a socket made in advance, of the listener's family,
- *    and completes on that socket, which knows nothing of the listener
- *    until SO_UPDATE_ACCEPT_CONTEXT (without it getpeername, shutdown and
- *    SO_* queries fail with WSAENOTCONN).
+ *    which knows nothing of the listener until SO_UPDATE_ACCEPT_CONTEXT
+ *    (without it getpeername, shutdown and SO_* queries fail).
  * 2. AcceptEx writes both addresses into its buffer, after any received
- *    bytes (each slot needs sizeof(address) + 16 bytes). Nothing unpacks
- *    them: the core asks getpeername when the application wants the peer,
- *    which works once SO_UPDATE_ACCEPT_CONTEXT is set.
- * 3. By default AcceptEx is posted WITHOUT a receive buffer
- *    (dwReceiveDataLength 0; trap 8 is the opt-in other way).
- *    With one, AcceptEx completes only when the client's first bytes
- *    arrive, so a silent client holds a posted accept (and its buffer)
- *    until a periodic SO_CONNECT_TIME sweep drops it. Without one the
- *    accept completes on connect, the conn is an ordinary conn at once,
- *    and the core's first-data timer (first_data_timeout_ms, shared by
- *    every back end) closes silent clients; nothing pins a buffer either.
- * 4. A client that resets before its AcceptEx completes makes AcceptEx
- *    fail (WSAECONNRESET / ERROR_NETNAME_DELETED): that is no listener
- *    error; the accept is simply posted again.
+ *    bytes (sizeof(address) + 16 each). Nothing unpacks them: the core asks
+ *    getpeername when the application wants the peer.
+ * 3. By default AcceptEx has no receive buffer: it completes on connect,
+ *    and the core's first-data timer (first_data_timeout_ms) closes silent
+ *    clients, as on every back end; nothing pins a buffer.
+ * 4. A client that resets before its AcceptEx completes makes it fail
+ *    (WSAECONNRESET / ERROR_NETNAME_DELETED): no listener error; the accept
+ *    is posted again.
  * 5. Running out of posted accepts is noticed two ways: the last one
  *    completing, and FD_ACCEPT through WSAEventSelect (a connection waits in
- *    the backlog with no AcceptEx to take it). A wait registered on the
- *    event (RegisterWaitForSingleObject) wakes the loop; the next round
- *    posts a batch more, up to accepts_max. During a burst of connects
- *    FD_ACCEPT fires again after every AcceptEx posted (each re-enables
- *    it) while the backlog is not empty, so the wait callback runs in the
- *    wait thread (it only flags) and wakes the loop once until the loop
- *    has looked at the flag.
+ *    the backlog with no AcceptEx to take it), whose registered wait wakes
+ *    the loop; the next round posts a batch more, up to accepts_max. During
+ *    a burst FD_ACCEPT fires after every AcceptEx posted while the backlog
+ *    is not empty, so the callback runs in the wait thread, only flags, and
+ *    wakes the loop once until the loop has looked at the flag.
  * 6. Closing the listener's socket cancels its pending AcceptEx; their
- *    packets still come (ERROR_OPERATION_ABORTED, or ERROR_HANDLES_CLOSED
- *    under Wine). They are counted out of the stats at once, but the
+ *    packets still come (ERROR_OPERATION_ABORTED; Wine:
+ *    ERROR_HANDLES_CLOSED). They leave the stats at once, but the
  *    listener's memory lives until the last of them is handled.
- * 7. UnregisterWaitEx(INVALID_HANDLE_VALUE) waits for a running callback
- *    of the wait, so none can touch the loop after the listener closed.
- * 8. accepts_with_data turns trap 3 around on request: AcceptEx gets a
- *    receive buffer and completes with the conn's first bytes, a round trip
- *    less for request/response protocols. A client that connects and stays
- *    silent then holds a posted accept: a sweep every SWEEP_MS asks each
- *    one's SO_CONNECT_TIME (whole seconds; ~0 while nobody connected) and
- *    closes the accept socket of those past first_data_timeout_ms, which
- *    fails that AcceptEx; it is reposted like any failed accept (trap 4).
- *    The application never saw the conn: it counts as timed out only.
- * 9. Posting can fail: no socket for the accept (WSAEMFILE, WSAENOBUFS),
- *    no memory for its context, or AcceptEx itself (WSAENOBUFS). Posting
- *    again at once would fail again, and a listener left with no AcceptEx
- *    posted takes no connection at all: the clients wait in the backlog,
- *    and FD_ACCEPT, re-enabled only by the next accept call, wakes the
- *    loop only once. So a failure goes to the core
- *    (xpr__listener_accept_failed), which sheds the backlog when out of
- *    descriptors, pauses the listener (listener_set_accepting 0: nothing
- *    is posted, the accepts already posted stay) and resumes it after a
- *    pause that grows while failures repeat. Should the core be unable to
- *    schedule that retry (no memory for its timer), the listener stays
- *    unpaused with nothing posted, and the run cycle waits at most
- *    STARVED_RETRY_MS before it tries again. A failure that concerns only
- *    one connection (it was reset before AcceptEx took it) is retried at
- *    once, a bounded number of times.
- * 10. Fault injection (portable/fault.h): AcceptEx told to fail returns at
- *    once with WSAENOBUFS; WSAEventSelect of the listener fails with
- *    WSAENOBUFS, SO_UPDATE_ACCEPT_CONTEXT with WSAENETDOWN (that
- *    connection is closed, like an accept that failed, trap 4).
+ * 7. UnregisterWaitEx(INVALID_HANDLE_VALUE) waits for a running callback,
+ *    so none touches the loop after the listener closed.
+ * 8. accepts_with_data turns item 3 around: AcceptEx gets a receive buffer
+ *    and completes with the conn's first bytes, a round trip less. A silent
+ *    client then holds a posted accept: a sweep every SWEEP_MS asks each
+ *    one's SO_CONNECT_TIME (whole seconds) and closes the accept socket of
+ *    those past first_data_timeout_ms, which fails that AcceptEx, reposted
+ *    like any failed accept (item 4). It counts as timed out only.
+ * 9. Posting can fail: no socket (WSAEMFILE, WSAENOBUFS), no memory, or
+ *    AcceptEx itself (WSAENOBUFS). Posting again at once would fail again,
+ *    and a listener with no AcceptEx posted takes no connection (FD_ACCEPT
+ *    wakes the loop only once). So a failure goes to the core
+ *    (xpr__listener_accept_failed), which pauses the listener and resumes
+ *    it later; should the core be unable to schedule that retry, the run
+ *    cycle waits at most STARVED_RETRY_MS. A failure of one connection
+ *    (reset before AcceptEx took it) is retried at once, a few times.
+ * 10. Fault injection (portable/fault.h): AcceptEx and WSAEventSelect fail
+ *    with WSAENOBUFS, SO_UPDATE_ACCEPT_CONTEXT with WSAENETDOWN (that
+ *    connection is closed like a failed accept, item 4).
  */
 #include "alloc.h"
 #include "completion.h"
@@ -72,16 +53,28 @@
 
 #include "sock.h"
 
+struct xpr__completion_listener {
+    struct xpr_listener base;
+    struct xpr__completion_loop *engine;
+    unsigned pending;    /* AcceptEx posted (in the stats until it closes) */
+    unsigned target;     /* AcceptEx kept posted */
+    HANDLE accept_event; /* FD_ACCEPT: the posted accepts ran out */
+    HANDLE accept_wait;  /* RegisterWaitForSingleObject on it */
+    int family;
+    unsigned char skip_on_success;
+    unsigned char closed;
+    unsigned char started;   /* cfg read (first round after xpr_listen) */
+    unsigned char with_data; /* cfg.accepts_with_data */
+    unsigned char paused;    /* no AcceptEx posted until the core resumes */
+    struct xpr__list accepts_waiting; /* posted AcceptEx with a buffer */
+    struct xpr_timer sweep;           /* drops silent ones: SO_CONNECT_TIME */
+    struct xpr__link link; /* engine->listeners, then closed_listeners */
+};
+
 #define DEFAULT_ACCEPTS 16
 #define DEFAULT_ACCEPTS_MAX 256
 #define ADDR_SLOT ((DWORD)(sizeof(SOCKADDR_STORAGE) + 16))
 #define SWEEP_MS 500
-
-/* Bytes of an accept context's buffer left for data after the addresses. */
-static DWORD receive_len(const struct xpr__op *op)
-{
-    return op->large ? (DWORD)(op->cap - 2 * ADDR_SLOT) : 0;
-}
 
 static void CALLBACK accept_signalled(PVOID arg, BOOLEAN timed_out)
 {
@@ -89,10 +82,10 @@ static void CALLBACK accept_signalled(PVOID arg, BOOLEAN timed_out)
     (void)timed_out;
     if (InterlockedExchange(&engine->accept_signalled, 1) == 0)
         engine->harvester->wake(
-            engine); /* trap 5: one wake until the loop looks */
+            engine); /* item 5: one wake until the loop looks */
 }
 
-/* trap 8: drops the silent clients of posted accepts with data. */
+/* item 8: drops the silent clients of posted accepts with data. */
 static void sweep_due(xpr_timer *t, void *arg)
 {
     struct xpr__completion_listener *listener = arg;
@@ -114,12 +107,6 @@ static void sweep_due(xpr_timer *t, void *arg)
         }
         link = next;
     }
-}
-
-static void accept_unlink(struct xpr__op *op)
-{
-    if (op->accept_link.next != NULL)
-        xpr__list_remove(&op->accept_link);
 }
 
 static void free_listener(struct xpr__completion_listener *listener)
@@ -160,7 +147,7 @@ int xpr__completion_listen(xpr_loop *loop, const struct xpr__addr *addr,
         listener->accept_event = CreateEventW(NULL, FALSE, FALSE, NULL);
         if (listener->accept_event == NULL)
             rc = xpr__error_from_os((int)GetLastError());
-        else if (xpr__fault(XPR__FAULT_WATCH)) /* trap 10 */
+        else if (xpr__fault(XPR__FAULT_WATCH)) /* item 10 */
             rc = xpr__error_from_os(WSAENOBUFS);
         else if (WSAEventSelect(s, listener->accept_event, FD_ACCEPT) != 0)
             rc = xpr__wsa_error();
@@ -186,7 +173,7 @@ void xpr__completion_listener_close(xpr_listener *l)
     struct xpr__completion_listener *listener =
         (struct xpr__completion_listener *)l;
     struct xpr__completion_loop *engine = listener->engine;
-    /* trap 6: cancel first, so Wine lets go of the listening socket before
+    /* item 6: cancel first, so Wine lets go of the listening socket before
      * closesocket returns (a connect right after must be refused) */
     CancelIoEx((HANDLE)l->sock, NULL);
     closesocket((SOCKET)l->sock);
@@ -195,8 +182,6 @@ void xpr__completion_listener_close(xpr_listener *l)
     xpr__timer_release(&listener->sweep);
     listener->closed = 1;
     engine->pending[XPR__OP_ACCEPT] -= listener->pending;
-    listener->held += listener->pending;
-    listener->pending = 0;
     xpr__list_remove(&listener->link);
     xpr__list_push_back(&engine->closed_listeners, &listener->link);
 }
@@ -208,7 +193,7 @@ void xpr__completion_listeners_reap(struct xpr__completion_loop *engine)
         struct xpr__link *next = link->next;
         struct xpr__completion_listener *listener =
             XPR__CONTAINER(link, struct xpr__completion_listener, link);
-        if (listener->held == 0) {
+        if (listener->pending == 0) {
             xpr__list_remove(link);
             free(listener);
         }
@@ -219,11 +204,11 @@ void xpr__completion_listeners_reap(struct xpr__completion_loop *engine)
 static int post_accept(struct xpr__completion_loop *engine,
                        struct xpr__completion_listener *listener)
 {
-    struct xpr__op *op = xpr__op_get(engine, listener->with_data);
+    struct xpr__op *op =
+        xpr__op_get(engine, listener->with_data, XPR__OP_ACCEPT, listener);
     xpr_socket_t as;
     DWORD bytes = 0;
-    BOOL ok;
-    int rc;
+    int rc, err = 0;
     if (op == NULL)
         return XPR_ENOMEM;
     rc = xpr__sock_open(listener->family, &as);
@@ -231,8 +216,6 @@ static int post_accept(struct xpr__completion_loop *engine,
         xpr__op_put(engine, op);
         return rc;
     }
-    op->kind = XPR__OP_ACCEPT;
-    op->owner = listener;
     op->accept_sock = (SOCKET)as;
     rc = xpr__op_arm(engine, op);
     if (rc != 0) {
@@ -240,16 +223,16 @@ static int post_accept(struct xpr__completion_loop *engine,
         closesocket((SOCKET)as);
         return rc;
     }
-    if (xpr__fault(XPR__FAULT_ACCEPT)) { /* trap 10 */
-        WSASetLastError(WSAENOBUFS);
-        ok = FALSE;
-    } else {
-        ok = engine->accept_ex((SOCKET)listener->base.sock, (SOCKET)as, op->buf,
-                               receive_len(op), ADDR_SLOT, ADDR_SLOT, &bytes,
-                               &op->ov);
-    }
+    if (xpr__fault(XPR__FAULT_ACCEPT)) /* item 10 */
+        err = WSAENOBUFS;
+    else if (!engine->accept_ex((SOCKET)listener->base.sock, (SOCKET)as,
+                                op->buf, /* data, then the addresses */
+                                op->large ? (DWORD)(op->cap - 2 * ADDR_SLOT)
+                                          : 0,
+                                ADDR_SLOT, ADDR_SLOT, &bytes, &op->ov))
+        err = WSAGetLastError();
     rc = xpr__op_posted(engine, op, &listener->pending,
-                        listener->skip_on_success, ok);
+                        listener->skip_on_success, err);
     if (rc != 0)
         closesocket((SOCKET)as);
     else if (listener->with_data)
@@ -257,38 +240,28 @@ static int post_accept(struct xpr__completion_loop *engine,
     return rc;
 }
 
-static unsigned accepts_max(const struct xpr__completion_listener *listener)
-{
-    return listener->base.cfg.accepts_max ? listener->base.cfg.accepts_max
-                                          : DEFAULT_ACCEPTS_MAX;
-}
-
-/* The posted accepts ran out: aim a batch higher next time. */
+/* The posted accepts ran out (or none are yet): aim a batch higher. */
 static void grow_target(struct xpr__completion_listener *listener)
 {
-    unsigned batch = listener->base.cfg.accepts_initial
-                         ? listener->base.cfg.accepts_initial
-                         : DEFAULT_ACCEPTS;
-    listener->target += batch;
-    if (listener->target > accepts_max(listener))
-        listener->target = accepts_max(listener);
+    const struct xpr_listen_config *cfg = &listener->base.cfg;
+    unsigned max = cfg->accepts_max ? cfg->accepts_max : DEFAULT_ACCEPTS_MAX;
+    listener->target +=
+        cfg->accepts_initial ? cfg->accepts_initial : DEFAULT_ACCEPTS;
+    if (listener->target > max)
+        listener->target = max;
 }
 
 /* The first round after xpr_listen: the core has set cfg by now. */
 static void start(struct xpr__completion_listener *listener)
 {
     listener->started = 1;
-    listener->target = listener->base.cfg.accepts_initial
-                           ? listener->base.cfg.accepts_initial
-                           : DEFAULT_ACCEPTS;
-    if (listener->target > accepts_max(listener))
-        listener->target = accepts_max(listener);
+    grow_target(listener); /* from 0 */
     listener->with_data = listener->base.cfg.accepts_with_data != 0;
     if (listener->with_data)
         xpr__timer_arm(&listener->sweep, SWEEP_MS, SWEEP_MS);
 }
 
-/* trap 9: a failure pauses the listener, through the core. */
+/* item 9: a failure pauses the listener, through the core. */
 static void top_up(struct xpr__completion_loop *engine,
                    struct xpr__completion_listener *listener)
 {
@@ -300,13 +273,6 @@ static void top_up(struct xpr__completion_loop *engine,
                         ++failures >= listener->target))
             break;
     }
-}
-
-/* trap 9: a listener that takes no connection and has no retry coming */
-static int starved(const struct xpr__completion_listener *listener)
-{
-    return listener->started && !listener->closed && !listener->paused &&
-           listener->pending == 0;
 }
 
 int xpr__completion_listener_set_accepting(xpr_listener *l, int on)
@@ -325,27 +291,27 @@ int xpr__completion_listeners_top_up(struct xpr__completion_loop *engine)
     struct xpr__link *link;
     int signalled = InterlockedExchange(&engine->accept_signalled, 0) != 0;
     int any_starved = 0;
+    WSANETWORKEVENTS ne;
     for (link = engine->listeners.head.next; link != &engine->listeners.head;
          link = link->next) {
         struct xpr__completion_listener *listener =
             XPR__CONTAINER(link, struct xpr__completion_listener, link);
         if (!listener->started)
             start(listener);
-        if (signalled) {
-            WSANETWORKEVENTS ne;
-            if (WSAEnumNetworkEvents((SOCKET)listener->base.sock, NULL, &ne) ==
-                    0 &&
-                (ne.lNetworkEvents & FD_ACCEPT))
-                grow_target(listener);
-        }
+        if (signalled && /* item 5 */
+            WSAEnumNetworkEvents((SOCKET)listener->base.sock, NULL, &ne) == 0 &&
+            (ne.lNetworkEvents & FD_ACCEPT))
+            grow_target(listener);
         if (listener->pending < listener->target)
             top_up(engine, listener);
-        any_starved |= starved(listener);
+        /* item 9: starved, it takes no connection and no retry is coming */
+        any_starved |=
+            !listener->closed && !listener->paused && listener->pending == 0;
     }
     return any_starved;
 }
 
-/* first: NULL, or the accept's context with the first bytes (trap 8). */
+/* first: NULL, or the accept's context with the first bytes (item 8). */
 static void take_conn(struct xpr__completion_loop *engine,
                       struct xpr__completion_listener *listener, SOCKET s,
                       struct xpr__op *first)
@@ -372,27 +338,25 @@ void xpr__completion_accept_done(struct xpr__completion_loop *engine,
     struct xpr__completion_listener *listener = op->owner;
     SOCKET s = op->accept_sock, ls = (SOCKET)listener->base.sock;
     int rc = op->os_error;
-    accept_unlink(op);
-    if (listener->closed) { /* trap 6: counted out when it closed */
-        if (s != INVALID_SOCKET)
-            closesocket(s);
-        listener->held--;
-        xpr__op_put(engine, op);
-        return;
-    }
-    engine->pending[XPR__OP_ACCEPT]--;
+    if (op->accept_link.next != NULL)
+        xpr__list_remove(&op->accept_link);
     listener->pending--;
-    if (rc == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* trap 10 */
+    if (listener->closed) {
+        rc = WSA_OPERATION_ABORTED; /* item 6: out of the stats already */
+    } else {
+        engine->pending[XPR__OP_ACCEPT]--;
+        if (listener->pending == 0)
+            grow_target(listener); /* item 5: every posted accept was used */
+    }
+    if (rc == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* item 10 */
         rc = WSAENETDOWN;
     else if (rc == 0 && setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
                                    (char *)&ls, sizeof(ls)) != 0)
         rc = WSAGetLastError();
-    if (listener->pending == 0)
-        grow_target(listener); /* trap 5: every posted accept was used */
     if (rc != 0) {
         xpr__op_put(engine, op);
-        if (s != INVALID_SOCKET) /* else swept: closed already (trap 8) */
-            closesocket(s);      /* trap 4; reposted below */
+        if (s != INVALID_SOCKET) /* else swept: closed already (item 8) */
+            closesocket(s);      /* item 4; reposted below unless closed */
     } else if (op->large) {
         take_conn(engine, listener, s, op); /* the bytes go with the conn */
     } else {

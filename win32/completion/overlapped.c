@@ -1,59 +1,45 @@
 /*
  * The overlapped harvester: every operation carries an event object in
  * OVERLAPPED.hEvent, and finished operations are found by waiting on those
- * events (docs/design.md, "Overlapped I/O"). Everything else is the shared
- * engine (engine.c).
+ * events (docs/design.md, "Overlapped I/O").
  *
- * 1. WSAWaitForMultipleEvents takes at most WSA_MAXIMUM_WAIT_EVENTS (64)
- *    handles. Pending operations are kept in groups of 63; each group has
- *    a waiting thread that waits on its control event plus the group's 63
- *    events. Waiting threads only wait and signal the loop thread (the
- *    `ready` event and the group's `signalled` flag): completions are
- *    reaped, and callbacks run, on the loop thread alone.
+ * 1. A wait takes at most WSA_MAXIMUM_WAIT_EVENTS (64) handles. Pending
+ *    operations are kept in groups of 63, each with a waiting thread that
+ *    waits on its control event plus the group's events and only signals
+ *    the loop thread (`ready`, the group's `signalled` flag). Operations
+ *    are reaped, and callbacks run, on the loop thread alone, after the
+ *    wait: nothing posts into a group while it is scanned.
  * 2. A waiting thread waits on a copy of its group's handles taken under
- *    the group's lock, so the loop thread can add and remove operations at
- *    any time; the control event makes the thread take a fresh copy. After
- *    reporting a signalled event the thread waits for the control event
- *    only: the event stays signalled until the loop reaps it, and waiting
- *    on it again would spin.
+ *    the group's lock, so the loop thread may change the group at any time;
+ *    the control event makes it take a fresh copy. After reporting, it
+ *    waits for the control event only: the event stays signalled until the
+ *    loop reaps it, and waiting on it again would spin.
  * 3. A copy may hold the event of an operation already reaped, now lent to
- *    another one (events are pooled). Its signal then wakes the wrong
- *    group: the loop finds nothing there and the thread takes a fresh copy.
- *    Event handles are closed only after every thread has stopped.
- * 4. An operation that completes at once (WSARecv returns 0, AcceptEx
- *    TRUE) has signalled its event already, synchronously. The engine
+ *    another one (events are pooled): its signal wakes the wrong group, the
+ *    loop finds nothing there and the thread takes a fresh copy. Event
+ *    handles are closed only after every thread has stopped.
+ * 4. An operation done at once has set its event already: the engine
  *    queues it itself and it never enters a group, so it cannot be
- *    delivered twice; its event is reset when the op goes back to the
- *    pool. There is no port, so SetFileCompletionNotificationModes is not
- *    asked for.
- * 5. Events are manual-reset (WSACreateEvent semantics): the system only
- *    sets them; the loop resets one before lending it again.
+ *    delivered twice. With no port there is no skip-on-success.
+ * 5. Events are manual-reset: the system only sets them; one is reset when
+ *    its op goes back to the pool, before it is lent again.
  * 6. The result is read from the OVERLAPPED (Internal / InternalHigh, as
- *    HasOverlappedIoCompleted does); a failure is resolved by the engine
- *    with WSAGetOverlappedResult while the socket is open ("Failure codes
- *    are NTSTATUS"). closesocket completes pending operations with an error
- *    (Wine: ERROR_HANDLES_CLOSED); they are reaped like any other.
+ *    HasOverlappedIoCompleted does).
  * 7. Wakes set a reserved auto-reset event the loop thread waits on next
- *    to `ready`; no loopback socket pair.
+ *    to `ready`.
  * 8. If no waiting thread can be started for a group, the loop polls that
- *    group itself every round, with the wait capped at POLL_MS.
- * 9. Finished operations go to the completed queue as each group is
- *    scanned; callbacks run after the wait, so nothing posts into a group
- *    while it is being scanned.
- * 10. A posted operation must find a slot: it is under way and cannot be
- *    taken back. Slots are reserved when the context is armed (right
- *    before the post), where running out of memory can still be reported
- *    (XPR_ENOMEM ends that conn, not the loop). Only contexts about to be
- *    posted hold an event: queued writes do not, which keeps the handle
- *    count (one wineserver for all processes under Wine) near the number
- *    of pending operations. Groups and their threads stay until the loop
- *    is freed.
- * 11. A failed wait of the loop thread returns before anything is reaped:
- *    the auto-reset `ready` event and the groups' flags stay set for the
- *    next wait, which the core retries. Fault injection
- *    (portable/fault.h) fails it with ERROR_NOT_ENOUGH_MEMORY. Waiting
- *    threads' waits are not failed: a failed wait there is only a report
- *    that finds nothing.
+ *    group itself every round, its wait capped at POLL_MS.
+ * 9. A posted operation must find a slot: it is under way and cannot be
+ *    taken back. Slots are reserved when the op is armed (right before the
+ *    post), where running out of memory can still be reported (XPR_ENOMEM
+ *    ends that conn, not the loop). Only ops about to be posted hold an
+ *    event, not queued writes, so the handle count (one wineserver for all
+ *    processes under Wine) stays near the number of pending operations.
+ *    Groups and their threads stay until the loop is freed.
+ * 10. A failed wait of the loop thread returns before anything is reaped:
+ *    `ready` and the groups' flags stay set for the next wait, which the
+ *    core retries. Fault injection (portable/fault.h) fails it with
+ *    ERROR_NOT_ENOUGH_MEMORY; waiting threads' waits are not failed.
  */
 #include "alloc.h"
 #include "completion.h"
@@ -86,7 +72,7 @@ struct overlapped_state {
     struct group **groups;
     unsigned ngroups, cap_groups;
     struct xpr__event_pool events; /* trap 3, 5 */
-    unsigned armed;                /* contexts holding an event (trap 10) */
+    unsigned armed;                /* contexts holding an event (trap 9) */
 };
 
 static DWORD WINAPI group_thread(LPVOID arg)
@@ -142,14 +128,19 @@ static struct group *group_new(struct overlapped_state *st)
     return g;
 }
 
+/* The thread stops before the handles go (trap 3); the events left are
+ * those of leaked operations. */
 static void group_free(struct group *g)
 {
+    unsigned i;
     if (g->thread != NULL) {
         InterlockedExchange(&g->stop, 1);
         SetEvent(g->control);
         WaitForSingleObject(g->thread, INFINITE);
         CloseHandle(g->thread);
     }
+    for (i = 0; i < g->count; i++)
+        CloseHandle(g->events[i]);
     CloseHandle(g->control);
     DeleteCriticalSection(&g->lock);
     free(g);
@@ -157,9 +148,7 @@ static void group_free(struct group *g)
 
 static int overlapped_init(struct xpr__completion_loop *engine)
 {
-    struct overlapped_state *st = xpr__calloc(1, sizeof(*st));
-    if (st == NULL)
-        return XPR_ENOMEM;
+    struct overlapped_state *st = engine->harvester_state;
     st->wake = CreateEventW(NULL, FALSE, FALSE, NULL);
     st->ready = CreateEventW(NULL, FALSE, FALSE, NULL);
     if (st->wake == NULL || st->ready == NULL) {
@@ -168,42 +157,25 @@ static int overlapped_init(struct xpr__completion_loop *engine)
             CloseHandle(st->wake);
         if (st->ready != NULL)
             CloseHandle(st->ready);
-        free(st);
         return rc;
     }
-    engine->harvester_state = st;
     return 0;
 }
 
 static void overlapped_free(struct xpr__completion_loop *engine)
 {
     struct overlapped_state *st = engine->harvester_state;
-    unsigned i, k;
-    for (i = 0; i < st->ngroups; i++) {
-        struct group *g = st->groups[i];
-        HANDLE leaked[GROUP_MAX];
-        unsigned n = g->count;
-        memcpy(leaked, g->events, n * sizeof(HANDLE));
-        group_free(g);          /* the thread stops before its handles go */
-        for (k = 0; k < n; k++) /* leaked operations: events only */
-            CloseHandle(leaked[k]);
-    }
+    unsigned i;
+    for (i = 0; i < st->ngroups; i++)
+        group_free(st->groups[i]);
     xpr__event_pool_free(&st->events);
     CloseHandle(st->wake);
     CloseHandle(st->ready);
     free(st->groups);
-    free(st);
-}
-
-static int overlapped_associate(struct xpr__completion_loop *engine, SOCKET s)
-{
-    (void)engine;
-    (void)s;
-    return 0; /* events are per operation, not per socket */
 }
 
 /* Lends the context an event, and makes sure a group slot is free for it
- * should it be pending (trap 10). */
+ * should it be pending (trap 9). */
 static int overlapped_arm(struct xpr__completion_loop *engine,
                           struct xpr__op *op)
 {
@@ -221,12 +193,8 @@ static void overlapped_disarm(struct xpr__completion_loop *engine,
                               struct xpr__op *op)
 {
     struct overlapped_state *st = engine->harvester_state;
-    HANDLE ev = op->ov.hEvent;
-    op->ov.hEvent = NULL;
-    if (ev == NULL)
-        return;
-    st->armed--;
-    xpr__event_pool_put(&st->events, ev, engine->pool_free_max); /* trap 4, 5 */
+    if (xpr__event_pool_put(&st->events, op, engine->pool_free_max))
+        st->armed--; /* trap 4, 5 */
 }
 
 /* The op is pending: its event joins a group with a free slot. */
@@ -236,13 +204,10 @@ static void overlapped_track_pending(struct xpr__completion_loop *engine,
     struct overlapped_state *st = engine->harvester_state;
     struct group *g = NULL;
     unsigned i;
-    for (i = 0; i < st->ngroups; i++) {
-        if (st->groups[i]->count < GROUP_MAX) {
+    for (i = 0; i < st->ngroups && g == NULL; i++)
+        if (st->groups[i]->count < GROUP_MAX)
             g = st->groups[i];
-            break;
-        }
-    }
-    if (g == NULL) /* cannot happen: overlapped_arm reserved a slot (trap 10) */
+    if (g == NULL) /* cannot happen: overlapped_arm reserved a slot (trap 9) */
         g = group_new(st);
     if (g == NULL) {
         WaitForSingleObject(op->ov.hEvent, INFINITE);
@@ -312,12 +277,9 @@ static int overlapped_wait_and_reap(struct xpr__completion_loop *engine,
     h[0] = st->wake;
     h[1] = st->ready;
     engine->dequeue_calls++;
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 11 */
-        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
-        r = WAIT_FAILED;
-    } else {
-        r = WaitForMultipleObjects(2, h, FALSE, wait);
-    }
+    if (xpr__fault(XPR__FAULT_WAIT)) /* trap 10 */
+        return xpr__error_from_os(ERROR_NOT_ENOUGH_MEMORY);
+    r = WaitForMultipleObjects(2, h, FALSE, wait);
     if (r == WAIT_FAILED)
         return xpr__error_from_os((int)GetLastError());
     for (i = 0; i < st->ngroups; i++) {
@@ -352,9 +314,13 @@ int xpr__event_pool_get(struct xpr__event_pool *pool, HANDLE *out)
     return *out != NULL ? 0 : xpr__error_from_os((int)GetLastError());
 }
 
-void xpr__event_pool_put(struct xpr__event_pool *pool, HANDLE ev,
-                         unsigned max_free)
+int xpr__event_pool_put(struct xpr__event_pool *pool, struct xpr__op *op,
+                        unsigned max_free)
 {
+    HANDLE ev = op->ov.hEvent;
+    op->ov.hEvent = NULL;
+    if (ev == NULL)
+        return 0;
     /* a completed op left its event signalled: reset it before a new op
      * may be waited on with it */
     ResetEvent(ev);
@@ -370,6 +336,7 @@ void xpr__event_pool_put(struct xpr__event_pool *pool, HANDLE ev,
         pool->spare[pool->count++] = ev;
     else
         CloseHandle(ev);
+    return 1;
 }
 
 void xpr__event_pool_free(struct xpr__event_pool *pool)
@@ -378,22 +345,16 @@ void xpr__event_pool_free(struct xpr__event_pool *pool)
     for (i = 0; i < pool->count; i++)
         CloseHandle(pool->spare[i]);
     free(pool->spare);
-    pool->spare = NULL;
-    pool->count = pool->capacity = 0;
 }
 
 const struct xpr__harvester_ops xpr__overlapped_harvester = {
     .name = "overlapped",
+    .state_size = sizeof(struct overlapped_state),
     .init = overlapped_init,
     .free = overlapped_free,
-    .associate = overlapped_associate,
     .wait_and_reap = overlapped_wait_and_reap,
     .wake = overlapped_wake,
-    .port = 0, /* trap 4 */
-    .workers = 0,
-    .lends_events = 1,
     .arm = overlapped_arm,
     .track_pending = overlapped_track_pending,
     .disarm = overlapped_disarm,
-    .routine = NULL,
 };

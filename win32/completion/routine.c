@@ -1,73 +1,59 @@
 /*
  * The completion-routine harvester: WSARecv / WSASend name a completion
  * routine, which the system runs as an APC on the issuing thread while it
- * sits in an alertable wait (docs/design.md, "Overlapped I/O"). Everything else
- * is the shared engine (engine.c).
+ * sits in an alertable wait (docs/design.md, "Overlapped I/O").
  *
  * 1. A routine runs only on the thread that issued the I/O, and only in an
- *    alertable wait. The core lets only the loop's thread call the API, and
- *    the engine posts reads and writes from there (callbacks, the run
- *    cycle): the loop thread waits with WaitForSingleObjectEx(bAlertable
- *    TRUE), which returns WAIT_IO_COMPLETION once routines ran.
- * 2. Routines only queue work: they append the context to a list the
- *    loop drains after the wait, in the order they ran. No callback runs
- *    inside an APC, so a callback that waits alertably itself cannot
+ *    alertable wait: the engine posts reads and writes from the loop
+ *    thread, which waits with WaitForSingleObjectEx(bAlertable TRUE).
+ * 2. Routines only append their op to a list the loop drains after the
+ *    wait, in the order they ran (the order the system queued them). No
+ *    callback runs inside an APC, so one that waits alertably itself cannot
  *    re-enter the engine.
- * 3. An operation that completes at once (WSARecv returns 0) still queues
- *    its routine: the engine does not queue it itself (the table's
- *    routine), or it would be handled twice.
- * 4. AcceptEx and ConnectEx take no completion routine, nor does a
- *    watcher's IOCTL_AFD_POLL (afd_poll.c). Their OVERLAPPED
- *    carries an event (lent from a pool right before the post, trap 9);
- *    a thread-pool wait on it (RegisterWaitForSingleObject,
- *    WT_EXECUTEONLYONCE) puts the context on a locked list and sets the
- *    loop's event. Pool waits scale past the 64
- *    handles of one wait (thousands of ConnectEx may be pending). If they
- *    complete at once, the engine queues them itself: the event was set
- *    synchronously and no wait is registered for it.
+ * 3. An operation done at once still queues its routine: the engine does
+ *    not queue it itself (the table's routine), or it would be handled
+ *    twice.
+ * 4. AcceptEx, ConnectEx and a watcher's IOCTL_AFD_POLL (afd_poll.c) take
+ *    no routine. Their OVERLAPPED carries an event; a thread-pool wait on
+ *    it (RegisterWaitForSingleObject, WT_EXECUTEONLYONCE), which scales past
+ *    the 64 handles of one wait, puts the op on a locked list and sets the
+ *    loop's event. Done at once, they are queued by the engine: the event
+ *    was set synchronously and no wait is registered.
  * 5. The registered wait is unregistered on the loop thread with
- *    UnregisterWaitEx(INVALID_HANDLE_VALUE) when the context is reaped: it
+ *    UnregisterWaitEx(INVALID_HANDLE_VALUE) when the op is reaped: it
  *    returns once the callback finished, so no callback outlives the loop.
- * 6. Wakes are APCs (QueueUserAPC) of a routine that does nothing: any APC
- *    ends the alertable wait. The loop may first run on another thread than
- *    the one that made it: the target thread is refreshed at each wait, and
- *    a wake also sets the loop's event, so a wake aimed at the old thread
- *    is not lost.
- * 7. The routine's error code is not kept: a failed operation is resolved
- *    by the engine through WSAGetOverlappedResult while its socket is open
- *    ("Failure codes are NTSTATUS"); closesocket completes pending operations
- * with an error (Wine: ERROR_HANDLES_CLOSED), reaped like any other.
- * 8. Routines run in the order the system queued them; their ops join the
- *    completed queue in that order.
- * 9. Only accepts and connects are lent an event, right before they are
+ * 6. Wakes are APCs of a routine that does nothing. The loop may first run
+ *    on another thread than the one that made it: the target thread is
+ *    refreshed at each wait, and a wake also sets the loop's event, so a
+ *    wake aimed at the old thread is not lost.
+ * 7. The routine's error code is not kept: the engine resolves a failure
+ *    through WSAGetOverlappedResult (engine.c, "Failure codes are
+ *    NTSTATUS").
+ * 8. Only ops without a routine are lent an event, right before they are
  *    posted: under Wine every event is one more handle in the one
- *    wineserver all processes share (~19,000), and thousands of idle
- *    reads would double the count for nothing.
- * 10. If a pool wait cannot be registered, the operation is under way
- *    all the same: the loop polls it (HasOverlappedIoCompleted) each
- *    round, with its wait capped at POLL_MS.
- * 11. A failed wait returns before anything is reaped: routines not run
+ *    wineserver all processes share (~19,000), and thousands of idle reads
+ *    would double the count for nothing.
+ * 9. If a pool wait cannot be registered, the operation is under way all
+ *    the same: the loop polls it (HasOverlappedIoCompleted) each round, its
+ *    wait capped at POLL_MS.
+ * 10. A failed wait returns before anything is reaped: routines not run
  *    yet stay queued to the thread, and reported operations stay on their
  *    lists for the next wait, which the core retries. Fault injection
  *    (portable/fault.h) fails it with ERROR_NOT_ENOUGH_MEMORY.
  */
-#include "alloc.h"
 #include "completion.h"
 #include "fault.h"
-
-#include <stdlib.h>
 
 #define POLL_MS 10
 
 struct routine_state {
-    struct xpr__completion_loop *engine;
     HANDLE signal; /* auto-reset: accept / connect done, or a wake */
     CRITICAL_SECTION lock;
     HANDLE thread; /* the loop thread, for QueueUserAPC (under lock) */
     DWORD thread_id;
     struct xpr__op *apc_head, *apc_tail;       /* loop thread only */
     struct xpr__op *ev_head, *ev_tail;         /* under lock */
-    struct xpr__op *polled_head, *polled_tail; /* trap 10 */
+    struct xpr__op *polled_head, *polled_tail; /* trap 9 */
     struct xpr__event_pool events;
 };
 
@@ -88,14 +74,8 @@ static void CALLBACK routine_routine(DWORD err, DWORD bytes, LPWSAOVERLAPPED ov,
 static void CALLBACK routine_event_done(PVOID arg, BOOLEAN timed_out)
 {
     struct xpr__op *op = arg;
-    struct xpr__completion_loop *engine =
-        op->kind == XPR__OP_ACCEPT
-            ? ((struct xpr__completion_listener *)op->owner)->engine
-        : op->kind == XPR__OP_POLL
-            ? xpr__completion_of(((xpr_watch *)op->owner)->loop)
-            : xpr__completion_of(
-                  ((struct xpr__completion_conn *)op->owner)->base.loop);
-    struct routine_state *st = engine->harvester_state;
+    struct routine_state *st =
+        xpr__completion_of(xpr__op_loop(op))->harvester_state;
     (void)timed_out;
     EnterCriticalSection(&st->lock);
     xpr__op_append(&st->ev_head, &st->ev_tail, op);
@@ -110,18 +90,11 @@ static void CALLBACK routine_wake_apc(ULONG_PTR arg)
 
 static int routine_init(struct xpr__completion_loop *engine)
 {
-    struct routine_state *st = xpr__calloc(1, sizeof(*st));
-    if (st == NULL)
-        return XPR_ENOMEM;
-    st->engine = engine;
+    struct routine_state *st = engine->harvester_state;
     st->signal = CreateEventW(NULL, FALSE, FALSE, NULL);
-    if (st->signal == NULL) {
-        int rc = xpr__error_from_os((int)GetLastError());
-        free(st);
-        return rc;
-    }
+    if (st->signal == NULL)
+        return xpr__error_from_os((int)GetLastError());
     InitializeCriticalSection(&st->lock);
-    engine->harvester_state = st;
     return 0;
 }
 
@@ -133,21 +106,13 @@ static void routine_free(struct xpr__completion_loop *engine)
         CloseHandle(st->thread);
     CloseHandle(st->signal);
     DeleteCriticalSection(&st->lock);
-    free(st);
-}
-
-static int routine_associate(struct xpr__completion_loop *engine, SOCKET s)
-{
-    (void)engine;
-    (void)s;
-    return 0; /* routines are per operation, not per socket */
 }
 
 static int routine_arm(struct xpr__completion_loop *engine, struct xpr__op *op)
 {
     struct routine_state *st = engine->harvester_state;
     if (xpr__op_has_routine(op->kind))
-        return 0; /* trap 9: routines need no event */
+        return 0; /* trap 8: routines need no event */
     return xpr__event_pool_get(&st->events, &op->ov.hEvent); /* trap 4 */
 }
 
@@ -155,10 +120,7 @@ static void routine_disarm(struct xpr__completion_loop *engine,
                            struct xpr__op *op)
 {
     struct routine_state *st = engine->harvester_state;
-    HANDLE ev = op->ov.hEvent;
-    op->ov.hEvent = NULL;
-    if (ev != NULL)
-        xpr__event_pool_put(&st->events, ev, engine->pool_free_max);
+    xpr__event_pool_put(&st->events, op, engine->pool_free_max);
 }
 
 /* A pending accept or connect: a pool wait tracks its event (trap 4). */
@@ -171,7 +133,7 @@ static void routine_track_pending(struct xpr__completion_loop *engine,
     if (!RegisterWaitForSingleObject(&op->wait, op->ov.hEvent,
                                      routine_event_done, op, INFINITE,
                                      WT_EXECUTEONLYONCE)) {
-        op->wait = NULL; /* trap 10: polled by the loop */
+        op->wait = NULL; /* trap 9: polled by the loop */
         xpr__op_append(&st->polled_head, &st->polled_tail, op);
     }
 }
@@ -194,26 +156,6 @@ static void note_thread(struct routine_state *st)
     LeaveCriticalSection(&st->lock);
 }
 
-/* trap 10: finished polled operations join the list *ev. */
-static void take_polled(struct routine_state *st, struct xpr__op **ev)
-{
-    struct xpr__op *op = st->polled_head, **tail = ev;
-    st->polled_head = st->polled_tail = NULL;
-    while (*tail != NULL)
-        tail = &(*tail)->next;
-    while (op != NULL) {
-        struct xpr__op *next = op->next;
-        op->next = NULL;
-        if (HasOverlappedIoCompleted(&op->ov)) {
-            *tail = op;
-            tail = &op->next;
-        } else {
-            xpr__op_append(&st->polled_head, &st->polled_tail, op);
-        }
-        op = next;
-    }
-}
-
 static int routine_wait_and_reap(struct xpr__completion_loop *engine,
                                  int timeout_ms)
 {
@@ -224,21 +166,17 @@ static int routine_wait_and_reap(struct xpr__completion_loop *engine,
     if (st->apc_head != NULL)
         wait = 0;
     else if (st->polled_head != NULL && wait > POLL_MS)
-        wait = POLL_MS; /* trap 10 */
+        wait = POLL_MS; /* trap 9 */
     engine->dequeue_calls++;
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* trap 11 */
-        SetLastError(ERROR_NOT_ENOUGH_MEMORY);
-        r = WAIT_FAILED;
-    } else {
-        r = WaitForSingleObjectEx(st->signal, wait, TRUE); /* trap 1 */
-    }
+    if (xpr__fault(XPR__FAULT_WAIT)) /* trap 10 */
+        return xpr__error_from_os(ERROR_NOT_ENOUGH_MEMORY);
+    r = WaitForSingleObjectEx(st->signal, wait, TRUE); /* trap 1 */
     if (r == WAIT_FAILED)
         return xpr__error_from_os((int)GetLastError());
     EnterCriticalSection(&st->lock);
     op = st->ev_head;
     st->ev_head = st->ev_tail = NULL;
     LeaveCriticalSection(&st->lock);
-    take_polled(st, &op);
     for (; op != NULL; op = next) { /* accepts and connects (trap 4, 5) */
         next = op->next;
         if (op->wait != NULL)
@@ -247,7 +185,17 @@ static int routine_wait_and_reap(struct xpr__completion_loop *engine,
         xpr__op_reaped(engine, &op->ov, (DWORD)op->ov.InternalHigh,
                        op->ov.Internal != 0);
     }
-    /* reads and writes, in the order their routines ran (trap 2, 7, 8) */
+    op = st->polled_head; /* then the finished ones of those polled (trap 9) */
+    st->polled_head = st->polled_tail = NULL;
+    for (; op != NULL; op = next) {
+        next = op->next;
+        if (!HasOverlappedIoCompleted(&op->ov))
+            xpr__op_append(&st->polled_head, &st->polled_tail, op);
+        else
+            xpr__op_reaped(engine, &op->ov, (DWORD)op->ov.InternalHigh,
+                           op->ov.Internal != 0);
+    }
+    /* reads and writes, in the order their routines ran (trap 2, 7) */
     op = st->apc_head;
     st->apc_head = st->apc_tail = NULL;
     for (; op != NULL; op = next) {
@@ -269,14 +217,11 @@ static void routine_wake(struct xpr__completion_loop *engine)
 
 const struct xpr__harvester_ops xpr__routine_harvester = {
     .name = "completion-routine",
+    .state_size = sizeof(struct routine_state),
     .init = routine_init,
     .free = routine_free,
-    .associate = routine_associate,
     .wait_and_reap = routine_wait_and_reap,
     .wake = routine_wake,
-    .port = 0, /* trap 4 */
-    .workers = 0,
-    .lends_events = 1,
     .arm = routine_arm,
     .track_pending = routine_track_pending,
     .disarm = routine_disarm,

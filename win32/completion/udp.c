@@ -1,43 +1,35 @@
 /*
  * UDP handles on the completion engine (portable/udp.h): receives are
  * WSARecvFrom posted in advance, each with its own buffer, and sends are
- * WSASendTo of a copy. Every op goes through the engine's completed queue
- * and its one switch (engine.c, handle), like a conn's.
+ * WSASendTo of a copy. Every op goes through the engine's completed queue,
+ * like a conn's.
  *
  * 1. Posted buffers belong to the kernel until their completion is
- *    handled: the sender's address and its length (lpFrom, lpFromlen) too,
- *    so they live in the op's buffer, in front of the data. A handle
- *    counts its posted ops (`pending`) and is reported closed only when
- *    its socket is closed and the count is back to 0: closing never frees
- *    what the kernel may still write.
- * 2. cfg.recvs_posted receives are kept posted (each holds recv_size
- *    bytes); each completion is delivered and one more is posted. Several
- *    completions reaped in one batch (or by several workers) are handled
- *    in the order the queue has them: UDP keeps no order either.
+ *    handled, and so do the sender's address and its length (lpFrom,
+ *    lpFromlen): they live in the op's buffer, in front of the data. A
+ *    handle is reported closed only when its socket is closed and its
+ *    `pending` count is back to 0.
+ * 2. Receives (cfg.recvs_posted, each of recv_size bytes) are handled in
+ *    queue order, whichever worker reaped them: UDP keeps no order either.
  * 3. A datagram longer than the buffer fills it and completes with
- *    WSAEMSGSIZE (STATUS_BUFFER_OVERFLOW): a truncated datagram, delivered
- *    with XPR_UDP_TRUNCATED. That status is success-class: a WSARecvFrom
- *    that returns WSAEMSGSIZE at once still gets its completion packet
- *    (unless the socket skips packets on success) or its routine, as if it
- *    had returned 0. It is therefore handled like a success at once, never
- *    like a failure at once (which would handle the op twice).
+ *    WSAEMSGSIZE (STATUS_BUFFER_OVERFLOW): delivered with
+ *    XPR_UDP_TRUNCATED. That status is success-class: a WSARecvFrom that
+ *    returns it at once still gets its packet (unless the socket skips
+ *    packets on success) or its routine, so it is handled like a success
+ *    at once, never like a failure at once (which would handle it twice).
  * 4. Posting happens from the loop: xpr_udp_new and xpr_udp_send may run
  *    on a thread that will not run the loop, and a completion routine runs
- *    only on the thread that posted its op. So new handles and new sends
- *    queue a UDP_POST op on the completed queue (like a conn's KICK), and
- *    its handler posts the handle's receives and waiting sends. A send is
- *    counted as queued from xpr_udp_send until its completion is handled.
+ *    only on the thread that posted its op. New handles and new sends queue
+ *    a UDP_POST op (like a conn's KICK), whose handler posts the handle's
+ *    receives and waiting sends.
  * 5. A receive that fails with what one peer caused (WSAECONNRESET: the
- *    ICMP report Windows gives when SIO_UDP_CONNRESET could not switch it
- *    off; WSAENETUNREACH, WSAEHOSTUNREACH, WSAETIMEDOUT) goes to on_error
- *    and the receive is posted again. Any other failure (WSAENOBUFS, out of
- *    memory) ends the handle with its error.
+ *    ICMP report when SIO_UDP_CONNRESET could not switch it off;
+ *    WSAENETUNREACH, WSAEHOSTUNREACH, WSAETIMEDOUT) goes to on_error and
+ *    the receive is posted again. Any other failure ends the handle.
  * 6. Close drops the sends not posted yet, cancels what is posted
- *    (CancelIoEx, then closesocket: under Wine pending operations may
- *    outlive closesocket alone) and waits for their packets, which come
- *    with ERROR_OPERATION_ABORTED (Wine: ERROR_HANDLES_CLOSED).
+ *    (CancelIoEx, then closesocket, as for a conn: conn.c, item 6) and
+ *    waits for their packets.
  */
-#include "alloc.h"
 #include "completion.h"
 
 #include <stdlib.h>
@@ -69,58 +61,12 @@ static struct xpr__completion_loop *engine_of(const xpr_udp *u)
     return xpr__completion_of(u->loop);
 }
 
-SOCKET xpr__completion_udp_socket(const struct xpr__op *op)
-{
-    const xpr_udp *u = op->owner;
-    return u->sock == XPR__INVALID_SOCKET ? INVALID_SOCKET : (SOCKET)u->sock;
-}
-
-/* UDP ops have their own sizes: allocated here, never pooled. */
-static struct xpr__op *op_new(xpr_udp *u, unsigned kind, size_t extra)
-{
-    struct xpr__op *op = xpr__malloc(sizeof(*op) + extra);
-    if (op == NULL)
-        return NULL;
-    memset(op, 0, sizeof(*op));
-    op->kind = (unsigned char)kind;
-    op->owner = u;
-    op->cap = extra;
-    op->accept_sock = INVALID_SOCKET;
-    return op;
-}
-
-static void op_free(struct xpr__completion_loop *engine, struct xpr__op *op)
-{
-    if (engine->harvester->lends_events)
-        engine->harvester->disarm(engine, op);
-    free(op);
-}
-
-static void count(struct xpr__completion_loop *engine,
-                  struct completion_udp *cu, struct xpr__op *op)
-{
-    cu->pending++;
-    engine->pending[op->kind]++;
-    if (op->kind != XPR__OP_UDP_POST)
-        engine->pinned_bytes += op->cap;
-}
-
 /* Item 1: closed and nothing pending. */
 static void settle(struct completion_udp *cu)
 {
     if (cu->base.closing && cu->base.sock == XPR__INVALID_SOCKET &&
         cu->pending == 0)
         xpr__udp_closed(&cu->base);
-}
-
-/* Whether the engine queues the outcome of an op done at once (engine.c,
- * "Done at once"): not with routines, which always come; with a port only
- * when the socket skips packets on success. */
-static int done_here(const struct xpr__completion_loop *engine, int skip)
-{
-    if (engine->harvester->routine != NULL)
-        return 0;
-    return engine->harvester->port ? skip : 1;
 }
 
 /* After WSARecvFrom / WSASendTo returned rc (0 or SOCKET_ERROR): accounts
@@ -130,25 +76,21 @@ static void posted(struct completion_udp *cu, struct xpr__op *op, int rc,
 {
     struct xpr__completion_loop *engine = engine_of(&cu->base);
     int err = rc == 0 ? 0 : WSAGetLastError();
-    count(engine, cu, op);
-    if (err == WSA_IO_PENDING) {
-        if (engine->harvester->lends_events)
-            engine->harvester->track_pending(engine, op);
-    } else if (err == 0 || err == WSAEMSGSIZE) { /* item 3 */
-        if (done_here(engine, cu->skip_on_success)) {
-            engine->inline_completions++;
-            xpr__op_complete(engine, op, bytes, err);
-        }
-    } else { /* failed at once: no notification */
-        xpr__op_complete(engine, op, 0, err);
-    }
+    int ok = err == 0 || err == WSAEMSGSIZE; /* item 3 */
+    xpr__op_count(engine, op, &cu->pending, 1);
+    if (!xpr__op_started(engine, op, cu->skip_on_success, ok ? 0 : err))
+        return;
+    if (ok)
+        engine->inline_completions++;
+    xpr__op_complete(engine, op, ok ? bytes : 0, err);
 }
 
 static int post_recv(struct completion_udp *cu)
 {
     xpr_udp *u = &cu->base;
     struct xpr__completion_loop *engine = engine_of(u);
-    struct xpr__op *op = op_new(u, XPR__OP_UDP_RECV, DATA_AT + u->recv_size);
+    struct xpr__op *op =
+        xpr__op_new(DATA_AT + u->recv_size, XPR__OP_UDP_RECV, u);
     INT *from_len;
     DWORD bytes = 0, flags = 0;
     int rc;
@@ -156,7 +98,7 @@ static int post_recv(struct completion_udp *cu)
         return XPR_ENOMEM;
     rc = xpr__op_arm(engine, op);
     if (rc != 0) {
-        op_free(engine, op);
+        xpr__op_put(engine, op);
         return rc;
     }
     from_len = (INT *)(void *)(op->buf + FROM_LEN_AT);
@@ -193,12 +135,11 @@ static int kick(struct completion_udp *cu)
     struct xpr__op *op;
     if (cu->kicked)
         return 0;
-    op = op_new(&cu->base, XPR__OP_UDP_POST, 0);
+    op = xpr__op_new(0, XPR__OP_UDP_POST, &cu->base);
     if (op == NULL)
         return XPR_ENOMEM;
     cu->kicked = 1;
-    count(engine, cu, op);
-    xpr__op_complete(engine, op, 0, 0);
+    xpr__op_queue(engine, op, &cu->pending);
     return 0;
 }
 
@@ -218,9 +159,8 @@ static void post_all(struct completion_udp *cu)
         cu->outbox_head = op->next;
         if (cu->outbox_head == NULL)
             cu->outbox_tail = NULL;
-        cu->pending--; /* counted again as posted */
-        engine_of(u)->pending[XPR__OP_UDP_SEND]--;
-        engine_of(u)->pinned_bytes -= op->cap;
+        /* counted again as posted */
+        xpr__op_count(engine_of(u), op, &cu->pending, -1);
         post_send(cu, op);
     }
 }
@@ -265,20 +205,16 @@ void xpr__completion_udp_done(struct xpr__completion_loop *engine,
 {
     struct completion_udp *cu = op->owner;
     cu->pending--;
-    switch (op->kind) {
-    case XPR__OP_UDP_RECV:
+    if (op->kind == XPR__OP_UDP_RECV) {
         recv_done(cu, op);
-        break;
-    case XPR__OP_UDP_SEND:
+    } else if (op->kind == XPR__OP_UDP_SEND) {
         xpr__udp_sent(&cu->base, op->len,
                       op->os_error ? xpr__error_from_os(op->os_error) : 0);
-        break;
-    default: /* XPR__OP_UDP_POST */
+    } else { /* XPR__OP_UDP_POST */
         cu->kicked = 0;
         post_all(cu);
-        break;
     }
-    op_free(engine, op);
+    xpr__op_put(engine, op);
     settle(cu);
 }
 
@@ -297,7 +233,7 @@ static int cu_send(xpr_udp *u, const struct xpr__addr *to, const void *p,
 {
     struct completion_udp *cu = to_cu(u);
     struct xpr__completion_loop *engine = engine_of(u);
-    struct xpr__op *op = op_new(u, XPR__OP_UDP_SEND, DATA_AT + n);
+    struct xpr__op *op = xpr__op_new(DATA_AT + n, XPR__OP_UDP_SEND, u);
     int rc;
     if (op == NULL)
         return XPR_ENOMEM;
@@ -314,7 +250,7 @@ static int cu_send(xpr_udp *u, const struct xpr__addr *to, const void *p,
         free(op);
         return rc;
     }
-    count(engine, cu, op);
+    xpr__op_count(engine, op, &cu->pending, 1);
     xpr__op_append(&cu->outbox_head, &cu->outbox_tail, op);
     return 1;
 }
@@ -326,9 +262,7 @@ static void cu_close(xpr_udp *u)
     while (cu->outbox_head != NULL) { /* item 6 */
         struct xpr__op *op = cu->outbox_head;
         cu->outbox_head = op->next;
-        cu->pending--;
-        engine->pending[XPR__OP_UDP_SEND]--;
-        engine->pinned_bytes -= op->cap;
+        xpr__op_count(engine, op, &cu->pending, -1);
         free(op);
     }
     cu->outbox_tail = NULL;
