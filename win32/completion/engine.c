@@ -192,14 +192,22 @@ static void handle(struct xpr__completion_loop *engine, struct xpr__op *op)
     engine->pinned_bytes -= pinned_by(op);
     if (op->kind != XPR__OP_ACCEPT) /* a closed listener's are counted out */
         engine->pending[op->kind]--;
-    if (op->kind == XPR__OP_ACCEPT)
+    switch (op->kind) {
+    case XPR__OP_ACCEPT:
         xpr__completion_accept_done(engine, op);
-    else if (op->kind == XPR__OP_POLL) /* a watcher's (afd_poll.c) */
+        break;
+    case XPR__OP_POLL: /* a watcher's (afd_poll.c) */
         xpr__afd_poll_done(engine, op);
-    else if (xpr__op_is_udp(op->kind))
+        break;
+    case XPR__OP_UDP_RECV:
+    case XPR__OP_UDP_SEND:
+    case XPR__OP_UDP_POST:
         xpr__completion_udp_done(engine, op);
-    else
+        break;
+    default: /* CONNECT, READ, WRITE, KICK: a conn's (conn.c) */
         xpr__completion_conn_done(op->owner, op);
+        break;
+    }
 }
 
 /* Handles the queue as it stands; what handling appends waits for the
