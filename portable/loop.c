@@ -351,7 +351,7 @@ void xpr_loop_free(xpr_loop *loop)
     link = xpr__list_first(&loop->conns);
     while (link != NULL && link != &loop->conns.head) {
         struct xpr__link *next = link->next; /* cancel may unlink it */
-        xpr__conn_cancel(XPR__CONTAINER(link, xpr_conn, link));
+        xpr__conn_end(XPR__CONTAINER(link, xpr_conn, link), XPR_ECANCELED);
         link = next;
     }
     xpr__udp_cancel_all(loop);

@@ -10,9 +10,8 @@ int xpr__loop_check_thread(const xpr_loop *loop);
  * *more says whether posts arrived meanwhile. */
 int xpr__loop_run_posts(xpr_loop *loop, int *more);
 void xpr__loop_deliver_closes(xpr_loop *loop);
-/* xpr_loop_free: ends a live conn with XPR_ECANCELED. */
-void xpr__conn_cancel(xpr_conn *c);
-/* Ends the conn with err (a connect's deadline), as an error would. */
+/* Ends the conn with err (a connect's deadline; XPR_ECANCELED from
+ * xpr_loop_free), as an error would. */
 void xpr__conn_end(xpr_conn *c, int err);
 /* An accepted conn is announced (xpr__listener_conn_opened). */
 void xpr__conn_opened(xpr_conn *c);
