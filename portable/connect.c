@@ -1,25 +1,11 @@
 /*
  * xpr_connect: a numeric address goes to the transport at once; a name is
  * looked up first (resolve.c, off the loop thread), then its addresses are
- * tried in the order the system gives them until one answers.
- *
- * The conn the application holds stays CONNECTING through the lookup and
- * every attempt; its plan says where it is:
- *   - looking up, or between two addresses: nothing of the conn is in the
- *     transport (no socket), so ending it needs no conn_close (idle);
- *   - attempting: the transport connects one address. A failure that is a
- *     connect outcome, with another address left, closes that attempt's
- *     socket through conn_close; when the transport reports it closed the
- *     conn waits on loop->finished, still CONNECTING, and the loop (never
- *     a transport callback) clears the transport's part of the conn and
- *     tries the next address. The last address's failure ends the conn,
- *     and on_close reports it.
- *
- * xpr_connect_ex's options live in the plan too, made for a numeric
- * address when options are given: the local address every attempt's
- * socket is bound to (addresses of the other family are skipped), and one
- * deadline for the whole connect, lookup and every attempt together. The
- * plan goes when the conn opens.
+ * tried in order until one answers (docs/design.md, "Names and connects").
+ * The conn stays CONNECTING throughout; its plan says where it is: idle
+ * (looking up, or between two addresses: no socket, so ending it needs no
+ * conn_close) or attempting. The local address of xpr_connect_ex skips
+ * addresses of the other family; its deadline covers the whole connect.
  */
 #include <stdlib.h>
 #include <string.h>

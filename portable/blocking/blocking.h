@@ -1,15 +1,8 @@
 /*
- * The blocking back end: a thread per connection, as the classic server
- * writes it, behind the same API (docs/design.md, "blocking and
- * nonblocking"). Each conn has a reader thread (blocking connect, then
- * blocking recv into the conn's own buffer) and a writer thread (blocking
- * send of the runs conn_send hands it); each listener has a thread blocked
- * in accept. The I/O threads never run callbacks: they leave news on the
- * conn or listener (under the loop's one lock), queue it on the ready
- * list and signal the loop thread, whose run_once handles the news and
- * reports it to the core. Files: loop.c (the hand-over, run_once, the ops
- * table), conn.c (the conn threads and operations), listener.c (the accept
- * thread), watch.c (a thread per watcher of an application socket).
+ * The blocking back end: a thread per connection (docs/design.md,
+ * "blocking: a thread per connection"). Files: loop.c (the hand-over,
+ * run_once, the ops table), conn.c (the conn threads and operations),
+ * listener.c (the accept thread), watch.c (a thread per watcher).
  */
 #ifndef XPR_BLOCKING_H
 #define XPR_BLOCKING_H

@@ -2,7 +2,7 @@
  * Watchers of application sockets on the blocking back end: a thread per
  * watcher, blocked in a readiness wait of that one socket
  * (xpr__sock_wait: poll() on POSIX, select() on Windows), that hands what
- * it found to the loop thread like the conn threads do (blocking.h).
+ * it found to the loop thread like the conn threads do (docs/design.md).
  *
  * 1. The thread waits only while the watcher is started and the loop has
  *    delivered its last news: once the callback ran, it waits again, and
