@@ -21,11 +21,10 @@ void xpr__conn_free(xpr_conn *c);
  * (XPR_EINVAL, XPR_ETHREAD, XPR_ECLOSED once closing). */
 int xpr__conn_usable(const xpr_conn *c);
 
-/* A conn's timeouts (conn_timeout.c). start: at open (the listener's
- * first-data timeout, the idle timeout set while connecting); note_read:
- * bytes arrived; stop: closing (the flush has no deadline); release: the
- * conn ends; free: with the conn. start and note_read return 0 or an
- * error that ends the conn (a timer that cannot be armed). */
+/* A conn's timeouts (conn_timeout.c): start at open, note_read when bytes
+ * arrive (both return an error that ends the conn: a timer that cannot be
+ * armed), stop when closing (the flush has no deadline), release when the
+ * conn ends, free with it. */
 int xpr__conn_timeout_start(xpr_conn *c);
 int xpr__conn_timeout_note_read(xpr_conn *c);
 void xpr__conn_timeout_stop(xpr_conn *c);
@@ -39,18 +38,12 @@ xpr_conn *xpr__conn_new(xpr_loop *loop, struct xpr__shared_callbacks *shared,
                         void *arg, xpr_socket_t sock);
 void xpr__conn_unlink_free(xpr_conn *c);
 
-/* Connects by name (connect.c).
- * idle: the conn waits for its lookup or between two addresses, with no
- * socket and nothing of it in the transport (ending it needs no
- * conn_close).
- * next_wanted: an attempt failed with err while CONNECTING; true when
- * another address is left, and the attempt's socket should close while
- * the conn stays CONNECTING.
- * attempt_closed: the transport reported that socket closed; returns the
- * state to go back to (CONNECTING, or CLOSING when the application closed
- * it while it connected); the conn waits on loop->finished, and
- * xpr__loop_deliver_closes calls retry (whether retrying says) to connect the
- * next address. forget: the plan goes (a pending lookup is abandoned). */
+/* Connects by name (connect.c). idle: looking up or between two addresses
+ * (no socket). next_wanted: an attempt failed with err and another address
+ * is left: its socket closes, the conn stays CONNECTING. attempt_closed:
+ * that socket closed; returns the state to go back to (CLOSING when the
+ * application closed it meanwhile); xpr__loop_deliver_closes then calls
+ * retry (when retrying says so). forget: the plan goes. */
 int xpr__connect_idle(const xpr_conn *c);
 /* For tests: connects to count address texts in order, as if a lookup
  * had answered them (so a closed port can come first). */
@@ -58,9 +51,8 @@ int xpr__connect_addresses(xpr_loop *loop, const char *const *addresses,
                            size_t count, const struct xpr_conn_callbacks *cb,
                            void *arg, xpr_conn **out);
 int xpr__connect_next_wanted(xpr_conn *c, int err);
-/* between: that attempt's socket is closing, or the next attempt waits
- * for the loop: to the application the conn is still connecting; a close
- * or abort meanwhile stops it (stop) once the attempt has closed. */
+/* between: an attempt's socket is closing or the next attempt waits for
+ * the loop; a close or abort meanwhile stops it (stop) once it closed. */
 int xpr__connect_between(const xpr_conn *c);
 void xpr__connect_stop(xpr_conn *c, int err);
 enum xpr__conn_state xpr__connect_attempt_closed(xpr_conn *c);

@@ -97,7 +97,7 @@ static int nonblocking_update(void *state, struct xpr__io *io,
     return 0;
 }
 
-/* Quirk 1: the sleep before this pass. */
+/* The back-off (docs/design.md): the sleep before this pass. */
 static int backoff_ms(struct nonblocking_state *st)
 {
     uint64_t now[5];

@@ -1,24 +1,15 @@
 /*
- * UDP handles, the core's part (portable/udp.h): argument and thread
- * checks, the socket made and bound here for every transport, connect,
- * the send queue's bound, and on_close delivered from the loop. The
- * transport of the loop's back end (ops->udp) receives and sends.
+ * UDP handles, the core's part (portable/udp.h; docs/design.md, "UDP").
  *
- * 1. The queue is bounded in bytes (cfg.send_queue_max): a send that would
- *    pass it is refused with XPR_EAGAIN and nothing is queued, so a peer
- *    or a network that cannot keep up never grows memory. A datagram
- *    always goes whole: one above the family's largest UDP payload is
- *    XPR_EINVAL before the system sees it.
- * 2. A handle closes in two steps, as a conn does: xpr_udp_close (or a
- *    failure, or xpr_loop_free) asks the transport to close; once it
- *    reports the socket closed with nothing pending the handle waits on
- *    loop->udp_finished, and the loop runs on_close and frees it. So
- *    on_close never runs inside an xpr call, and a callback may close any
- *    handle, even one whose datagrams the current dispatch still holds.
+ * 1. A send that would pass cfg.send_queue_max is refused with XPR_EAGAIN
+ *    and nothing is queued. A datagram always goes whole: one above the
+ *    family's largest UDP payload is XPR_EINVAL before the system sees it.
+ * 2. A handle closes in two steps, as a conn does: the transport closes,
+ *    and once it reports the socket closed with nothing pending the handle
+ *    waits on loop->udp_finished until the loop runs on_close and frees it.
  * 3. Received and sent bytes count in the loop's bytes_read and
  *    bytes_written (the nonblocking poller's back-off reads them).
- */
-#include "xpr_sockets.h"
+ */#include "xpr_sockets.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -108,7 +108,8 @@ static int send_all(xpr_socket_t sock, const unsigned char *p, size_t len)
     return 0;
 }
 
-/* Quirks 2-4. */
+/* The send buffer, a FIN after it, and the flush of a graceful close
+ * (docs/design.md, "Writes" and "Close"). */
 static void writer_main(void *arg)
 {
     struct blocking_conn *bc = arg;
@@ -154,7 +155,7 @@ static void writer_main(void *arg)
     xpr__mutex_unlock(&bl->lock);
 }
 
-/* Quirk 6: the buffers, the condition and both threads, or an error with
+/* The buffers, the condition and both threads, or an error with
  * nothing left behind. The writer starts first: it only waits, so it can
  * be stopped at once if the reader cannot start. */
 static int start_threads(struct blocking_conn *bc, int connecting)
@@ -192,7 +193,7 @@ no_threads:
     return rc;
 }
 
-/* Quirk 4: every blocking call on the socket returns. */
+/* Close (docs/design.md): every blocking call on the socket returns. */
 static void cancel(struct blocking_conn *bc, int reset, int sending)
 {
     if (bc->cancelled)
@@ -201,7 +202,7 @@ static void cancel(struct blocking_conn *bc, int reset, int sending)
     xpr__sock_cancel_blocking(bc->base.sock, !reset || sending);
 }
 
-/* Quirk 4: both threads have returned; the conn ends. */
+/* Quirk 1: both threads have returned; the conn ends. */
 static void finish(struct blocking_conn *bc)
 {
     xpr_conn *c = &bc->base;
@@ -342,7 +343,7 @@ int xpr__blocking_conn_set_reading(xpr_conn *c, int on)
     return 0;
 }
 
-/* Quirk 2. The writer touches out_buf only while out_len > 0. */
+/* The send buffer (docs/design.md, "Writes"). The writer touches out_buf only while out_len > 0. */
 long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
                              const size_t *lens, size_t runs)
 {
@@ -374,7 +375,7 @@ long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
     return (long)taken;
 }
 
-/* Quirk 3. */
+/* A FIN asked for while the writer sends goes out after it. */
 int xpr__blocking_conn_shutdown(xpr_conn *c)
 {
     struct blocking_conn *bc = to_blocking(c);
@@ -389,7 +390,7 @@ int xpr__blocking_conn_shutdown(xpr_conn *c)
     return now ? xpr__sock_shutdown_write(c->sock) : 0;
 }
 
-/* Quirk 4. */
+/* Quirk 1. */
 void xpr__blocking_conn_close(xpr_conn *c, int reset)
 {
     struct blocking_conn *bc = to_blocking(c);
