@@ -45,11 +45,7 @@ static int bind_socket(xpr_udp *u, const struct xpr__addr *addr, int reuse)
         return xpr__sock_error();
     if (bind(u->sock, (struct sockaddr *)&ss, len) != 0)
         return xpr__sock_error();
-    len = sizeof(ss);
-    if (getsockname(u->sock, (struct sockaddr *)&ss, &len) != 0)
-        return xpr__sock_error();
-    return xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len,
-                                  &u->bound);
+    return xpr__sock_local(u->sock, &u->bound);
 }
 
 int xpr_udp_new(xpr_loop *loop, const char *address,
