@@ -38,7 +38,7 @@ int xpr_conn_adopt(xpr_loop *loop, xpr_os_socket sock,
     rc = loop->ops->conn_adopt(c);
     if (rc != 0) {
         c->sock = XPR__INVALID_SOCKET;
-        xpr__conn_unlink_free(c);
+        xpr__conn_discard(c);
         return rc;
     }
     *out = c;

@@ -316,9 +316,6 @@ static inline int xpr__conn_done(const xpr_conn *c)
  * where it can and pauses accepting (listener_set_accepting), for longer
  * while failures repeat; the back end stops its accept loop. */
 int xpr__listener_accept_failed(xpr_listener *l, int err);
-/* For an accepted socket: 0 to take it (conn count raised), or XPR_EAGAIN
- * when over max_connections (counted as refused; close the socket). */
-int xpr__listener_admit(xpr_listener *l);
 /* Applies the listener's per-conn options (nodelay, keepalive, first-data
  * timeout) to an accepted conn, then opens it. */
 void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c);

@@ -48,7 +48,7 @@ xpr_conn *xpr__conn_new(xpr_loop *loop, struct xpr__shared_callbacks *shared,
     return c;
 }
 
-void xpr__conn_unlink_free(xpr_conn *c)
+void xpr__conn_discard(xpr_conn *c)
 {
     xpr__list_remove(&c->link);
     c->loop->stats.live_connections--;
@@ -238,18 +238,15 @@ void xpr__conn_opened(xpr_conn *c)
 xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock)
 {
     xpr_conn *c;
-    if (xpr__listener_admit(l) != 0)
+    if (l->cfg.max_connections != 0 &&
+        l->live_conns >= l->cfg.max_connections) {
+        l->loop->stats.refused_connections++;
         return NULL;
+    }
     c = xpr__conn_new(l->loop, l->callbacks, l->arg, sock);
-    if (c == NULL)
-        return NULL;
-    c->state = XPR__CONN_OPEN;
+    if (c != NULL)
+        c->state = XPR__CONN_OPEN;
     return c;
-}
-
-void xpr__conn_discard(xpr_conn *c)
-{
-    xpr__conn_unlink_free(c);
 }
 
 void xpr__conn_connected(xpr_conn *c)

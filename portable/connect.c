@@ -246,7 +246,7 @@ static int connect_numeric(xpr_loop *loop, const struct xpr__addr *addr,
     if (rc == 0)
         rc = loop->ops->conn_connect(c, addr);
     if (rc != 0 && !xpr__is_connect_outcome(rc)) {
-        xpr__conn_unlink_free(c);
+        xpr__conn_discard(c);
         return rc;
     }
     if (rc != 0) {
@@ -277,7 +277,7 @@ static int connect_by_name(xpr_loop *loop, const char *address,
     if (rc == 0 && address != NULL)
         rc = xpr_resolve_start(loop, address, resolved, c, &c->plan->lookup);
     if (rc != 0) {
-        xpr__conn_unlink_free(c);
+        xpr__conn_discard(c);
         return rc;
     }
     *out = c;

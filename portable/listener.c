@@ -183,16 +183,6 @@ static void retry_accepting(xpr_timer *t, void *arg)
         xpr__timer_arm(&l->retry, l->pause_ms, 0);
 }
 
-int xpr__listener_admit(xpr_listener *l)
-{
-    if (l->cfg.max_connections != 0 &&
-        l->live_conns >= l->cfg.max_connections) {
-        l->loop->stats.refused_connections++;
-        return XPR_EAGAIN;
-    }
-    return 0;
-}
-
 void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c)
 {
     l->live_conns++;

@@ -32,11 +32,9 @@ void xpr__conn_timeout_release(xpr_conn *c);
 void xpr__conn_timeout_free(xpr_conn *c);
 
 /* A new conn (CONNECTING) taking a reference on shared, linked and
- * counted; NULL when out of memory. unlink_free undoes it for a conn the
- * application never saw. */
+ * counted; NULL when out of memory. xpr__conn_discard undoes it. */
 xpr_conn *xpr__conn_new(xpr_loop *loop, struct xpr__shared_callbacks *shared,
                         void *arg, xpr_socket_t sock);
-void xpr__conn_unlink_free(xpr_conn *c);
 
 /* Connects by name (connect.c). idle: looking up or between two addresses
  * (no socket). next_wanted: an attempt failed with err and another address
@@ -59,6 +57,17 @@ enum xpr__conn_state xpr__connect_attempt_closed(xpr_conn *c);
 int xpr__connect_retrying(const xpr_conn *c);
 void xpr__connect_retry(xpr_conn *c);
 void xpr__connect_forget(xpr_conn *c);
+
+/* Keeps one of the loop's counts of what keeps xpr_loop_run going (timers,
+ * watchers, signals) in step when an object stops (was) or starts (now)
+ * counting. */
+static inline void xpr__recount(uint64_t *count, int was, int now)
+{
+    if (now && !was)
+        (*count)++;
+    else if (was && !now)
+        (*count)--;
+}
 
 /* xpr_loop_free: frees the loop's watchers (watch.c). */
 void xpr__watchers_loop_free(xpr_loop *loop);

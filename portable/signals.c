@@ -191,10 +191,7 @@ static int set_referenced(xpr_signal *s, int referenced)
     rc = xpr__loop_check_thread(s->loop);
     if (rc != 0 || s->referenced == referenced)
         return rc;
-    if (referenced)
-        s->loop->referenced_signals++;
-    else
-        s->loop->referenced_signals--;
+    xpr__recount(&s->loop->referenced_signals, s->referenced, referenced);
     s->referenced = (unsigned char)referenced;
     return 0;
 }

@@ -32,14 +32,9 @@ static void set_active(xpr_timer *t, int active)
         return;
     t->active = (unsigned char)active;
     if (t->is_public) {
-        if (active)
-            t->loop->stats.active_timers++;
-        else
-            t->loop->stats.active_timers--;
-        if (!t->unref && active)
-            t->loop->referenced_timers++;
-        else if (!t->unref)
-            t->loop->referenced_timers--;
+        xpr__recount(&t->loop->stats.active_timers, !active, active);
+        xpr__recount(&t->loop->referenced_timers, !active && !t->unref,
+                     active && !t->unref);
     }
 }
 
@@ -192,10 +187,8 @@ static int set_unref(xpr_timer *timer, int unref)
     rc = xpr__loop_check_thread(timer->loop);
     if (rc != 0 || timer->unref == unref)
         return rc;
-    if (timer->active && unref)
-        timer->loop->referenced_timers--;
-    else if (timer->active)
-        timer->loop->referenced_timers++;
+    xpr__recount(&timer->loop->referenced_timers,
+                 timer->active && !timer->unref, timer->active && !unref);
     timer->unref = (unsigned char)unref;
     return 0;
 }

@@ -22,10 +22,7 @@ static int counted(const xpr_watch *w)
 /* Keeps loop->referenced_watchers in step after w changed. */
 static void count_ref(xpr_watch *w, int counted_before)
 {
-    if (counted(w) && !counted_before)
-        w->loop->referenced_watchers++;
-    else if (!counted(w) && counted_before)
-        w->loop->referenced_watchers--;
+    xpr__recount(&w->loop->referenced_watchers, counted_before, counted(w));
 }
 
 void xpr__watch_fire(xpr_watch *w, unsigned events, int status)
