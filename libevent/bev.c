@@ -55,15 +55,15 @@
  *      the error ends the conn.
  *
  * IOCP bufferevents (libevent-iocp, libevent's "socket_async"):
- *  13. Completions run on libevent's IOCP threads. Bufferevent callbacks are
- *      deferred to the loop thread, evbuffer callbacks are not:
- *      output_changed runs on an IOCP thread, holding the output's lock,
- *      and only adds to bc->drained, which the write callback takes under
- *      the same lock. The output holds copies (evbuffer_add): a WSASend may
- *      read its buffer after the conn's queue is freed.
- *  14. Output drains only when the WSASend completes (one in flight, at
- *      most 16 KiB by default) and the write callback is deferred: a byte
- *      is reported sent on the loop's pass after its send completed.
+ *  13. Completions run on libevent's IOCP threads; bufferevent callbacks
+ *      are deferred to the loop thread, evbuffer callbacks are not:
+ *      output_changed runs on an IOCP thread, under the output's lock, and
+ *      only adds to bc->drained, which the write callback takes under that
+ *      lock. The output holds copies: a WSASend may read its buffer after
+ *      the conn's queue is freed.
+ *  14. Output drains when its WSASend (one in flight) completes, and the
+ *      write callback is deferred: a byte is reported sent on the loop's
+ *      pass after its send completed.
  *  15. A 0-byte read (EOF) clears the bufferevent's "ok" flag: no WSASend
  *      starts after it (bufferevent_enable() fails), so no half-close and
  *      no flush on EOF. Only bufferevent_setfd() with another descriptor

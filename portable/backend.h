@@ -242,9 +242,8 @@ struct xpr_loop {
     struct xpr_loop_stats stats;   /* counters the core and back ends bump */
     unsigned wait_failures_in_row; /* failed waits since the last success */
     uint64_t wait_failing_since_ms;
-    /* A spare socket, closed to make room to shed backlogged connections
-     * when accept runs out of descriptors (the reserve-descriptor trick);
-     * XPR__INVALID_SOCKET when none is held. */
+    /* A spare descriptor, closed to shed the backlog when accept runs out
+     * of them (listener.c); XPR__INVALID_SOCKET when none is held. */
     xpr_socket_t reserve_sock;
 
     xpr__mutex post_lock; /* guards the fields below */
@@ -253,16 +252,12 @@ struct xpr_loop {
     uint64_t posts_queued;
     int stop_requested;
 
-    /* Atomic: the checks of calls from any thread read them. xpr_loop_run
-     * claims running for the whole run with a compare-and-swap;
-     * xpr_loop_free sets freeing. */
+    /* Atomic: read by the checks of calls from any thread. */
     xpr__atomic_int running;
     xpr__atomic_int freeing;
 
-    /* Workers (back ends with XPR__BACKEND_WORKERS): the threads of one
-     * xpr_loop_run take run_lock for everything but the back end's wait
-     * (xpr__loop_wait_begin/end), so the core and the back end's state stay
-     * single-threaded and callbacks never overlap. */
+    /* Workers (XPR__BACKEND_WORKERS; docs/design.md, "Workers") hold
+     * run_lock for everything but the back end's wait. */
     unsigned workers; /* resolved: 1 .. XPR__MAX_WORKERS */
     xpr__mutex run_lock;
     int locked_run;           /* a run with workers > 1 is under way */

@@ -1,9 +1,7 @@
 /*
- * Signal watchers. A signal reaches the process once, however many loops
- * there are: the platform (posix/signals.c, win32/signals.c) turns it into a
- * call of xpr__signal_raised on a thread of its own, and this file posts it
- * (xpr_loop_post) to every loop with a watcher for it; the watcher's
- * callback then runs on that loop's thread.
+ * Signal watchers (docs/design.md, "Signals"): the platform calls
+ * xpr__signal_raised on a thread of its own, and this file posts it to
+ * every loop with a watcher for it.
  *
  * Two locks. list_lock guards the list of watchers and their counts; the
  * platform's thread takes only it. setup_lock serialises xpr_signal_new,

@@ -10,10 +10,7 @@
 #include "backend.h"
 #include "sock_models.h"
 
-/* Every I/O thread's stack: the threads only call recv, send, accept or
- * connect with their buffers on the heap, so 64 KiB is plenty, and a
- * thousand conns (two thousand threads) reserve 128 MiB of address space
- * instead of the 16 GiB that the 8 MiB default of Linux would take. */
+/* Every I/O thread's stack (docs/design.md, "Stacks"). */
 #define XPR__BLOCKING_STACK (64u * 1024u)
 /* A conn's buffers: what its reader hands over at once (one chunk waits
  * for the loop at most), and its send buffer, which the writer empties. */

@@ -17,10 +17,9 @@
  *    the sets and the gathering (no callback runs in the wait), so a
  *    SOCKET value always finds the socket that was in the sets; a removed
  *    socket's slot takes the last one at once.
- * 6. Wakeups: select waits only on sockets, so the wake is a UDP socket
- *    connected to itself on 127.0.0.1 (one datagram per wake; the waker of
- *    win32/sock_models.c). It is no TCP loopback pair: nothing listens, and
- *    a firewall has no connection to block.
+ * 6. Wakeups: select waits only on sockets, so the wake is a datagram to a
+ *    UDP socket connected to itself (the waker of win32/sock_models.c):
+ *    nothing listens, and a firewall has no connection to block.
  * 7. Fault injection (portable/fault.h): a select() told to fail returns
  *    SOCKET_ERROR with WSAENOBUFS, having reported nothing; the core
  *    retries the wait.
