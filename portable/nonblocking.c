@@ -48,18 +48,16 @@ static int nonblocking_init(xpr_loop *loop, void **state)
     struct nonblocking_state *st = xpr__calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
-    if (xpr__mutex_init(&st->lock) != 0) {
-        free(st);
-        return XPR_ENOMEM;
-    }
-    if (xpr__cond_init(&st->cond) != 0) {
+    if (xpr__mutex_init(&st->lock) == 0) {
+        if (xpr__cond_init(&st->cond) == 0) {
+            st->loop = loop;
+            *state = st;
+            return 0;
+        }
         xpr__mutex_destroy(&st->lock);
-        free(st);
-        return XPR_ENOMEM;
     }
-    st->loop = loop;
-    *state = st;
-    return 0;
+    free(st);
+    return XPR_ENOMEM;
 }
 
 static void nonblocking_free(void *state)

@@ -112,19 +112,17 @@ int xpr__blocking_listen(xpr_loop *loop, const struct xpr__addr *addr,
         return rc;
     }
     rc = xpr__sock_set_blocking(sl->base.sock, 1);
-    if (rc == 0 && xpr__cond_init(&sl->cond) != 0)
+    if (rc == 0 && xpr__cond_init(&sl->cond) != 0) {
         rc = XPR_ENOMEM;
-    if (rc != 0) {
-        xpr__sock_close(sl->base.sock, 0);
-        free(sl);
-        return rc;
+    } else if (rc == 0) {
+        sl->bl = bl;
+        sl->ready.is_listener = 1;
+        rc = xpr__thread_start_sized(&sl->thread, accept_main, sl,
+                                     XPR__BLOCKING_STACK);
+        if (rc != 0)
+            xpr__cond_destroy(&sl->cond);
     }
-    sl->bl = bl;
-    sl->ready.is_listener = 1;
-    rc = xpr__thread_start_sized(&sl->thread, accept_main, sl,
-                                 XPR__BLOCKING_STACK);
     if (rc != 0) {
-        xpr__cond_destroy(&sl->cond);
         xpr__sock_close(sl->base.sock, 0);
         free(sl);
         return rc;

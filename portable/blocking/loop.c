@@ -41,18 +41,16 @@ static int blocking_loop_init(xpr_loop *loop)
     struct blocking_loop *bl = xpr__calloc(1, sizeof(*bl));
     if (bl == NULL)
         return XPR_ENOMEM;
-    if (xpr__mutex_init(&bl->lock) != 0) {
-        free(bl);
-        return XPR_ENOMEM;
-    }
-    if (xpr__cond_init(&bl->cond) != 0) {
+    if (xpr__mutex_init(&bl->lock) == 0) {
+        if (xpr__cond_init(&bl->cond) == 0) {
+            xpr__list_init(&bl->ready);
+            loop->backend = bl;
+            return 0;
+        }
         xpr__mutex_destroy(&bl->lock);
-        free(bl);
-        return XPR_ENOMEM;
     }
-    xpr__list_init(&bl->ready);
-    loop->backend = bl;
-    return 0;
+    free(bl);
+    return XPR_ENOMEM;
 }
 
 /* Every conn and listener is gone: their threads are joined. */

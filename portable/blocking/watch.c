@@ -65,19 +65,18 @@ static int start_thread(struct blocking_watch *bw)
     int rc = xpr__waker_open(&bw->waker);
     if (rc != 0)
         return rc;
-    if (xpr__cond_init(&bw->cond) != 0) {
-        xpr__waker_close(&bw->waker);
-        return XPR_ENOMEM;
-    }
-    rc = xpr__thread_start_sized(&bw->thread, watch_main, bw,
-                                 XPR__BLOCKING_STACK);
-    if (rc != 0) {
+    rc = xpr__cond_init(&bw->cond) != 0 ? XPR_ENOMEM : 0;
+    if (rc == 0) {
+        rc = xpr__thread_start_sized(&bw->thread, watch_main, bw,
+                                     XPR__BLOCKING_STACK);
+        if (rc == 0) {
+            bw->has_thread = 1;
+            return 0;
+        }
         xpr__cond_destroy(&bw->cond);
-        xpr__waker_close(&bw->waker);
-        return rc;
     }
-    bw->has_thread = 1;
-    return 0;
+    xpr__waker_close(&bw->waker);
+    return rc;
 }
 
 int xpr__blocking_watch_set(xpr_watch *w, unsigned events)
