@@ -15,12 +15,11 @@
  *      output's evbuffer callback (output_changed) counted as drained. It
  *      also runs with nothing written: nothing drained, nothing reported.
  *   3. bufferevent_free() only drops a reference; the teardown (and the
- *      close of BEV_OPT_CLOSE_ON_FREE) runs on a later pass, or never.
- *      xpr__conn_closed must follow the close, so on plain sockets xpr owns
- *      the descriptor: disable (out of the poll set at once), free, close.
- *      IOCP bufferevents keep BEV_OPT_CLOSE_ON_FREE: their free closes the
- *      socket at once, and libevent holds the buffers until its pending
- *      overlapped operations are reaped.
+ *      close of BEV_OPT_CLOSE_ON_FREE) runs on a later pass, or never. On
+ *      plain sockets xpr owns the descriptor: disable (out of the poll set
+ *      at once), free, close, then xpr__conn_closed. IOCP bufferevents keep
+ *      BEV_OPT_CLOSE_ON_FREE: their free closes the socket at once, and
+ *      libevent holds the buffers until its overlapped operations end.
  *   4. That reference keeps a bufferevent alive while its own callback runs,
  *      so a conn may close from on_open, on_data or on_drain: free clears
  *      the callbacks and this file never touches the bufferevent again.
@@ -35,13 +34,12 @@
  *   8. The read callback hands the input's first chain to the core in place
  *      and drains it after the call.
  *   9. bufferevent_socket_connect() turns an immediate refusal (BSD and
- *      Wine loopback) into a deferred BEV_EVENT_ERROR with a saved socket
- *      error, which on Windows may be the thread's last error after a
- *      successful getsockopt() (Wine: 0, or WSAEWOULDBLOCK). So a failed
- *      connect reads SO_ERROR first (error_of): Winsock keeps it; Linux
- *      cleared it on libevent's read, and there errno is the answer. xpr
- *      makes the socket itself (close-on-exec, FD_SETSIZE check in base.c)
- *      and lets libevent connect it.
+ *      Wine loopback) into a deferred BEV_EVENT_ERROR whose saved error may,
+ *      on Windows, be the thread's last error after a successful
+ *      getsockopt() (Wine: 0, or WSAEWOULDBLOCK). So a failed connect reads
+ *      SO_ERROR first (error_of): Winsock keeps it; on Linux libevent's read
+ *      cleared it and errno is the answer. xpr makes the socket itself
+ *      (close-on-exec, the FD_SETSIZE check of base.c).
  *  10. writev() cannot take MSG_NOSIGNAL: SIGPIPE is ignored on POSIX
  *      unless the application set a handler (base.c).
  *  11. evconnlistener accepts until EAGAIN in one callback and may be freed
@@ -65,14 +63,13 @@
  *      write callback is deferred: a byte is reported sent on the loop's
  *      pass after its send completed.
  *  15. A 0-byte read (EOF) clears the bufferevent's "ok" flag: no WSASend
- *      starts after it (bufferevent_enable() fails), so no half-close and
- *      no flush on EOF. Only bufferevent_setfd() with another descriptor
- *      sets it again, so rearm_after_eof() sets EVUTIL_INVALID_SOCKET, then
- *      the socket again; both get ERROR_INVALID_PARAMETER from
- *      CreateIoCompletionPort, the one error setfd tolerates. Should
- *      libevent refuse anyway, the conn fails with XPR_EIO after its EOF. A
- *      send completing while the flag is clear runs no write callback, so
- *      the EOF handler reports what was drained itself.
+ *      starts after it, so no half-close and no flush on EOF. Only
+ *      bufferevent_setfd() with another descriptor sets it again:
+ *      rearm_after_eof() sets EVUTIL_INVALID_SOCKET, then the socket (both
+ *      get ERROR_INVALID_PARAMETER from CreateIoCompletionPort, which setfd
+ *      tolerates); should libevent refuse, the conn fails with XPR_EIO
+ *      after its EOF. A send completing while the flag is clear runs no
+ *      write callback: the EOF handler reports what was drained.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -377,8 +374,9 @@ static int bev_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
     rc = XPR_EMFILE;
     if (xpr__levent_fd_fits(levent_of(loop), (evutil_socket_t)bl->base.sock)) {
         rc = XPR_ENOMEM;
-        bl->evl = evconnlistener_new(levent_of(loop)->base, bev_accepted, bl,
-                                     options, 0, (evutil_socket_t)bl->base.sock);
+        bl->evl =
+            evconnlistener_new(levent_of(loop)->base, bev_accepted, bl, options,
+                               0, (evutil_socket_t)bl->base.sock);
     }
     if (bl->evl == NULL) {
         xpr__sock_close(bl->base.sock, 0);

@@ -342,10 +342,7 @@ void xpr__conn_closed(xpr_conn *c)
 
 int xpr__conn_usable(const xpr_conn *c)
 {
-    int rc;
-    if (c == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(c->loop);
+    int rc = c == NULL ? XPR_EINVAL : xpr__loop_check_thread(c->loop);
     if (rc != 0)
         return rc;
     if (xpr__connect_between(c))

@@ -199,10 +199,7 @@ void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c)
 
 static int set_paused(xpr_listener *l, int paused)
 {
-    int rc;
-    if (l == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(l->loop);
+    int rc = l == NULL ? XPR_EINVAL : xpr__loop_check_thread(l->loop);
     if (rc != 0 || l->paused == paused)
         return rc;
     if (l->loop->ops->listener_set_accepting == NULL)

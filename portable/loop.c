@@ -390,10 +390,10 @@ const char *xpr_loop_backend(const xpr_loop *loop)
 
 int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats)
 {
-    int rc;
-    if (loop == NULL || stats == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop); /* the counters are the run's */
+    int rc =
+        loop == NULL || stats == NULL
+            ? XPR_EINVAL
+            : xpr__loop_check_thread(loop); /* the counters are the run's */
     if (rc != 0)
         return rc;
     *stats = loop->stats;
@@ -406,10 +406,8 @@ int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats)
 int xpr_loop_completion_stats(xpr_loop *loop,
                               struct xpr_completion_stats *stats)
 {
-    int rc;
-    if (loop == NULL || stats == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = loop == NULL || stats == NULL ? XPR_EINVAL
+                                           : xpr__loop_check_thread(loop);
     if (rc != 0)
         return rc;
     if (loop->ops->completion_stats == NULL)

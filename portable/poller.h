@@ -13,7 +13,8 @@
  *     listeners only after the dispatch.
  *   - wake() from any thread makes a blocked wait() return, without a
  *     loopback socket pair.
- */#ifndef XPR_POLLER_H
+ */
+#ifndef XPR_POLLER_H
 #define XPR_POLLER_H
 
 #include <stddef.h>

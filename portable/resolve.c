@@ -290,10 +290,7 @@ void xpr__resolve_abandon(xpr_resolve *req)
 
 int xpr_resolve_cancel(xpr_resolve *req)
 {
-    int rc;
-    if (req == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(req->loop);
+    int rc = req == NULL ? XPR_EINVAL : xpr__loop_check_thread(req->loop);
     if (rc == 0)
         req->cancelled = 1;
     return rc;

@@ -183,10 +183,7 @@ int xpr_signal_new(xpr_loop *loop, int signum, xpr_signal_cb cb, void *arg,
 
 static int set_referenced(xpr_signal *s, int referenced)
 {
-    int rc;
-    if (s == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(s->loop);
+    int rc = s == NULL ? XPR_EINVAL : xpr__loop_check_thread(s->loop);
     if (rc != 0 || s->referenced == referenced)
         return rc;
     xpr__recount(&s->loop->referenced_signals, s->referenced, referenced);

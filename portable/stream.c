@@ -15,7 +15,8 @@
  *   4. Closed listeners are freed after the dispatch that closed them: an
  *      on_open callback may close the listener whose accept loop runs it.
  *      Freed watchers of application sockets too (stream_watch.c).
- */#include <assert.h>
+ */
+#include <assert.h>
 #include <stdlib.h>
 
 #include "alloc.h"

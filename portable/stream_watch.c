@@ -12,7 +12,8 @@
  * 2. A hang-up or an error (XPR__IO_ERROR) makes every watched event
  *    hold, so the application's read or write learns what happened; an
  *    error the socket holds (SO_ERROR) is the callback's status.
- */#include <stdlib.h>
+ */
+#include <stdlib.h>
 
 #include "sock_models.h"
 #include "stream_watch.h"

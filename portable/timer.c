@@ -160,10 +160,7 @@ int xpr_timer_start(xpr_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms)
 
 int xpr_timer_stop(xpr_timer *timer)
 {
-    int rc;
-    if (timer == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(timer->loop);
+    int rc = timer == NULL ? XPR_EINVAL : xpr__loop_check_thread(timer->loop);
     if (rc != 0)
         return rc;
     xpr__timer_disarm(timer);
@@ -181,10 +178,7 @@ void xpr_timer_free(xpr_timer *timer)
 
 static int set_unref(xpr_timer *timer, int unref)
 {
-    int rc;
-    if (timer == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(timer->loop);
+    int rc = timer == NULL ? XPR_EINVAL : xpr__loop_check_thread(timer->loop);
     if (rc != 0 || timer->unref == unref)
         return rc;
     xpr__recount(&timer->loop->referenced_timers,

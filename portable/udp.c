@@ -9,7 +9,8 @@
  *    waits on loop->udp_finished until the loop runs on_close and frees it.
  * 3. Received and sent bytes count in the loop's bytes_read and
  *    bytes_written (the nonblocking poller's back-off reads them).
- */#include "xpr_sockets.h"
+ */
+#include "xpr_sockets.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,10 +27,7 @@
 
 int xpr__udp_usable(const xpr_udp *u)
 {
-    int rc;
-    if (u == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(u->loop);
+    int rc = u == NULL ? XPR_EINVAL : xpr__loop_check_thread(u->loop);
     if (rc != 0)
         return rc;
     return u->closing ? XPR_ECLOSED : 0;

@@ -13,7 +13,8 @@
  *      of the handle is pending in the kernel (from inside close when
  *      nothing is). Nothing is reported after close but xpr__udp_closed.
  *   4. Nothing is reported from inside start or send.
- */#ifndef XPR_UDP_H
+ */
+#ifndef XPR_UDP_H
 #define XPR_UDP_H
 
 #include "backend.h"

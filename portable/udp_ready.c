@@ -17,7 +17,8 @@
  *    handle's memory and its receive buffer live until on_close ran,
  *    after the dispatch, so a callback may close any handle, its own
  *    included, and still read the datagram it was given.
- */#include "xpr_sockets.h"
+ */
+#include "xpr_sockets.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -89,10 +89,7 @@ static void stop(xpr_watch *w)
 
 int xpr_watch_stop(xpr_watch *w)
 {
-    int rc;
-    if (w == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(w->loop);
+    int rc = w == NULL ? XPR_EINVAL : xpr__loop_check_thread(w->loop);
     if (rc == 0)
         stop(w);
     return rc;

@@ -343,7 +343,8 @@ int xpr__blocking_conn_set_reading(xpr_conn *c, int on)
     return 0;
 }
 
-/* The send buffer (docs/design.md, "Writes"). The writer touches out_buf only while out_len > 0. */
+/* The send buffer (docs/design.md, "Writes"). The writer touches out_buf only
+ * while out_len > 0. */
 long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
                              const size_t *lens, size_t runs)
 {

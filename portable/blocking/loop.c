@@ -120,7 +120,8 @@ const struct xpr_backend_ops xpr__blocking_ops = {
     .listener_close = xpr__blocking_listener_close,
     .listener_set_accepting = xpr__blocking_listener_set_accepting,
     .conn_size = sizeof(struct blocking_conn),
-    /* conn_send copies into the conn's send buffer (docs/design.md, "Writes") */
+    /* conn_send copies into the conn's send buffer (docs/design.md, "Writes")
+     */
     .conn_flags = XPR__TRANSPORT_SENDS_AT_ONCE,
     .conn_connect = xpr__blocking_conn_connect,
     .conn_adopt = xpr__blocking_conn_adopt,

@@ -38,7 +38,8 @@
  *    before anything is pumped; it fails a registration (WSAAsyncSelect
  *    of a socket that joins) with WSAENOBUFS: the engine ends that
  *    socket's conn.
- */#include "alloc.h"
+ */
+#include "alloc.h"
 #include "xpr_winsock.h"
 
 #include <stdlib.h>

@@ -34,7 +34,8 @@
  *    fails with WSAENOBUFS and the engine ends that socket's conn. Group
  *    threads' waits are not failed: a failed wait there is only a report
  *    that finds nothing, and the loop's wait is the one the core retries.
- */#include "alloc.h"
+ */
+#include "alloc.h"
 #include "xpr_winsock.h"
 
 #include <stdlib.h>
@@ -247,7 +248,8 @@ static int eventselect_update(void *state, struct xpr__io *io,
         sl->group->used--;
         return rc;
     }
-    xpr__ready_start(&st->ready, &sl->r, io, new_mask); /* quirk 4; ready_list.h 4 */
+    xpr__ready_start(&st->ready, &sl->r, io,
+                     new_mask); /* quirk 4; ready_list.h 4 */
     io->poller_data = sl;
     return 0;
 }

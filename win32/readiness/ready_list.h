@@ -18,7 +18,8 @@
  *   6. The edges say nothing of an application's socket that xpr only
  *      watches (its reads and writes re-enable them):
  *      XPR__POLLER_PROBES_WATCHERS (portable/stream_watch.c). The
- *      registration leaves that socket non-blocking. */#ifndef XPR_READY_LIST_H
+ *      registration leaves that socket non-blocking. */
+#ifndef XPR_READY_LIST_H
 #define XPR_READY_LIST_H
 
 #include <stddef.h>
