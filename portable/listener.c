@@ -64,12 +64,10 @@ int xpr_listen(xpr_loop *loop, const char *address,
     if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
         xpr__atomic_load(&loop->freeing))
         return XPR_EINVAL;
-    if (cfg != NULL && cfg->backlog < 0)
-        return XPR_EINVAL;
     /* waiting for first bytes with no deadline lets silent clients hold
      * every posted accept */
-    if (cfg != NULL && cfg->accepts_with_data &&
-        cfg->first_data_timeout_ms == 0)
+    if (cfg != NULL && (cfg->backlog < 0 || (cfg->accepts_with_data &&
+                                             cfg->first_data_timeout_ms == 0)))
         return XPR_EINVAL;
     rc = xpr__loop_check_thread(loop);
     if (rc != 0)
@@ -101,20 +99,15 @@ int xpr_listen(xpr_loop *loop, const char *address,
 
 int xpr_listener_address(const xpr_listener *listener, char *buf, size_t len)
 {
-    if (listener == NULL)
-        return XPR_EINVAL;
-    return xpr__addr_format(&listener->bound, buf, len);
+    return listener == NULL ? XPR_EINVAL
+                            : xpr__addr_format(&listener->bound, buf, len);
 }
 
 int xpr_listener_close(xpr_listener *listener)
 {
-    xpr_loop *loop;
+    xpr_loop *loop = listener != NULL ? listener->loop : NULL;
     struct xpr__link *link;
-    int rc;
-    if (listener == NULL)
-        return XPR_EINVAL;
-    loop = listener->loop;
-    rc = xpr__loop_check_thread(loop);
+    int rc = loop == NULL ? XPR_EINVAL : xpr__loop_check_thread(loop);
     if (rc != 0)
         return rc;
     for (link = loop->conns.head.next; link != &loop->conns.head;

@@ -100,9 +100,7 @@ int xpr_udp_new(xpr_loop *loop, const char *address,
 
 int xpr_udp_address(const xpr_udp *udp, char *buf, size_t len)
 {
-    if (udp == NULL)
-        return XPR_EINVAL;
-    return xpr__addr_format(&udp->bound, buf, len);
+    return udp == NULL ? XPR_EINVAL : xpr__addr_format(&udp->bound, buf, len);
 }
 
 /* Address text of the bound family: 0, XPR_EINVAL or XPR_EAFNOSUPPORT. */
