@@ -2,24 +2,20 @@
  * The WSAEventSelect poller (Winsock's event-object model); the events'
  * behaviour it shares with asyncselect is in ready_list.h.
  *
- * 1. WSAWaitForMultipleEvents waits on at most WSA_MAXIMUM_WAIT_EVENTS (64)
- *    handles. Sockets live in groups of 63 slots plus one reserved event:
- *    the loop thread itself waits on group 0 (the reserved event is the
- *    loop event: wakes and group reports); every further group has a
- *    thread that waits on its 63 slots plus a control event. A group
- *    thread only waits and reports: it flags its group, sets the loop event
- *    and parks on its control event. The loop thread harvests the group
- *    (WSAEnumNetworkEvents) and releases the thread; what fired goes to
- *    the engine from the loop thread, so callbacks never overlap.
+ * 1. Groups of 63 slots plus one event (docs/design.md, "WSAEventSelect"):
+ *    the loop thread waits on group 0, whose event is the loop event (wakes
+ *    and group reports); a thread per further group waits on its slots and
+ *    a control event, and only reports: it flags its group, sets the loop
+ *    event and parks on its control event until the loop thread has
+ *    harvested the group (WSAEnumNetworkEvents) and releases it.
  * 2. Closing a handle another thread waits on is undefined: each slot owns
  *    its event for the life of the group, and a socket borrows the event of
  *    the slot it occupies. A group thread's handle array never changes;
  *    the slot of a removed socket is unregistered (lEvents 0) and reset,
  *    and a stray signal on an empty slot is only reset.
- * 3. The wait reports the lowest signalled index only: after every wake all
- *    signalled events of the group are collected (zero-timeout waits on the
- *    rest of the array, from the index past the last hit), so a busy low
- *    slot cannot starve the high ones.
+ * 3. The wait reports the lowest signalled index only: after every wake the
+ *    rest of the group is collected with zero-timeout waits from the index
+ *    past the last hit.
  * 4. A registration records the events that already happened (data
  *    waiting, a connect completed or refused, a close), so nothing else is
  *    probed, and harvests run in slot order, so a listener (added first)

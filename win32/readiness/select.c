@@ -1,15 +1,13 @@
 /*
- * The select() poller (Winsock's I/O multiplexing model).
+ * The select() poller (Winsock's I/O multiplexing model; docs/design.md,
+ * "select").
  *
- * 1. fd_set is a counted array whose size FD_SETSIZE (64) is fixed at compile
- *    time; xpr allocates its sets at run time with room for every socket, so
- *    there is no 64 cap (the cost stays linear in the number of sockets).
- * 2. select() with three empty sets fails at once (WSAEINVAL) instead of
- *    sleeping: the wake socket is always in the read set, so no set is
- *    ever empty and an idle loop really sleeps.
- * 3. A failed non-blocking connect is reported in the except set, not the
- *    write set: every socket waiting to write is in both, and except maps to
- *    XPR__IO_ERROR, on which the engine reads SO_ERROR.
+ * 1. The sets are counted arrays sized at run time for every socket.
+ * 2. select() with three empty sets fails at once (WSAEINVAL): the wake
+ *    socket is always in the read set, so an idle loop really sleeps.
+ * 3. A socket waiting to write is in the write and except sets: except (a
+ *    failed connect) maps to XPR__IO_ERROR, on which the engine reads
+ *    SO_ERROR.
  * 4. The first argument (nfds) is ignored by Winsock.
  * 5. Results come back as lists of SOCKET values: a table rebuilt with the
  *    sets maps them to slots, and the events a socket has in the three sets
