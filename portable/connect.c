@@ -293,11 +293,8 @@ int xpr_connect_ex(xpr_loop *loop, const char *address,
 {
     struct xpr__addr addr, local;
     const struct xpr__addr *local_given = NULL;
-    int rc;
-    if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop, address != NULL && callbacks != NULL &&
+                                           out != NULL);
     if (rc != 0)
         return rc;
     /* Bad text is refused before anything of the loop is touched. */

@@ -61,15 +61,13 @@ int xpr_listen(xpr_loop *loop, const char *address,
     struct xpr__shared_callbacks *shared;
     xpr_listener *l;
     int rc;
-    if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
     /* waiting for first bytes with no deadline lets silent clients hold
      * every posted accept */
-    if (cfg != NULL && (cfg->backlog < 0 || (cfg->accepts_with_data &&
-                                             cfg->first_data_timeout_ms == 0)))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    rc = xpr__loop_check_new(
+        loop, address != NULL && callbacks != NULL && out != NULL &&
+                  (cfg == NULL ||
+                   (cfg->backlog >= 0 && (!cfg->accepts_with_data ||
+                                          cfg->first_data_timeout_ms != 0))));
     if (rc != 0)
         return rc;
     shared = xpr__callbacks_new(callbacks);

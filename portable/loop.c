@@ -125,6 +125,13 @@ int xpr__loop_check_thread(const xpr_loop *loop)
     return 0;
 }
 
+int xpr__loop_check_new(const xpr_loop *loop, int args_ok)
+{
+    if (loop == NULL || !args_ok || xpr__atomic_load(&loop->freeing))
+        return XPR_EINVAL;
+    return xpr__loop_check_thread(loop);
+}
+
 /* Runs the release callbacks of lent writes given back, then on_close for
  * every finished conn, then lets the back end free it. */
 void xpr__loop_deliver_closes(xpr_loop *loop)

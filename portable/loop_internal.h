@@ -6,6 +6,9 @@
 
 /* XPR_ETHREAD when the loop runs on another thread, else 0. */
 int xpr__loop_check_thread(const xpr_loop *loop);
+/* The checks of a call that makes an object on loop: XPR_EINVAL without a
+ * loop, with args_ok false or while the loop is freed, else the above. */
+int xpr__loop_check_new(const xpr_loop *loop, int args_ok);
 /* Runs queued posts; returns whether a stop was requested (and clears it);
  * *more says whether posts arrived meanwhile. */
 int xpr__loop_run_posts(xpr_loop *loop, int *more);

@@ -241,11 +241,8 @@ int xpr_resolve_start(xpr_loop *loop, const char *host_port, xpr_resolve_cb cb,
 {
     struct xpr__resolver *pool;
     struct xpr_resolve *r;
-    int rc;
-    if (loop == NULL || host_port == NULL || cb == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop, host_port != NULL && cb != NULL &&
+                                           out != NULL);
     if (rc != 0)
         return rc;
     r = xpr__calloc(1, sizeof(*r));

@@ -140,13 +140,10 @@ int xpr_signal_new(xpr_loop *loop, int signum, xpr_signal_cb cb, void *arg,
                    xpr_signal **out)
 {
     struct xpr_signal *s;
-    int rc = 0;
-    if (loop == NULL || cb == NULL || out == NULL ||
-        (signum != XPR_SIGHUP && signum != XPR_SIGINT &&
-         signum != XPR_SIGTERM) ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop, cb != NULL && out != NULL &&
+                                           (signum == XPR_SIGHUP ||
+                                            signum == XPR_SIGINT ||
+                                            signum == XPR_SIGTERM));
     if (rc != 0)
         return rc;
     s = xpr__calloc(1, sizeof(*s));

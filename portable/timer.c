@@ -129,11 +129,7 @@ void xpr__timers_run(xpr_loop *loop)
 int xpr_timer_new(xpr_loop *loop, xpr_timer_cb cb, void *arg, xpr_timer **out)
 {
     xpr_timer *t;
-    int rc;
-    if (loop == NULL || cb == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop, cb != NULL && out != NULL);
     if (rc != 0)
         return rc;
     t = xpr__malloc(sizeof(*t));

@@ -54,11 +54,8 @@ int xpr_udp_new(xpr_loop *loop, const char *address,
     const struct xpr__udp_ops *ops;
     struct xpr__addr addr;
     xpr_udp *u;
-    int rc;
-    if (loop == NULL || address == NULL || cb == NULL || cb->on_recv == NULL ||
-        out == NULL || xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop, address != NULL && cb != NULL &&
+                                           cb->on_recv != NULL && out != NULL);
     if (rc != 0)
         return rc;
     if (xpr__addr_parse(address, &addr) != 0)

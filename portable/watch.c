@@ -38,12 +38,9 @@ int xpr_watch_new(xpr_loop *loop, xpr_os_socket sock, xpr_watch_cb cb,
                   void *arg, xpr_watch **out)
 {
     xpr_watch *w;
-    int rc;
-    if (loop == NULL || cb == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing) ||
-        !xpr__sock_is_open((xpr_socket_t)sock))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc =
+        xpr__loop_check_new(loop, cb != NULL && out != NULL &&
+                                      xpr__sock_is_open((xpr_socket_t)sock));
     if (rc != 0)
         return rc;
     if (loop->ops->watch_set == NULL)
