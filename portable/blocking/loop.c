@@ -1,10 +1,10 @@
 /*
- * The blocking back end's loop side: the ready list on which I/O threads
- * hand news to the loop thread, run_once, wake, and the ops table.
+ * The blocking back end's loop side (docs/design.md, "Hand-over"): the
+ * ready list on which I/O threads hand news to the loop thread, run_once,
+ * wake, and the ops table.
  *
- * 1. run_once sleeps on the loop's condition variable while the ready list
- *    is empty and no wake came, up to the nearest timer; an I/O thread that
- *    queues news, and wake() (xpr_loop_post, xpr_loop_stop), signal it.
+ * 1. run_once sleeps on the loop's condition variable, up to the nearest
+ *    timer, until news is queued or wake() signals it.
  * 2. It handles as many entries as the list held when it woke, one at a
  *    time (taken off under the lock, handled without it), so threads that
  *    keep queueing cannot hold the loop thread in one round.

@@ -1,18 +1,16 @@
 /*
  * Watchers of application sockets on the blocking back end: a thread per
- * watcher, blocked in a readiness wait of that one socket
- * (xpr__sock_wait: poll() on POSIX, select() on Windows), that hands what
- * it found to the loop thread like the conn threads do (docs/design.md).
+ * watcher, blocked in xpr__sock_wait of its socket and its waker
+ * (docs/design.md, "Watchers of application sockets").
  *
  * 1. The thread waits only while the watcher is started and the loop has
- *    delivered its last news: once the callback ran, it waits again, and
- *    a condition that still holds is found at once and handed over again
- *    (level-triggered, one report per round at most).
- * 2. A new set, a stop or a free wakes the thread's wait through its waker
- *    (a pipe, or a UDP socket on Windows): it then waits for the new set,
- *    or returns. The free joins the thread before the memory goes, also
- *    from inside the watcher's own callback (the news handler frees it
- *    after the callback returns).
+ *    delivered its last news: a condition that still holds after the
+ *    callback is found at once and handed over again (level-triggered, one
+ *    report per round at most).
+ * 2. A new set, a stop or a free wakes the thread: it waits for the new
+ *    set, or returns. The free joins the thread before the memory goes,
+ *    also from inside the watcher's own callback (the news handler frees
+ *    it after the callback returns).
  */
 #include <stdlib.h>
 

@@ -3,18 +3,15 @@
  * behaviour it shares with eventselect is in ready_list.h.
  *
  * 1. Notifications are window messages (wParam = SOCKET, lParam = event
- *    and error, WSAGETSELECTEVENT/WSAGETSELECTERROR) for a message-only
- *    window (HWND_MESSAGE) created by xpr_loop_new: a window belongs to the
- *    thread that creates it, so the loop must run on that thread. The class
- *    is registered once per process.
+ *    and error) for a message-only window made by xpr_loop_new: a window
+ *    belongs to the thread that makes it, so the loop runs on that thread.
+ *    The class is registered once per process.
  * 2. The wait pumps every message of the thread (PeekMessage, then
- *    MsgWaitForMultipleObjectsEx for the timeout), so xpr can run on a GUI
- *    thread: the application's windows get their messages meanwhile. The
- *    window procedure only records events (also when the application's
- *    own message loop dispatches them); callbacks run after the wait
- *    returns, so a callback never runs inside DispatchMessage of a modal
- *    loop. WM_QUIT is put back (PostQuitMessage) and stops the loop, so
- *    the application's own message loop still sees it.
+ *    MsgWaitForMultipleObjectsEx for the timeout; docs/design.md). The
+ *    window procedure only records events, also when the application's
+ *    message loop dispatches them: callbacks run after the wait, never
+ *    inside DispatchMessage of a modal loop. WM_QUIT is put back
+ *    (PostQuitMessage) for the application's message loop, and stops ours.
  * 3. Messages stay queued after a socket is removed, and its SOCKET value
  *    may be reused by a new socket at once: every registration gets its own
  *    message number (WM_APP + 1 .. 0xBFFF, rotating), and a message whose
