@@ -11,13 +11,10 @@
  *   2. No EVENT_BASE_FLAG_IGNORE_ENV: EVENT_NOEPOLL, EVENT_NOPOLL, ... pick
  *      the method, which is how the suite runs on epoll, poll and select.
  *   3. By default a base reads CLOCK_MONOTONIC_COARSE (1-4 ms steps), so an
- *      evtimer could fire a few ms before its time on the core's clock:
- *      evtimers need EVENT_BASE_FLAG_PRECISE_TIMER (XPR__LEVENT_EVTIMERS).
- *      With epoll that flag means a timerfd and one timerfd_settime() per
- *      dispatch, a fourth system call per echo beside epoll_wait, recv and
- *      send, so the libevent poller leaves it off and keeps xpr timers on
- *      the core's heap: a wait that ends early on the coarse clock finds
- *      no timer due and waits again.
+ *      evtimer could fire a few ms early: evtimers need
+ *      EVENT_BASE_FLAG_PRECISE_TIMER (XPR__LEVENT_EVTIMERS), which the
+ *      libevent poller leaves off (docs/design.md, "Timers, posts and
+ *      wakeups").
  *   4. event_add() measures a timeout from the time cached at the start of
  *      the pass; armed from a slow callback, a timer would fire early.
  *      event_base_update_cache_time() first.

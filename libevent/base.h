@@ -1,9 +1,7 @@
 /*
  * What the libevent back ends share (libevent/base.c): one event_base per
- * loop, made after libevent's threading is switched on, with the event that
- * wakes it from any thread, the one-shot event that bounds a wait, and the
- * evtimers that run xpr timers. The poller (poller.c) keeps one in
- * loop->poller_state, the bufferevent back end (bev.c) in loop->backend.
+ * loop, kept in loop->poller_state by the poller (poller.c) and in
+ * loop->backend by the bufferevent back end (bev.c).
  */
 #ifndef XPR_LIBEVENT_BASE_H
 #define XPR_LIBEVENT_BASE_H
@@ -67,8 +65,7 @@ static inline int xpr__levent_fd_fits(const struct xpr__levent *lv,
     return lv->fd_limit == 0 || (long)fd < lv->fd_limit;
 }
 
-/* POSIX: ignore SIGPIPE unless the application installed a handler.
- * libevent writes with writev(), which cannot pass MSG_NOSIGNAL. */
+/* Ignores SIGPIPE unless the application set a handler (bev.c, quirk 10). */
 void xpr__levent_ignore_sigpipe(void);
 
 #endif

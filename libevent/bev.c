@@ -1,119 +1,75 @@
 /*
- * libevent-bev: a transport (backend.h) made of libevent's own buffering,
- * evconnlistener + bufferevent, the way the libevent book writes an echo
- * server. It is kept for comparison: `libevent` (poller.c under the shared
- * engine) is the fast way to use libevent. The core (portable/conn.c) owns
- * each conn's state and write queue. Timers are evtimers and posts wake the
- * base with event_active() (base.c).
+ * libevent-bev: a transport (backend.h) made of evconnlistener and
+ * bufferevents, kept for comparison with `libevent` (poller.c), the fast
+ * way to use libevent (docs/design.md). Timers are evtimers; posts wake
+ * the base with event_active() (base.c).
  *
  * libevent quirks handled here:
  *   1. A bufferevent queues every write and sends it on the next writable
- *      event, one more trip through the loop per write
- *      (docs/benchmarks.md measures the cost). So conn_send takes every
- *      run offered, copied into the output buffer, and the bytes stay in
- *      flight in the core's queue (xpr_conn_queued counts them) until
- *      libevent drains them; on_drain follows every burst, not only
- *      backpressure.
- *   2. The write callback runs when the output falls to its low watermark,
- *      0 by default: only once the output is empty. The low watermark is
- *      set to the largest size instead, so the callback runs after every
- *      write that sent something; it reports what the output's evbuffer
- *      callback (output_changed) counted as drained. It also runs when the
- *      write event fires with the output empty and nothing written
- *      ("res || !connected" in bufferevent_writecb): nothing drained is
- *      nothing reported.
- *   3. bufferevent_free() only drops a reference; the teardown, and with
- *      BEV_OPT_CLOSE_ON_FREE the close of a socket bufferevent's descriptor,
- *      runs in a finalizer on a later pass, or never if the loop is not run
- *      again. xpr__conn_closed must follow the close of the socket, so on
- *      plain sockets xpr owns the descriptor: disable the bufferevent (that
- *      takes it out of the kernel's poll set at once), free it, close.
- *      IOCP bufferevents (libevent-iocp) keep BEV_OPT_CLOSE_ON_FREE: their
- *      free closes the socket at once, and libevent holds the bufferevent
- *      and its buffers until its pending overlapped operations are reaped.
- *   4. The same reference count keeps a bufferevent alive while its own
- *      callback runs, so the application may close a conn from on_open,
- *      on_data or on_drain. bufferevent_free() clears the callbacks; this
- *      file drops its pointer and never touches the bufferevent again.
- *   5. BEV_EVENT_CONNECTED is delivered from inside the bufferevent's write
- *      callback, which then goes on writing the output buffer if EV_WRITE
- *      is still enabled: every release disables EV_READ|EV_WRITE first.
- *   6. On EOF the bufferevent disables EV_READ by itself; enabling it again
- *      would read the EOF once more. A conn that saw EOF is not re-enabled.
- *   7. Bytes already in the input buffer raise no new read event. Turning
- *      reading on for a conn that still holds some (or an EOF not yet
- *      delivered) triggers the read callback, deferred so nothing is
- *      reported from inside conn_set_reading. While reading is off EV_READ
- *      is off, so the input holds at most what one read brought (16 KiB by
- *      default): memory stays bounded.
- *   8. The read callback hands the first chain of the input buffer to the
- *      core in place (no copy) and drains the chain after the call.
- *   9. bufferevent_socket_connect() turns an immediate refusal (BSD
- *      loopback; Wine's loopback too) into a deferred BEV_EVENT_ERROR and
- *      saves the socket error for it; other immediate failures return -1
- *      with the socket error set. The event callback reads
- *      EVUTIL_SOCKET_ERROR() before anything else, but that saved value is
- *      not always the refusal: on Windows libevent learns it from
- *      getsockopt(SO_ERROR) after connect() failed with WSAEWOULDBLOCK, and
- *      what it then saves is the thread's last error, which that
- *      successful getsockopt() may have reset (Wine: 0) or left at
- *      WSAEWOULDBLOCK. So a connect that fails reads SO_ERROR first
- *      (error_of): Winsock keeps it, while Linux clears it on the read
- *      libevent already made, and there errno is the answer.
- *      Left to make the socket itself, libevent would skip close-on-exec
- *      and could hand the select method a descriptor it aborts on (base.c,
- *      descriptors past FD_SETSIZE), so xpr makes it and lets libevent
- *      connect it.
+ *      event. conn_send copies every run offered into the output buffer;
+ *      the bytes stay in flight in the core's queue until libevent drains
+ *      them, so on_drain follows every burst.
+ *   2. The write callback runs only when the output falls to its low
+ *      watermark (0: empty). The watermark is set to the largest size, so
+ *      it runs after every write that sent something and reports what the
+ *      output's evbuffer callback (output_changed) counted as drained. It
+ *      also runs with nothing written: nothing drained, nothing reported.
+ *   3. bufferevent_free() only drops a reference; the teardown (and the
+ *      close of BEV_OPT_CLOSE_ON_FREE) runs on a later pass, or never. On
+ *      plain sockets xpr owns the descriptor: disable (out of the poll set
+ *      at once), free, close, then xpr__conn_closed. IOCP bufferevents keep
+ *      BEV_OPT_CLOSE_ON_FREE: their free closes the socket at once, and
+ *      libevent holds the buffers until its overlapped operations end.
+ *   4. That reference keeps a bufferevent alive while its own callback runs,
+ *      so a conn may close from on_open, on_data or on_drain: free clears
+ *      the callbacks and this file never touches the bufferevent again.
+ *   5. BEV_EVENT_CONNECTED comes from inside the write callback, which goes
+ *      on writing if EV_WRITE is enabled: a release disables both first.
+ *   6. On EOF the bufferevent disables EV_READ; enabling it again would
+ *      read the EOF once more, so a conn that saw EOF is not re-enabled.
+ *   7. Bytes already in the input raise no new read event: turning reading
+ *      on with some held (or an EOF not delivered) triggers the read
+ *      callback, deferred. EV_READ is off while reading is, so the input
+ *      holds at most one read's worth (16 KiB by default).
+ *   8. The read callback hands the input's first chain to the core in place
+ *      and drains it after the call.
+ *   9. bufferevent_socket_connect() turns an immediate refusal (BSD and
+ *      Wine loopback) into a deferred BEV_EVENT_ERROR whose saved error may,
+ *      on Windows, be the thread's last error after a successful
+ *      getsockopt() (Wine: 0, or WSAEWOULDBLOCK). So a failed connect reads
+ *      SO_ERROR first (error_of): Winsock keeps it; on Linux libevent's read
+ *      cleared it and errno is the answer. xpr makes the socket itself
+ *      (close-on-exec, the FD_SETSIZE check of base.c).
  *  10. writev() cannot take MSG_NOSIGNAL: SIGPIPE is ignored on POSIX
  *      unless the application set a handler (base.c).
  *  11. evconnlistener accepts until EAGAIN in one callback and may be freed
- *      from inside it (reference counted). Accept errors go to an error
- *      callback; without one libevent prints a warning for each. Out of
- *      descriptors the listening socket stays readable, so the error
- *      callback hands the failure to the core, which pauses accepting
- *      (evconnlistener_disable) for a while.
- *  12. A bufferevent registers its events (epoll_ctl) when enabled and
- *      when its output goes from empty to non-empty. bufferevent_enable()
- *      returns -1 when that fails, but the add made when bytes reach an
- *      empty output is not checked by libevent: a conn whose write event
- *      failed to register would wait forever with bytes in flight. So a
- *      send to an empty output enables EV_WRITE itself (a no-op when the
- *      event is already added), and every enable is checked: the error
- *      ends the conn.
+ *      inside it. Accept errors go to an error callback (else libevent
+ *      warns each time); out of descriptors the socket stays readable, so
+ *      the core pauses accepting (evconnlistener_disable) for a while.
+ *  12. A bufferevent registers its events when enabled (checked) and when
+ *      its output goes from empty to non-empty (not checked by libevent: a
+ *      failed add would leave bytes in flight forever). So a send to an
+ *      empty output enables EV_WRITE itself and every enable is checked:
+ *      the error ends the conn.
  *
- * IOCP bufferevents (libevent-iocp, "socket_async" in libevent's terms):
- *  13. Overlapped completions run on libevent's own IOCP threads, not on
- *      the loop's. The bufferevent's read, write and event callbacks are
- *      deferred to the loop thread, but evbuffer callbacks are not: the
- *      output buffer's callback (output_changed) runs on an IOCP thread
- *      when a WSASend completes, holding the output buffer's lock. It only
- *      adds to bc->drained; the write callback takes that under the same
- *      lock on the loop thread and reports it sent. Nothing else of xpr
- *      runs on those threads. The output holds copies (evbuffer_add), not
- *      references to the core's queue: an overlapped WSASend may still
- *      read its buffer after the conn is closed and its queue freed.
- *  14. libevent drains output only when the overlapped WSASend completes
- *      (one send in flight per bufferevent, at most
- *      bufferevent_get_max_single_write(), 16 KiB by default), and its
- *      write callback is deferred: a byte is reported sent (bytes_written,
- *      out of xpr_conn_queued) on the loop's pass after its send completed.
- *  15. A read that completes with 0 bytes (EOF) clears the IOCP
- *      bufferevent's internal "ok" flag, after which it never starts
- *      another WSASend (bufferevent_enable() fails) and queued bytes stay
- *      queued: no half-close, and not even the flush of the default EOF
- *      policy. libevent sets the flag again only in bufferevent_setfd()
- *      with a different descriptor, so rearm_after_eof() turns reading off
- *      and sets EVUTIL_INVALID_SOCKET, then the socket again. Both setfd
- *      calls ask CreateIoCompletionPort to associate the descriptor with
- *      the port, and both get ERROR_INVALID_PARAMETER (INVALID_HANDLE_VALUE
- *      with a port; a socket already associated; checked under Wine), the
- *      one error setfd tolerates, as libevent itself relies on for the
- *      second case. Should libevent refuse anyway, the conn fails with
- *      XPR_EIO after its EOF was delivered instead of waiting forever. A
- *      send that completes while the flag is clear drains its bytes but
- *      runs no write callback, so the EOF handler reports what was drained
- *      itself: otherwise those bytes stay in flight and a flush-then-close
- *      waits for them forever.
+ * IOCP bufferevents (libevent-iocp, libevent's "socket_async"):
+ *  13. Completions run on libevent's IOCP threads; bufferevent callbacks
+ *      are deferred to the loop thread, evbuffer callbacks are not:
+ *      output_changed runs on an IOCP thread, under the output's lock, and
+ *      only adds to bc->drained, which the write callback takes under that
+ *      lock. The output holds copies: a WSASend may read its buffer after
+ *      the conn's queue is freed.
+ *  14. Output drains when its WSASend (one in flight) completes, and the
+ *      write callback is deferred: a byte is reported sent on the loop's
+ *      pass after its send completed.
+ *  15. A 0-byte read (EOF) clears the bufferevent's "ok" flag: no WSASend
+ *      starts after it, so no half-close and no flush on EOF. Only
+ *      bufferevent_setfd() with another descriptor sets it again:
+ *      rearm_after_eof() sets EVUTIL_INVALID_SOCKET, then the socket (both
+ *      get ERROR_INVALID_PARAMETER from CreateIoCompletionPort, which setfd
+ *      tolerates); should libevent refuse, the conn fails with XPR_EIO
+ *      after its EOF. A send completing while the flag is clear runs no
+ *      write callback: the EOF handler reports what was drained.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -415,17 +371,17 @@ static int bev_listen(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
         free(bl);
         return rc;
     }
-    if (!xpr__levent_fd_fits(levent_of(loop), (evutil_socket_t)bl->base.sock)) {
-        xpr__sock_close(bl->base.sock, 0);
-        free(bl);
-        return XPR_EMFILE;
+    rc = XPR_EMFILE;
+    if (xpr__levent_fd_fits(levent_of(loop), (evutil_socket_t)bl->base.sock)) {
+        rc = XPR_ENOMEM;
+        bl->evl =
+            evconnlistener_new(levent_of(loop)->base, bev_accepted, bl, options,
+                               0, (evutil_socket_t)bl->base.sock);
     }
-    bl->evl = evconnlistener_new(levent_of(loop)->base, bev_accepted, bl,
-                                 options, 0, (evutil_socket_t)bl->base.sock);
     if (bl->evl == NULL) {
         xpr__sock_close(bl->base.sock, 0);
         free(bl);
-        return XPR_ENOMEM;
+        return rc;
     }
     evconnlistener_set_error_cb(bl->evl, bev_accept_failed);
     *out = &bl->base;

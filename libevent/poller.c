@@ -1,30 +1,23 @@
 /*
  * The libevent readiness poller: libevent's event_base under the shared
- * stream engine (portable/stream.c), which writes at once and asks for
- * writability only after a send would block. Timers are the core's heap
- * (its nearest deadline is the wait's timeout) and wake() is
- * event_active() (base.c).
+ * stream engine (docs/design.md, "Why libevent is a poller"). Timers are
+ * the core's heap and wake() is event_active() (base.c).
  *
  * libevent quirks handled here:
- *   1. Each socket gets two persistent events, one for EV_READ and one for
- *      EV_WRITE, not one event re-assigned whenever the mask changes.
- *      libevent merges all events of a descriptor into one kernel
- *      registration (evmap), so switching the write event on or off is a
- *      single epoll_ctl(MOD); deleting and re-adding a combined event is
- *      DEL + ADD, two system calls, because the changelist that would merge
- *      them is off by default. The engine toggles write interest on every
- *      blocked send, and read interest stays on, so two events are cheaper.
- *      The read event lives in the socket's allocation, assigned with
- *      event_assign() at the size event_get_struct_event_size() reports
- *      (no struct layout is compiled in); the write event is made the
- *      first time a socket wants to write, which an idle server conn never
- *      does, so it costs no memory there.
+ *   1. Each socket gets two persistent events, EV_READ and EV_WRITE:
+ *      libevent merges a descriptor's events into one kernel registration
+ *      (evmap), so toggling the write event, as the engine does on every
+ *      blocked send, is one epoll_ctl(MOD), where deleting and re-adding a
+ *      combined event is DEL + ADD (the changelist is off by default). The
+ *      read event lives in the socket's allocation, assigned with
+ *      event_assign() at event_get_struct_event_size() (no struct layout
+ *      is compiled in); the write event is made the first time a socket
+ *      wants to write, so an idle server conn pays nothing for it.
  *   2. The event callbacks run inside event_base_loop(), so they only
- *      append to the fired list the engine dispatches after the wait.
- *      Each callback run is one entry, merged with the previous
- *      one when it is the same socket's (its other event, run next). An entry
- * that finds no memory is dropped: the socket is still ready, and libevent
- * reports it again on the next pass (level-triggered).
+ *      append to the fired list the engine dispatches after the wait: one
+ *      entry per callback run, merged with the previous one when it is the
+ *      same socket's. An entry that finds no memory is dropped: the socket
+ *      is still ready and is reported again on the next pass.
  *   3. Hang-up and error come as EV_READ (and EV_WRITE where asked): the
  *      engine reads or finishes the connect to learn what happened, so
  *      XPR__IO_ERROR is never reported. On Windows libevent's win32 select

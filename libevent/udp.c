@@ -1,8 +1,6 @@
 /*
- * UDP on the bufferevent back ends (libevent-bev, libevent-iocp):
- * bufferevents are streams, so a UDP handle is the readiness transport
- * (portable/udp_ready.c) watched through libevent's own events on the
- * back end's event_base, as a libevent program watches a datagram socket.
+ * UDP on the bufferevent back ends: the readiness transport
+ * (portable/udp_ready.c) on libevent's own events (docs/design.md, "UDP").
  *
  * 1. One persistent event per direction, made at start (read) and at the
  *    first blocked send (write); interest changes are event_add and

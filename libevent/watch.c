@@ -1,7 +1,6 @@
 /*
- * Watchers of application sockets on libevent-bev and libevent-iocp: one
- * persistent libevent event on the socket, its callback run from inside
- * event_base_loop like the bufferevents' (base.c, bev.c).
+ * Watchers of application sockets on libevent-bev and libevent-iocp
+ * (docs/design.md, "Watchers of application sockets").
  *
  * 1. An event's flags are fixed when it is made, and event_assign() must
  *    not touch a pending event: a new set is a new event, added before the

@@ -16,12 +16,9 @@ int xpr_conn_adopt(xpr_loop *loop, xpr_os_socket sock,
 {
     struct xpr__shared_callbacks *shared;
     xpr_conn *c = NULL;
-    int rc;
-    if (loop == NULL || callbacks == NULL || out == NULL ||
-        (xpr_socket_t)sock == XPR__INVALID_SOCKET ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop,
+                                 callbacks != NULL && out != NULL &&
+                                     (xpr_socket_t)sock != XPR__INVALID_SOCKET);
     if (rc != 0)
         return rc;
     if (loop->ops->conn_adopt == NULL)
@@ -38,7 +35,7 @@ int xpr_conn_adopt(xpr_loop *loop, xpr_os_socket sock,
     rc = loop->ops->conn_adopt(c);
     if (rc != 0) {
         c->sock = XPR__INVALID_SOCKET;
-        xpr__conn_unlink_free(c);
+        xpr__conn_discard(c);
         return rc;
     }
     *out = c;

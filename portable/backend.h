@@ -1,21 +1,9 @@
 /*
- * The contract between the portable core and a back end. The core
- * (portable/loop.c, conn.c, listener.c, timer.c, post.c) owns what every
- * back end shares, each conn's state machine and write queue among it
- * (conn.c). A back end is a transport: it owns sockets and moves bytes, and
- * reports what happened through the xpr__conn_* entry points below. The
- * four families that implement struct xpr_backend_ops are in
- * docs/design.md ("Layers").
- *
- * Rules every transport follows:
- *   1. A conn ends with exactly one xpr__conn_closed, after the core asked
- *      for conn_close and once its socket is closed and no I/O of it is
- *      pending. The core then runs on_close from the loop (never from
- *      inside an API call) and frees the conn.
- *   2. Accepted sockets become conns through xpr__conn_new_accepted
- *      (max_connections) and are announced by xpr__listener_conn_opened.
- *   3. Nothing is reported from inside a conn_* operation, except
- *      xpr__conn_closed from conn_close.
+ * The contract between the portable core and a back end (docs/design.md,
+ * "The connection state machine"): the core owns each conn's state and
+ * write queue; a transport owns sockets, moves bytes and reports through
+ * the xpr__conn_* entry points below, never from inside a conn_* operation
+ * except xpr__conn_closed from conn_close.
  */
 #ifndef XPR_BACKEND_H
 #define XPR_BACKEND_H
@@ -57,17 +45,8 @@ struct xpr_watch {
     unsigned char unref;   /* xpr_watch_unref: no work for xpr_loop_run */
 };
 
-/* Where a conn is in its life. Transitions (portable/conn.c):
- *   CONNECTING -> OPEN       the transport reported the connect done
- *                            (accepted conns start OPEN)
- *   CONNECTING, OPEN -> CLOSING   xpr_conn_close, or EOF without on_eof:
- *                            the queue flushes, then the conn ends
- *   any of those -> ENDING   the conn ends (error, timeout, abort, or the
- *                            flush of CLOSING is done): the transport
- *                            closes the socket
- *   ENDING -> FINISHED       the transport reported the socket closed with
- *                            no I/O pending; on_close is due
- */
+/* Where a conn is in its life; transitions in docs/design.md and
+ * portable/conn.c. Accepted conns start OPEN. */
 enum xpr__conn_state {
     XPR__CONN_CONNECTING,
     XPR__CONN_OPEN,
@@ -86,8 +65,7 @@ struct xpr__shared_callbacks {
 struct xpr__conn_timeout;
 struct xpr__connect_plan;
 
-/* Kept small: a server holds one per connection, most of them idle. What
- * only some conns need (a timeout, a connect's callbacks) lives elsewhere. */
+/* Kept small (one per connection): what only some conns need is elsewhere. */
 struct xpr_conn {
     xpr_loop *loop;
     const struct xpr_conn_callbacks *cb; /* in a xpr__shared_callbacks */
@@ -95,10 +73,8 @@ struct xpr_conn {
     xpr_listener *listener;            /* accepted from; NULL once it closes */
     struct xpr__conn_timeout *timeout; /* made when a timeout is first set */
     struct xpr__connect_plan *plan;    /* a connect by name (connect.c) */
-    /* Bytes accepted by xpr_conn_write and not yet reported sent; the
-     * first in_flight of them are handed to the transport. The queue lives
-     * until the transport reports the conn closed: a completion transport's
-     * kernel may read from it until then. */
+    /* Written and not yet reported sent; the first in_flight bytes are
+     * the transport's. Kept until xpr__conn_closed (the kernel may read it). */
     struct xpr__write_queue queue;
     size_t in_flight;
     struct xpr__link link; /* loop->conns, then loop->finished */
@@ -132,79 +108,65 @@ struct xpr_listener {
 /* ---- the table ---- */
 
 struct xpr_backend_ops {
-    /* Creates loop->backend. The loop's config, poller and read buffer are
-     * set. Returns 0 or an XPR_E* code. */
+    /* Creates loop->backend (config, poller, read buffer are set). */
     int (*loop_init)(xpr_loop *loop);
     /* Frees loop->backend once every conn and listener is gone. */
     void (*loop_free)(xpr_loop *loop);
-    /* Waits up to timeout_ms (-1 = no limit, 0 = poll) and dispatches what is
-     * ready. May return early. Returns 0 or an XPR_E* code. */
+    /* Waits up to timeout_ms (-1 = no limit, 0 = poll), may return early,
+     * and dispatches what is ready. */
     int (*run_once)(xpr_loop *loop, int timeout_ms);
     /* Any thread: makes a blocked run_once return soon. */
     void (*wake)(xpr_loop *loop);
 
-    /* Optional: back ends whose own timers should run xpr timers. NULL =
-     * the core's heap, whose nearest deadline becomes run_once's timeout.
-     * timer_arm calls xpr__timer_expired(t) when due. */
+    /* Optional back-end timers (xpr__timer_expired when due). NULL: the
+     * core's heap, whose nearest deadline bounds run_once. */
     int (*timer_arm)(xpr_timer *t, uint64_t timeout_ms);
     void (*timer_disarm)(xpr_timer *t);
     void (*timer_release)(xpr_timer *t); /* frees backend_timer */
 
-    /* Binds and listens. The back end allocates the listener (embedding
-     * struct xpr_listener first) and fills sock and bound; the core fills
-     * the rest. */
+    /* Binds and listens: allocates the listener (xpr_listener first) and
+     * fills sock and bound; the core fills the rest. */
     int (*listen)(xpr_loop *loop, const struct xpr__addr *addr, int backlog,
                   xpr_listener **out);
     /* Stops accepting, closes the socket, frees the listener. */
     void (*listener_close)(xpr_listener *l);
-    /* Stops (0) or restarts (1) accepting, for xpr__listener_accept_failed.
-     * 0 or an XPR_E* code. */
+    /* Stops (0) or restarts (1) accepting (xpr__listener_accept_failed). */
     int (*listener_set_accepting)(xpr_listener *l, int on);
 
-    /* ---- conns ----
-     * The core owns the conn: its state, write queue, pause, drain, EOF
-     * policy, shutdown and close (portable/conn.c). A transport moves bytes
-     * and reports what happened through the xpr__conn_* entry points below.
-     * The core allocates conn_size bytes per conn (struct xpr_conn first). */
+    /* ---- conns: the core allocates conn_size bytes (xpr_conn first) */
     size_t conn_size;
     unsigned conn_flags; /* XPR__TRANSPORT_* */
-    /* c is initialised (CONNECTING, no socket): make the socket and start
-     * connecting; report xpr__conn_connected or xpr__conn_failed later,
-     * never from inside this call. An error returned means no socket is
-     * left: a connect outcome (xpr__is_connect_outcome) reaches on_close,
-     * any other error is returned by xpr_connect. */
+    /* c is CONNECTING with no socket: make one and start connecting, then
+     * report xpr__conn_connected or _failed. An error leaves no socket: a
+     * connect outcome (xpr__is_connect_outcome) reaches on_close, any other
+     * is returned by xpr_connect. */
     int (*conn_connect)(xpr_conn *c, const struct xpr__addr *addr);
-    /* c is initialised (CONNECTING) and c->sock is a connected socket the
-     * application handed over (xpr_conn_adopt), already non-blocking: take
-     * it and report xpr__conn_connected later, never from inside this
-     * call. On an error c->sock is left open and nothing of it stays in
-     * the transport (the application keeps the socket). NULL: XPR_ENOTSUP. */
+    /* c is CONNECTING and c->sock a connected, non-blocking socket from
+     * xpr_conn_adopt: take it and report xpr__conn_connected. On an error
+     * c->sock stays open and untouched (the application keeps it). NULL:
+     * XPR_ENOTSUP. */
     int (*conn_adopt)(xpr_conn *c);
-    /* Reading on or off; on only while OPEN, not paused, before EOF.
-     * 0 or an error (the core then ends the conn with it). */
+    /* Reading on or off (on only while xpr__conn_wants_data); an error
+     * ends the conn. */
     int (*conn_set_reading)(xpr_conn *c, int on);
-    /* Takes bytes from the front of the queue (runs of it, in order).
-     * Returns how many it took, or an XPR_E* error (the conn ends). Taking
-     * less than offered means "full": the core offers more only after
-     * xpr__conn_writable or xpr__conn_sent. With XPR__TRANSPORT_SENDS_AT_ONCE
-     * the bytes taken are sent; otherwise they stay in the queue, in
-     * flight, until xpr__conn_sent reports them. */
+    /* Takes bytes from the front of the queue's runs: how many, or an
+     * error (the conn ends). Less than offered means full until
+     * xpr__conn_writable or _sent. Without XPR__TRANSPORT_SENDS_AT_ONCE
+     * they stay queued, in flight, until xpr__conn_sent. */
     long (*conn_send)(xpr_conn *c, const void *const *bases, const size_t *lens,
                       size_t runs);
-    /* Sends FIN now: nothing is queued or in flight. 0, XPR_ENOTSUP
-     * (ignored) or an error (the conn ends). */
+    /* FIN, with nothing queued or in flight. XPR_ENOTSUP is ignored; any
+     * other error ends the conn. */
     int (*conn_shutdown)(xpr_conn *c);
     /* Stops all I/O and closes the socket, abortively (RST) when reset is
      * set; calls xpr__conn_closed once no operation of the conn is pending
      * (from inside this call when none is). */
     void (*conn_close)(xpr_conn *c, int reset);
 
-    /* Watchers (portable/watch.c); NULL watch_set: XPR_ENOTSUP. The core
-     * allocates watch_size bytes (struct xpr_watch first). watch_set makes
-     * events the interest (0: none) and returns 0 or an error (the old
-     * interest stands); what fires goes to xpr__watch_fire. watch_release
-     * ends the interest and frees w once nothing can reach it any more
-     * (a dispatch under way, an operation pending). */
+    /* Watchers (portable/watch.c; the core allocates watch_size bytes,
+     * xpr_watch first); NULL watch_set: XPR_ENOTSUP. watch_set sets the
+     * interest (0: none; on an error the old one stands), fired events go
+     * to xpr__watch_fire; watch_release frees w once nothing reaches it. */
     size_t watch_size;
     int (*watch_set)(xpr_watch *w, unsigned events);
     void (*watch_release)(xpr_watch *w);
@@ -223,10 +185,9 @@ struct xpr_backend_ops {
 enum {
     /* conn_send's bytes are sent when it returns (readiness) */
     XPR__TRANSPORT_SENDS_AT_ONCE = 1u << 0,
-    /* conn_send hands its bytes to the kernel (an overlapped send): they
-     * leave xpr_conn_queued and count as written when taken, though they
-     * stay in the core's queue until xpr__conn_sent; without the flag (a
-     * user-space buffer, libevent's) they count when reported sent */
+    /* conn_send hands its bytes to the kernel (overlapped): they count as
+     * written when taken, though queued until xpr__conn_sent; without it
+     * (libevent's user-space buffer) they count when reported sent */
     XPR__TRANSPORT_KERNEL_TAKES = 1u << 1
 };
 
@@ -281,9 +242,8 @@ struct xpr_loop {
     struct xpr_loop_stats stats;   /* counters the core and back ends bump */
     unsigned wait_failures_in_row; /* failed waits since the last success */
     uint64_t wait_failing_since_ms;
-    /* A spare socket, closed to make room to shed backlogged connections
-     * when accept runs out of descriptors (the reserve-descriptor trick);
-     * XPR__INVALID_SOCKET when none is held. */
+    /* A spare descriptor, closed to shed the backlog when accept runs out
+     * of them (listener.c); XPR__INVALID_SOCKET when none is held. */
     xpr_socket_t reserve_sock;
 
     xpr__mutex post_lock; /* guards the fields below */
@@ -292,16 +252,12 @@ struct xpr_loop {
     uint64_t posts_queued;
     int stop_requested;
 
-    /* Atomic: the checks of calls from any thread read them. xpr_loop_run
-     * claims running for the whole run with a compare-and-swap;
-     * xpr_loop_free sets freeing. */
+    /* Atomic: read by the checks of calls from any thread. */
     xpr__atomic_int running;
     xpr__atomic_int freeing;
 
-    /* Workers (back ends with XPR__BACKEND_WORKERS): the threads of one
-     * xpr_loop_run take run_lock for everything but the back end's wait
-     * (xpr__loop_wait_begin/end), so the core and the back end's state stay
-     * single-threaded and callbacks never overlap. */
+    /* Workers (XPR__BACKEND_WORKERS; docs/design.md, "Workers") hold
+     * run_lock for everything but the back end's wait. */
     unsigned workers; /* resolved: 1 .. XPR__MAX_WORKERS */
     xpr__mutex run_lock;
     int locked_run;           /* a run with workers > 1 is under way */
@@ -312,18 +268,14 @@ struct xpr_loop {
 
 #define XPR__MAX_WORKERS 64
 
-/* ---- services of the core to back ends ---- */
-
 /* ---- what transports report ----
  * Each entry point may run application callbacks; the conn may end (and
  * the transport's conn_close run) inside any of them. */
 
-/* A conn for an accepted socket (state OPEN, not yet announced), or NULL
- * when the listener is at max_connections (counted as refused) or out of
- * memory: the caller closes the socket. The transport attaches its
- * own state, then calls xpr__listener_conn_opened(); or, when it cannot,
- * xpr__conn_discard() and closes the socket: the application never saw
- * it. */
+/* A conn for an accepted socket (OPEN, not announced), or NULL at
+ * max_connections (counted as refused) or out of memory: the caller closes
+ * the socket. The transport attaches its state and calls
+ * xpr__listener_conn_opened, or else xpr__conn_discard and closes it. */
 xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock);
 void xpr__conn_discard(xpr_conn *c);
 /* The connect completed: on_open runs, queued writes go out. */
@@ -354,16 +306,11 @@ static inline int xpr__conn_done(const xpr_conn *c)
     return c->state >= XPR__CONN_ENDING;
 }
 
-/* An accept failed with err. Returns 0 when only that connection is lost
- * (aborted or reset before it was accepted): go on accepting. Otherwise the
- * listener is out of descriptors or memory, or the error is unknown: the
- * core sheds what waits in the backlog where it can, stops accepting through
- * ops->listener_set_accepting and restarts it after a pause that grows while
- * failures repeat; returns 1 and the back end stops its accept loop. */
+/* An accept failed with err. 0: only that connection is lost, go on.
+ * 1: out of descriptors or memory (or unknown): the core sheds the backlog
+ * where it can and pauses accepting (listener_set_accepting), for longer
+ * while failures repeat; the back end stops its accept loop. */
 int xpr__listener_accept_failed(xpr_listener *l, int err);
-/* For an accepted socket: 0 to take it (conn count raised), or XPR_EAGAIN
- * when over max_connections (counted as refused; close the socket). */
-int xpr__listener_admit(xpr_listener *l);
 /* Applies the listener's per-conn options (nodelay, keepalive, first-data
  * timeout) to an accepted conn, then opens it. */
 void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c);

@@ -1,18 +1,9 @@
 /*
  * Connections: the public calls and the one connection state machine
- * (backend.h, enum xpr__conn_state). The core owns the write queue, pause,
- * drain, the EOF policy, shutdown-after-drain and flush-then-close; a
- * transport moves bytes and reports received / eof / writable / sent /
- * failed / closed.
- *
- * Rules kept here:
- *   1. on_drain runs when the queue empties after a write could not go out
- *      whole inside xpr_conn_write, never from inside an API call.
- *   2. A FIN or close asked for while bytes are queued or in flight waits
- *      until they are sent, including what on_drain writes.
- *   3. An error of the transport ends the conn with that error: on_close
- *      reports it. Nothing the application wrote is dropped silently while
- *      the conn lives.
+ * (backend.h, enum xpr__conn_state; the rules in docs/design.md, "The
+ * connection state machine"). Nothing the application wrote is dropped
+ * silently while the conn lives: an error of the transport ends the conn
+ * with that error, and on_close reports it.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -57,7 +48,7 @@ xpr_conn *xpr__conn_new(xpr_loop *loop, struct xpr__shared_callbacks *shared,
     return c;
 }
 
-void xpr__conn_unlink_free(xpr_conn *c)
+void xpr__conn_discard(xpr_conn *c)
 {
     xpr__list_remove(&c->link);
     c->loop->stats.live_connections--;
@@ -224,7 +215,7 @@ static void start_close(xpr_conn *c)
 
 /* The conn is connected (accepted or connect done): start timeouts and
  * reading, run on_open, send what waits. */
-static void open_conn(xpr_conn *c)
+void xpr__conn_opened(xpr_conn *c)
 {
     int rc;
     c->connected = 1;
@@ -247,18 +238,15 @@ static void open_conn(xpr_conn *c)
 xpr_conn *xpr__conn_new_accepted(xpr_listener *l, xpr_socket_t sock)
 {
     xpr_conn *c;
-    if (xpr__listener_admit(l) != 0)
+    if (l->cfg.max_connections != 0 &&
+        l->live_conns >= l->cfg.max_connections) {
+        l->loop->stats.refused_connections++;
         return NULL;
+    }
     c = xpr__conn_new(l->loop, l->callbacks, l->arg, sock);
-    if (c == NULL)
-        return NULL;
-    c->state = XPR__CONN_OPEN;
+    if (c != NULL)
+        c->state = XPR__CONN_OPEN;
     return c;
-}
-
-void xpr__conn_discard(xpr_conn *c)
-{
-    xpr__conn_unlink_free(c);
 }
 
 void xpr__conn_connected(xpr_conn *c)
@@ -266,7 +254,7 @@ void xpr__conn_connected(xpr_conn *c)
     if (c->state >= XPR__CONN_ENDING)
         return;
     assert(!c->connected);
-    open_conn(c);
+    xpr__conn_opened(c);
 }
 
 void xpr__conn_received(xpr_conn *c, const void *p, size_t n)
@@ -350,20 +338,11 @@ void xpr__conn_closed(xpr_conn *c)
     loop->stats.live_connections--;
 }
 
-/* The conn is open (accepted or connected). */
-void xpr__conn_opened(xpr_conn *c)
-{
-    open_conn(c);
-}
-
 /* ---- public API ---- */
 
 int xpr__conn_usable(const xpr_conn *c)
 {
-    int rc;
-    if (c == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(c->loop);
+    int rc = c == NULL ? XPR_EINVAL : xpr__loop_check_thread(c->loop);
     if (rc != 0)
         return rc;
     if (xpr__connect_between(c))
@@ -535,34 +514,25 @@ int xpr_conn_shutdown(xpr_conn *conn)
     return 0;
 }
 
+/* xpr_conn_close (flush first) or xpr_conn_abort (reset). */
+static int close_or_abort(xpr_conn *conn, int reset)
+{
+    int rc = conn == NULL ? XPR_EINVAL : xpr__loop_check_thread(conn->loop);
+    if (rc == 0 && reset)
+        end(conn, 0, 1);
+    else if (rc == 0)
+        start_close(conn);
+    return rc;
+}
+
 int xpr_conn_close(xpr_conn *conn)
 {
-    int rc;
-    if (conn == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(conn->loop);
-    if (rc != 0)
-        return rc;
-    start_close(conn);
-    return 0;
+    return close_or_abort(conn, 0);
 }
 
 int xpr_conn_abort(xpr_conn *conn)
 {
-    int rc;
-    if (conn == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(conn->loop);
-    if (rc != 0)
-        return rc;
-    end(conn, 0, 1);
-    return 0;
-}
-
-/* The loop is being freed: every conn ends now. */
-void xpr__conn_cancel(xpr_conn *c)
-{
-    end(c, XPR_ECANCELED, 0);
+    return close_or_abort(conn, 1);
 }
 
 void xpr__conn_end(xpr_conn *c, int err)

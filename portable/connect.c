@@ -1,25 +1,11 @@
 /*
  * xpr_connect: a numeric address goes to the transport at once; a name is
  * looked up first (resolve.c, off the loop thread), then its addresses are
- * tried in the order the system gives them until one answers.
- *
- * The conn the application holds stays CONNECTING through the lookup and
- * every attempt; its plan says where it is:
- *   - looking up, or between two addresses: nothing of the conn is in the
- *     transport (no socket), so ending it needs no conn_close (idle);
- *   - attempting: the transport connects one address. A failure that is a
- *     connect outcome, with another address left, closes that attempt's
- *     socket through conn_close; when the transport reports it closed the
- *     conn waits on loop->finished, still CONNECTING, and the loop (never
- *     a transport callback) clears the transport's part of the conn and
- *     tries the next address. The last address's failure ends the conn,
- *     and on_close reports it.
- *
- * xpr_connect_ex's options live in the plan too, made for a numeric
- * address when options are given: the local address every attempt's
- * socket is bound to (addresses of the other family are skipped), and one
- * deadline for the whole connect, lookup and every attempt together. The
- * plan goes when the conn opens.
+ * tried in order until one answers (docs/design.md, "Names and connects").
+ * The conn stays CONNECTING throughout; its plan says where it is: idle
+ * (looking up, or between two addresses: no socket, so ending it needs no
+ * conn_close) or attempting. The local address of xpr_connect_ex skips
+ * addresses of the other family; its deadline covers the whole connect.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -260,7 +246,7 @@ static int connect_numeric(xpr_loop *loop, const struct xpr__addr *addr,
     if (rc == 0)
         rc = loop->ops->conn_connect(c, addr);
     if (rc != 0 && !xpr__is_connect_outcome(rc)) {
-        xpr__conn_unlink_free(c);
+        xpr__conn_discard(c);
         return rc;
     }
     if (rc != 0) {
@@ -291,7 +277,7 @@ static int connect_by_name(xpr_loop *loop, const char *address,
     if (rc == 0 && address != NULL)
         rc = xpr_resolve_start(loop, address, resolved, c, &c->plan->lookup);
     if (rc != 0) {
-        xpr__conn_unlink_free(c);
+        xpr__conn_discard(c);
         return rc;
     }
     *out = c;
@@ -307,11 +293,8 @@ int xpr_connect_ex(xpr_loop *loop, const char *address,
 {
     struct xpr__addr addr, local;
     const struct xpr__addr *local_given = NULL;
-    int rc;
-    if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop, address != NULL && callbacks != NULL &&
+                                           out != NULL);
     if (rc != 0)
         return rc;
     /* Bad text is refused before anything of the loop is touched. */

@@ -61,17 +61,13 @@ int xpr_listen(xpr_loop *loop, const char *address,
     struct xpr__shared_callbacks *shared;
     xpr_listener *l;
     int rc;
-    if (loop == NULL || address == NULL || callbacks == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    if (cfg != NULL && cfg->backlog < 0)
-        return XPR_EINVAL;
     /* waiting for first bytes with no deadline lets silent clients hold
      * every posted accept */
-    if (cfg != NULL && cfg->accepts_with_data &&
-        cfg->first_data_timeout_ms == 0)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    rc = xpr__loop_check_new(
+        loop, address != NULL && callbacks != NULL && out != NULL &&
+                  (cfg == NULL ||
+                   (cfg->backlog >= 0 && (!cfg->accepts_with_data ||
+                                          cfg->first_data_timeout_ms != 0))));
     if (rc != 0)
         return rc;
     shared = xpr__callbacks_new(callbacks);
@@ -101,20 +97,15 @@ int xpr_listen(xpr_loop *loop, const char *address,
 
 int xpr_listener_address(const xpr_listener *listener, char *buf, size_t len)
 {
-    if (listener == NULL)
-        return XPR_EINVAL;
-    return xpr__addr_format(&listener->bound, buf, len);
+    return listener == NULL ? XPR_EINVAL
+                            : xpr__addr_format(&listener->bound, buf, len);
 }
 
 int xpr_listener_close(xpr_listener *listener)
 {
-    xpr_loop *loop;
+    xpr_loop *loop = listener != NULL ? listener->loop : NULL;
     struct xpr__link *link;
-    int rc;
-    if (listener == NULL)
-        return XPR_EINVAL;
-    loop = listener->loop;
-    rc = xpr__loop_check_thread(loop);
+    int rc = loop == NULL ? XPR_EINVAL : xpr__loop_check_thread(loop);
     if (rc != 0)
         return rc;
     for (link = loop->conns.head.next; link != &loop->conns.head;
@@ -183,16 +174,6 @@ static void retry_accepting(xpr_timer *t, void *arg)
         xpr__timer_arm(&l->retry, l->pause_ms, 0);
 }
 
-int xpr__listener_admit(xpr_listener *l)
-{
-    if (l->cfg.max_connections != 0 &&
-        l->live_conns >= l->cfg.max_connections) {
-        l->loop->stats.refused_connections++;
-        return XPR_EAGAIN;
-    }
-    return 0;
-}
-
 void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c)
 {
     l->live_conns++;
@@ -209,10 +190,7 @@ void xpr__listener_conn_opened(xpr_listener *l, xpr_conn *c)
 
 static int set_paused(xpr_listener *l, int paused)
 {
-    int rc;
-    if (l == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(l->loop);
+    int rc = l == NULL ? XPR_EINVAL : xpr__loop_check_thread(l->loop);
     if (rc != 0 || l->paused == paused)
         return rc;
     if (l->loop->ops->listener_set_accepting == NULL)

@@ -125,6 +125,13 @@ int xpr__loop_check_thread(const xpr_loop *loop)
     return 0;
 }
 
+int xpr__loop_check_new(const xpr_loop *loop, int args_ok)
+{
+    if (loop == NULL || !args_ok || xpr__atomic_load(&loop->freeing))
+        return XPR_EINVAL;
+    return xpr__loop_check_thread(loop);
+}
+
 /* Runs the release callbacks of lent writes given back, then on_close for
  * every finished conn, then lets the back end free it. */
 void xpr__loop_deliver_closes(xpr_loop *loop)
@@ -351,7 +358,7 @@ void xpr_loop_free(xpr_loop *loop)
     link = xpr__list_first(&loop->conns);
     while (link != NULL && link != &loop->conns.head) {
         struct xpr__link *next = link->next; /* cancel may unlink it */
-        xpr__conn_cancel(XPR__CONTAINER(link, xpr_conn, link));
+        xpr__conn_end(XPR__CONTAINER(link, xpr_conn, link), XPR_ECANCELED);
         link = next;
     }
     xpr__udp_cancel_all(loop);
@@ -390,10 +397,10 @@ const char *xpr_loop_backend(const xpr_loop *loop)
 
 int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats)
 {
-    int rc;
-    if (loop == NULL || stats == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop); /* the counters are the run's */
+    int rc =
+        loop == NULL || stats == NULL
+            ? XPR_EINVAL
+            : xpr__loop_check_thread(loop); /* the counters are the run's */
     if (rc != 0)
         return rc;
     *stats = loop->stats;
@@ -406,10 +413,8 @@ int xpr_loop_stats(xpr_loop *loop, struct xpr_loop_stats *stats)
 int xpr_loop_completion_stats(xpr_loop *loop,
                               struct xpr_completion_stats *stats)
 {
-    int rc;
-    if (loop == NULL || stats == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = loop == NULL || stats == NULL ? XPR_EINVAL
+                                           : xpr__loop_check_thread(loop);
     if (rc != 0)
         return rc;
     if (loop->ops->completion_stats == NULL)

@@ -1,28 +1,14 @@
 /*
- * The nonblocking poller: non-blocking sockets polled in a loop, the model
- * as courses teach it before select(). Every pass reports each watched
- * socket as ready for its whole interest; the readiness transport
- * (portable/stream.c) then calls accept, recv and send on it until they
- * fail with EWOULDBLOCK. No system call says which socket is ready: the
- * tries are the polling, and their cost is this model's CPU cost.
+ * The nonblocking poller: every pass reports each watched socket as ready
+ * for its whole interest, and the readiness transport (portable/stream.c)
+ * tries accept, recv and send on it (docs/design.md, "nonblocking: every
+ * socket, every pass": the back-off of idle passes and the probe of
+ * connecting sockets, xpr__sock_writable_now, which also probes a
+ * connected socket waiting to send: the poller cannot tell them apart).
  *
- * 1. A pass that moved nothing (no byte read or written, no connection
- *    accepted, refused or ended: the loop's counters are unchanged since
- *    the previous wait) makes the next wait sleep: 0 ms after the first
- *    such pass, then 1, 2, 4 ms, and 4 ms on while passes stay idle.
- *    Progress or a wake resets the back-off. The sleep never outlasts the
- *    wait's timeout (the nearest timer).
- * 2. The sleep is a wait on a condition variable that wake() signals, so a
- *    post from another thread cuts it short.
- * 3. A socket that is still connecting cannot be tried: a second connect
- *    starts another attempt on some systems, and reading SO_ERROR clears
- *    the error the engine reports next. So write interest is reported only
- *    when a zero-timeout probe (xpr__sock_writable_now) says the connect
- *    has ended or a send would go; the poller cannot tell a connecting
- *    socket from a connected one waiting to send, and probes both.
- * 4. A socket's slot index lives in io->poller_data (index + 1, so NULL
+ * 1. A socket's slot index lives in io->poller_data (index + 1, so NULL
  *    means "not watched"); a removed socket's slot takes the last one.
- * 5. Reporting every socket says nothing of an application's socket that
+ * 2. Reporting every socket says nothing of an application's socket that
  *    xpr only watches: XPR__POLLER_PROBES_WATCHERS (stream_watch.c).
  */
 #include <stdlib.h>
@@ -40,7 +26,7 @@ struct nonblocking_state {
     struct xpr__io **ios;
     size_t count, capacity;
     struct xpr__fired_list fired;
-    /* The loop's counters as the previous wait saw them (quirk 1). */
+    /* The loop's counters as the previous wait saw them (the back-off). */
     uint64_t progress_mark[5];
     unsigned idle_passes;
     xpr__mutex lock; /* guards woken */
@@ -62,18 +48,16 @@ static int nonblocking_init(xpr_loop *loop, void **state)
     struct nonblocking_state *st = xpr__calloc(1, sizeof(*st));
     if (st == NULL)
         return XPR_ENOMEM;
-    if (xpr__mutex_init(&st->lock) != 0) {
-        free(st);
-        return XPR_ENOMEM;
-    }
-    if (xpr__cond_init(&st->cond) != 0) {
+    if (xpr__mutex_init(&st->lock) == 0) {
+        if (xpr__cond_init(&st->cond) == 0) {
+            st->loop = loop;
+            *state = st;
+            return 0;
+        }
         xpr__mutex_destroy(&st->lock);
-        free(st);
-        return XPR_ENOMEM;
     }
-    st->loop = loop;
-    *state = st;
-    return 0;
+    free(st);
+    return XPR_ENOMEM;
 }
 
 static void nonblocking_free(void *state)
@@ -102,7 +86,7 @@ static int nonblocking_update(void *state, struct xpr__io *io,
         }
         st->ios[st->count++] = io;
         io->poller_data = (void *)(uintptr_t)st->count;
-    } else if (slot != 0 && new_mask == 0) { /* quirk 4 */
+    } else if (slot != 0 && new_mask == 0) { /* quirk 1 */
         struct xpr__io *last = st->ios[--st->count];
         st->ios[slot - 1] = last;
         last->poller_data = (void *)(uintptr_t)slot;
@@ -111,7 +95,7 @@ static int nonblocking_update(void *state, struct xpr__io *io,
     return 0;
 }
 
-/* Quirk 1: the sleep before this pass. */
+/* The back-off (docs/design.md): the sleep before this pass. */
 static int backoff_ms(struct nonblocking_state *st)
 {
     uint64_t now[5];
@@ -138,7 +122,7 @@ static void sleep_unless_woken(struct nonblocking_state *st, int ms)
 {
     xpr__mutex_lock(&st->lock);
     if (!st->woken && ms > 0)
-        xpr__cond_wait(&st->cond, &st->lock, ms); /* quirk 2 */
+        xpr__cond_wait(&st->cond, &st->lock, ms); /* wake() cuts it short */
     if (st->woken)
         st->idle_passes = 0;
     st->woken = 0;
@@ -164,7 +148,7 @@ static int nonblocking_wait(void *state, int timeout_ms,
         struct xpr__io *io = st->ios[i];
         unsigned events = io->mask;
         if ((events & XPR__IO_WRITE) && !xpr__sock_writable_now(io->sock))
-            events &= ~(unsigned)XPR__IO_WRITE; /* quirk 3 */
+            events &= ~(unsigned)XPR__IO_WRITE; /* the probe */
         if (events != 0)
             xpr__fired_push(&st->fired, io, events);
     }

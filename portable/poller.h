@@ -1,29 +1,18 @@
 /*
- * The readiness poller contract: everything a readiness back end supplies to
- * the shared stream engine (portable/stream.c). A poller only tracks interest
- * and reports what fired; the engine does the I/O.
- *
- * Rules:
- *   - Interest is level-triggered: a socket that stays readable is reported
- *     again on the next wait.
- *   - update() sets the interest of io to new_mask; new_mask 0 removes the
- *     socket, after which the poller keeps nothing of io and never reports
- *     it again. On failure the interest that io had stands. The engine
- *     stores new_mask in io->mask when update() succeeds.
- *   - wait() runs no callback: it fills a list of fired entries (io and the
- *     events seen) and returns how many, or an XPR_E* error (< 0). The list
- *     belongs to the poller and stays as it is until the next wait() or
- *     free(), whatever update() is called meanwhile.
- *   - The engine dispatches the list after wait() returns
- *     (xpr__io_dispatch), and callbacks may add, change or remove any
- *     socket meanwhile. Each entry is masked with the interest of io at the
- *     moment it is reached: a socket removed (io->mask 0), or whose read was
- *     turned off, by an earlier callback of the same dispatch hears nothing
- *     of it. This needs every listed io to stay in memory until the
- *     dispatch ends, even when removed: the engine frees conns only after
- *     their on_close, and closed listeners only after the dispatch.
- *   - wake() may be called from any thread and must make a blocked wait()
- *     return; it never uses a loopback socket pair.
+ * The readiness poller contract (docs/design.md, "The readiness engine and
+ * its pollers"): a poller tracks level-triggered interest and reports what
+ * fired; the engine (portable/stream.c) does the I/O.
+ *   - update() sets the interest of io to new_mask (kept in io->mask on
+ *     success; on failure the old interest stands); 0 removes the socket,
+ *     and the poller keeps nothing of io and never reports it again.
+ *   - wait() runs no callback: it fills a list of fired entries and
+ *     returns how many, or an XPR_E* error (< 0). The list stays as it is
+ *     until the next wait() or free(), whatever update() is called.
+ *   - Every listed io stays in memory until xpr__io_dispatch ends, even
+ *     when removed: conns are freed only after their on_close, closed
+ *     listeners only after the dispatch.
+ *   - wake() from any thread makes a blocked wait() return, without a
+ *     loopback socket pair.
  */
 #ifndef XPR_POLLER_H
 #define XPR_POLLER_H
@@ -93,9 +82,8 @@ static inline int xpr__fired_push(struct xpr__fired_list *f, struct xpr__io *io,
     return 0;
 }
 
-/* The engine's dispatch of what one wait() returned (see the rules above):
- * the interest is read again at each entry, since an earlier callback may
- * have changed it. */
+/* The engine's dispatch of what one wait() returned: the interest is read
+ * again at each entry, since an earlier callback may have changed it. */
 static inline void xpr__io_dispatch(const struct xpr__fired *fired, int count)
 {
     int i;

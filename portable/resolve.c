@@ -150,7 +150,8 @@ static void deliver(void *arg)
         }
     }
     r->loop->resolves_pending--;
-    r->cb(r, err, err == 0 ? list : NULL, err == 0 ? n : 0, r->arg);
+    if (r->cb != NULL)
+        r->cb(r, err, err == 0 ? list : NULL, err == 0 ? n : 0, r->arg);
     free(list);
     free(texts);
     free(r->addrs);
@@ -201,17 +202,15 @@ static struct xpr__resolver *pool_of(xpr_loop *loop)
     pool = xpr__calloc(1, sizeof(*pool));
     if (pool == NULL)
         return NULL;
-    if (xpr__mutex_init(&pool->lock) != 0) {
-        free(pool);
-        return NULL;
-    }
-    if (xpr__cond_init(&pool->work) != 0) {
+    if (xpr__mutex_init(&pool->lock) == 0) {
+        if (xpr__cond_init(&pool->work) == 0) {
+            loop->resolver = pool;
+            return pool;
+        }
         xpr__mutex_destroy(&pool->lock);
-        free(pool);
-        return NULL;
     }
-    loop->resolver = pool;
-    return pool;
+    free(pool);
+    return NULL;
 }
 
 int xpr__resolve_now(const char *host_port, struct xpr__addr **addrs,
@@ -242,11 +241,8 @@ int xpr_resolve_start(xpr_loop *loop, const char *host_port, xpr_resolve_cb cb,
 {
     struct xpr__resolver *pool;
     struct xpr_resolve *r;
-    int rc;
-    if (loop == NULL || host_port == NULL || cb == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop, host_port != NULL && cb != NULL &&
+                                           out != NULL);
     if (rc != 0)
         return rc;
     r = xpr__calloc(1, sizeof(*r));
@@ -283,28 +279,15 @@ int xpr_resolve_start(xpr_loop *loop, const char *host_port, xpr_resolve_cb cb,
     return 0;
 }
 
-static void ignore_answer(xpr_resolve *req, int err,
-                          const char *const *addresses, size_t count, void *arg)
-{
-    (void)req;
-    (void)err;
-    (void)addresses;
-    (void)count;
-    (void)arg;
-}
-
 void xpr__resolve_abandon(xpr_resolve *req)
 {
     req->cancelled = 1;
-    req->cb = ignore_answer;
+    req->cb = NULL; /* the answer is dropped unheard */
 }
 
 int xpr_resolve_cancel(xpr_resolve *req)
 {
-    int rc;
-    if (req == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(req->loop);
+    int rc = req == NULL ? XPR_EINVAL : xpr__loop_check_thread(req->loop);
     if (rc == 0)
         req->cancelled = 1;
     return rc;

@@ -1,9 +1,7 @@
 /*
- * Signal watchers. A signal reaches the process once, however many loops
- * there are: the platform (posix/signals.c, win32/signals.c) turns it into a
- * call of xpr__signal_raised on a thread of its own, and this file posts it
- * (xpr_loop_post) to every loop with a watcher for it; the watcher's
- * callback then runs on that loop's thread.
+ * Signal watchers (docs/design.md, "Signals"): the platform calls
+ * xpr__signal_raised on a thread of its own, and this file posts it to
+ * every loop with a watcher for it.
  *
  * Two locks. list_lock guards the list of watchers and their counts; the
  * platform's thread takes only it. setup_lock serialises xpr_signal_new,
@@ -142,13 +140,10 @@ int xpr_signal_new(xpr_loop *loop, int signum, xpr_signal_cb cb, void *arg,
                    xpr_signal **out)
 {
     struct xpr_signal *s;
-    int rc = 0;
-    if (loop == NULL || cb == NULL || out == NULL ||
-        (signum != XPR_SIGHUP && signum != XPR_SIGINT &&
-         signum != XPR_SIGTERM) ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop, cb != NULL && out != NULL &&
+                                           (signum == XPR_SIGHUP ||
+                                            signum == XPR_SIGINT ||
+                                            signum == XPR_SIGTERM));
     if (rc != 0)
         return rc;
     s = xpr__calloc(1, sizeof(*s));
@@ -185,16 +180,10 @@ int xpr_signal_new(xpr_loop *loop, int signum, xpr_signal_cb cb, void *arg,
 
 static int set_referenced(xpr_signal *s, int referenced)
 {
-    int rc;
-    if (s == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(s->loop);
+    int rc = s == NULL ? XPR_EINVAL : xpr__loop_check_thread(s->loop);
     if (rc != 0 || s->referenced == referenced)
         return rc;
-    if (referenced)
-        s->loop->referenced_signals++;
-    else
-        s->loop->referenced_signals--;
+    xpr__recount(&s->loop->referenced_signals, s->referenced, referenced);
     s->referenced = (unsigned char)referenced;
     return 0;
 }

@@ -102,27 +102,19 @@ int xpr__sock_open(int family, xpr_socket_t *out)
 int xpr__sock_listen(const struct xpr__addr *addr, int backlog,
                      xpr_socket_t *out, struct xpr__addr *bound)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = (socklen_t)xpr__sock_addr_to_os(addr, &ss);
     xpr_socket_t s;
     int one = 1, rc = xpr__sock_open(addr->family, &s);
     if (rc != 0)
         return rc;
     setsockopt(s, SOL_SOCKET, XPR__SOCK_REUSE_OPTION, (const char *)&one,
                sizeof(one));
-    if (xpr__fault(XPR__FAULT_BIND))
-        rc = injected(XPR__SOCK_FAULT_EADDRINUSE);
-    else if (bind(s, (struct sockaddr *)&ss, len) != 0)
-        rc = xpr__sock_error();
-    else if (xpr__fault(XPR__FAULT_LISTEN))
+    rc = xpr__sock_bind(s, addr);
+    if (rc == 0 && xpr__fault(XPR__FAULT_LISTEN))
         rc = injected(XPR__SOCK_FAULT_ENOBUFS);
-    else if (listen(s, backlog > 0 ? backlog : SOMAXCONN) != 0)
-        rc = xpr__sock_error();
-    len = sizeof(ss);
-    if (rc == 0 && getsockname(s, (struct sockaddr *)&ss, &len) != 0)
+    else if (rc == 0 && listen(s, backlog > 0 ? backlog : SOMAXCONN) != 0)
         rc = xpr__sock_error();
     if (rc == 0)
-        rc = xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len, bound);
+        rc = xpr__sock_local(s, bound);
     if (rc != 0) {
         XPR__SOCK_CLOSE(s);
         return rc;
@@ -271,22 +263,25 @@ void xpr__sock_close(xpr_socket_t s, int reset)
     XPR__SOCK_CLOSE(s);
 }
 
-int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer)
+/* getpeername (peer) or getsockname. */
+static int name_of(xpr_socket_t s, int peer, struct xpr__addr *out)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    if (getpeername(s, (struct sockaddr *)&ss, &len) != 0)
+    if ((peer ? getpeername(s, (struct sockaddr *)&ss, &len)
+              : getsockname(s, (struct sockaddr *)&ss, &len)) != 0)
         return xpr__sock_error();
-    return xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len, peer);
+    return xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len, out);
+}
+
+int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer)
+{
+    return name_of(s, 1, peer);
 }
 
 int xpr__sock_local(xpr_socket_t s, struct xpr__addr *local)
 {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-    if (getsockname(s, (struct sockaddr *)&ss, &len) != 0)
-        return xpr__sock_error();
-    return xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len, local);
+    return name_of(s, 0, local);
 }
 
 int xpr__sock_set_nodelay(xpr_socket_t s, int enable)

@@ -1,18 +1,14 @@
 /*
  * The readiness transport: accept, connect, read, send, FIN and close on
- * top of a poller (poller.h) and the socket layer (sock.h); the core
- * (portable/conn.c) owns each conn's state and write queue. Every readiness
+ * top of a poller (poller.h) and the socket layer (sock.h); every readiness
  * back end (poll, select, eventselect, asyncselect, libevent) is this file
- * plus a poller.
+ * plus a poller (docs/design.md, "The readiness engine and its pollers").
  *
  * Rules it keeps:
- *   1. Sends are synchronous (XPR__TRANSPORT_SENDS_AT_ONCE): the core
- *      writes straight to the socket and queues only what would block
- *      (docs/design.md, "Why libevent is a poller").
- *   2. Interest follows state: readable while the core has reading on (off
- *      while paused, closing, or after EOF: a level-triggered poller would
- *      report EOF forever); writable while connecting or while a send
- *      waits.
+ *   1. Sends are synchronous (XPR__TRANSPORT_SENDS_AT_ONCE).
+ *   2. Interest follows state: readable while the core has reading on (a
+ *      level-triggered poller would report EOF forever); writable while
+ *      connecting or while a send waits.
  *   3. Sockets leave the poller before they are closed, and memory of a
  *      conn lives until the core ran its on_close, so a callback may close
  *      any conn, even one the current dispatch has yet to visit.
@@ -69,10 +65,9 @@ static int set_interest(xpr_loop *loop, struct xpr__io *io, unsigned want)
     return rc;
 }
 
-/* Interest follows the conn: writable while connecting or while a send
- * waits, readable while the core has reading on. A socket the poller cannot
- * take (out of memory, or past what its method can watch) would hang
- * silent: the error goes back to the core, which ends the conn. */
+/* Rule 2. A socket the poller cannot take (out of memory, or past what its
+ * method can watch) would hang silent: the error goes back to the core,
+ * which ends the conn. */
 static int set_conn_interest(struct stream_conn *sc, int reading)
 {
     unsigned want = reading ? XPR__IO_READ : 0u;

@@ -1,21 +1,15 @@
 /*
- * Watchers of application sockets on the readiness engine: each is one
- * more socket in the loop's poller (one registration per socket, as for
- * conns), dispatched with them; freed watchers stay in memory until the
- * round's dispatch is over (poller.h).
+ * Watchers of application sockets on the readiness engine (docs/design.md,
+ * "Watchers of application sockets"): one more socket in the loop's
+ * poller, dispatched with the conns; freed watchers stay in memory until
+ * the round's dispatch is over (poller.h).
  *
- * 1. poll, select and libevent report a socket on every wait while it is
- *    ready: the poller's report is the callback's.
- * 2. WSAEventSelect and WSAAsyncSelect record edges that only the next
- *    recv / send re-enable, and the nonblocking poller reports every
- *    socket on every pass: neither says what holds now for a socket whose
- *    reads and writes the application makes. Their pollers carry
- *    XPR__POLLER_PROBES_WATCHERS: a watcher's report there only ends the
- *    wait, and after each dispatch every started watcher is asked with a
- *    zero-timeout poll of its socket (xpr__sock_ready_now); what holds
- *    runs the callback, and while a probe finds something the next wait
- *    does not block (level-triggered, like the others).
- * 3. A hang-up or an error (XPR__IO_ERROR) makes every watched event
+ * 1. With XPR__POLLER_PROBES_WATCHERS a watcher's report only ends the
+ *    wait; after each dispatch every started watcher is asked with a
+ *    zero-timeout poll of its socket (xpr__sock_ready_now): what holds runs
+ *    the callback, and while a probe finds something the next wait does
+ *    not block (level-triggered, like the other pollers).
+ * 2. A hang-up or an error (XPR__IO_ERROR) makes every watched event
  *    hold, so the application's read or write learns what happened; an
  *    error the socket holds (SO_ERROR) is the callback's status.
  */
@@ -33,7 +27,7 @@ static void fire(struct xpr__stream_watch *sw, unsigned events)
 {
     unsigned ready = events & (XPR__IO_READ | XPR__IO_WRITE);
     int status = 0;
-    if (events & XPR__IO_ERROR) { /* quirk 3 */
+    if (events & XPR__IO_ERROR) { /* quirk 2 */
         ready = sw->io.mask;
         status = xpr__sock_pending_error(sw->io.sock);
     }
@@ -51,7 +45,7 @@ static int probes(const xpr_loop *loop)
 static void watch_ready(struct xpr__io *io, unsigned events)
 {
     struct xpr__stream_watch *sw = to_watch(io);
-    if (!probes(sw->base.loop)) /* quirk 2: else the probe tells */
+    if (!probes(sw->base.loop)) /* quirk 1: else the probe tells */
         fire(sw, events);
 }
 
@@ -90,7 +84,7 @@ int xpr__stream_watches_timeout(const struct xpr__stream_watches *all,
     return all->probe_soon ? 0 : timeout_ms;
 }
 
-/* Quirk 2: what holds for every started watcher, then its callback. The
+/* Quirk 1: what holds for every started watcher, then its callback. The
  * list is filled before any callback runs, which may free or stop any
  * watcher: each entry is masked with its interest when reached. */
 static void probe(xpr_loop *loop, struct xpr__stream_watches *all)

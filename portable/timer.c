@@ -32,14 +32,9 @@ static void set_active(xpr_timer *t, int active)
         return;
     t->active = (unsigned char)active;
     if (t->is_public) {
-        if (active)
-            t->loop->stats.active_timers++;
-        else
-            t->loop->stats.active_timers--;
-        if (!t->unref && active)
-            t->loop->referenced_timers++;
-        else if (!t->unref)
-            t->loop->referenced_timers--;
+        xpr__recount(&t->loop->stats.active_timers, !active, active);
+        xpr__recount(&t->loop->referenced_timers, !active && !t->unref,
+                     active && !t->unref);
     }
 }
 
@@ -134,11 +129,7 @@ void xpr__timers_run(xpr_loop *loop)
 int xpr_timer_new(xpr_loop *loop, xpr_timer_cb cb, void *arg, xpr_timer **out)
 {
     xpr_timer *t;
-    int rc;
-    if (loop == NULL || cb == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop, cb != NULL && out != NULL);
     if (rc != 0)
         return rc;
     t = xpr__malloc(sizeof(*t));
@@ -165,10 +156,7 @@ int xpr_timer_start(xpr_timer *timer, uint64_t timeout_ms, uint64_t repeat_ms)
 
 int xpr_timer_stop(xpr_timer *timer)
 {
-    int rc;
-    if (timer == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(timer->loop);
+    int rc = timer == NULL ? XPR_EINVAL : xpr__loop_check_thread(timer->loop);
     if (rc != 0)
         return rc;
     xpr__timer_disarm(timer);
@@ -186,16 +174,11 @@ void xpr_timer_free(xpr_timer *timer)
 
 static int set_unref(xpr_timer *timer, int unref)
 {
-    int rc;
-    if (timer == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(timer->loop);
+    int rc = timer == NULL ? XPR_EINVAL : xpr__loop_check_thread(timer->loop);
     if (rc != 0 || timer->unref == unref)
         return rc;
-    if (timer->active && unref)
-        timer->loop->referenced_timers--;
-    else if (timer->active)
-        timer->loop->referenced_timers++;
+    xpr__recount(&timer->loop->referenced_timers,
+                 timer->active && !timer->unref, timer->active && !unref);
     timer->unref = (unsigned char)unref;
     return 0;
 }

@@ -1,20 +1,12 @@
 /*
- * UDP handles, the core's part (portable/udp.h): argument and thread
- * checks, the socket made and bound here for every transport, connect,
- * the send queue's bound, and on_close delivered from the loop. The
- * transport of the loop's back end (ops->udp) receives and sends.
+ * UDP handles, the core's part (portable/udp.h; docs/design.md, "UDP").
  *
- * 1. The queue is bounded in bytes (cfg.send_queue_max): a send that would
- *    pass it is refused with XPR_EAGAIN and nothing is queued, so a peer
- *    or a network that cannot keep up never grows memory. A datagram
- *    always goes whole: one above the family's largest UDP payload is
- *    XPR_EINVAL before the system sees it.
- * 2. A handle closes in two steps, as a conn does: xpr_udp_close (or a
- *    failure, or xpr_loop_free) asks the transport to close; once it
- *    reports the socket closed with nothing pending the handle waits on
- *    loop->udp_finished, and the loop runs on_close and frees it. So
- *    on_close never runs inside an xpr call, and a callback may close any
- *    handle, even one whose datagrams the current dispatch still holds.
+ * 1. A send that would pass cfg.send_queue_max is refused with XPR_EAGAIN
+ *    and nothing is queued. A datagram always goes whole: one above the
+ *    family's largest UDP payload is XPR_EINVAL before the system sees it.
+ * 2. A handle closes in two steps, as a conn does: the transport closes,
+ *    and once it reports the socket closed with nothing pending the handle
+ *    waits on loop->udp_finished until the loop runs on_close and frees it.
  * 3. Received and sent bytes count in the loop's bytes_read and
  *    bytes_written (the nonblocking poller's back-off reads them).
  */
@@ -35,10 +27,7 @@
 
 int xpr__udp_usable(const xpr_udp *u)
 {
-    int rc;
-    if (u == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(u->loop);
+    int rc = u == NULL ? XPR_EINVAL : xpr__loop_check_thread(u->loop);
     if (rc != 0)
         return rc;
     return u->closing ? XPR_ECLOSED : 0;
@@ -54,11 +43,7 @@ static int bind_socket(xpr_udp *u, const struct xpr__addr *addr, int reuse)
         return xpr__sock_error();
     if (bind(u->sock, (struct sockaddr *)&ss, len) != 0)
         return xpr__sock_error();
-    len = sizeof(ss);
-    if (getsockname(u->sock, (struct sockaddr *)&ss, &len) != 0)
-        return xpr__sock_error();
-    return xpr__sock_addr_from_os((struct sockaddr *)&ss, (size_t)len,
-                                  &u->bound);
+    return xpr__sock_local(u->sock, &u->bound);
 }
 
 int xpr_udp_new(xpr_loop *loop, const char *address,
@@ -69,11 +54,8 @@ int xpr_udp_new(xpr_loop *loop, const char *address,
     const struct xpr__udp_ops *ops;
     struct xpr__addr addr;
     xpr_udp *u;
-    int rc;
-    if (loop == NULL || address == NULL || cb == NULL || cb->on_recv == NULL ||
-        out == NULL || xpr__atomic_load(&loop->freeing))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc = xpr__loop_check_new(loop, address != NULL && cb != NULL &&
+                                           cb->on_recv != NULL && out != NULL);
     if (rc != 0)
         return rc;
     if (xpr__addr_parse(address, &addr) != 0)
@@ -115,9 +97,7 @@ int xpr_udp_new(xpr_loop *loop, const char *address,
 
 int xpr_udp_address(const xpr_udp *udp, char *buf, size_t len)
 {
-    if (udp == NULL)
-        return XPR_EINVAL;
-    return xpr__addr_format(&udp->bound, buf, len);
+    return udp == NULL ? XPR_EINVAL : xpr__addr_format(&udp->bound, buf, len);
 }
 
 /* Address text of the bound family: 0, XPR_EINVAL or XPR_EAFNOSUPPORT. */

@@ -1,10 +1,6 @@
 /*
- * UDP between the core (portable/udp.c: arguments, threads, the socket and
- * its options, the send queue's bound, on_close from the loop) and a
- * transport that receives and sends (struct xpr__udp_ops, one table per
- * engine: portable/udp_ready.c for the pollers, libevent/udp.c for the
- * bufferevent back ends, win32/completion/udp.c for the completion
- * engine).
+ * UDP between the core (portable/udp.c) and a transport that receives and
+ * sends (struct xpr__udp_ops; docs/design.md, "UDP").
  *
  * Rules every transport follows:
  *   1. start begins receiving on a bound, non-blocking socket; each

@@ -1,14 +1,11 @@
 /*
- * The readiness UDP transport (portable/udp.h): one implementation for
- * every poller (poll, select, eventselect, asyncselect, nonblocking,
- * libevent) and, through its watch hook, libevent's events
- * (libevent/udp.c).
+ * The readiness UDP transport (portable/udp.h; docs/design.md, "UDP"): one
+ * implementation for every poller and, through its watch hook, libevent's
+ * events (libevent/udp.c).
  *
  * 1. A datagram is sent at once when nothing waits: sendto either takes
- *    it whole or fails (EWOULDBLOCK: the socket buffer is full). Only
- *    then is it copied into the handle's queue, and write interest asked
- *    for; WSAAsyncSelect and WSAEventSelect post FD_WRITE only after a
- *    send failed that way, which is exactly when the queue starts.
+ *    it whole or fails (EWOULDBLOCK: the socket buffer is full); only then
+ *    is it queued and write interest asked for (FD_WRITE comes then).
  * 2. A queued datagram that then fails (the peer's port is closed on a
  *    connected socket, say) is dropped and reported; the next goes on.
  * 3. Reads: up to READS_PER_EVENT datagrams per readiness event (one where

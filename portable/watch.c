@@ -22,10 +22,7 @@ static int counted(const xpr_watch *w)
 /* Keeps loop->referenced_watchers in step after w changed. */
 static void count_ref(xpr_watch *w, int counted_before)
 {
-    if (counted(w) && !counted_before)
-        w->loop->referenced_watchers++;
-    else if (!counted(w) && counted_before)
-        w->loop->referenced_watchers--;
+    xpr__recount(&w->loop->referenced_watchers, counted_before, counted(w));
 }
 
 void xpr__watch_fire(xpr_watch *w, unsigned events, int status)
@@ -41,12 +38,9 @@ int xpr_watch_new(xpr_loop *loop, xpr_os_socket sock, xpr_watch_cb cb,
                   void *arg, xpr_watch **out)
 {
     xpr_watch *w;
-    int rc;
-    if (loop == NULL || cb == NULL || out == NULL ||
-        xpr__atomic_load(&loop->freeing) ||
-        !xpr__sock_is_open((xpr_socket_t)sock))
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(loop);
+    int rc =
+        xpr__loop_check_new(loop, cb != NULL && out != NULL &&
+                                      xpr__sock_is_open((xpr_socket_t)sock));
     if (rc != 0)
         return rc;
     if (loop->ops->watch_set == NULL)
@@ -92,10 +86,7 @@ static void stop(xpr_watch *w)
 
 int xpr_watch_stop(xpr_watch *w)
 {
-    int rc;
-    if (w == NULL)
-        return XPR_EINVAL;
-    rc = xpr__loop_check_thread(w->loop);
+    int rc = w == NULL ? XPR_EINVAL : xpr__loop_check_thread(w->loop);
     if (rc == 0)
         stop(w);
     return rc;

@@ -49,21 +49,15 @@ static int poll_init(xpr_loop *loop, void **state)
     (void)loop;
     if (ps == NULL)
         return XPR_ENOMEM;
-    rc = make_pipe(ps->wake_pipe);
-    if (rc != 0) {
-        free(ps);
-        return rc;
-    }
     ps->capacity = 64;
     ps->fds = xpr__malloc(ps->capacity * sizeof(*ps->fds));
     ps->ios = xpr__malloc(ps->capacity * sizeof(*ps->ios));
-    if (ps->fds == NULL || ps->ios == NULL) {
+    rc = ps->fds && ps->ios ? make_pipe(ps->wake_pipe) : XPR_ENOMEM;
+    if (rc != 0) {
         free(ps->fds);
         free(ps->ios);
-        close(ps->wake_pipe[0]);
-        close(ps->wake_pipe[1]);
         free(ps);
-        return XPR_ENOMEM;
+        return rc;
     }
     ps->fds[0].fd = ps->wake_pipe[0];
     ps->fds[0].events = POLLIN;

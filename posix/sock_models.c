@@ -1,11 +1,10 @@
 /* POSIX socket calls of the blocking and nonblocking back ends
  * (portable/sock_models.h).
  *
- * 1. shutdown wakes the threads blocked on the socket: SHUT_RD makes recv
- *    return 0 and accept fail with EINVAL, and aborts a connect in
- *    progress, without sending anything; SHUT_WR (which queues a FIN)
- *    makes a blocked send fail with EPIPE; later calls fail at once.
- *    close() would wake none of them.
+ * 1. shutdown wakes the threads blocked on the socket (docs/design.md,
+ *    "Close"): SHUT_RD makes recv return 0, accept fail with EINVAL and a
+ *    connect in progress abort; SHUT_WR makes a blocked send fail with
+ *    EPIPE; later calls fail at once. close() would wake none of them.
  * 2. Writability is asked with a zero-timeout poll() for POLLOUT, which
  *    also reports the end of a connect (POLLOUT or POLLERR) without
  *    reading SO_ERROR: that would clear the error xpr__sock_connect_result

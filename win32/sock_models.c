@@ -3,12 +3,10 @@
  *
  * 1. ioctlsocket(FIONBIO) switches a socket between blocking and
  *    non-blocking mode; accepted sockets inherit the listener's mode.
- * 2. A blocking Winsock call is an I/O request on the socket's handle that
- *    the calling thread waits for: CancelIoEx cancels the requests every
- *    thread has pending on the handle, and the calls fail. shutdown makes
- *    the calls that come later fail at once (SD_RECEIVE: recv; SD_SEND:
- *    send, after a FIN), which a request not yet made when CancelIoEx ran
- *    would otherwise miss; it does not end a pending one. closesocket would
+ * 2. Cancelling (docs/design.md, "Close"): CancelIoEx ends the blocking
+ *    calls every thread has pending on the handle; shutdown (SD_RECEIVE,
+ *    SD_SEND after a FIN) makes later calls fail at once, which a call not
+ *    yet made when CancelIoEx ran would otherwise miss. closesocket would
  *    end them too, but a thread about to call could then reach another
  *    socket given the same handle value.
  * 3. Writability is asked with a zero-timeout select() on the write and

@@ -1,15 +1,8 @@
 /*
- * The blocking back end: a thread per connection, as the classic server
- * writes it, behind the same API (docs/design.md, "blocking and
- * nonblocking"). Each conn has a reader thread (blocking connect, then
- * blocking recv into the conn's own buffer) and a writer thread (blocking
- * send of the runs conn_send hands it); each listener has a thread blocked
- * in accept. The I/O threads never run callbacks: they leave news on the
- * conn or listener (under the loop's one lock), queue it on the ready
- * list and signal the loop thread, whose run_once handles the news and
- * reports it to the core. Files: loop.c (the hand-over, run_once, the ops
- * table), conn.c (the conn threads and operations), listener.c (the accept
- * thread), watch.c (a thread per watcher of an application socket).
+ * The blocking back end: a thread per connection (docs/design.md,
+ * "blocking: a thread per connection"). Files: loop.c (the hand-over,
+ * run_once, the ops table), conn.c (the conn threads and operations),
+ * listener.c (the accept thread), watch.c (a thread per watcher).
  */
 #ifndef XPR_BLOCKING_H
 #define XPR_BLOCKING_H
@@ -17,10 +10,7 @@
 #include "backend.h"
 #include "sock_models.h"
 
-/* Every I/O thread's stack: the threads only call recv, send, accept or
- * connect with their buffers on the heap, so 64 KiB is plenty, and a
- * thousand conns (two thousand threads) reserve 128 MiB of address space
- * instead of the 16 GiB that the 8 MiB default of Linux would take. */
+/* Every I/O thread's stack (docs/design.md, "Stacks"). */
 #define XPR__BLOCKING_STACK (64u * 1024u)
 /* A conn's buffers: what its reader hands over at once (one chunk waits
  * for the loop at most), and its send buffer, which the writer empties. */

@@ -1,45 +1,21 @@
 /*
  * The blocking back end's conns: two threads each, and the transport
- * operations the core calls on the loop thread.
+ * operations the core calls on the loop thread. Reading, the send buffer,
+ * close and threads that cannot start are in docs/design.md ("blocking: a
+ * thread per connection"); what it leaves out:
  *
- * 1. The reader connects (for xpr_connect) with a blocking connect, then
- *    loops: it waits while reading is off or its last chunk is not yet
- *    delivered, then blocks in recv into the conn's buffer and hands the
- *    chunk over. One chunk per conn is in the air at most, so a conn that
- *    the application does not read holds 16 KiB here and the rest in the
- *    kernel, where TCP's window stops the peer. Pausing stops the reader
- *    before its next recv; EOF and errors end the reader.
- * 2. The conn's send buffer plays the part of the kernel's for the
- *    readiness engine (XPR__TRANSPORT_SENDS_AT_ONCE): conn_send copies into
- *    it what fits while the writer is idle, and those bytes are sent as
- *    far as the core is concerned; the writer sends them with blocking
- *    sends. While the buffer is busy conn_send takes nothing, and once it
- *    is empty again the writer reports the conn writable if a take was
- *    short. So a byte counts as written before any peer can have answered
- *    it, and the core's queue is never read by another thread.
- * 3. A FIN asked for while the writer still sends goes out after it.
- * 4. Close: conn_close sets closing and cancels the blocking calls
- *    (xpr__sock_cancel_blocking: shutdown on POSIX, shutdown and CancelIoEx
- *    on Windows); the socket stays open until both threads are joined. A
- * graceful close (no error, no reset) first lets the writer send what its
- * buffer holds, as the kernel would after close(): the writer reports
- * NEWS_FLUSHED and the loop thread cancels then. An error or a reset cuts the
- * send; a reset sets SO_LINGER 0 first, and on POSIX only stops reading (and
- * sending, when the writer is inside send), so no FIN leaves before the RST.
- * The last thread to return queues NEWS_EXITED; the loop thread joins both,
- * closes the socket if cancelling left it open, and reports the conn closed. A
- * conn whose threads are gone already is finished inside conn_close.
- *    xpr_loop_free cuts the flushes still waiting for a peer. A cancel that
+ * 1. A graceful close waits for the writer's NEWS_FLUSHED before it
+ *    cancels; an error or a reset cuts the send. The last thread to return
+ *    queues NEWS_EXITED; the loop thread joins both, closes the socket if
+ *    cancelling left it open, and reports the conn closed. A conn whose
+ *    threads are gone already is finished inside conn_close. A cancel that
  *    lands between the reader's check and its connect call finds nothing
  *    to cancel: that close waits for the connect to end.
- * 5. News is handled in the order it happened: the connect's end, the
+ * 2. News is handled in the order it happened: the connect's end, the
  *    send buffer's, a send's error, data, EOF, a read error, the flush's
  *    end, the threads' end. Data and EOF that arrive while the application
  *    has paused reading stay with the conn until reading is turned back
  *    on, which queues the conn again.
- * 6. Threads that cannot be started (XPR__BLOCKING_STACK each) refuse the
- *    connection: an accepted socket is closed and counted in
- *    refused_connections, an xpr_connect fails with the error.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +37,7 @@ static void tell_loop(struct blocking_conn *bc, unsigned news)
     xpr__blocking_make_ready(bc->bl, &bc->ready);
 }
 
-/* With bl->lock held, as a thread returns (quirk 4). */
+/* With bl->lock held, as a thread returns (quirk 1). */
 static void thread_returns(struct blocking_conn *bc)
 {
     if (--bc->threads_live == 0 && bc->closing)
@@ -132,7 +108,8 @@ static int send_all(xpr_socket_t sock, const unsigned char *p, size_t len)
     return 0;
 }
 
-/* Quirks 2-4. */
+/* The send buffer, a FIN after it, and the flush of a graceful close
+ * (docs/design.md, "Writes" and "Close"). */
 static void writer_main(void *arg)
 {
     struct blocking_conn *bc = arg;
@@ -178,7 +155,7 @@ static void writer_main(void *arg)
     xpr__mutex_unlock(&bl->lock);
 }
 
-/* Quirk 6: the buffers, the condition and both threads, or an error with
+/* The buffers, the condition and both threads, or an error with
  * nothing left behind. The writer starts first: it only waits, so it can
  * be stopped at once if the reader cannot start. */
 static int start_threads(struct blocking_conn *bc, int connecting)
@@ -216,7 +193,7 @@ no_threads:
     return rc;
 }
 
-/* Quirk 4: every blocking call on the socket returns. */
+/* Close (docs/design.md): every blocking call on the socket returns. */
 static void cancel(struct blocking_conn *bc, int reset, int sending)
 {
     if (bc->cancelled)
@@ -225,7 +202,7 @@ static void cancel(struct blocking_conn *bc, int reset, int sending)
     xpr__sock_cancel_blocking(bc->base.sock, !reset || sending);
 }
 
-/* Quirk 4: both threads have returned; the conn ends. */
+/* Quirk 1: both threads have returned; the conn ends. */
 static void finish(struct blocking_conn *bc)
 {
     xpr_conn *c = &bc->base;
@@ -260,7 +237,7 @@ void xpr__blocking_conn_news(struct blocking_conn *bc)
     write_err = bc->write_err;
     chunk = bc->chunk_len;
     xpr__mutex_unlock(&bl->lock);
-    /* quirk 5 */
+    /* quirk 2 */
     if ((news & NEWS_CONNECTED) && !xpr__conn_done(c)) {
         if (connect_err != 0)
             xpr__conn_failed(c, connect_err);
@@ -293,7 +270,7 @@ void xpr__blocking_conn_news(struct blocking_conn *bc)
         return;
     }
     if (!xpr__conn_done(c) && (news & (NEWS_DATA | NEWS_EOF))) {
-        /* held until reading is on again (quirk 5) */
+        /* held until reading is on again (quirk 2) */
         xpr__mutex_lock(&bl->lock);
         bc->news |= news & (NEWS_DATA | NEWS_EOF);
         xpr__mutex_unlock(&bl->lock);
@@ -310,7 +287,7 @@ void xpr__blocking_conn_accepted(xpr_listener *l, xpr_socket_t s)
         return;
     }
     c->connected = 1;
-    if (start_threads(to_blocking(c), 0) != 0) { /* quirk 6 */
+    if (start_threads(to_blocking(c), 0) != 0) { /* refused */
         xpr__conn_discard(c);
         xpr__sock_close(s, 0);
         l->loop->stats.refused_connections++;
@@ -366,7 +343,8 @@ int xpr__blocking_conn_set_reading(xpr_conn *c, int on)
     return 0;
 }
 
-/* Quirk 2. The writer touches out_buf only while out_len > 0. */
+/* The send buffer (docs/design.md, "Writes"). The writer touches out_buf only
+ * while out_len > 0. */
 long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
                              const size_t *lens, size_t runs)
 {
@@ -398,7 +376,7 @@ long xpr__blocking_conn_send(xpr_conn *c, const void *const *bases,
     return (long)taken;
 }
 
-/* Quirk 3. */
+/* A FIN asked for while the writer sends goes out after it. */
 int xpr__blocking_conn_shutdown(xpr_conn *c)
 {
     struct blocking_conn *bc = to_blocking(c);
@@ -413,7 +391,7 @@ int xpr__blocking_conn_shutdown(xpr_conn *c)
     return now ? xpr__sock_shutdown_write(c->sock) : 0;
 }
 
-/* Quirk 4. */
+/* Quirk 1. */
 void xpr__blocking_conn_close(xpr_conn *c, int reset)
 {
     struct blocking_conn *bc = to_blocking(c);

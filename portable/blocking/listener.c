@@ -1,29 +1,18 @@
 /*
  * The blocking back end's listeners: a thread blocked in accept per
- * listener, handing accepted sockets to the loop thread.
+ * listener, handing accepted sockets to the loop thread (docs/design.md,
+ * "Accepting"). The listening socket and every accepted socket before its
+ * hand-over are in blocking mode.
  *
- * 1. The listening socket is in blocking mode, and so is every accepted
- *    socket before it is handed over. The accept thread starts accepting
- *    with the first round of the loop after the listener was made: until
- *    the loop runs nobody would serve what it accepts, and connections
- *    wait in the backlog, as on every other back end. It waits while the
- *    hand-over queue is full (XPR__BLOCKING_ACCEPT_QUEUE sockets), while
- *    the core has paused accepting, and while a failed accept waits for
- *    the core's verdict; the backlog holds the rest, as it does for the
- *    classic server. A pause cannot recall an accept the thread is
- *    already blocked in: what that accept takes waits in the hand-over
- *    queue, undelivered, until accepting resumes.
- * 2. A failed accept goes to xpr__listener_accept_failed on the loop
- *    thread, which may shed the backlog with accepts of its own until one
- *    would block: the socket is non-blocking for that call only, while the
- *    accept thread waits for the verdict.
- * 3. Close: closing is set and the blocked accept cancelled
- *    (xpr__sock_cancel_blocking) until the thread says it is done: an
- *    accept called just after a cancel is caught by the next one, 10 ms
- *    later. Then the thread is joined, the socket closed, and sockets
- *    accepted but not taken are closed. The listener is freed after the round
- * that closed it: an on_open of the round may close it while its accepted
- *    sockets are being opened.
+ * 1. The accept thread waits while the hand-over queue is full, while the
+ *    core has paused accepting, and while a failed accept waits for the
+ *    core's verdict. A pause cannot recall an accept already blocked: what
+ *    it takes waits in the hand-over queue until accepting resumes.
+ * 2. Close: the blocked accept is cancelled until the thread says it is
+ *    done, then the thread is joined, the socket closed, and sockets
+ *    accepted but not taken are closed. The listener is freed after the
+ *    round that closed it: an on_open of the round may close it while its
+ *    accepted sockets are being opened.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -92,13 +81,13 @@ void xpr__blocking_listener_news(struct blocking_listener *sl)
     xpr__cond_broadcast(&sl->cond);
     xpr__mutex_unlock(&bl->lock);
     for (i = 0; i < count; i++) {
-        if (sl->closed) /* an on_open closed it (quirk 3) */
+        if (sl->closed) /* an on_open closed it (quirk 2) */
             xpr__sock_close(taken[i], 0);
         else
             xpr__blocking_conn_accepted(l, taken[i]);
     }
     if (verdict_wanted && !sl->closed) {
-        /* quirk 2 */
+        /* non-blocking for the core's verdict only */
         xpr__sock_set_blocking(l->sock, 0);
         xpr__listener_accept_failed(l, err);
         xpr__sock_set_blocking(l->sock, 1);
@@ -123,19 +112,17 @@ int xpr__blocking_listen(xpr_loop *loop, const struct xpr__addr *addr,
         return rc;
     }
     rc = xpr__sock_set_blocking(sl->base.sock, 1);
-    if (rc == 0 && xpr__cond_init(&sl->cond) != 0)
+    if (rc == 0 && xpr__cond_init(&sl->cond) != 0) {
         rc = XPR_ENOMEM;
-    if (rc != 0) {
-        xpr__sock_close(sl->base.sock, 0);
-        free(sl);
-        return rc;
+    } else if (rc == 0) {
+        sl->bl = bl;
+        sl->ready.is_listener = 1;
+        rc = xpr__thread_start_sized(&sl->thread, accept_main, sl,
+                                     XPR__BLOCKING_STACK);
+        if (rc != 0)
+            xpr__cond_destroy(&sl->cond);
     }
-    sl->bl = bl;
-    sl->ready.is_listener = 1;
-    rc = xpr__thread_start_sized(&sl->thread, accept_main, sl,
-                                 XPR__BLOCKING_STACK);
     if (rc != 0) {
-        xpr__cond_destroy(&sl->cond);
         xpr__sock_close(sl->base.sock, 0);
         free(sl);
         return rc;
@@ -152,7 +139,7 @@ void xpr__blocking_listener_close(xpr_listener *l)
     xpr__mutex_lock(&bl->lock);
     sl->closing = 1;
     xpr__cond_broadcast(&sl->cond);
-    while (!sl->returned) { /* quirk 3 */
+    while (!sl->returned) { /* quirk 2 */
         xpr__mutex_unlock(&bl->lock);
         xpr__sock_cancel_blocking(l->sock, 0);
         xpr__mutex_lock(&bl->lock);

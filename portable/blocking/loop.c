@@ -1,10 +1,10 @@
 /*
- * The blocking back end's loop side: the ready list on which I/O threads
- * hand news to the loop thread, run_once, wake, and the ops table.
+ * The blocking back end's loop side (docs/design.md, "Hand-over"): the
+ * ready list on which I/O threads hand news to the loop thread, run_once,
+ * wake, and the ops table.
  *
- * 1. run_once sleeps on the loop's condition variable while the ready list
- *    is empty and no wake came, up to the nearest timer; an I/O thread that
- *    queues news, and wake() (xpr_loop_post, xpr_loop_stop), signal it.
+ * 1. run_once sleeps on the loop's condition variable, up to the nearest
+ *    timer, until news is queued or wake() signals it.
  * 2. It handles as many entries as the list held when it woke, one at a
  *    time (taken off under the lock, handled without it), so threads that
  *    keep queueing cannot hold the loop thread in one round.
@@ -41,18 +41,16 @@ static int blocking_loop_init(xpr_loop *loop)
     struct blocking_loop *bl = xpr__calloc(1, sizeof(*bl));
     if (bl == NULL)
         return XPR_ENOMEM;
-    if (xpr__mutex_init(&bl->lock) != 0) {
-        free(bl);
-        return XPR_ENOMEM;
-    }
-    if (xpr__cond_init(&bl->cond) != 0) {
+    if (xpr__mutex_init(&bl->lock) == 0) {
+        if (xpr__cond_init(&bl->cond) == 0) {
+            xpr__list_init(&bl->ready);
+            loop->backend = bl;
+            return 0;
+        }
         xpr__mutex_destroy(&bl->lock);
-        free(bl);
-        return XPR_ENOMEM;
     }
-    xpr__list_init(&bl->ready);
-    loop->backend = bl;
-    return 0;
+    free(bl);
+    return XPR_ENOMEM;
 }
 
 /* Every conn and listener is gone: their threads are joined. */
@@ -122,7 +120,8 @@ const struct xpr_backend_ops xpr__blocking_ops = {
     .listener_close = xpr__blocking_listener_close,
     .listener_set_accepting = xpr__blocking_listener_set_accepting,
     .conn_size = sizeof(struct blocking_conn),
-    /* conn_send copies into the conn's send buffer (conn.c, quirk 2) */
+    /* conn_send copies into the conn's send buffer (docs/design.md, "Writes")
+     */
     .conn_flags = XPR__TRANSPORT_SENDS_AT_ONCE,
     .conn_connect = xpr__blocking_conn_connect,
     .conn_adopt = xpr__blocking_conn_adopt,

@@ -1,18 +1,16 @@
 /*
  * Watchers of application sockets on the blocking back end: a thread per
- * watcher, blocked in a readiness wait of that one socket
- * (xpr__sock_wait: poll() on POSIX, select() on Windows), that hands what
- * it found to the loop thread like the conn threads do (blocking.h).
+ * watcher, blocked in xpr__sock_wait of its socket and its waker
+ * (docs/design.md, "Watchers of application sockets").
  *
  * 1. The thread waits only while the watcher is started and the loop has
- *    delivered its last news: once the callback ran, it waits again, and
- *    a condition that still holds is found at once and handed over again
- *    (level-triggered, one report per round at most).
- * 2. A new set, a stop or a free wakes the thread's wait through its waker
- *    (a pipe, or a UDP socket on Windows): it then waits for the new set,
- *    or returns. The free joins the thread before the memory goes, also
- *    from inside the watcher's own callback (the news handler frees it
- *    after the callback returns).
+ *    delivered its last news: a condition that still holds after the
+ *    callback is found at once and handed over again (level-triggered, one
+ *    report per round at most).
+ * 2. A new set, a stop or a free wakes the thread: it waits for the new
+ *    set, or returns. The free joins the thread before the memory goes,
+ *    also from inside the watcher's own callback (the news handler frees
+ *    it after the callback returns).
  */
 #include <stdlib.h>
 
@@ -65,19 +63,18 @@ static int start_thread(struct blocking_watch *bw)
     int rc = xpr__waker_open(&bw->waker);
     if (rc != 0)
         return rc;
-    if (xpr__cond_init(&bw->cond) != 0) {
-        xpr__waker_close(&bw->waker);
-        return XPR_ENOMEM;
-    }
-    rc = xpr__thread_start_sized(&bw->thread, watch_main, bw,
-                                 XPR__BLOCKING_STACK);
-    if (rc != 0) {
+    rc = xpr__cond_init(&bw->cond) != 0 ? XPR_ENOMEM : 0;
+    if (rc == 0) {
+        rc = xpr__thread_start_sized(&bw->thread, watch_main, bw,
+                                     XPR__BLOCKING_STACK);
+        if (rc == 0) {
+            bw->has_thread = 1;
+            return 0;
+        }
         xpr__cond_destroy(&bw->cond);
-        xpr__waker_close(&bw->waker);
-        return rc;
     }
-    bw->has_thread = 1;
-    return 0;
+    xpr__waker_close(&bw->waker);
+    return rc;
 }
 
 int xpr__blocking_watch_set(xpr_watch *w, unsigned events)

@@ -1,62 +1,40 @@
 /*
- * The WSAAsyncSelect poller (Winsock's window-message model).
+ * The WSAAsyncSelect poller (Winsock's window-message model); the events'
+ * behaviour it shares with eventselect is in ready_list.h.
  *
  * 1. Notifications are window messages (wParam = SOCKET, lParam = event
- *    and error, WSAGETSELECTEVENT/WSAGETSELECTERROR) for a message-only
- *    window (HWND_MESSAGE) created by xpr_loop_new: a window belongs to the
- *    thread that creates it, so the loop must run on that thread. The class
- *    is registered once per process.
+ *    and error) for a message-only window made by xpr_loop_new: a window
+ *    belongs to the thread that makes it, so the loop runs on that thread.
+ *    The class is registered once per process.
  * 2. The wait pumps every message of the thread (PeekMessage, then
- *    MsgWaitForMultipleObjectsEx for the timeout), so xpr can run on a GUI
- *    thread: the application's windows get their messages meanwhile. The
- *    window procedure only records events (also when the application's
- *    own message loop dispatches them); callbacks run after the wait
- *    returns, so a callback never runs inside DispatchMessage of a modal
- *    loop.
- *    WM_QUIT is put back (PostQuitMessage) and stops the loop, so the
- *    application's own message loop still sees it.
- * 3. A second WSAAsyncSelect replaces the first, and a socket is registered
- *    once for every event; a bit seen while the engine has no interest is
- *    kept until interest comes back (pending, ready_list.h), so pause and
- *    resume need no new call. Interest that comes back is reported once
- *    anyway (quirks 6 and 8, ready_list.h).
- * 4. Messages stay queued after a socket is removed, and its SOCKET value
+ *    MsgWaitForMultipleObjectsEx for the timeout; docs/design.md). The
+ *    window procedure only records events, also when the application's
+ *    message loop dispatches them: callbacks run after the wait, never
+ *    inside DispatchMessage of a modal loop. WM_QUIT is put back
+ *    (PostQuitMessage) for the application's message loop, and stops ours.
+ * 3. Messages stay queued after a socket is removed, and its SOCKET value
  *    may be reused by a new socket at once: every registration gets its own
  *    message number (WM_APP + 1 .. 0xBFFF, rotating), and a message whose
  *    SOCKET has no registration, or a different number, is dropped; a
  *    removed socket's slot is freed at once. A spurious FD_READ/FD_WRITE
  *    costs one recv/send that fails with EAGAIN.
- * 5. One recv per FD_READ (XPR__POLLER_ONE_READ_PER_EVENT): a recv that
+ * 4. One recv per FD_READ (XPR__POLLER_ONE_READ_PER_EVENT): a recv that
  *    leaves data re-posts FD_READ; more would only add spurious messages.
- * 6. FD_WRITE comes after connect/accept and after a send FAILED with
- *    WSAEWOULDBLOCK, not after a partial send: when write interest is
- *    added to a registered socket it is reported writable once, and the
- *    engine sends until the send fails (XPR__POLLER_WRITE_EDGE).
- * 7. FD_CLOSE comes once, after the data were read: a closed socket stays
- *    readable (level) while the engine wants to read. Should a stale
- *    FD_CLOSE ever pass check 4 (after 16,000 registrations), a
- *    MSG_PEEK finds the socket open and the flag is dropped.
- * 8. Accepted sockets inherit the listener's registration (its message
- *    number): they are re-registered when added and reported readable once.
- * 9. The queue holds at most 10,000 posted messages: wakes are coalesced
+ * 5. Should a stale FD_CLOSE ever pass check 3 (after 16,000
+ *    registrations), a MSG_PEEK finds the socket open and the flag is
+ *    dropped.
+ * 6. The queue holds at most 10,000 posted messages: wakes are coalesced
  *    (one WM_APP in flight), and each wait pumps the queue dry.
- * 10. A registration made after a connect already failed posts no
- *     FD_CONNECT (seen under Wine): a socket added only to learn the outcome
- *     of its connect is probed once with a zero-timeout select().
- * 11. MsgWaitForMultipleObjectsEx can fail (WAIT_FAILED): the wait then
- *     returns the error to the core, which retries after a pause, rather
- *     than pumping again at once. Messages stay queued and recorded events
- *     stay in the ready list for the next wait. Fault injection
- *     (portable/fault.h) asks once per wait, whether or not the message
- *     wait would be called (a busy loop only pumps), and fails the wait as
- *     a failed MsgWaitForMultipleObjectsEx, with ERROR_NOT_ENOUGH_MEMORY,
- *     before anything is pumped; it fails a registration (WSAAsyncSelect
- *     of a socket that joins) with WSAENOBUFS: the engine ends that
- *     socket's conn.
- * 12. The messages of quirks 5 to 7 say nothing of an application's socket
- *     that xpr only watches (its reads and writes re-enable them):
- *     XPR__POLLER_PROBES_WATCHERS (portable/stream_watch.c).
- *     WSAAsyncSelect leaves that socket non-blocking.
+ * 7. MsgWaitForMultipleObjectsEx can fail (WAIT_FAILED): the wait then
+ *    returns the error to the core, which retries after a pause, rather
+ *    than pumping again at once. Messages stay queued and recorded events
+ *    stay in the ready list for the next wait. Fault injection
+ *    (portable/fault.h) asks once per wait, whether or not the message
+ *    wait would be called (a busy loop only pumps), and fails the wait as
+ *    a failed MsgWaitForMultipleObjectsEx, with ERROR_NOT_ENOUGH_MEMORY,
+ *    before anything is pumped; it fails a registration (WSAAsyncSelect
+ *    of a socket that joins) with WSAENOBUFS: the engine ends that
+ *    socket's conn.
  */
 #include "alloc.h"
 #include "xpr_winsock.h"
@@ -175,7 +153,7 @@ static LRESULT CALLBACK window_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp)
     }
     if (msg >= FIRST_SOCKET_MSG && msg <= LAST_SOCKET_MSG) {
         struct slot *sl = lookup(st, (SOCKET)wp);
-        if (sl != NULL && sl->msg == msg) /* quirk 4 */
+        if (sl != NULL && sl->msg == msg) /* quirk 3 */
             xpr__ready_record(&st->ready, &sl->r, WSAGETSELECTEVENT(lp),
                               WSAGETSELECTERROR(lp));
         return 0;
@@ -227,7 +205,7 @@ static void asyncselect_free(void *state)
     free(st);
 }
 
-/* Quirk 7: a closed flag that survived a read (closed 2) is checked once
+/* Quirk 5: a closed flag that survived a read (closed 2) is checked once
  * more before the slot is reported again. */
 static void check_closed(struct asyncselect_state *st)
 {
@@ -248,7 +226,7 @@ static int asyncselect_update(void *state, struct xpr__io *io,
 {
     struct asyncselect_state *st = state;
     struct slot *sl = io->poller_data;
-    if (sl != NULL && new_mask != 0) { /* quirks 3, 6, 8 */
+    if (sl != NULL && new_mask != 0) { /* ready_list.h 2 */
         xpr__ready_set_interest(&st->ready, &sl->r, new_mask);
         return 0;
     }
@@ -271,7 +249,7 @@ static int asyncselect_update(void *state, struct xpr__io *io,
     sl->msg = st->next_msg;
     st->next_msg =
         st->next_msg == LAST_SOCKET_MSG ? FIRST_SOCKET_MSG : st->next_msg + 1;
-    if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 11 */
+    if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 7 */
         free(sl);
         WSASetLastError(WSAENOBUFS);
         return xpr__wsa_error();
@@ -285,7 +263,7 @@ static int asyncselect_update(void *state, struct xpr__io *io,
     st->buckets[bucket_of(st, sl->sock)] = sl;
     st->slot_count++;
     io->poller_data = sl;
-    xpr__ready_start(&st->ready, &sl->r, io, new_mask); /* quirks 8, 10 */
+    xpr__ready_start(&st->ready, &sl->r, io, new_mask); /* ready_list.h 4, 5 */
     return 0;
 }
 
@@ -316,7 +294,7 @@ static int asyncselect_wait(void *state, int timeout_ms,
      * flag set forever: at worst this lets one more wake message in. */
     InterlockedExchange(&st->wake_posted, 0);
     st->woken = 0;
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 11 */
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 7 */
         SetLastError(ERROR_NOT_ENOUGH_MEMORY);
         return xpr__error_from_os((int)GetLastError());
     }
@@ -325,7 +303,7 @@ static int asyncselect_wait(void *state, int timeout_ms,
         DWORD timeout = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms;
         if (MsgWaitForMultipleObjectsEx(0, NULL, timeout, QS_ALLINPUT,
                                         MWMO_INPUTAVAILABLE) == WAIT_FAILED)
-            return xpr__error_from_os((int)GetLastError()); /* quirk 11 */
+            return xpr__error_from_os((int)GetLastError()); /* quirk 7 */
         pump(st);
     }
     check_closed(st);

@@ -1,67 +1,35 @@
 /*
- * The WSAEventSelect poller (Winsock's event-object model).
+ * The WSAEventSelect poller (Winsock's event-object model); the events'
+ * behaviour it shares with asyncselect is in ready_list.h.
  *
- * 1. WSAWaitForMultipleEvents waits on at most WSA_MAXIMUM_WAIT_EVENTS (64)
- *    handles. Sockets live in groups of 63 slots plus one reserved event:
- *    the loop thread itself waits on group 0 (the reserved event is the
- *    loop event: wakes and group reports); every further group has a
- *    thread that waits on its 63 slots plus a control event. A group
- *    thread only waits and reports: it flags its group, sets the loop event
- *    and parks on its control event. The loop thread harvests the group
- *    (WSAEnumNetworkEvents) and releases the thread; what fired goes to
- *    the engine from the loop thread, so callbacks never overlap.
+ * 1. Groups of 63 slots plus one event (docs/design.md, "WSAEventSelect"):
+ *    the loop thread waits on group 0, whose event is the loop event (wakes
+ *    and group reports); a thread per further group waits on its slots and
+ *    a control event, and only reports: it flags its group, sets the loop
+ *    event and parks on its control event until the loop thread has
+ *    harvested the group (WSAEnumNetworkEvents) and releases it.
  * 2. Closing a handle another thread waits on is undefined: each slot owns
  *    its event for the life of the group, and a socket borrows the event of
  *    the slot it occupies. A group thread's handle array never changes;
  *    the slot of a removed socket is unregistered (lEvents 0) and reset,
  *    and a stray signal on an empty slot is only reset.
- * 3. The wait reports the lowest signalled index only: after every wake all
- *    signalled events of the group are collected (zero-timeout waits on the
- *    rest of the array, from the index past the last hit), so a busy low
- *    slot cannot starve the high ones.
- * 4. FD_READ, FD_WRITE and FD_ACCEPT are edges, re-enabled by the next
- *    recv/send/accept; FD_CONNECT and FD_CLOSE come once. A socket is
- *    registered for all five once, and a bit seen while the engine has no
- *    interest in it is kept (pending, ready_list.h) until interest comes
- *    back, so pause and resume do not need a second WSAEventSelect (which
- *    would replace the first and clear the recorded events). Interest that
- *    comes back is reported once anyway (quirks 7 and 8, ready_list.h).
- * 5. FD_CLOSE may come with data still unread and is not repeated, while
- *    the engine stops reading after a short read: a closed socket stays
- *    readable (level) until the engine drops read interest at EOF.
- * 6. Per-event errors are in iErrorCode[FD_*_BIT]: a refused connect is
+ * 3. The wait reports the lowest signalled index only: after every wake the
+ *    rest of the group is collected with zero-timeout waits from the index
+ *    past the last hit.
+ * 4. A registration records the events that already happened (data
+ *    waiting, a connect completed or refused, a close), so nothing else is
+ *    probed, and harvests run in slot order, so a listener (added first)
+ *    accepts before a client of the same loop runs its on_open.
+ * 5. Per-event errors are in iErrorCode[FD_*_BIT]: a refused connect is
  *    FD_CONNECT with an error, reported as WRITE|ERROR (the engine reads
  *    SO_ERROR); a reset is FD_CLOSE with an error.
- * 7. An accepted socket inherits the listener's registration (and event):
- *    it is re-registered with its own slot event when the engine adds it.
- *    A registration records the events that already happened (data waiting,
- *    a connect completed or refused, a close), so nothing is probed; and
- *    harvests run in slot order, so a listener (added first) accepts before
- *    a client of the same loop runs its on_open. Still, data may have come
- *    while a paused socket was unregistered: a socket added with read
- *    interest is reported readable once (a spurious read is only EAGAIN).
- * 8. FD_WRITE is re-enabled only by a send that FAILED with WSAEWOULDBLOCK;
- *    a partial send re-enables nothing. The engine starts waiting for
- *    writability after a short send too, so when write interest is added
- *    to a registered socket it is reported writable once: the engine sends
- *    again until the send fails, which arms FD_WRITE. (Not on a first
- *    registration: there write interest means "connecting", and the
- *    registration itself records FD_WRITE/FD_CONNECT.)
- * 9. A registration made after a connect already failed may record no
- *    FD_CONNECT (the WSAAsyncSelect twin loses it under Wine): a socket
- *    added only to learn the outcome of its connect is probed once with a
- *    zero-timeout select() on its except set.
- * 10. Fault injection (portable/fault.h): the loop thread's wait, told to
+ * 6. Fault injection (portable/fault.h): the loop thread's wait, told to
  *    fail, returns WSA_WAIT_FAILED with WSA_NOT_ENOUGH_MEMORY before
  *    anything is harvested (signalled events and the ready list stay for
  *    the retry); a registration (WSAEventSelect of a socket that joins)
  *    fails with WSAENOBUFS and the engine ends that socket's conn. Group
  *    threads' waits are not failed: a failed wait there is only a report
  *    that finds nothing, and the loop's wait is the one the core retries.
- * 11. The edges of quirk 4 say nothing of an application's socket that xpr
- *    only watches (its reads and writes re-enable them):
- *    XPR__POLLER_PROBES_WATCHERS (portable/stream_watch.c). WSAEventSelect
- *    leaves that socket non-blocking.
  */
 #include "alloc.h"
 #include "xpr_winsock.h"
@@ -80,7 +48,7 @@
 struct group;
 
 struct slot {
-    struct xpr__ready_slot r; /* r.closed: FD_CLOSE seen (quirk 5) */
+    struct xpr__ready_slot r; /* r.closed: FD_CLOSE seen */
     struct group *group;
     unsigned index; /* events[index + 1] of the group */
 };
@@ -245,7 +213,7 @@ static int eventselect_update(void *state, struct xpr__io *io,
     struct slot *sl = io->poller_data;
     WSAEVENT ev;
     int rc = 0;
-    if (sl != NULL && new_mask != 0) { /* quirks 4, 7, 8 */
+    if (sl != NULL && new_mask != 0) { /* ready_list.h 2 */
         xpr__ready_set_interest(&st->ready, &sl->r, new_mask);
         return 0;
     }
@@ -265,7 +233,7 @@ static int eventselect_update(void *state, struct xpr__io *io,
     if (sl == NULL)
         return rc;
     ev = sl->group->events[sl->index + 1];
-    if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 10 */
+    if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 6 */
         WSASetLastError(WSAENOBUFS);
         rc = SOCKET_ERROR;
     } else {
@@ -276,7 +244,8 @@ static int eventselect_update(void *state, struct xpr__io *io,
         sl->group->used--;
         return rc;
     }
-    xpr__ready_start(&st->ready, &sl->r, io, new_mask); /* quirks 7, 9 */
+    xpr__ready_start(&st->ready, &sl->r, io,
+                     new_mask); /* quirk 4; ready_list.h 4 */
     io->poller_data = sl;
     return 0;
 }
@@ -295,7 +264,7 @@ static void harvest_slot(struct eventselect_state *st, struct slot *sl)
         xpr__ready_record(&st->ready, &sl->r, FD_READ | FD_WRITE, 1);
         return;
     }
-    for (i = 0; i < FD_MAX_EVENTS; i++) /* quirk 6 */
+    for (i = 0; i < FD_MAX_EVENTS; i++) /* quirk 5 */
         if ((ne.lNetworkEvents & (1L << i)) && ne.iErrorCode[i] != 0)
             error = 1;
     xpr__ready_record(&st->ready, &sl->r, ne.lNetworkEvents, error);
@@ -327,8 +296,8 @@ static int eventselect_wait(void *state, int timeout_ms,
     st->fired.count = 0;
     *fired = st->fired.items;
     if (!xpr__list_empty(&st->ready))
-        timeout = 0; /* quirk 5: closed sockets still to be read */
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 10 */
+        timeout = 0; /* ready_list.h 3: closed sockets to be read */
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 6 */
         WSASetLastError(WSA_NOT_ENOUGH_MEMORY);
         r = WSA_WAIT_FAILED;
     } else {

@@ -1,9 +1,24 @@
 /* What the pollers that record Winsock's events as they come (eventselect,
- * asyncselect) share: each slot keeps the events seen and not yet reported,
- * and a slot with something to report is in the ready list, which the wait
- * turns into the fired list. The events are edges that Winsock does not
- * repeat, so what the engine has no interest in stays pending until the
- * interest comes back. */
+ * asyncselect) share, from how Winsock reports network events:
+ *   1. FD_READ, FD_WRITE and FD_ACCEPT are edges, re-enabled by the next
+ *      recv/send/accept; FD_WRITE only by a send that FAILED with
+ *      WSAEWOULDBLOCK, not by a partial one (XPR__POLLER_WRITE_EDGE).
+ *      FD_CONNECT and FD_CLOSE come once.
+ *   2. A second registration replaces the first and clears what was
+ *      recorded: a socket is registered once for all five events, and each
+ *      slot keeps what was seen and not yet reported (pending) until the
+ *      engine's interest comes back; a slot with something to report is in
+ *      the ready list, which the wait turns into the fired list.
+ *   3. FD_CLOSE may come with data unread: a closed socket stays readable
+ *      (level) while the engine wants to read (it stops at EOF).
+ *   4. An accepted socket inherits the listener's registration: it is
+ *      registered again, as its own, when the engine adds it.
+ *   5. A registration made after a connect already failed may record no
+ *      FD_CONNECT (seen under Wine): see xpr__ready_start.
+ *   6. The edges say nothing of an application's socket that xpr only
+ *      watches (its reads and writes re-enable them):
+ *      XPR__POLLER_PROBES_WATCHERS (portable/stream_watch.c). The
+ *      registration leaves that socket non-blocking. */
 #ifndef XPR_READY_LIST_H
 #define XPR_READY_LIST_H
 
@@ -22,19 +37,18 @@ struct xpr__ready_slot {
     struct xpr__link link; /* in the ready list, or NULL / to itself */
 };
 
-/* A socket registered with interest mask: what the registration will not
- * announce is reported once, read interest (data may have come before the
- * registration, or the socket is an accepted one whose events went to the
- * listener's) and, for a socket only waiting for its connect, a connect
- * that failed before the registration (which then records no FD_CONNECT). */
+/* A socket registered with interest mask: what the registration may not
+ * announce is reported once: read interest (data that came before it, or
+ * to the listener's registration: item 4) and, for a socket only waiting
+ * for its connect, a connect that already failed (item 5; a zero-timeout
+ * select() of its except set). */
 void xpr__ready_start(struct xpr__list *ready, struct xpr__ready_slot *s,
                       struct xpr__io *io, unsigned mask);
 /* New interest of a registered socket. Interest that comes back is reported
- * once: FD_WRITE comes only after a send failed with WSAEWOULDBLOCK (not
- * after a short one, after which the engine waits for writability too), a
- * reader that resumes may have data no FD_READ announces, and an event the
- * engine's dispatch dropped (an earlier callback had turned that interest
- * off) is not lost. */
+ * once: the engine waits for writability after a short send too (item 1),
+ * a reader that resumes may have data no FD_READ announces, and an event
+ * the engine's dispatch dropped (an earlier callback had turned that
+ * interest off) is not lost. */
 void xpr__ready_set_interest(struct xpr__list *ready, struct xpr__ready_slot *s,
                              unsigned mask);
 /* Records FD_* network events (with an error code when error is set). */

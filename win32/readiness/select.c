@@ -1,15 +1,13 @@
 /*
- * The select() poller (Winsock's I/O multiplexing model).
+ * The select() poller (Winsock's I/O multiplexing model; docs/design.md,
+ * "select").
  *
- * 1. fd_set is a counted array whose size FD_SETSIZE (64) is fixed at compile
- *    time; xpr allocates its sets at run time with room for every socket, so
- *    there is no 64 cap (the cost stays linear in the number of sockets).
- * 2. select() with three empty sets fails at once (WSAEINVAL) instead of
- *    sleeping: the wake socket is always in the read set, so no set is
- *    ever empty and an idle loop really sleeps.
- * 3. A failed non-blocking connect is reported in the except set, not the
- *    write set: every socket waiting to write is in both, and except maps to
- *    XPR__IO_ERROR, on which the engine reads SO_ERROR.
+ * 1. The sets are counted arrays sized at run time for every socket.
+ * 2. select() with three empty sets fails at once (WSAEINVAL): the wake
+ *    socket is always in the read set, so an idle loop really sleeps.
+ * 3. A socket waiting to write is in the write and except sets: except (a
+ *    failed connect) maps to XPR__IO_ERROR, on which the engine reads
+ *    SO_ERROR.
  * 4. The first argument (nfds) is ignored by Winsock.
  * 5. Results come back as lists of SOCKET values: a table rebuilt with the
  *    sets maps them to slots, and the events a socket has in the three sets
@@ -17,10 +15,9 @@
  *    the sets and the gathering (no callback runs in the wait), so a
  *    SOCKET value always finds the socket that was in the sets; a removed
  *    socket's slot takes the last one at once.
- * 6. Wakeups: select waits only on sockets, so the wake is a UDP socket
- *    connected to itself on 127.0.0.1 (one datagram per wake; the waker of
- *    win32/sock_models.c). It is no TCP loopback pair: nothing listens, and
- *    a firewall has no connection to block.
+ * 6. Wakeups: select waits only on sockets, so the wake is a datagram to a
+ *    UDP socket connected to itself (the waker of win32/sock_models.c):
+ *    nothing listens, and a firewall has no connection to block.
  * 7. Fault injection (portable/fault.h): a select() told to fail returns
  *    SOCKET_ERROR with WSAENOBUFS, having reported nothing; the core
  *    retries the wait.
