@@ -224,7 +224,6 @@ static int take_stats(struct compare *c, struct stats_record *out)
     return 0;
 }
 
-
 const char *compare_backend_name(const char *row_backend, const char **method)
 {
     static char name[COMPARE_NAME_MAX];

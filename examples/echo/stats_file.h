@@ -42,8 +42,8 @@ enum {
  * Reads the last complete line of the file at path into out. Returns
  * STATS_FILE_OK, STATS_FILE_EMPTY when the file is missing or holds no
  * complete line yet, STATS_FILE_UNREADABLE when it cannot be opened for
- * another reason (errno says which), or STATS_FILE_MALFORMED when the last line is not a
- * stats line.
+ * another reason (errno says which), or STATS_FILE_MALFORMED when the last line
+ * is not a stats line.
  */
 int stats_file_latest(const char *path, struct stats_record *out);
 
