@@ -32,6 +32,7 @@ int xpr_conn_adopt(xpr_loop *loop, xpr_os_socket sock,
     xpr__callbacks_release(shared); /* the conn holds its own reference */
     if (c == NULL)
         return XPR_ENOMEM;
+    c->adopted = 1;
     rc = loop->ops->conn_adopt(c);
     if (rc != 0) {
         c->sock = XPR__INVALID_SOCKET;

@@ -82,6 +82,7 @@ struct xpr_conn {
     enum xpr__conn_state state;
     int close_err;
     unsigned connected : 1;   /* the socket is connected (or accepted) */
+    unsigned adopted : 1;     /* xpr_conn_adopt: connected by the app */
     unsigned paused : 1;      /* the application paused reading */
     unsigned reading : 1;     /* the transport was told to read */
     unsigned read_ended : 1;  /* the peer half-closed: no more reads */

@@ -11,6 +11,7 @@
 #include "alloc.h"
 #include "backend.h"
 #include "loop_internal.h"
+#include "sock.h"
 
 struct xpr__shared_callbacks *
 xpr__callbacks_new(const struct xpr_conn_callbacks *cb)
@@ -254,6 +255,12 @@ void xpr__conn_connected(xpr_conn *c)
     if (c->state >= XPR__CONN_ENDING)
         return;
     assert(!c->connected);
+    /* Nothing listened where a socket that connected to itself connected
+     * (a TCP simultaneous open): that connect was refused. */
+    if (!c->adopted && xpr__sock_connected_to_itself(c->sock)) {
+        xpr__conn_failed(c, XPR_ECONNREFUSED);
+        return;
+    }
     xpr__conn_opened(c);
 }
 

@@ -284,6 +284,13 @@ int xpr__sock_local(xpr_socket_t s, struct xpr__addr *local)
     return name_of(s, 0, local);
 }
 
+int xpr__sock_connected_to_itself(xpr_socket_t s)
+{
+    struct xpr__addr local, peer;
+    return name_of(s, 0, &local) == 0 && name_of(s, 1, &peer) == 0 &&
+           memcmp(&local, &peer, sizeof(local)) == 0; /* both zero-filled */
+}
+
 int xpr__sock_set_nodelay(xpr_socket_t s, int enable)
 {
     int on = enable ? 1 : 0;

@@ -70,6 +70,10 @@ void xpr__sock_close(xpr_socket_t s, int reset);
 int xpr__sock_peer(xpr_socket_t s, struct xpr__addr *peer);
 /* The socket's own address (getsockname). */
 int xpr__sock_local(xpr_socket_t s, struct xpr__addr *local);
+/* Whether a connected socket's peer is the socket itself: a TCP
+ * simultaneous open of a socket bound to the address it connects to (a
+ * port 0 bind may hand out the port of a listener that just closed). */
+int xpr__sock_connected_to_itself(xpr_socket_t s);
 
 int xpr__sock_set_nodelay(xpr_socket_t s, int enable);
 int xpr__sock_set_keepalive(xpr_socket_t s, uint32_t idle_ms,

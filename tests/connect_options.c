@@ -3,7 +3,7 @@
  * binding to an address in use fails with XPR_EADDRINUSE (returned for a
  * numeric address, in on_close for a name); a connect that cannot finish
  * in its time ends with XPR_ETIMEDOUT, once, and the deadline is gone once
- * the conn opened. */
+ * the conn opened; a connect that meets itself is refused. */
 #include <stdio.h>
 #include <string.h>
 
@@ -190,6 +190,56 @@ static void test_bind_to_address_in_use(void **state)
     tloop_free(r.loop);
 }
 
+/* A connect bound to the very port it connects to, where nothing listens:
+ * a TCP simultaneous open joins the socket to itself (Linux, and Wine on
+ * it). Nothing listened there, so it ends with XPR_ECONNREFUSED, never as
+ * an open conn that talks to itself. A connect that binds port 0 meets the
+ * same when the system hands it the port of a listener that just closed,
+ * as tcp.c's test_connect_to_closed_port can. */
+struct self_run {
+    xpr_loop *loop;
+    unsigned opens, closes;
+    int err;
+};
+
+static void self_on_open(xpr_conn *conn)
+{
+    struct self_run *r = xpr_conn_userdata(conn);
+    r->opens++;
+    CHECK_EQ(xpr_conn_abort(conn), 0);
+}
+
+static void self_on_close(xpr_conn *conn, int err)
+{
+    struct self_run *r = xpr_conn_userdata(conn);
+    r->closes++;
+    r->err = err;
+    tloop_stop_when_empty(r->loop);
+}
+
+static void test_connect_to_itself(void **state)
+{
+    static const struct xpr_conn_callbacks cb = {.on_open = self_on_open,
+                                                 .on_close = self_on_close};
+    struct xpr_connect_config cfg;
+    struct self_run r;
+    char address[XPR_ADDRSTRLEN];
+    xpr_conn *c = NULL;
+    (void)state;
+
+    memset(&r, 0, sizeof(r));
+    r.loop = tloop_new();
+    snprintf(address, sizeof(address), "127.0.0.1:%ld", free_port(r.loop));
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.local_address = address;
+    assert_int_equal(xpr_connect_ex(r.loop, address, &cfg, &cb, &r, &c), 0);
+    tloop_run(r.loop, 20000);
+    assert_int_equal(r.opens, 0);
+    assert_int_equal(r.closes, 1);
+    assert_int_equal(r.err, XPR_ECONNREFUSED);
+    tloop_free(r.loop);
+}
+
 #define TIMEOUT_CLIENTS 8
 #define TIMEOUT_MS 300
 
@@ -328,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_local_address_is_peer_of_other_end),
         cmocka_unit_test(test_bind_to_fixed_port),
         cmocka_unit_test(test_bind_to_address_in_use),
+        cmocka_unit_test(test_connect_to_itself),
         cmocka_unit_test(test_connect_timeout),
         cmocka_unit_test(test_loop_free_while_connecting),
     };

@@ -38,8 +38,8 @@
  *    memory) ends that conn with XPR_ENOBUFS; the loop goes on.
  * 8. The bind of item 1 takes the local port from the same allocator as a
  *    listener's port 0, so connecting to a port whose listener just closed
- *    can get that very port: a TCP simultaneous open connects the socket to
- *    itself. Nothing listened there, so it is XPR_ECONNREFUSED.
+ *    can get that very port and connect the socket to itself: the core
+ *    reports that as XPR_ECONNREFUSED (portable/conn.c).
  * 9. An AcceptEx with a receive buffer (accepts_with_data) hands over the
  *    conn with its first bytes (0 bytes: the client closed at once): read
  *    number 0, parked like an early pre-posted read, so they reach on_data
@@ -447,19 +447,6 @@ int xpr__completion_conn_adopt(xpr_conn *c)
     return 0;
 }
 
-/* item 8: a TCP simultaneous open of a socket with itself. */
-static int connected_to_itself(SOCKET s)
-{
-    struct sockaddr_storage local, peer;
-    int local_len = (int)sizeof(local), peer_len = (int)sizeof(peer);
-    memset(&local, 0, sizeof(local));
-    memset(&peer, 0, sizeof(peer));
-    if (getsockname(s, (struct sockaddr *)&local, &local_len) != 0 ||
-        getpeername(s, (struct sockaddr *)&peer, &peer_len) != 0)
-        return 0;
-    return local_len == peer_len && memcmp(&local, &peer, local_len) == 0;
-}
-
 static void connect_done(struct xpr__completion_conn *conn, struct xpr__op *op)
 {
     SOCKET s = (SOCKET)conn->base.sock;
@@ -474,8 +461,6 @@ static void connect_done(struct xpr__completion_conn *conn, struct xpr__op *op)
     else if (err == 0 &&
              setsockopt(s, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, NULL, 0) != 0)
         err = WSAGetLastError();
-    if (err == 0 && !conn->adopted && connected_to_itself(s))
-        err = WSAECONNREFUSED; /* item 8 */
     if (err != 0)
         xpr__conn_failed(&conn->base, xpr__error_from_os(err));
     else
