@@ -506,7 +506,10 @@ XPR_API int xpr_conn_socket(const xpr_conn *conn, xpr_os_socket *out);
  * Starts connecting. On success *out is valid at once (writes are queued
  * until connected) and exactly one of on_open or on_close(conn, err) follows
  * from the loop, never from inside this call. Errors returned here: XPR_EINVAL
- * (bad text or arguments), XPR_ENOMEM, XPR_ETHREAD, XPR_EMFILE, ...
+ * (bad text or arguments), XPR_ENOMEM, XPR_ETHREAD, XPR_EMFILE, ... A socket
+ * that ends up connected to itself (a TCP simultaneous open where nothing
+ * listens: a local port equal to the port connected to) is refused:
+ * on_close(conn, XPR_ECONNREFUSED), never on_open.
  */
 XPR_API int xpr_connect(xpr_loop *loop, const char *address,
                         const struct xpr_conn_callbacks *callbacks, void *arg,
