@@ -13,7 +13,7 @@
  * appends waits for the next round, which then does not block. No handler
  * runs from inside the call that posted its op.
  *
- * Ownership (docs/design.md, "kernel-owned memory"): a posted op holds one
+ * Ownership (docs/design.md, "Kernel-owned memory"): a posted op holds one
  * count in its owner's `pending` until it is handled; a conn is reported
  * closed (a listener freed) only at pending == 0.
  *
@@ -110,7 +110,6 @@ struct xpr__completion_conn {
     unsigned char close_deferred;  /* closesocket once posting ends */
     unsigned char close_reset;     /* ... abortively */
     unsigned char read_warm; /* zero-byte mode: the next read has a buffer */
-    unsigned char adopted;   /* xpr_conn_adopt: connected without ConnectEx */
 };
 
 struct xpr__completion_loop;

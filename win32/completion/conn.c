@@ -442,7 +442,6 @@ int xpr__completion_conn_adopt(xpr_conn *c)
         xpr__op_put(engine, op);
         return rc;
     }
-    conn->adopted = 1;
     xpr__op_queue(engine, op, &conn->pending);
     return 0;
 }
@@ -454,7 +453,7 @@ static void connect_done(struct xpr__completion_conn *conn, struct xpr__op *op)
     xpr__op_put(engine_of(conn), op);
     if (xpr__conn_done(&conn->base))
         return;
-    if (conn->adopted)
+    if (conn->base.adopted)
         err = 0; /* item 12: connected by the application */
     else if (err == 0 && xpr__fault(XPR__FAULT_SOCKOPT)) /* item 10 */
         err = WSAENETDOWN;
