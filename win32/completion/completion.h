@@ -136,7 +136,7 @@ struct xpr__afd_watch {
  *   wait_and_reap  waits up to timeout_ms (-1 = no limit) and appends each
  *                  finished op to the completed queue (xpr__op_reaped);
  *   wake           any thread: makes a blocked wait_and_reap return;
- *   port           notifications are packets on a port (engine.c, "Done at
+ *   port           notifications are packets on a port (post.c, "Done at
  *                  once"); workers: several threads may run the loop;
  *   arm            NULL, or each op gets an event object right before it is
  *                  posted (0 or an error: the op is then not posted), which
@@ -241,7 +241,7 @@ void xpr__op_queue(struct xpr__completion_loop *engine, struct xpr__op *op,
                    unsigned *owner_pending);
 /* After op was posted (err: 0, WSA_IO_PENDING or its failure): 1 when no
  * notification will come and the engine queues its outcome itself
- * (engine.c, "Done at once", "Failed at once"); a pending op is tracked. */
+ * (post.c, "Done at once", "Failed at once"); a pending op is tracked. */
 int xpr__op_started(struct xpr__completion_loop *engine, struct xpr__op *op,
                     int skip, int err);
 static inline int xpr__harvester_associate(struct xpr__completion_loop *engine,
@@ -267,6 +267,9 @@ int xpr__op_send_later(struct xpr__completion_loop *engine,
  * is the end of the stream (on Windows always; engine.c, "Wine"). */
 int xpr__completion_empty_read_ends(struct xpr__completion_loop *engine,
                                     SOCKET s);
+/* Posts every outbox queued so far (a worker leaves nothing queued when
+ * it goes on to wait). */
+void xpr__completion_post_outboxes(struct xpr__completion_loop *engine);
 /* Joins a socket to the harvester; sets skip-on-success when it is safe. */
 int xpr__completion_associate(struct xpr__completion_loop *engine, SOCKET s,
                               int family, unsigned char *skip);
