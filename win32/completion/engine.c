@@ -231,10 +231,13 @@ static void handle_completed(struct xpr__completion_loop *engine)
  * end of the stream. Wine sometimes completes a pending one so while the
  * socket still holds data, ahead of the peer's FIN (tests/hostile.c,
  * test_half_close_large on iocp-w4-preposted, sees EOF up to a few
- * hundred KiB early without the check). Under Wine such a
- * completion is the end only when a MSG_PEEK recv says so (0); otherwise
- * it is an empty read and reading goes on. Peeking takes nothing, so the
- * bytes still reach the reads posted after it, in order. */
+ * hundred KiB early without the check). Under Wine such a completion is
+ * the end only when no byte waits in the socket (FIONREAD, which Wine
+ * answers from the host socket); otherwise it is an empty read and
+ * reading goes on, and the bytes reach the reads posted after it, in
+ * order. A MSG_PEEK recv cannot tell: Wine queues it behind the reads
+ * still pending and answers WSAEWOULDBLOCK, and the read pending behind
+ * the end never completes (the same test then waits forever). */
 static int under_wine(void)
 {
     HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
@@ -255,8 +258,9 @@ static void wine_workarounds(struct xpr__completion_loop *engine)
 int xpr__completion_empty_read_ends(struct xpr__completion_loop *engine,
                                     SOCKET s)
 {
-    char byte;
-    return !engine->confirm_empty_reads || recv(s, &byte, 1, MSG_PEEK) == 0;
+    u_long waiting = 0;
+    return !engine->confirm_empty_reads ||
+           ioctlsocket(s, FIONREAD, &waiting) != 0 || waiting == 0;
 }
 
 /* ---- the loop ---- */
