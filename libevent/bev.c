@@ -6,9 +6,9 @@
  *
  * libevent quirks handled here:
  *   1. A bufferevent queues every write and sends it on the next writable
- *      event. conn_send copies every run offered into the output buffer;
- *      the bytes stay in flight in the core's queue until libevent drains
- *      them, so on_drain follows every burst.
+ *      event. conn_send copies every run offered into the output buffer
+ *      (IOCP: quirk 16); the bytes stay in flight in the core's queue until
+ *      libevent drains them, so on_drain follows every burst.
  *   2. The write callback runs only when the output falls to its low
  *      watermark (0: empty). The watermark is set to the largest size, so
  *      it runs after every write that sent something and reports what the
@@ -70,6 +70,12 @@
  *      tolerates); should libevent refuse, the conn fails with XPR_EIO
  *      after its EOF. A send completing while the flag is clear runs no
  *      write callback: the EOF handler reports what was drained.
+ *  16. The deferred report of quirk 14 lets the peer hold bytes the sender
+ *      still counts as queued. So the output counts as the kernel's
+ *      (XPR__TRANSPORT_KERNEL_TAKES: written when taken, out of
+ *      xpr_conn_queued), and conn_send fills it up to read_buffer_size
+ *      bytes only: the rest waits in the core's queue, where the
+ *      application sees it and a paused peer holds it back.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -461,21 +467,26 @@ static int bev_conn_set_reading(xpr_conn *c, int on)
     return 0;
 }
 
-/* Quirk 1: every run goes into the output buffer, in flight. */
+/* Quirk 1: the runs go into the output buffer, in flight; on IOCP up to
+ * its cap (quirk 16). */
 static long bev_conn_send(xpr_conn *c, const void *const *bases,
                           const size_t *lens, size_t runs)
 {
     struct bev_conn *bc = to_bev(c);
     struct evbuffer *out = output_of(bc);
-    int was_empty = evbuffer_get_length(out) == 0;
-    size_t taken = 0, i;
-    for (i = 0; i < runs; i++) {
-        if (evbuffer_add(out, bases[i], lens[i]) != 0)
+    size_t held = evbuffer_get_length(out);
+    size_t room = SIZE_MAX, taken = 0, i;
+    if (libevent_closes_sockets(c->loop))
+        room =
+            held < c->loop->read_buf_size ? c->loop->read_buf_size - held : 0;
+    for (i = 0; i < runs && taken < room; i++) {
+        size_t n = lens[i] < room - taken ? lens[i] : room - taken;
+        if (evbuffer_add(out, bases[i], n) != 0)
             return XPR_ENOMEM;
-        taken += lens[i];
+        taken += n;
     }
     /* Quirk 12; IOCP bufferevents register nothing. */
-    if (was_empty && !libevent_closes_sockets(c->loop)) {
+    if (held == 0 && !libevent_closes_sockets(c->loop)) {
         int rc = enable(bc->bev, EV_WRITE);
         if (rc != 0)
             return rc;
@@ -504,6 +515,8 @@ static int bev_loop_init(xpr_loop *loop)
     int rc = xpr__levent_new(loop->entry->variant | XPR__LEVENT_EVTIMERS, &lv);
     if (rc != 0)
         return rc;
+    if (loop->entry->variant & XPR__LEVENT_IOCP) /* quirk 16 */
+        loop->conn_flags |= XPR__TRANSPORT_KERNEL_TAKES;
     xpr__levent_ignore_sigpipe();
     loop->backend = lv;
     return 0;

@@ -186,9 +186,10 @@ struct xpr_backend_ops {
 enum {
     /* conn_send's bytes are sent when it returns (readiness) */
     XPR__TRANSPORT_SENDS_AT_ONCE = 1u << 0,
-    /* conn_send hands its bytes to the kernel (overlapped): they count as
-     * written when taken, though queued until xpr__conn_sent; without it
-     * (libevent's user-space buffer) they count when reported sent */
+    /* conn_send hands its bytes to the kernel (overlapped; libevent-iocp's
+     * capped output): they count as written when taken, though queued
+     * until xpr__conn_sent; without it (libevent's user-space buffer on a
+     * readiness base) they count when reported sent */
     XPR__TRANSPORT_KERNEL_TAKES = 1u << 1
 };
 
@@ -218,6 +219,7 @@ struct xpr_loop {
     void *backend;
     void *poller_state;
     struct xpr_loop_config cfg;
+    unsigned conn_flags; /* ops->conn_flags; loop_init may add to them */
 
     unsigned char *read_buf; /* one buffer for every synchronous read */
     size_t read_buf_size;

@@ -97,7 +97,7 @@ static int update_reading(xpr_conn *c)
 
 static int kernel_takes(const xpr_conn *c)
 {
-    return (c->loop->ops->conn_flags & XPR__TRANSPORT_KERNEL_TAKES) != 0;
+    return (c->loop->conn_flags & XPR__TRANSPORT_KERNEL_TAKES) != 0;
 }
 
 /* n bytes left the application's hands: handed to the kernel. */
@@ -134,7 +134,7 @@ static int flush(xpr_conn *c)
             return end_on_error(c, (int)n);
         if ((size_t)n < offered)
             c->send_full = 1;
-        if (ops->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE) {
+        if (c->loop->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE) {
             xpr__wq_consume(&c->queue, (size_t)n, &c->loop->released);
             count_written(c, (size_t)n);
         } else {
@@ -364,7 +364,7 @@ static long send_at_once(xpr_conn *c, const void *const *bases,
 {
     const struct xpr_backend_ops *ops = c->loop->ops;
     long sent;
-    if (!(ops->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE) ||
+    if (!(c->loop->conn_flags & XPR__TRANSPORT_SENDS_AT_ONCE) ||
         c->state != XPR__CONN_OPEN || !c->connected || c->send_full ||
         xpr__wq_bytes(&c->queue) != 0 || runs == 0)
         return 0;

@@ -70,6 +70,7 @@ int xpr_loop_new(xpr_loop **loop_out, const struct xpr_loop_config *cfg)
         return XPR_ENOMEM;
     loop->entry = entry;
     loop->ops = entry->ops;
+    loop->conn_flags = entry->ops->conn_flags;
     loop->poller = entry->poller;
     loop->cfg = config;
     loop->cfg.backend = entry->name;
