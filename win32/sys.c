@@ -168,3 +168,9 @@ void xpr__sleep_ms(unsigned ms)
 {
     Sleep(ms);
 }
+
+int xpr__under_wine(void)
+{
+    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+    return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}

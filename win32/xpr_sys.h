@@ -60,6 +60,9 @@ int xpr__thread_start_sized(xpr__thread *t, void (*fn)(void *arg), void *arg,
 void xpr__thread_join(xpr__thread *t);
 /* Processors this process may run on (at least 1). */
 unsigned xpr__cpu_count(void);
+/* Whether this process runs under Wine (its ntdll exports
+ * wine_get_version): Wine-only workarounds ask it, each at its place. */
+int xpr__under_wine(void);
 
 #if defined(_MSC_VER)
 #define XPR__THREAD_LOCAL __declspec(thread)

@@ -211,8 +211,8 @@ static void handle_completed(struct xpr__completion_loop *engine)
 }
 
 /* ---- Wine ----
- * Two Wine behaviours that Windows does not have; under Wine (its ntdll
- * exports wine_get_version) the engine works around both, and only there.
+ * Two Wine behaviours that Windows does not have; under Wine
+ * (xpr__under_wine) the engine works around both, and only there.
  *
  * Pending transfers run in the posting thread. Wine performs the transfer
  * of a pending overlapped WSARecv or WSASend in an APC of the thread that
@@ -238,15 +238,9 @@ static void handle_completed(struct xpr__completion_loop *engine)
  * order. A MSG_PEEK recv cannot tell: Wine queues it behind the reads
  * still pending and answers WSAEWOULDBLOCK, and the read pending behind
  * the end never completes (the same test then waits forever). */
-static int under_wine(void)
-{
-    HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
-    return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
-}
-
 static void wine_workarounds(struct xpr__completion_loop *engine)
 {
-    if (!under_wine())
+    if (!xpr__under_wine())
         return;
     engine->confirm_empty_reads = 1;
     if (engine->loop->workers > 1) {
