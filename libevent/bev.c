@@ -149,12 +149,14 @@ static void release_bev(struct bev_conn *bc, int reset)
         return;
     bc->bev = NULL;
     out = bufferevent_get_output(bev);
-    /* Sent but not reported: counted here. The rest is dropped (an IOCP
-     * send still in flight may complete later, uncounted). */
+    /* Sent but not reported: counted here, unless they counted when taken
+     * (IOCP, quirk 16). The rest is dropped (an IOCP send still in flight
+     * may complete later). */
     evbuffer_lock(out);
     if (bc->out_cb != NULL)
         evbuffer_remove_cb_entry(out, bc->out_cb);
-    c->loop->stats.bytes_written += bc->drained;
+    if (!libevent_closes_sockets(c->loop))
+        c->loop->stats.bytes_written += bc->drained;
     bc->drained = 0;
     evbuffer_unlock(out);
     bufferevent_disable(bev, EV_READ | EV_WRITE); /* quirk 5 */
