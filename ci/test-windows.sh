@@ -20,6 +20,8 @@ cross_file=${XPR_DEPS_DIR:-build-deps}/mingw-w64-x86_64.txt
 . ci/wine-env.sh
 xpr_wine_start
 trap xpr_wine_stop EXIT
+# Test programs that Wine fails to start are started again (ci/cross/wine-run).
+export XPR_WINE_RETRY_START=1
 
 # Wine's sockets are host sockets: the 4,000-connection rows leave some
 # 8,000 loopback connections each in TIME_WAIT for a minute, and sockets
