@@ -231,15 +231,17 @@ static void storm_main(void *arg)
     unsigned i;
 
     for (i = 0; i < STORM_POSTS; i++) {
+        /* Before the item: the run cannot end (on the last item of all)
+         * while the hold waits for the loop. */
+        if (checker && (i + 1) % HOLD_EVERY == 0) {
+            held_round(t);
+        }
         post_item(t, i);
         if (checker && i % PROBE_EVERY == 0) {
             unsigned k;
             for (k = 0; k < PROBE_BURST; k++) {
                 probe(t);
             }
-        }
-        if (checker && (i + 1) % HOLD_EVERY == 0) {
-            held_round(t);
         }
         if (!checker && (i + 1) % STOP_EVERY == 0) {
             stop_and_probe(t);
