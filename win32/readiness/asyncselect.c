@@ -39,8 +39,8 @@
  *    with any accept call, even one that fails. An FD_ACCEPT whose accept
  *    loop finds nothing (WSAEWOULDBLOCK: an earlier loop took the
  *    connection it was posted for) then leaves the listener silent while
- *    new connections wait in its backlog (xpr-echo compare, 4,000
- *    connections in batches of 500, stopped accepting in 3 of 5 runs).
+ *    new connections wait in its backlog (a burst of connects leaves
+ *    such stale messages behind).
  *    Under Wine (xpr__under_wine, and only there) a socket that got
  *    FD_ACCEPT is registered again at the start of the next wait, once the
  *    engine's accept loop ran: a new registration clears what Wine
