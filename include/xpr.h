@@ -198,6 +198,9 @@ struct xpr_loop_stats {
     /* Times a listener stopped accepting for a short, growing pause because
      * accept failed for want of descriptors or memory. */
     uint64_t accept_pauses;
+    /* UDP handles not closed yet: xpr_udp_close (or a failure) and the
+     * kernel letting go of the socket end it; on_close follows. */
+    uint64_t live_udp_handles;
 };
 
 /* What the completion back ends (iocp, overlapped, completion-routine)

@@ -91,6 +91,7 @@ int xpr_udp_new(xpr_loop *loop, const char *address,
         return rc;
     }
     xpr__list_push_back(&loop->udps, &u->link);
+    loop->stats.live_udp_handles++;
     *out = u;
     return 0;
 }
@@ -242,6 +243,7 @@ void xpr__udp_closed(xpr_udp *u)
 {
     xpr__list_remove(&u->link);
     xpr__list_push_back(&u->loop->udp_finished, &u->link);
+    u->loop->stats.live_udp_handles--;
 }
 
 /* ---- the loop's part ---- */

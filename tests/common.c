@@ -215,11 +215,12 @@ static void fail_deadline(xpr_loop *loop, uint64_t deadline_ms)
         fail_msg("deadline of %llu ms passed before the test ended",
                  (unsigned long long)deadline_ms);
     fail_msg("deadline of %llu ms passed before the test ended (the loop "
-             "holds %llu conns, %llu listeners, %llu timers, %llu queued "
-             "bytes, %llu posts, %llu posted operations)",
+             "holds %llu conns, %llu listeners, %llu UDP handles, %llu "
+             "timers, %llu queued bytes, %llu posts, %llu posted operations)",
              (unsigned long long)deadline_ms,
              (unsigned long long)st.live_connections,
              (unsigned long long)st.live_listeners,
+             (unsigned long long)st.live_udp_handles,
              (unsigned long long)st.active_timers,
              (unsigned long long)st.queued_write_bytes,
              (unsigned long long)st.pending_posts,
@@ -281,6 +282,7 @@ void tloop_free(xpr_loop *loop)
     assert_int_equal(completion_rc, 0);
     assert_int_equal(stats.live_connections, 0);
     assert_int_equal(stats.live_listeners, 0);
+    assert_int_equal(stats.live_udp_handles, 0);
     assert_int_equal(stats.active_timers, 0);
     assert_int_equal(stats.queued_write_bytes, 0);
     assert_int_equal(stats.pending_posts, 0);

@@ -129,6 +129,13 @@ static int open_handle(struct udp_test *t, int i, const char *address,
     return 0;
 }
 
+static uint64_t live_udp_handles(xpr_loop *loop)
+{
+    struct xpr_loop_stats stats;
+    assert_int_equal(xpr_loop_stats(loop, &stats), 0);
+    return stats.live_udp_handles;
+}
+
 static void close_handle(struct udp_test *t, int i)
 {
     if (t->h[i] != NULL && !t->closed[i]) {
@@ -531,6 +538,7 @@ static void test_bad_input(void **state)
     /* a port in use */
     assert_int_equal(xpr_udp_new(t.loop, t.addr[0], NULL, &callbacks, &t, &u),
                      XPR_EADDRINUSE);
+    assert_int_equal(live_udp_handles(t.loop), 2); /* the failed one is not */
     assert_int_equal(xpr_udp_address(t.h[0], small, sizeof(small)), XPR_EINVAL);
     assert_int_equal(xpr_udp_address(NULL, small, sizeof(small)), XPR_EINVAL);
     assert_int_equal(xpr_udp_send(NULL, t.addr[0], "x", 1), XPR_EINVAL);
