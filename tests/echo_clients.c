@@ -1,8 +1,10 @@
 #include <stdlib.h>
+#include <string.h>
 
 #include "common.h"
 #include "echo_clients.h"
 #include "pattern.h"
+#include "platform.h"
 
 static void client_on_open(xpr_conn *conn)
 {
@@ -128,4 +130,28 @@ void echo_clients_free(struct echo_run *run)
 {
     free(run->clients);
     run->clients = NULL;
+}
+
+static size_t warm_up_bytes(unsigned index)
+{
+    (void)index;
+    return 1;
+}
+
+long echo_handles_baseline(void)
+{
+    static int warmed_up;
+    if (!warmed_up && test_open_handles() >= 0) {
+        struct echo_run run;
+        memset(&run, 0, sizeof(run));
+        run.loop = tloop_new();
+        echo_server_start(&run.server, run.loop, NULL);
+        echo_clients_start(&run, 1, warm_up_bytes);
+        tloop_run(run.loop, 30000);
+        echo_clients_assert_all_echoed(&run);
+        echo_clients_free(&run);
+        tloop_free(run.loop);
+        warmed_up = 1;
+    }
+    return test_open_handles();
 }
