@@ -35,16 +35,21 @@
  *    ends that conn, not the loop). Only ops about to be posted hold an
  *    event, not queued writes, so the handle count (one wineserver for all
  *    processes under Wine) stays near the number of pending operations.
- *    Groups and their threads stay until the loop is freed.
  * 10. A failed wait of the loop thread returns before anything is reaped:
  *    `ready` and the groups' flags stay set for the next wait, which the
  *    core retries. Fault injection (portable/fault.h) fails it with
  *    ERROR_NOT_ENOUGH_MEMORY; waiting threads' waits are not failed.
+ * 11. Groups follow the load down: at the start of a wait, while the armed
+ *    ops fit in one group fewer with half a group to spare, the last
+ *    group's pending ops move to free slots of the others (their events
+ *    stay signalled if they were: the other threads take fresh copies)
+ *    and the last group's thread stops and its handles close.
  */
 #include "alloc.h"
 #include "completion.h"
 #include "fault.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -248,6 +253,44 @@ static void reap_group(struct xpr__completion_loop *engine, struct group *g)
     }
 }
 
+/* Moves the op in slot idx of from to a group among the first count that
+ * has a free slot (trap 11). */
+static void move_op(struct overlapped_state *st, struct group *from,
+                    unsigned idx, unsigned count)
+{
+    struct group *to = NULL;
+    unsigned i;
+    for (i = 0; i < count && to == NULL; i++)
+        if (st->groups[i]->count < GROUP_MAX)
+            to = st->groups[i];
+    assert(to != NULL); /* shrink moves ops only where they fit */
+    EnterCriticalSection(&to->lock);
+    to->events[to->count] = from->events[idx];
+    to->ops[to->count] = from->ops[idx];
+    to->count++;
+    LeaveCriticalSection(&to->lock);
+    to->dirty = 1;
+    EnterCriticalSection(&from->lock);
+    from->count--;
+    from->events[idx] = from->events[from->count];
+    from->ops[idx] = from->ops[from->count];
+    LeaveCriticalSection(&from->lock);
+}
+
+/* Trap 11. The spare half group keeps a load near a group boundary from
+ * making and stopping a thread each round. */
+static void shrink(struct overlapped_state *st)
+{
+    while (st->ngroups > 1 &&
+           st->armed + GROUP_MAX / 2 <= (st->ngroups - 1) * GROUP_MAX) {
+        struct group *last = st->groups[st->ngroups - 1];
+        while (last->count > 0)
+            move_op(st, last, last->count - 1, st->ngroups - 1);
+        st->ngroups--;
+        group_free(last);
+    }
+}
+
 /* Lets every thread whose set changed take a fresh copy (trap 2). */
 static int flush(struct overlapped_state *st)
 {
@@ -272,6 +315,7 @@ static int overlapped_wait_and_reap(struct xpr__completion_loop *engine,
     HANDLE h[2];
     DWORD wait = timeout_ms < 0 ? INFINITE : (DWORD)timeout_ms, r;
     unsigned i;
+    shrink(st);
     if (flush(st) && wait > POLL_MS)
         wait = POLL_MS; /* trap 8 */
     h[0] = st->wake;

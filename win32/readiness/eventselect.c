@@ -23,7 +23,13 @@
  * 5. Per-event errors are in iErrorCode[FD_*_BIT]: a refused connect is
  *    FD_CONNECT with an error, reported as WRITE|ERROR (the engine reads
  *    SO_ERROR); a reset is FD_CLOSE with an error.
- * 6. Fault injection (portable/fault.h): the loop thread's wait, told to
+ * 6. Groups follow the load down, as far as they can without moving a
+ *    registered socket (a new registration clears what Winsock recorded):
+ *    at the start of a wait, while the last group is empty and the others
+ *    have half a group of free slots to spare, its thread stops and its
+ *    events close. Slots are taken from the first group with room, so
+ *    the last groups empty first.
+ * 7. Fault injection (portable/fault.h): the loop thread's wait, told to
  *    fail, returns WSA_WAIT_FAILED with WSA_NOT_ENOUGH_MEMORY before
  *    anything is harvested (signalled events and the ready list stay for
  *    the retry); a registration (WSAEventSelect of a socket that joins)
@@ -64,6 +70,7 @@ struct group {
     unsigned high; /* slots ever used: group 0 waits on 1 + high handles */
     HANDLE thread; /* NULL for group 0 */
     volatile LONG signalled;
+    volatile LONG stop; /* the thread returns (quirk 6) */
 };
 
 struct eventselect_state {
@@ -79,7 +86,8 @@ static DWORD WINAPI group_thread(LPVOID arg)
 {
     struct group *g = arg;
     struct eventselect_state *st = g->st;
-    while (InterlockedCompareExchange(&st->quit, 0, 0) == 0) {
+    while (InterlockedCompareExchange(&st->quit, 0, 0) == 0 &&
+           InterlockedCompareExchange(&g->stop, 0, 0) == 0) {
         DWORD r = WSAWaitForMultipleEvents(WSA_MAXIMUM_WAIT_EVENTS, g->events,
                                            FALSE, WSA_INFINITE, FALSE);
         if (r == WSA_WAIT_EVENT_0)
@@ -96,6 +104,7 @@ static void group_free(struct group *g)
 {
     unsigned i;
     if (g->thread != NULL) {
+        InterlockedExchange(&g->stop, 1);
         SetEvent(g->events[0]);
         WaitForSingleObject(g->thread, INFINITE);
         CloseHandle(g->thread);
@@ -233,7 +242,7 @@ static int eventselect_update(void *state, struct xpr__io *io,
     if (sl == NULL)
         return rc;
     ev = sl->group->events[sl->index + 1];
-    if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 6 */
+    if (xpr__fault(XPR__FAULT_WATCH)) { /* quirk 7 */
         WSASetLastError(WSAENOBUFS);
         rc = SOCKET_ERROR;
     } else {
@@ -285,6 +294,22 @@ static void harvest_group(struct eventselect_state *st, struct group *g,
     }
 }
 
+/* Quirk 6. The spare half group keeps a load near a group boundary from
+ * making and stopping a thread each round. */
+static void shrink(struct eventselect_state *st)
+{
+    while (st->group_count > 1) {
+        struct group *last = st->groups[st->group_count - 1];
+        size_t i, spare = 0;
+        for (i = 0; i + 1 < st->group_count; i++)
+            spare += GROUP_SLOTS - st->groups[i]->used;
+        if (last->used != 0 || spare < GROUP_SLOTS / 2)
+            return;
+        st->group_count--;
+        group_free(last);
+    }
+}
+
 static int eventselect_wait(void *state, int timeout_ms,
                             const struct xpr__fired **fired)
 {
@@ -293,11 +318,12 @@ static int eventselect_wait(void *state, int timeout_ms,
     DWORD timeout = timeout_ms < 0 ? WSA_INFINITE : (DWORD)timeout_ms;
     DWORD r;
     size_t i;
+    shrink(st);
     st->fired.count = 0;
     *fired = st->fired.items;
     if (!xpr__list_empty(&st->ready))
         timeout = 0; /* ready_list.h 3: closed sockets to be read */
-    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 6 */
+    if (xpr__fault(XPR__FAULT_WAIT)) { /* quirk 7 */
         WSASetLastError(WSA_NOT_ENOUGH_MEMORY);
         r = WSA_WAIT_FAILED;
     } else {
