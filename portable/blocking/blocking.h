@@ -3,7 +3,8 @@
  * "blocking: a thread per connection"). Files: loop.c (the hand-over,
  * run_once, the ops table), conn.c (the conn threads and operations),
  * listener.c (the accept thread), waiter.c (a thread blocked in a readiness
- * wait of one socket), watch.c (watchers of application sockets on it).
+ * wait of one socket), watch.c (watchers of application sockets on it),
+ * udp.c (UDP handles on it).
  */
 #ifndef XPR_BLOCKING_H
 #define XPR_BLOCKING_H
@@ -167,6 +168,9 @@ struct blocking_watch {
 /* watch.c: watchers of application sockets (backend.h). */
 int xpr__blocking_watch_set(xpr_watch *w, unsigned events);
 void xpr__blocking_watch_release(xpr_watch *w);
+
+/* udp.c: UDP handles (portable/udp.h). */
+extern const struct xpr__udp_ops xpr__blocking_udp_ops;
 
 /* listener.c */
 void xpr__blocking_listener_news(struct blocking_listener *sl);

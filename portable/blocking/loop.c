@@ -132,4 +132,5 @@ const struct xpr_backend_ops xpr__blocking_ops = {
     .watch_size = sizeof(struct blocking_watch),
     .watch_set = xpr__blocking_watch_set,
     .watch_release = xpr__blocking_watch_release,
+    .udp = &xpr__blocking_udp_ops,
 };
