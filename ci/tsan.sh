@@ -5,9 +5,9 @@
 # threads), loop, errors (the XPR_ETHREAD checks) and storm (four threads
 # posting, stopping and calling from outside while runs end and begin); on
 # the blocking row, whose I/O threads hand every byte to the loop thread,
-# also tcp, close, flow and limits. Any report fails the leg: TSan
-# halts the test with exit code 66. Installs what is missing (apt). The
-# compiler is meson's choice (CC=clang works too).
+# also tcp, close, flow, limits, watch, adopt, connect_options and udp. Any
+# report fails the leg: TSan halts the test with exit code 66. Installs what
+# is missing (apt). The compiler is meson's choice (CC=clang works too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . ci/deps-linux.sh
@@ -16,7 +16,7 @@ xpr_install_missing gcc meson ninja-build pkg-config libevent-dev \
     libcmocka-dev
 
 tests=(post loop errors storm signals)
-blocking_tests=(tcp close flow limits watch adopt connect_options)
+blocking_tests=(tcp close flow limits watch adopt connect_options udp)
 
 if [ -f build-tsan/build.ninja ]; then
     meson configure build-tsan --werror -Db_sanitize=thread -Db_lundef=false \

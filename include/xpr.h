@@ -729,12 +729,13 @@ XPR_API int xpr_watch_ref(xpr_watch *watch);
 
 /*
  * A UDP socket bound to a local address, receiving from the moment it is
- * made. Back ends: the readiness ones (poll, select, eventselect,
- * asyncselect, nonblocking, libevent), libevent-bev and libevent-iocp
- * (libevent's events), and the completion ones (iocp, overlapped,
- * completion-routine: pre-posted WSARecvFrom, WSASendTo). blocking returns
- * XPR_ENOTSUP from xpr_udp_new. Every call below belongs to the loop's
- * thread(s) (XPR_ETHREAD otherwise) and returns 0 or an XPR_E* code.
+ * made. Every back end has them: the readiness ones (poll, select,
+ * eventselect, asyncselect, nonblocking, libevent), libevent-bev and
+ * libevent-iocp (libevent's events), blocking (a thread per handle waits
+ * for its socket; callbacks stay on the loop thread), and the completion
+ * ones (iocp, overlapped, completion-routine: pre-posted WSARecvFrom,
+ * WSASendTo). Every call below belongs to the loop's thread(s)
+ * (XPR_ETHREAD otherwise) and returns 0 or an XPR_E* code.
  */
 typedef struct xpr_udp xpr_udp;
 
@@ -792,9 +793,9 @@ struct xpr_udp_config {
  * "0.0.0.0:5000"; port 0 picks a free one) that receives into cb.on_recv
  * until closed. cfg may be NULL. A live handle keeps xpr_loop_run running.
  * Errors: XPR_EINVAL (NULL loop, cb, on_recv or out; bad address text),
- * XPR_ENOTSUP (the back end has no UDP), XPR_EADDRINUSE, XPR_EACCES,
- * XPR_EADDRNOTAVAIL, XPR_EAFNOSUPPORT, XPR_ENOMEM, XPR_ETHREAD, other
- * system errors.
+ * XPR_EADDRINUSE, XPR_EACCES, XPR_EADDRNOTAVAIL, XPR_EAFNOSUPPORT,
+ * XPR_ENOMEM (also: blocking could not start the handle's thread),
+ * XPR_ETHREAD, other system errors.
  */
 XPR_API int xpr_udp_new(xpr_loop *loop, const char *address,
                         const struct xpr_udp_config *cfg,

@@ -27,7 +27,7 @@ void xpr__sock_cancel_blocking(xpr_socket_t s, int sending);
  * leaves the socket's pending error in place. */
 int xpr__sock_writable_now(xpr_socket_t s);
 
-/* What wakes a thread blocked in xpr__sock_wait (blocking's watchers): a
+/* What wakes a thread blocked in xpr__sock_wait (blocking's waiters): a
  * pipe on POSIX, a UDP socket connected to itself on Windows. */
 struct xpr__waker {
     xpr_socket_t ends[2];
@@ -37,7 +37,9 @@ void xpr__waker_close(struct xpr__waker *w);
 /* Any thread: the next (or current) xpr__sock_wait returns. */
 void xpr__waker_wake(struct xpr__waker *w);
 /* Blocks until something of want (XPR__IO_*) holds for s, or an error or
- * hang-up (XPR__IO_ERROR), or waker is woken (then 0, the wake consumed). */
+ * hang-up (XPR__IO_ERROR), or waker is woken (then 0, the wake consumed).
+ * It may also return 0 with nothing woken (win32/sock_models.c, a bounded
+ * wait): the caller waits again. */
 unsigned xpr__sock_wait(xpr_socket_t s, unsigned want,
                         struct xpr__waker *waker);
 

@@ -1,10 +1,12 @@
 /* The blocking back end's threads (portable/blocking/): a connection whose
  * threads cannot start is refused, as the classic threaded server refuses
  * it: the client sees its connection closed unserved, refused_connections
- * counts it, nothing leaks, and the listener goes on serving. Thread
- * creation fails through the fault seam (its allocation: this binary
- * exists only in -Dfault_injection=true builds). Other back ends start no
- * thread per connection and pass at once. */
+ * counts it, nothing leaks, and the listener goes on serving. A UDP handle
+ * whose thread cannot start is not made: xpr_udp_new returns XPR_ENOMEM
+ * and leaves nothing open, and the next one works. Thread creation fails
+ * through the fault seam (its allocation: this binary exists only in
+ * -Dfault_injection=true builds). Other back ends start no thread per
+ * connection or handle and pass at once. */
 #include <stdio.h>
 #include <string.h>
 
@@ -145,10 +147,89 @@ static void refused_when_threads_cannot_start(void **state)
         assert_int_equal(test_open_handles(), handles_before);
 }
 
+struct udp_run {
+    xpr_loop *loop;
+    unsigned received;
+    unsigned closed;
+};
+
+static void udp_recv(xpr_udp *u, const void *p, size_t n, const char *peer,
+                     unsigned flags)
+{
+    struct udp_run *run = xpr_udp_userdata(u);
+    (void)p;
+    (void)peer;
+    (void)flags;
+    CHECK_EQ(n, 4);
+    run->received++;
+    CHECK_EQ(xpr_udp_close(u), 0);
+}
+
+static void udp_close(xpr_udp *u, int err)
+{
+    struct udp_run *run = xpr_udp_userdata(u);
+    CHECK_EQ(err, 0);
+    run->closed++;
+    tloop_let_idle(run->loop);
+}
+
+static const struct xpr_udp_callbacks udp_callbacks = {
+    .on_recv = udp_recv,
+    .on_close = udp_close,
+};
+
+/* Each allocation of xpr_udp_new fails in turn (the handle, its receive
+ * buffer past the loop's, its thread's start) until one call gets through
+ * them all; every failed call leaves no descriptor or handle open. */
+static void udp_not_made_when_thread_cannot_start(void **state)
+{
+    struct udp_run run;
+    struct xpr_udp_config cfg;
+    char address[XPR_ADDRSTRLEN];
+    xpr_udp *u = NULL;
+    unsigned skip;
+    long handles_before;
+    int rc;
+    (void)state;
+    if (strcmp(test_backend_env() ? test_backend_env() : "", "blocking") != 0)
+        NOT_APPLICABLE("no thread per UDP handle");
+    memset(&run, 0, sizeof(run));
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.recv_size = 70000;
+    run.loop = tloop_new();
+    handles_before = test_open_handles();
+    for (skip = 0;; skip++) {
+        xpr__fault_configure(0.0, 0, 0.0, 1);
+        xpr__fault_arm(XPR__FAULT_ALLOC, skip, 1);
+        rc = xpr_udp_new(run.loop, "127.0.0.1:0", &cfg, &udp_callbacks, &run,
+                         &u);
+        if (rc == 0)
+            break;
+        assert_int_equal(rc, XPR_ENOMEM);
+        assert_null(u);
+        assert_int_equal(xpr__fault_injected(XPR__FAULT_ALLOC), 1);
+        if (handles_before >= 0)
+            assert_int_equal(test_open_handles(), handles_before);
+    }
+    xpr__fault_configure(0.0, 0, 0.0, 1);
+    print_message("# xpr_udp_new made after %u failed allocations\n", skip);
+    assert_true(skip >= 3);
+    /* the handle that got through works */
+    assert_int_equal(xpr_udp_address(u, address, sizeof(address)), 0);
+    assert_int_equal(xpr_udp_send(u, address, "ping", 4), 0);
+    tloop_run(run.loop, 10000);
+    assert_int_equal(run.received, 1);
+    assert_int_equal(run.closed, 1);
+    tloop_free(run.loop);
+    if (handles_before >= 0)
+        assert_true(test_open_handles() <= handles_before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refused_when_threads_cannot_start),
+        cmocka_unit_test(udp_not_made_when_thread_cannot_start),
     };
     return cmocka_run_group_tests_name("threads", tests, NULL, NULL);
 }

@@ -4,8 +4,8 @@
  * and hears only its peer; a datagram longer than recv_size is reported
  * truncated; the send queue refuses what would pass its bound; bad input
  * is an error; on_close runs once, from the loop, after xpr_udp_close (with
- * sends and receives pending) and after xpr_loop_free. Back ends without
- * UDP (blocking) must answer XPR_ENOTSUP, which each test checks there. */
+ * sends and receives pending) and after xpr_loop_free. Every back end has
+ * UDP. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,28 +93,6 @@ static void on_close(xpr_udp *u, int err)
 }
 
 static const struct xpr_udp_callbacks callbacks = {on_recv, on_error, on_close};
-
-static int udp_missing(void)
-{
-    const char *be = test_backend_env();
-    return be != NULL && strcmp(be, "blocking") == 0;
-}
-
-/* On a back end without UDP: checks XPR_ENOTSUP and says so. */
-static int skip_unsupported(void)
-{
-    xpr_loop *loop;
-    xpr_udp *u = NULL;
-    if (!udp_missing())
-        return 0;
-    loop = tloop_new();
-    assert_int_equal(
-        xpr_udp_new(loop, "127.0.0.1:0", NULL, &callbacks, NULL, &u),
-        XPR_ENOTSUP);
-    assert_null(u);
-    tloop_free(loop);
-    return 1;
-}
 
 /* Opens handle i on address; its real address in t->addr[i]. */
 static int open_handle(struct udp_test *t, int i, const char *address,
@@ -210,8 +188,6 @@ static void echo_on(const char *address)
     static const char msg[] = "hello, datagram";
     struct udp_test t;
     int rc;
-    if (skip_unsupported())
-        return;
     new_test(&t);
     t.on_recv = echo_recv;
     rc = open_handle(&t, 0, address, NULL);
@@ -305,8 +281,6 @@ static void test_many_datagrams(void **state)
     struct udp_test t;
     unsigned k;
     (void)state;
-    if (skip_unsupported())
-        return;
     new_test(&t);
     t.on_recv = many_recv;
     t.total = MANY;
@@ -346,8 +320,6 @@ static void test_connected(void **state)
 {
     struct udp_test t;
     (void)state;
-    if (skip_unsupported())
-        return;
     new_test(&t);
     t.on_recv = connected_recv;
     assert_int_equal(open_handle(&t, 0, "127.0.0.1:0", NULL), 0);
@@ -403,8 +375,6 @@ static void test_connected_refused(void **state)
     char gone[XPR_ADDRSTRLEN];
     xpr_timer *wait;
     (void)state;
-    if (skip_unsupported())
-        return;
     new_test(&t);
     t.on_recv = refused_recv;
     assert_int_equal(open_handle(&t, 0, "127.0.0.1:0", NULL), 0);
@@ -474,8 +444,6 @@ static void test_truncated(void **state)
     size_t j;
     struct udp_test t;
     (void)state;
-    if (skip_unsupported())
-        return;
     new_test(&t);
     t.on_recv = truncated_recv;
     memset(&cfg, 0, sizeof(cfg));
@@ -514,8 +482,6 @@ static void test_bad_input(void **state)
     static unsigned char huge[XPR_UDP_MAX_DATAGRAM_V6 + 1];
     xpr_udp *u = NULL;
     (void)state;
-    if (skip_unsupported())
-        return;
     new_test(&t);
     assert_int_equal(xpr_udp_new(NULL, "127.0.0.1:0", NULL, &callbacks, &t, &u),
                      XPR_EINVAL);
@@ -588,8 +554,6 @@ static void test_bounded_queue(void **state)
     struct udp_test t;
     unsigned k, refused = 0;
     (void)state;
-    if (skip_unsupported())
-        return;
     new_test(&t);
     memset(&cfg, 0, sizeof(cfg));
     cfg.send_queue_max = QUEUE_MAX;
@@ -653,8 +617,6 @@ static void test_close_in_callback(void **state)
     struct udp_test t;
     unsigned k;
     (void)state;
-    if (skip_unsupported())
-        return;
     new_test(&t);
     t.on_recv = close_in_recv;
     /* past the loop's read buffer: the readiness rows receive into a
@@ -676,8 +638,6 @@ static void test_close_at_once(void **state)
 {
     struct udp_test t;
     (void)state;
-    if (skip_unsupported())
-        return;
     new_test(&t);
     assert_int_equal(open_handle(&t, 0, "127.0.0.1:0", NULL), 0);
     assert_int_equal(open_handle(&t, 1, "[::1]:0", NULL) == 0 ||
@@ -696,8 +656,6 @@ static void test_loop_free(void **state)
 {
     struct udp_test t;
     (void)state;
-    if (skip_unsupported())
-        return;
     new_test(&t);
     assert_int_equal(open_handle(&t, 0, "127.0.0.1:0", NULL), 0);
     assert_int_equal(open_handle(&t, 1, "127.0.0.1:0", NULL), 0);

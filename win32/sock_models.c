@@ -20,6 +20,11 @@
  * 5. select() waits on sockets only: a thread blocked in it is woken by a
  *    datagram to a UDP socket connected to itself on 127.0.0.1, in the
  *    same read set.
+ * 6. Under Wine, a select() waiting on a connected UDP socket when an ICMP
+ *    port unreachable reaches it never returns for that socket, not even
+ *    for datagrams that come later; a select() made after the report sees
+ *    them. xpr__sock_wait therefore waits WAIT_PERIOD_MS at most and then
+ *    returns 0, and its caller waits again.
  */
 #include "xpr_winsock.h"
 
@@ -30,6 +35,9 @@
 #include "poller.h"
 #include "sock.h"
 #include "sock_models.h"
+
+/* Longest single wait of xpr__sock_wait (quirk 6). */
+#define WAIT_PERIOD_MS 500
 
 int xpr__sock_set_blocking(xpr_socket_t s, int blocking)
 {
@@ -167,5 +175,6 @@ void xpr__waker_wake(struct xpr__waker *w)
 
 unsigned xpr__sock_wait(xpr_socket_t s, unsigned want, struct xpr__waker *waker)
 {
-    return select_one((SOCKET)s, want, (SOCKET)waker->ends[0], NULL);
+    struct timeval period = {0, WAIT_PERIOD_MS * 1000}; /* quirk 6 */
+    return select_one((SOCKET)s, want, (SOCKET)waker->ends[0], &period);
 }

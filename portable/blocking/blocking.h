@@ -2,7 +2,9 @@
  * The blocking back end: a thread per connection (docs/design.md,
  * "blocking: a thread per connection"). Files: loop.c (the hand-over,
  * run_once, the ops table), conn.c (the conn threads and operations),
- * listener.c (the accept thread), watch.c (a thread per watcher).
+ * listener.c (the accept thread), waiter.c (a thread blocked in a readiness
+ * wait of one socket), watch.c (watchers of application sockets on it),
+ * udp.c (UDP handles on it).
  */
 #ifndef XPR_BLOCKING_H
 #define XPR_BLOCKING_H
@@ -17,12 +19,12 @@
 #define XPR__BLOCKING_CHUNK (16u * 1024u)
 #define XPR__BLOCKING_SEND_BUFFER (16u * 1024u)
 
-/* A conn or listener with news for the loop thread. */
+/* A conn, listener or socket waiter with news for the loop thread. */
 struct blocking_ready {
     struct xpr__link link; /* bl->ready while queued */
     unsigned char queued;
     unsigned char is_listener;
-    unsigned char is_watch; /* a watcher of an application socket */
+    unsigned char is_waiter; /* a struct blocking_waiter */
 };
 
 struct blocking_loop {
@@ -120,30 +122,55 @@ void xpr__blocking_conn_close(xpr_conn *c, int reset);
 /* xpr_loop_free: graceful closes stop waiting for their peers. */
 void xpr__blocking_cut_flushes(xpr_loop *loop);
 
-/* A watcher of an application socket (watch.c): a thread blocked in a
- * readiness wait of it. */
-struct blocking_watch {
-    struct xpr_watch base; /* first: the core sees an xpr_watch */
+/* A thread blocked in a readiness wait of one socket and a waker, handing
+ * what it finds to the loop thread (waiter.c). */
+struct blocking_waiter {
     struct blocking_ready ready;
     struct blocking_loop *bl;
-    xpr__cond cond; /* the thread waits on it for a set to wait for */
+    xpr_socket_t sock;
+    /* Loop thread: the news of the thread, seen (XPR__IO_*). Returns 1 when
+     * it freed the waiter's memory, else 0. */
+    int (*news)(struct blocking_waiter *w, unsigned seen);
+    xpr__cond cond; /* the thread waits on it for something to wait for */
     xpr__thread thread;
     struct xpr__waker waker;
-    unsigned char has_thread; /* loop thread only */
-    unsigned char firing;     /* loop thread: its callback runs */
-    unsigned char released;   /* loop thread: freed once firing ends */
+    unsigned char running; /* loop thread: the thread is started */
     /* Under bl->lock from here on. */
     unsigned want;        /* XPR__IO_* the thread waits for; 0: none */
     unsigned seen;        /* what it found, handed to the loop */
-    unsigned char handed; /* seen waits for the loop (quirk 1) */
+    unsigned char handed; /* seen waits for the loop */
     unsigned char quit;
 };
 
-/* watch.c: watchers of application sockets (backend.h), and the news of
- * one. */
+/* waiter.c, all on the loop thread. Starts w's thread on s, waiting for
+ * nothing yet; news runs for each hand-over. 0 or an XPR_E* code (nothing
+ * is left started). */
+int xpr__blocking_waiter_start(struct blocking_waiter *w,
+                               struct blocking_loop *bl, xpr_socket_t s,
+                               int (*news)(struct blocking_waiter *w,
+                                           unsigned seen));
+/* The thread waits for want (XPR__IO_*; 0: nothing) from now on. */
+void xpr__blocking_waiter_want(struct blocking_waiter *w, unsigned want);
+/* The thread returns and is joined, its news dropped; nothing when it is
+ * not running. */
+void xpr__blocking_waiter_end(struct blocking_waiter *w);
+/* run_once: the news of a waiter taken off the ready list. */
+void xpr__blocking_waiter_news(struct blocking_ready *r);
+
+/* A watcher of an application socket (watch.c). */
+struct blocking_watch {
+    struct xpr_watch base; /* first: the core sees an xpr_watch */
+    struct blocking_waiter waiter;
+    unsigned char firing;   /* loop thread: its callback runs */
+    unsigned char released; /* loop thread: freed once firing ends */
+};
+
+/* watch.c: watchers of application sockets (backend.h). */
 int xpr__blocking_watch_set(xpr_watch *w, unsigned events);
 void xpr__blocking_watch_release(xpr_watch *w);
-void xpr__blocking_watch_news(struct blocking_ready *r);
+
+/* udp.c: UDP handles (portable/udp.h). */
+extern const struct xpr__udp_ops xpr__blocking_udp_ops;
 
 /* listener.c */
 void xpr__blocking_listener_news(struct blocking_listener *sl);

@@ -89,8 +89,8 @@ static int blocking_run_once(xpr_loop *loop, int timeout_ms)
         xpr__mutex_unlock(&bl->lock);
         if (r == NULL)
             break;
-        if (r->is_watch)
-            xpr__blocking_watch_news(r);
+        if (r->is_waiter)
+            xpr__blocking_waiter_news(r);
         else if (r->is_listener)
             xpr__blocking_listener_news(
                 XPR__CONTAINER(r, struct blocking_listener, ready));
@@ -132,4 +132,5 @@ const struct xpr_backend_ops xpr__blocking_ops = {
     .watch_size = sizeof(struct blocking_watch),
     .watch_set = xpr__blocking_watch_set,
     .watch_release = xpr__blocking_watch_release,
+    .udp = &xpr__blocking_udp_ops,
 };
