@@ -57,8 +57,8 @@ static void spike(struct spike_run *run, xpr_loop *loop, unsigned count)
     run->echo.hold_close = 1;
     run->echo.on_all_closed = on_all_closed;
     echo_server_start(&run->echo.server, loop, NULL);
-    assert_int_equal(xpr_timer_new(loop, on_close_timer, run, &run->close_timer),
-                     0);
+    assert_int_equal(
+        xpr_timer_new(loop, on_close_timer, run, &run->close_timer), 0);
     assert_int_equal(xpr_timer_start(run->close_timer, 5, 5), 0);
     echo_clients_start(&run->echo, count, client_bytes);
     tloop_run(loop, 60000);
