@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "common.h"
-#include "echo_clients.h"
 #include "pattern.h"
 #include "platform.h"
 
@@ -119,7 +118,7 @@ static test_socket connect_outside(struct adopt_run *r, const char *address)
 
 static void test_adopt_echoes(void **state)
 {
-    long handles_before = echo_handles_baseline();
+    long handles_before = test_handles_baseline();
     struct adopt_run r;
     char address[XPR_ADDRSTRLEN];
     xpr_conn *c = NULL;
@@ -178,7 +177,7 @@ static const struct xpr_conn_callbacks abort_cb = {
  * closed. */
 static void test_adopt_then_abort(void **state)
 {
-    long handles_before = echo_handles_baseline();
+    long handles_before = test_handles_baseline();
     struct adopt_run r;
     char address[XPR_ADDRSTRLEN];
     xpr_conn *c = NULL;

@@ -101,4 +101,13 @@ xpr_conn *tloop_connect(xpr_loop *loop, const char *address,
 /* The port of "host:port" text, or -1. */
 long address_port(const char *address);
 
+/* The descriptors (POSIX) or handles (Windows) this process holds, as the
+ * baseline of a test that counts them, or -1 where they cannot be counted.
+ * The first call runs one echo connection (echo_clients.c) on a loop of
+ * the test's back end and frees it: the system keeps some state for a
+ * process after its first sockets, threads and windows (Winsock's
+ * providers, the thread pool, a window class), which a test must not count
+ * as its own leak. */
+long test_handles_baseline(void);
+
 #endif

@@ -138,7 +138,7 @@ static size_t warm_up_bytes(unsigned index)
     return 1;
 }
 
-long echo_handles_baseline(void)
+long test_handles_baseline(void)
 {
     static int warmed_up;
     if (!warmed_up && test_open_handles() >= 0) {

@@ -49,12 +49,4 @@ void echo_clients_close_echoed(struct echo_run *run);
 void echo_clients_assert_all_echoed(const struct echo_run *run);
 void echo_clients_free(struct echo_run *run);
 
-/* The descriptors (POSIX) or handles (Windows) this process holds, as the
- * baseline of a test that counts them, or -1 where they cannot be counted.
- * The first call runs one echo connection on a loop of the test's back end
- * and frees it: the system keeps some state for a process after its first
- * sockets, threads and windows (Winsock's providers, the thread pool, a
- * window class), which a test must not count as its own leak. */
-long echo_handles_baseline(void);
-
 #endif

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "common.h"
-#include "echo_clients.h"
 #include "fault.h"
 #include "pattern.h"
 #include "platform.h"
@@ -349,7 +348,7 @@ static void registration_failure_at_accept_drops_the_conn(void **state)
 {
     struct accept_watch_run run;
     xpr_timer *end;
-    long handles_before = echo_handles_baseline();
+    long handles_before = test_handles_baseline();
     (void)state;
     memset(&run, 0, sizeof(run));
     run.loop = tloop_new();
@@ -818,7 +817,7 @@ static void soak_under_random_faults(void **state)
     struct xpr_loop_stats stats;
     double rate = (double)env_or("XPR_SOAK_RATE_PPM", 10000) / 1e6;
     unsigned long ms = env_or("XPR_SOAK_MS", 3000);
-    long handles_before = echo_handles_baseline();
+    long handles_before = test_handles_baseline();
     int i, site;
     (void)state;
     memset(&soak, 0, sizeof(soak));

@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "common.h"
-#include "echo_clients.h"
 #include "echo_server.h"
 #include "pattern.h"
 #include "platform.h"
@@ -250,7 +249,7 @@ static void run_start(struct run *run, unsigned clients,
                       const struct xpr_listen_config *cfg)
 {
     memset(run, 0, sizeof(*run));
-    run->handles_at_start = echo_handles_baseline();
+    run->handles_at_start = test_handles_baseline();
     run->started_ms = test_now_ms();
     run->loop = tloop_new();
     run->clients = calloc(clients, sizeof(*run->clients));
