@@ -110,7 +110,7 @@ static void refused_when_threads_cannot_start(void **state)
     struct refuse_run run;
     struct xpr_loop_stats stats;
     xpr_timer *steps;
-    long handles_before = test_open_handles();
+    long handles_before = test_handles_baseline();
     (void)state;
     if (strcmp(test_backend_env() ? test_backend_env() : "", "blocking") != 0)
         NOT_APPLICABLE("no thread per connection");
