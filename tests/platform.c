@@ -4,6 +4,7 @@
 #include <process.h>
 #include <wchar.h>
 #include <windows.h>
+#include <tlhelp32.h>
 #else
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -88,6 +89,11 @@ void test_yield(void)
     Sleep(0);
 }
 
+static void sleep_ms(unsigned ms)
+{
+    Sleep(ms);
+}
+
 /* QueryPerformanceCounter, not GetTickCount64: the tick count moves in
  * ~15.6 ms steps, too coarse to check that a timer did not fire early. */
 uint64_t test_now_ms(void)
@@ -153,11 +159,13 @@ int test_under_wine(void)
     return ntdll != NULL && GetProcAddress(ntdll, "wine_get_version") != NULL;
 }
 
-/* Wine: GetProcessHandleCount succeeds and says 0 (a process on Windows
- * always holds handles), so the handle checks of the suite would compare 0
- * with 0. Under Wine the handles are counted in ntdll's list of every
- * process's handles (SystemExtendedHandleInformation, 64), which Wine
- * fills from the wineserver, sockets included. */
+/* Handles are counted in ntdll's list of every process's handles
+ * (SystemExtendedHandleInformation, 64), which has each handle's type:
+ * threads are left out, since the system's thread pool keeps threads of
+ * its own that come and go by its own rules (test_open_threads counts
+ * threads). The type of threads is that of a handle to this thread made
+ * for the count. Wine fills the list from the wineserver, sockets
+ * included; its GetProcessHandleCount succeeds and says 0. */
 struct system_handle_entry {
     PVOID object;
     ULONG_PTR process_id;
@@ -180,26 +188,25 @@ typedef LONG(NTAPI *query_system_information_fn)(ULONG, PVOID, ULONG, PULONG);
 #define SYSTEM_EXTENDED_HANDLE_INFORMATION 64
 #define STATUS_INFO_LENGTH_MISMATCH ((LONG)0xC0000004L)
 
-static long wine_open_handles(void)
+/* Every handle of the system, or NULL; free() it. */
+static struct system_handle_list *system_handles(void)
 {
     query_system_information_fn query =
         (query_system_information_fn)(void (*)(void))GetProcAddress(
             GetModuleHandleW(L"ntdll.dll"), "NtQuerySystemInformation");
-    ULONG size = 64 * 1024, got = 0;
+    ULONG size = 256 * 1024, got = 0;
     struct system_handle_list *list;
-    ULONG_PTR me = GetCurrentProcessId(), i;
-    long n = 0;
     LONG status;
     if (query == NULL) {
-        return -1;
+        return NULL;
     }
     for (;;) {
         list = malloc(size);
         if (list == NULL) {
-            return -1;
+            return NULL;
         }
         status = query(SYSTEM_EXTENDED_HANDLE_INFORMATION, list, size, &got);
-        if (status != STATUS_INFO_LENGTH_MISMATCH || size >= (1u << 28)) {
+        if (status != STATUS_INFO_LENGTH_MISMATCH || size >= (1u << 30)) {
             break;
         }
         free(list);
@@ -207,27 +214,62 @@ static long wine_open_handles(void)
     }
     if (status != 0) {
         free(list);
-        return -1;
+        return NULL;
     }
-    for (i = 0; i < list->count; i++) {
-        if (list->entries[i].process_id == me) {
-            n++;
-        }
-    }
-    free(list);
-    return n;
+    return list;
 }
 
 long test_open_handles(void)
 {
-    DWORD n = 0;
-    if (!GetProcessHandleCount(GetCurrentProcess(), &n)) {
+    ULONG_PTR me = GetCurrentProcessId(), i;
+    struct system_handle_list *list;
+    HANDLE thread;
+    int thread_type = -1;
+    long n = 0;
+    if (!DuplicateHandle(GetCurrentProcess(), GetCurrentThread(),
+                         GetCurrentProcess(), &thread, 0, FALSE,
+                         DUPLICATE_SAME_ACCESS)) {
         return -1;
     }
-    if (n == 0 && test_under_wine()) {
-        return wine_open_handles();
+    list = system_handles();
+    if (list != NULL) {
+        for (i = 0; i < list->count; i++) {
+            if (list->entries[i].process_id == me &&
+                list->entries[i].handle == (ULONG_PTR)thread) {
+                thread_type = list->entries[i].type_index;
+            }
+        }
+        for (i = 0; i < list->count && thread_type >= 0; i++) {
+            if (list->entries[i].process_id == me &&
+                list->entries[i].type_index != thread_type) {
+                n++;
+            }
+        }
+        free(list);
     }
-    return (long)n;
+    CloseHandle(thread);
+    return thread_type >= 0 ? n : -1;
+}
+
+long test_open_threads(void)
+{
+    HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+    DWORD me = GetCurrentProcessId();
+    THREADENTRY32 entry;
+    long n = 0;
+    if (snapshot == INVALID_HANDLE_VALUE) {
+        return -1;
+    }
+    entry.dwSize = sizeof(entry);
+    if (Thread32First(snapshot, &entry)) {
+        do {
+            if (entry.th32OwnerProcessID == me) {
+                n++;
+            }
+        } while (Thread32Next(snapshot, &entry));
+    }
+    CloseHandle(snapshot);
+    return n;
 }
 
 /* The exit code test_process_kill gives: tells a kill from an exit. */
@@ -516,6 +558,14 @@ void test_yield(void)
     sched_yield();
 }
 
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
 uint64_t test_now_ms(void)
 {
     struct timespec ts;
@@ -572,6 +622,23 @@ long test_open_handles(void)
     }
     closedir(dir);
     return n - 1; /* the directory's own descriptor */
+}
+
+long test_open_threads(void)
+{
+    DIR *dir = opendir("/proc/self/task");
+    struct dirent *entry;
+    long n = 0;
+    if (dir == NULL) {
+        return -1;
+    }
+    while ((entry = readdir(dir)) != NULL) {
+        if (entry->d_name[0] != '.') {
+            n++;
+        }
+    }
+    closedir(dir);
+    return n;
 }
 
 extern char **environ;
@@ -907,3 +974,14 @@ int test_signal_is_initial(int signum)
 }
 
 #endif
+
+long test_count_settles(long (*count)(void), long limit, unsigned max_ms)
+{
+    uint64_t deadline = test_now_ms() + max_ms;
+    long n = count();
+    while (n > limit && test_now_ms() < deadline) {
+        sleep_ms(100);
+        n = count();
+    }
+    return n;
+}

@@ -48,10 +48,19 @@ int test_has_alertable_waits(void);
  * a killed process open: see tests/hostile.c). */
 int test_under_wine(void);
 
-/* Descriptors (POSIX, counted in /proc/self/fd) or handles (Windows,
- * GetProcessHandleCount) this process holds, or -1 where they cannot be
- * counted. */
+/* Waits until count() is at most limit, or max_ms passed (100 ms steps);
+ * returns the last count. For what the system gives back in its own time:
+ * its thread pool retires idle threads, and their events, after a few
+ * seconds. */
+long test_count_settles(long (*count)(void), long limit, unsigned max_ms);
+
+/* Descriptors (POSIX, counted in /proc/self/fd) or handles other than
+ * threads (Windows, from the system's handle list) this process holds, or
+ * -1 where they cannot be counted. */
 long test_open_handles(void);
+/* Threads of this process (POSIX: /proc/self/task; Windows: a Toolhelp
+ * snapshot), or -1. */
+long test_open_threads(void);
 
 /* Makes the process receive signum (XPR_SIG*), as the OS delivers it.
  * POSIX: kill(getpid(), signum). Windows: the console control event for it
