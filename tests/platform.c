@@ -607,26 +607,10 @@ int test_under_wine(void)
     return 0;
 }
 
-long test_open_handles(void)
+/* Entries of a /proc directory, or -1. */
+static long count_entries(const char *path)
 {
-    DIR *dir = opendir("/proc/self/fd");
-    struct dirent *entry;
-    long n = 0;
-    if (dir == NULL) {
-        return -1;
-    }
-    while ((entry = readdir(dir)) != NULL) {
-        if (entry->d_name[0] != '.') {
-            n++;
-        }
-    }
-    closedir(dir);
-    return n - 1; /* the directory's own descriptor */
-}
-
-long test_open_threads(void)
-{
-    DIR *dir = opendir("/proc/self/task");
+    DIR *dir = opendir(path);
     struct dirent *entry;
     long n = 0;
     if (dir == NULL) {
@@ -639,6 +623,17 @@ long test_open_threads(void)
     }
     closedir(dir);
     return n;
+}
+
+long test_open_handles(void)
+{
+    long n = count_entries("/proc/self/fd");
+    return n < 0 ? -1 : n - 1; /* the directory's own descriptor */
+}
+
+long test_open_threads(void)
+{
+    return count_entries("/proc/self/task");
 }
 
 extern char **environ;
